@@ -1,0 +1,205 @@
+// Package config holds the HCL configuration of a crm instance: the typed
+// structs that a file or a directory of *.hcl files decodes into, the loader
+// that decodes and validates them, and the printer for their diagnostics.
+//
+// Every problem is an hcl.Diagnostic whose Subject points at the offending
+// token. The loader's own diagnostics say what is wrong, and where in the
+// configuration, in the Summary, and put the hint (a "did you mean", the
+// valid names, where a duplicate was first defined) in the Detail;
+// FormatDiagnostic joins the two on the line `crm check` prints.
+//
+// It owns nothing at run time: core packages build their state from a
+// *Config. It must not import anything under core/.
+package config
+
+import (
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Config is a whole, validated configuration. Entities includes the built-in
+// entities (contact, company, deal, activity, task) merged with the fields
+// that the HCL files add to them, followed by the entities the files define.
+type Config struct {
+	// Files maps each file name read to its source, for printing diagnostics.
+	Files map[string]*hcl.File
+
+	Server    Server
+	Locale    Locale
+	Entities  []*Entity
+	Pipelines []*Pipeline
+	Roles     []*Role
+	Plugins   []*Plugin
+	Rules     []*Rule
+}
+
+// Server is the server block: where to listen and where to keep data.
+type Server struct {
+	Listen    string // default "127.0.0.1:8080"
+	DataDir   string // default "data"; relative paths are relative to the process's working directory
+	PublicURL string // default "http://" + Listen
+}
+
+// Locale is the locale block: languages, calendar, default currency, time
+// zone and phone region of the business.
+type Locale struct {
+	Languages []string // default ["en"]
+	Default   string   // default "en", or the first of Languages when those are given; must be one of Languages
+	Calendar  string   // "gregorian" (default) or "jalali"
+	Currency  string   // ISO 4217 code, default "USD"
+	Timezone  string   // IANA name, default "UTC"
+	Region    string   // ISO 3166-1 alpha-2 used to read national phone numbers, e.g. "AM"; default ""
+}
+
+// Field types, as written in HCL `type = "..."`.
+const (
+	TypeString   = "string"
+	TypeText     = "text"
+	TypeInt      = "int"
+	TypeDecimal  = "decimal"
+	TypeMoney    = "money"
+	TypeBool     = "bool"
+	TypeDate     = "date"
+	TypeDateTime = "datetime"
+	TypeEnum     = "enum"
+	TypeEmail    = "email"
+	TypePhone    = "phone"
+	TypeURL      = "url"
+	TypeRef      = "ref"
+	TypeUser     = "user"
+	TypeFile     = "file"
+)
+
+// FieldTypes lists every field type, in the order the documentation gives them.
+var FieldTypes = []string{
+	TypeString, TypeText, TypeInt, TypeDecimal, TypeMoney, TypeBool, TypeDate,
+	TypeDateTime, TypeEnum, TypeEmail, TypePhone, TypeURL, TypeRef, TypeUser, TypeFile,
+}
+
+// ReservedFields are the system fields every record has; no entity may
+// declare a field with one of these names.
+var ReservedFields = []string{"id", "entity", "version", "created_at", "updated_at", "created_by", "owner"}
+
+// Entity is an entity: a built-in one (possibly extended by HCL) or one an
+// HCL file defines.
+type Entity struct {
+	Name    string
+	Label   string // default: Name with its first letter upper-cased and underscores as spaces
+	Builtin bool
+	Fields  []*Field
+	Range   hcl.Range // the block's header; zero for a built-in entity no file mentions
+}
+
+// Field is one field of an entity.
+type Field struct {
+	Name     string
+	Label    string
+	Type     string   // one of FieldTypes
+	Required bool     // a create must give it a value
+	Unique   bool     // no two records may share a non-empty value; implies Index
+	Index    bool     // a secondary index is kept for it
+	Values   []string // enum values (TypeEnum only)
+	To       string   // target entity (TypeRef only)
+	Builtin  bool     // part of a built-in entity's definition
+	Range    hcl.Range
+}
+
+// Pipeline is an ordered list of stages for an entity's `stage` field.
+// For the built-in deal entity, a deal's `pipeline` field names one of these
+// and its `stage` must be one of that pipeline's stages.
+type Pipeline struct {
+	Name   string
+	Entity string
+	Stages []string
+	Range  hcl.Range
+}
+
+// Role grants read and write access to entities. The role "admin" is built in
+// and may not be declared.
+type Role struct {
+	Name    string
+	Read    []string // entity names; "*" means every entity
+	Write   []string // entity names; "*" means every entity; writing implies reading
+	OwnOnly bool     // may change (update, delete) only records it owns
+	Range   hcl.Range
+}
+
+// Plugin is a plugin block. Path and SHA256 are empty for a first-party
+// plugin built into the binary.
+type Plugin struct {
+	Name   string
+	Path   string
+	SHA256 string
+	Read   []string
+	Write  []string
+	Config map[string]any // the `config` object, converted to plain Go values (string, float64/int64, bool, []any, map[string]any)
+	Range  hcl.Range
+}
+
+// Expr is an expr-lang source string from an HCL attribute, with the range of
+// the string's contents so that errors inside it can point at a column.
+type Expr struct {
+	Source string
+	Range  hcl.Range
+}
+
+// Rule is a workflow rule. Exactly one of On or (Every|Cron with ForEach) is
+// set. Rules are only shape-checked by this package.
+type Rule struct {
+	Name    string
+	On      []string // "entity.event" or a plugin event like "call.missed"
+	Every   string   // a Go duration, e.g. "1h"
+	Cron    string   // a 5-field cron spec
+	ForEach string   // entity name, with Every or Cron
+	When    *Expr    // nil when absent
+	Actions []*Action
+	Range   hcl.Range
+}
+
+// Action is one action block of a rule: a built-in kind (set, create_record,
+// create_task, notify, webhook) or "PLUGIN.ACTION". Args holds each attribute
+// as an expr source.
+type Action struct {
+	Kind  string
+	Args  map[string]*Expr
+	Range hcl.Range
+}
+
+// Entity returns the entity with the given name, or nil.
+func (c *Config) Entity(name string) *Entity {
+	for _, e := range c.Entities {
+		if e.Name == name {
+			return e
+		}
+	}
+	return nil
+}
+
+// Role returns the role with the given name, or nil.
+func (c *Config) Role(name string) *Role {
+	for _, r := range c.Roles {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Field returns the field with the given name, or nil.
+func (e *Entity) Field(name string) *Field {
+	for _, f := range e.Fields {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// Plugin returns the plugin with the given name, or nil.
+func (c *Config) Plugin(name string) *Plugin {
+	for _, p := range c.Plugins {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}

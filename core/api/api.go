@@ -1,0 +1,97 @@
+// Package api is the HTTP face of the core: it decodes requests, authorises
+// them, calls the store, schema and auth packages, and encodes the answers
+// as JSON. It holds no business rules of its own: a handler that needs to
+// decide something asks the core package that owns the decision.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/crmkit/crm/core/auth"
+	"github.com/crmkit/crm/core/schema"
+	"github.com/crmkit/crm/core/store"
+)
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 1 << 20
+
+// SessionCookie is the name of the HttpOnly cookie that carries a session.
+const SessionCookie = "crm_session"
+
+// Options are what the API serves.
+type Options struct {
+	Store  store.Store
+	Schema *schema.Schema
+	Auth   *auth.Service
+	Logger *slog.Logger
+	// SecureCookies marks the session cookie Secure (serve over HTTPS).
+	SecureCookies bool
+	// SessionTTL is the session cookie's lifetime.
+	SessionTTL time.Duration
+	// Version is reported by /healthz.
+	Version string
+}
+
+// Server is the HTTP handler of the API.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	metrics *metrics
+	handler http.Handler
+}
+
+// New builds the API handler.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.SessionTTL == 0 {
+		opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	s.metrics = newMetrics(opts.Store)
+	s.routes()
+	s.handler = s.recoverer(s.instrument(s.mux))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	pub := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, h) }
+	authed := func(pattern string, h authedHandler) { s.mux.Handle(pattern, s.authenticate(h)) }
+
+	pub("GET /healthz", s.healthz)
+	pub("POST /api/v1/auth/login", s.login)
+
+	authed("GET /metrics", s.adminOnly(s.metrics.serve))
+	authed("POST /api/v1/auth/logout", s.logout)
+	authed("GET /api/v1/auth/me", s.me)
+	authed("GET /api/v1/auth/tokens", s.listTokens)
+	authed("POST /api/v1/auth/tokens", s.createToken)
+	authed("DELETE /api/v1/auth/tokens/{id}", s.revokeToken)
+	authed("GET /api/v1/users", s.adminOnly(s.listUsers))
+	authed("POST /api/v1/users", s.adminOnly(s.createUser))
+	authed("GET /api/v1/schema", s.getSchema)
+	authed("GET /api/v1/openapi.json", s.openAPI)
+	authed("POST /api/v1/files", s.uploadFile)
+	authed("GET /api/v1/files/{id}", s.downloadFile)
+	authed("GET /api/v1/records/{entity}", s.listRecords)
+	authed("POST /api/v1/records/{entity}", s.createRecord)
+	authed("GET /api/v1/records/{entity}/{id}", s.getRecord)
+	authed("PATCH /api/v1/records/{entity}/{id}", s.updateRecord)
+	authed("DELETE /api/v1/records/{entity}/{id}", s.deleteRecord)
+	authed("GET /api/v1/records/{entity}/{id}/history", s.history)
+	// Everything else: 401 without credentials, then 404 or 405.
+	authed("/", func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+		writeError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path, "")
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": s.opts.Version})
+}

@@ -1,0 +1,116 @@
+package schema
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Codes of FieldError.
+const (
+	CodeInvalidJSON  = "invalid_json"  // the body is not one JSON object
+	CodeUnknownField = "unknown_field" // the entity has no such field
+	CodeInvalidType  = "invalid_type"  // a value of the wrong JSON type
+	CodeInvalidValue = "invalid_value" // a value of the right type that is not acceptable
+	CodeRequired     = "required"      // a required field has no value
+	CodeReadOnly     = "read_only"     // a system field that clients may not set
+)
+
+// FieldError is a user-facing validation error about one field (or the
+// whole body when Field is "").
+type FieldError struct {
+	Field   string // the field's name; "" for the whole body
+	Code    string // one of the Code* constants
+	Message string // what was expected and what was given, without the field's name
+}
+
+// Error returns "field: message", or the message alone for the whole body.
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return e.Message
+	}
+	return e.Field + ": " + e.Message
+}
+
+func fieldErr(field, code, msg string) *FieldError {
+	return &FieldError{Field: field, Code: code, Message: msg}
+}
+
+// maxQuoted is how many runes of a user's value an error message repeats.
+const maxQuoted = 60
+
+// quote returns s as a Go-quoted string for an error message, shortened to
+// maxQuoted runes with an ellipsis.
+func quote(s string) string {
+	if utf8.RuneCountInString(s) > maxQuoted {
+		i, n := 0, 0
+		for i = range s {
+			if n == maxQuoted {
+				break
+			}
+			n++
+		}
+		return strconv.Quote(s[:i]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// quoteList returns the values quoted and separated by ", ".
+func quoteList(values []string) string {
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, ", ")
+}
+
+// suggest returns the candidate nearest to given if it is near enough to be
+// a plausible typo ("did you mean"), else "".
+func suggest(given string, candidates []string) string {
+	g := []rune(strings.ToLower(given))
+	if len(g) == 0 || len(g) > 64 {
+		return ""
+	}
+	limit := len(g)/3 + 1
+	best, bestD := "", limit+1
+	for _, c := range candidates {
+		cr := []rune(strings.ToLower(c))
+		if len(cr) > 64 {
+			continue
+		}
+		if d := levenshtein(g, cr); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// didYouMean returns `; did you mean "x"?` for the nearest candidate, or "".
+func didYouMean(given string, candidates []string) string {
+	if s := suggest(given, candidates); s != "" && s != given {
+		return "; did you mean " + strconv.Quote(s) + "?"
+	}
+	return ""
+}
+
+// levenshtein is the edit distance (insertions, deletions, substitutions)
+// between a and b.
+func levenshtein(a, b []rune) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,22 @@
+package store
+
+import badger "github.com/dgraph-io/badger/v4"
+
+// DB exposes the Badger handle to this package's benchmarks, for their raw
+// baselines.
+func (s *Badger) DB() *badger.DB { return s.db }
+
+// SampleIDs returns up to n record ids of an entity.
+func (s *Badger) SampleIDs(entity string, n int) []string {
+	var out []string
+	_ = s.db.View(func(txn *badger.Txn) error {
+		p := recordPrefix(entity)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+		defer it.Close()
+		for it.Rewind(); it.Valid() && len(out) < n; it.Next() {
+			out = append(out, string(it.Item().Key()[len(p):]))
+		}
+		return nil
+	})
+	return out
+}

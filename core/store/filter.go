@@ -1,0 +1,257 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/schema"
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+)
+
+// MaxFilterLen is the longest filter expression accepted, in bytes.
+const MaxFilterLen = 4096
+
+// FilterError is a filter expression that does not compile, with the
+// position (1-based line and column) of the problem in the source.
+type FilterError struct {
+	Message string
+	Line    int
+	Column  int
+}
+
+func (e *FilterError) Error() string {
+	return fmt.Sprintf("filter:%d:%d: %s", e.Line, e.Column, e.Message)
+}
+
+// Filter is a compiled, type-checked filter over one entity's records. The
+// expression sees each field by name (`stage == 'won'`,
+// `amount.amount >= 1000`, `hasPrefix(name, 'Ani')`) and the system fields
+// id, version, created_at, updated_at, created_by and owner. A field a
+// record has no value for is nil; a comparison that fails at run time on a
+// record (nil > 5) counts as no match.
+type Filter struct {
+	Source  string
+	entity  *schema.Entity
+	program *vm.Program
+	plan    *indexPlan
+}
+
+// systemTypes are the expr types of the system fields.
+var systemTypes = map[string]any{
+	"id": "", "version": int64(0), "created_at": time.Time{}, "updated_at": time.Time{},
+	"created_by": "", "owner": "",
+}
+
+// CompileFilter compiles src against an entity's fields; an unknown field, a
+// type mismatch or a non-boolean result is a *FilterError with its position.
+func CompileFilter(ent *schema.Entity, src string) (*Filter, error) {
+	if len(src) > MaxFilterLen {
+		return nil, &FilterError{Message: fmt.Sprintf("filter is %d bytes long; at most %d", len(src), MaxFilterLen), Line: 1, Column: 1}
+	}
+	env := make(map[string]any, len(ent.Fields)+len(systemTypes))
+	for k, v := range systemTypes {
+		env[k] = v
+	}
+	for _, f := range ent.Fields {
+		env[f.Name] = f.ExprZero()
+	}
+	prog, err := expr.Compile(src, expr.Env(env), expr.AsBool())
+	if err != nil {
+		return nil, filterError(err)
+	}
+	f := &Filter{Source: src, entity: ent, program: prog}
+	if tree, err := parser.Parse(src); err == nil {
+		f.plan = planIndex(ent, tree.Node)
+	}
+	return f, nil
+}
+
+func filterError(err error) error {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		return &FilterError{Message: fe.Message, Line: max(fe.Line, 1), Column: fe.Column + 1}
+	}
+	return &FilterError{Message: err.Error(), Line: 1, Column: 1}
+}
+
+// Match reports whether a record satisfies the filter.
+func (f *Filter) Match(r *Record) bool {
+	if f == nil {
+		return true
+	}
+	env := make(map[string]any, len(r.Values)+len(systemTypes))
+	env["id"], env["version"], env["owner"], env["created_by"] = r.ID, r.Version, r.Owner, r.CreatedBy
+	env["created_at"], env["updated_at"] = r.CreatedAt, r.UpdatedAt
+	for name, v := range r.Values {
+		if fd := f.entity.Field(name); fd != nil {
+			env[name] = fd.ExprValue(v)
+		}
+	}
+	out, err := expr.Run(f.program, env)
+	if err != nil {
+		return false
+	}
+	ok, _ := out.(bool)
+	return ok
+}
+
+// indexPlan is the index range a filter's top-level conjunction allows:
+// every record the filter matches has an index entry in it.
+type indexPlan struct {
+	field  string
+	op     string // "=", "prefix", "range"
+	eq     []byte // encoded value for "=" and "prefix"
+	lo, hi []byte // encoded bounds for "range"; nil for open
+	loExcl bool
+	hiExcl bool
+}
+
+func (p *indexPlan) String() string {
+	if p == nil {
+		return "scan"
+	}
+	return "index " + p.field + " " + p.op
+}
+
+// planIndex looks at the conjuncts of the filter's top level for one it can
+// answer from an index: equality first, then a string prefix, then a range.
+func planIndex(ent *schema.Entity, root ast.Node) *indexPlan {
+	var conj []*ast.BinaryNode
+	var walk func(n ast.Node)
+	walk = func(n ast.Node) {
+		b, ok := n.(*ast.BinaryNode)
+		if !ok {
+			return
+		}
+		if b.Operator == "&&" || b.Operator == "and" {
+			walk(b.Left)
+			walk(b.Right)
+			return
+		}
+		conj = append(conj, b)
+	}
+	walk(root)
+	var best *indexPlan
+	ranges := map[string]*indexPlan{}
+	for _, b := range conj {
+		field, val, op, ok := comparison(ent, b)
+		if !ok {
+			continue
+		}
+		switch op {
+		case "==":
+			return &indexPlan{field: field, op: "=", eq: encodeValue(val)}
+		case "startsWith":
+			s, isStr := val.(string)
+			if isStr && best == nil {
+				best = &indexPlan{field: field, op: "prefix", eq: encodePrefix(s)}
+			}
+		case "<", "<=", ">", ">=":
+			r := ranges[field]
+			if r == nil {
+				r = &indexPlan{field: field, op: "range"}
+				ranges[field] = r
+			}
+			if op[0] == '>' {
+				r.lo, r.loExcl = encodeValue(val), op == ">"
+			} else {
+				r.hi, r.hiExcl = encodeValue(val), op == "<"
+			}
+		}
+	}
+	if best != nil {
+		return best
+	}
+	for _, r := range ranges {
+		if best == nil || (r.lo != nil && r.hi != nil) {
+			best = r
+		}
+	}
+	return best
+}
+
+// comparison recognises `field OP constant` (or `constant OP field`) where
+// the field keeps an index and the constant has the field's type; it
+// returns the constant as the field's canonical value.
+func comparison(ent *schema.Entity, b *ast.BinaryNode) (string, any, string, bool) {
+	op := b.Operator
+	left, right := b.Left, b.Right
+	if _, ok := left.(*ast.IdentifierNode); !ok {
+		flip := map[string]string{"==": "==", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+		if flip[op] == "" {
+			return "", nil, "", false
+		}
+		left, right, op = right, left, flip[op]
+	}
+	id, ok := left.(*ast.IdentifierNode)
+	if !ok {
+		return "", nil, "", false
+	}
+	typ := ""
+	if id.Value == "owner" {
+		typ = config.TypeUser
+	} else if f := ent.Field(id.Value); f != nil && indexed(f) {
+		typ = f.Type
+	}
+	if typ == "" {
+		return "", nil, "", false
+	}
+	val, ok := constantFor(typ, right)
+	if !ok {
+		return "", nil, "", false
+	}
+	switch op {
+	case "==", "<", "<=", ">", ">=", "startsWith":
+		return id.Value, val, op, true
+	}
+	return "", nil, "", false
+}
+
+// constantFor converts a literal to the canonical value of a field type, if
+// it is a literal of that type.
+func constantFor(typ string, n ast.Node) (any, bool) {
+	neg := false
+	if u, ok := n.(*ast.UnaryNode); ok && u.Operator == "-" {
+		neg, n = true, u.Node
+	}
+	switch typ {
+	case config.TypeInt:
+		if i, ok := n.(*ast.IntegerNode); ok {
+			v := int64(i.Value)
+			if neg {
+				v = -v
+			}
+			return v, true
+		}
+	case config.TypeDecimal:
+		var v float64
+		switch x := n.(type) {
+		case *ast.IntegerNode:
+			v = float64(x.Value)
+		case *ast.FloatNode:
+			v = x.Value
+		default:
+			return nil, false
+		}
+		if neg {
+			v = -v
+		}
+		return v, true
+	case config.TypeBool:
+		if b, ok := n.(*ast.BoolNode); ok && !neg {
+			return b.Value, true
+		}
+	case config.TypeString, config.TypeText, config.TypeEmail, config.TypePhone, config.TypeURL,
+		config.TypeEnum, config.TypeRef, config.TypeUser, config.TypeFile:
+		if s, ok := n.(*ast.StringNode); ok && !neg {
+			return s.Value, true
+		}
+	}
+	return nil, false
+}

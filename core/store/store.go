@@ -1,0 +1,214 @@
+// Package store keeps records, their history, the outbox (the change feed)
+// and the system documents (users, sessions, tokens) of a crm instance.
+//
+// Store is the interface the rest of the core uses; OpenBadger gives the
+// embedded Badger implementation. Nothing above this package knows about
+// Badger or about keys. This package validates what only a transaction can
+// see (references, uniqueness, versions); field values arrive already
+// normalised by package schema, and authorisation is the caller's, given to
+// the store as a check that runs inside the write.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// ErrNotFound is returned when a record or a system document does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrClosed is returned by calls made after Close.
+var ErrClosed = errors.New("store closed")
+
+// Record is one version of a record: its system fields and its field values
+// in the canonical Go types of package schema.
+type Record struct {
+	ID        string
+	Entity    string
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	CreatedBy string
+	Owner     string
+	Values    map[string]any
+}
+
+// Change is one field's old and new value, in API JSON form (nil when absent).
+type Change struct {
+	Old any `json:"old"`
+	New any `json:"new"`
+}
+
+// Operations recorded in history and in the outbox.
+const (
+	OpCreated = "created"
+	OpUpdated = "updated"
+	OpDeleted = "deleted"
+)
+
+// HistoryEntry is one write to a record as history keeps it.
+type HistoryEntry struct {
+	Seq     uint64            `json:"seq"`
+	At      time.Time         `json:"at"`
+	By      string            `json:"by"`
+	Action  string            `json:"action"`
+	Version int64             `json:"version"`
+	Changes map[string]Change `json:"changes"`
+}
+
+// Event is one committed write in the outbox. Seq is its position in the
+// change feed: positions grow in commit order and are never reused.
+type Event struct {
+	Seq     uint64            `json:"seq"`
+	At      time.Time         `json:"at"`
+	Entity  string            `json:"entity"`
+	ID      string            `json:"id"`
+	Op      string            `json:"op"`
+	Version int64             `json:"version"`
+	By      string            `json:"by"`
+	Changes map[string]Change `json:"changes"`
+}
+
+// Check is an authorisation or precondition check that a write runs against
+// the current version of the record inside its transaction; an error from it
+// aborts the write and is returned as is.
+type Check func(current *Record) error
+
+// CreateRequest creates one record.
+type CreateRequest struct {
+	Entity string
+	Values map[string]any // normalised, validated values (schema.Entity.CheckRecord already applied)
+	Owner  string         // user id; defaults to By
+	By     string         // user id of the writer; "" for the system
+}
+
+// UpdateRequest changes fields of one record.
+type UpdateRequest struct {
+	Entity    string
+	ID        string
+	Set       map[string]any // normalised values to set
+	Clear     []string       // fields to remove
+	Owner     string         // new owner, "" to keep
+	IfVersion int64          // when > 0, the write fails with a version conflict unless the current version matches
+	By        string
+	Check     Check
+}
+
+// DeleteRequest deletes one record.
+type DeleteRequest struct {
+	Entity    string
+	ID        string
+	Force     bool // clear references to the record instead of refusing
+	IfVersion int64
+	By        string
+	Check     Check
+}
+
+// Ref names a record that references another.
+type Ref struct {
+	Entity string `json:"entity"`
+	ID     string `json:"id"`
+	Field  string `json:"field"`
+}
+
+// Conflict codes.
+const (
+	CodeVersion    = "version_conflict"
+	CodeDuplicate  = "duplicate"
+	CodeReferenced = "referenced"
+)
+
+// ConflictError is a write refused because of the state of the store: a stale
+// version, a duplicate unique value, or a record still referenced by others.
+type ConflictError struct {
+	Code    string
+	Field   string
+	Message string
+	Count   int   // for CodeReferenced: how many records reference it
+	Refs    []Ref // for CodeReferenced: the first few of them
+}
+
+func (e *ConflictError) Error() string { return e.Message }
+
+// InvalidError is a write refused because a value is wrong in a way only the
+// store can see (a ref to a record that does not exist).
+type InvalidError struct {
+	Field   string
+	Message string
+}
+
+func (e *InvalidError) Error() string { return e.Message }
+
+// SortKey is one key of a list's order.
+type SortKey struct {
+	Field string // a field name or a system field (id, created_at, updated_at, version, owner, created_by)
+	Desc  bool
+}
+
+// Query lists records of one entity.
+type Query struct {
+	Entity string
+	Filter *Filter // nil for all
+	Sort   []SortKey
+	Limit  int    // default 50, at most 1000
+	Cursor string // from a previous Page.NextCursor
+}
+
+// Page is one page of a list; NextCursor is "" on the last page.
+type Page struct {
+	Items      []*Record
+	NextCursor string
+	Plan       string // how the query ran, e.g. "index deal.stage =" or "scan"
+}
+
+// SysTx reads and writes system documents (users, sessions, tokens, files)
+// inside one transaction. Documents are JSON-encoded values addressed by a
+// kind and a key.
+type SysTx interface {
+	Get(kind, key string, v any) error // ErrNotFound when absent
+	Put(kind, key string, v any) error
+	Delete(kind, key string) error
+}
+
+// Store is what the core needs of a storage backend.
+type Store interface {
+	Create(ctx context.Context, req CreateRequest) (*Record, error)
+	Update(ctx context.Context, req UpdateRequest) (*Record, error)
+	Delete(ctx context.Context, req DeleteRequest) (*Record, error)
+	Get(ctx context.Context, entity, id string) (*Record, error)
+	List(ctx context.Context, q Query) (*Page, error)
+	History(ctx context.Context, entity, id string) ([]HistoryEntry, error)
+	// Events returns up to limit outbox events with Seq > after, in order.
+	Events(ctx context.Context, after uint64, limit int) ([]Event, error)
+	// LastSeq is the position of the last committed write.
+	LastSeq() uint64
+	// Counts is the number of live records per entity.
+	Counts() map[string]int64
+	// Size is the on-disk size in bytes.
+	Size() int64
+
+	SysView(ctx context.Context, fn func(SysTx) error) error
+	SysUpdate(ctx context.Context, fn func(SysTx) error) error
+	// SysList calls fn for every document of a kind whose key starts with prefix.
+	SysList(ctx context.Context, kind, prefix string, fn func(key string, data []byte) error) error
+
+	// PutFile stores a blob of at most max bytes; FileInfo and WriteFile
+	// read it back; FileHolders finds the records of the given entities
+	// whose file fields hold it.
+	PutFile(ctx context.Context, name, contentType, by string, r io.Reader, max int64) (*File, error)
+	FileInfo(ctx context.Context, id string) (*File, error)
+	WriteFile(ctx context.Context, id string, w io.Writer) error
+	FileHolders(ctx context.Context, id string, entities []string) ([]Ref, error)
+
+	Close() error
+}
+
+func wrapf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}

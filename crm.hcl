@@ -1,0 +1,89 @@
+# The default configuration: a small car dealer in Yerevan.
+# `crm check` loads it and prints any problem as file:line:col.
+
+server {
+  listen     = "127.0.0.1:8080"
+  data_dir   = "data"
+  public_url = "http://localhost:8080"
+}
+
+locale {
+  languages = ["en", "hy", "lt", "az", "fa", "ru"]
+  default   = "en"
+  calendar  = "gregorian" # or "jalali"; each user may override it in the UI
+  currency  = "AMD"
+  timezone  = "Asia/Yerevan"
+  region    = "AM" # reads national phone numbers such as 091 123456
+}
+
+# Built-in entities (contact, company, deal, activity, task) take extra fields.
+entity "contact" {
+  field "preferred_language" {
+    type   = "enum"
+    label  = "Preferred language"
+    values = ["en", "hy", "lt", "az", "fa", "ru"]
+  }
+  field "driver_license" { type = "string" }
+}
+
+entity "vehicle" {
+  label = "Vehicle"
+
+  field "vin" {
+    type     = "string"
+    label    = "VIN"
+    required = true
+    unique   = true
+  }
+  field "make" {
+    type     = "string"
+    required = true
+    index    = true
+  }
+  field "model" {
+    type     = "string"
+    required = true
+    index    = true
+  }
+  field "year" {
+    type  = "int"
+    index = true
+  }
+  field "mileage" {
+    type  = "int"
+    label = "Mileage (km)"
+    index = true
+  }
+  field "status" {
+    type     = "enum"
+    values   = ["in_stock", "reserved", "sold", "service"]
+    required = true
+    index    = true
+  }
+  field "buyer" {
+    type = "ref"
+    to   = "contact"
+  }
+  field "price" { type = "money" }
+  field "arrived" { type = "date" }
+  field "photos" { type = "file" }
+  field "notes" { type = "text" }
+}
+
+# A deal's stage is one of its pipeline's stages.
+pipeline "sales" {
+  entity = "deal"
+  stages = ["new", "test_drive", "offer", "financing", "won", "lost"]
+}
+
+role "sales" {
+  read     = ["contact", "company", "deal", "activity", "task", "vehicle"]
+  write    = ["contact", "deal", "activity", "task"]
+  own_only = true # may change only the records they own
+}
+
+role "manager" {
+  read     = ["*"]
+  write    = ["*"]
+  own_only = false
+}
