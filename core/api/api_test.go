@@ -123,6 +123,10 @@ func TestRecordScenarios(t *testing.T) {
 		{Name: "me", Method: "GET", Path: "/api/v1/auth/me", Token: admin, Status: 200, Contains: []string{testkit.AdminEmail, `"admin":true`}, NotContains: []string{"password"}},
 		{Name: "openapi has the custom entity", Method: "GET", Path: "/api/v1/openapi.json", Token: admin, Status: 200,
 			Contains: []string{`"openapi":"3.1.0"`, `"/api/v1/records/vehicle/{id}"`, `"Record_vehicle"`, `"enum":["in_stock","sold","service"]`}},
+		{Name: "user with a bad e-mail", Method: "POST", Path: "/api/v1/users", Token: admin, Body: map[string]any{"email": "nope", "role": "sales", "password": "long enough password"}, Status: 422, Contains: []string{`"field":"email"`}},
+		{Name: "user with an unknown role", Method: "POST", Path: "/api/v1/users", Token: admin, Body: map[string]any{"email": "a@example.com", "role": "salse", "password": "long enough password"}, Status: 422, Contains: []string{`"field":"role"`}},
+		{Name: "user", Method: "POST", Path: "/api/v1/users", Token: admin, Body: map[string]any{"email": "a@example.com", "role": "sales", "password": "long enough password"}, Status: 201, NotContains: []string{"password"}},
+		{Name: "duplicate user", Method: "POST", Path: "/api/v1/users", Token: admin, Body: map[string]any{"email": "A@example.com", "role": "sales", "password": "long enough password"}, Status: 409},
 		{Name: "unknown route", Method: "GET", Path: "/api/v1/nothing", Token: admin, Status: 404},
 		{Name: "metrics", Method: "GET", Path: "/metrics", Token: admin, Status: 200, Contains: []string{"crm_http_requests_total", `crm_records{entity="vehicle"} 1`, "crm_store_size_bytes"}},
 	})

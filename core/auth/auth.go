@@ -6,10 +6,10 @@
 //
 // It must not speak HTTP (package api decodes requests, sets cookies and
 // maps this package's errors to statuses) and must not know how anything is
-// stored: it keeps its documents through the system-document API of
-// store.Store and never sees keys or a backend. Secrets never leave this
-// package except once, when they are made: only their SHA-256 is stored,
-// and nothing here logs a password or a secret.
+// stored: it keeps JSON documents, addressed by a kind and a key, through
+// the system-document API of store.Store, and never sees a backend.
+// Secrets leave this package once, when they are made: only their SHA-256
+// is stored, and nothing here logs a password or a secret.
 //
 // Stored documents (store kinds):
 //
@@ -98,6 +98,7 @@ type InvalidError struct {
 	Message string
 }
 
+// Error returns the message, which names the problem and how to fix it.
 func (e *InvalidError) Error() string { return e.Message }
 
 // Is reports whether target is ErrInvalid.
@@ -119,6 +120,7 @@ type RateLimitError struct {
 	RetryAfter time.Duration
 }
 
+// Error says to retry in RetryAfter, rounded up to whole seconds (at least 1).
 func (e *RateLimitError) Error() string {
 	secs := int64(math.Ceil(e.RetryAfter.Seconds()))
 	if secs < 1 {
