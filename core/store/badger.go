@@ -41,6 +41,9 @@ type Badger struct {
 
 	seq    atomic.Uint64
 	counts sync.Map // entity -> *atomic.Int64
+
+	commitMu sync.Mutex
+	commitCh chan struct{} // closed and replaced at every commit
 }
 
 var _ Store = (*Badger)(nil)
@@ -69,8 +72,9 @@ func OpenBadger(dir string, sch *schema.Schema, opts Options) (*Badger, error) {
 		db:     db,
 		schema: sch,
 		log:    log,
-		writes: make(chan *writeOp, 1024),
-		stop:   make(chan struct{}),
+		writes:   make(chan *writeOp, 1024),
+		stop:     make(chan struct{}),
+		commitCh: make(chan struct{}),
 	}
 	if err := s.loadMeta(); err != nil {
 		db.Close()
@@ -162,6 +166,21 @@ func (s *Badger) gcLoop() {
 
 // LastSeq returns the position of the last committed write.
 func (s *Badger) LastSeq() uint64 { return s.seq.Load() }
+
+// Committed returns a channel that is closed at the next commit; consumers
+// of the change feed wait on it instead of polling.
+func (s *Badger) Committed() <-chan struct{} {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	return s.commitCh
+}
+
+func (s *Badger) signalCommit() {
+	s.commitMu.Lock()
+	close(s.commitCh)
+	s.commitCh = make(chan struct{})
+	s.commitMu.Unlock()
+}
 
 // Counts returns the number of live records per entity.
 func (s *Badger) Counts() map[string]int64 {

@@ -39,6 +39,9 @@ func (s *Badger) planCreate(b *batch, req *CreateRequest) (*Record, []mutation, 
 	if err != nil {
 		return nil, nil, err
 	}
+	if done, rec, err := s.idempotent(b.txn, req.IdempotencyKey); done || err != nil {
+		return rec, nil, err
+	}
 	owner := req.Owner
 	if owner == "" {
 		owner = req.By
@@ -69,18 +72,25 @@ func (s *Badger) planCreate(b *batch, req *CreateRequest) (*Record, []mutation, 
 	if owner != "" {
 		changes["owner"] = Change{New: owner}
 	}
-	more, err := s.versionMutations(b, ent, rec, OpCreated, req.By, changes)
+	more, err := s.versionMutations(b, ent, rec, nil, OpCreated, req.By, req.Cause, changes)
 	if err != nil {
 		return nil, nil, err
 	}
 	b.counts[ent.Name]++
-	return rec, append(muts, more...), nil
+	muts = append(muts, more...)
+	if req.IdempotencyKey != "" {
+		muts = append(muts, idemMutation(req.IdempotencyKey, rec))
+	}
+	return rec, muts, nil
 }
 
 func (s *Badger) planUpdate(b *batch, req *UpdateRequest) (*Record, []mutation, error) {
 	ent, err := s.entity(req.Entity)
 	if err != nil {
 		return nil, nil, err
+	}
+	if done, rec, err := s.idempotent(b.txn, req.IdempotencyKey); done || err != nil {
+		return rec, nil, err
 	}
 	cur, err := s.current(b.txn, req.Entity, req.ID, req.IfVersion, req.Check)
 	if err != nil {
@@ -121,11 +131,15 @@ func (s *Badger) planUpdate(b *batch, req *UpdateRequest) (*Record, []mutation, 
 	}
 	next.Version++
 	next.UpdatedAt = b.now
-	more, err := s.versionMutations(b, ent, &next, OpUpdated, req.By, changes)
+	more, err := s.versionMutations(b, ent, &next, cur, OpUpdated, req.By, req.Cause, changes)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &next, append(muts, more...), nil
+	muts = append(muts, more...)
+	if req.IdempotencyKey != "" {
+		muts = append(muts, idemMutation(req.IdempotencyKey, &next))
+	}
+	return &next, muts, nil
 }
 
 func (s *Badger) planDelete(b *batch, req *DeleteRequest) (*Record, []mutation, error) {
@@ -178,7 +192,7 @@ func (s *Badger) planDelete(b *batch, req *DeleteRequest) (*Record, []mutation, 
 	gone := *cur
 	gone.Version++
 	gone.UpdatedAt = b.now
-	more, err := s.versionMutations(b, ent, &gone, OpDeleted, req.By, changes)
+	more, err := s.versionMutations(b, ent, &gone, nil, OpDeleted, req.By, "", changes)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -204,24 +218,32 @@ func (s *Badger) current(txn *badger.Txn, entity, id string, ifVersion int64, ch
 }
 
 // versionMutations writes the record (or removes it for a delete), its
-// history entry and its outbox event.
-func (s *Badger) versionMutations(b *batch, ent *schema.Entity, rec *Record, op, by string, changes map[string]Change) ([]mutation, error) {
+// history entry and its outbox event; before is the version replaced, for
+// updates.
+func (s *Badger) versionMutations(b *batch, ent *schema.Entity, rec, before *Record, op, by, cause string, changes map[string]Change) ([]mutation, error) {
 	seq := b.nextSeq()
 	var muts []mutation
+	val, err := encodeRecord(ent, rec)
+	if err != nil {
+		return nil, err
+	}
 	if op == OpDeleted {
 		muts = append(muts, mutation{key: recordKey(ent.Name, rec.ID)})
 	} else {
-		val, err := encodeRecord(ent, rec)
-		if err != nil {
+		muts = append(muts, mutation{key: recordKey(ent.Name, rec.ID), val: val})
+	}
+	var prev []byte
+	if before != nil {
+		if prev, err = encodeRecord(ent, before); err != nil {
 			return nil, err
 		}
-		muts = append(muts, mutation{key: recordKey(ent.Name, rec.ID), val: val})
 	}
 	h, err := json.Marshal(HistoryEntry{Seq: seq, At: b.now, By: by, Action: op, Version: rec.Version, Changes: changes})
 	if err != nil {
 		return nil, fmt.Errorf("encode history: %w", err)
 	}
-	e, err := json.Marshal(Event{Seq: seq, At: b.now, Entity: ent.Name, ID: rec.ID, Op: op, Version: rec.Version, By: by, Changes: changes})
+	e, err := json.Marshal(Event{Seq: seq, At: b.now, Entity: ent.Name, ID: rec.ID, Op: op, Version: rec.Version,
+		By: by, Cause: cause, Changes: changes, After: val, Before: prev})
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
@@ -457,9 +479,59 @@ func (s *Badger) clearRefs(b *batch, ref Ref, clear []string, by string) ([]muta
 	}
 	next.Version++
 	next.UpdatedAt = b.now
-	more, err := s.versionMutations(b, ent, &next, OpUpdated, by, diff(ent, cur, &next))
+	more, err := s.versionMutations(b, ent, &next, cur, OpUpdated, by, "", diff(ent, cur, &next))
 	if err != nil {
 		return nil, err
 	}
 	return append(muts, more...), nil
+}
+
+// idempotent looks up an idempotency key: done is true when a write with
+// that key was already made, and rec is the record as it left it.
+func (s *Badger) idempotent(txn *badger.Txn, key string) (bool, *Record, error) {
+	if key == "" {
+		return false, nil, nil
+	}
+	item, err := txn.Get(sysKey("idem", key))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil, nil
+	}
+	if err != nil {
+		return false, nil, fmt.Errorf("read idempotency key %s: %w", key, err)
+	}
+	var ref Ref
+	if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &ref) }); err != nil {
+		return false, nil, fmt.Errorf("read idempotency key %s: %w", key, err)
+	}
+	rec, err := s.getRecord(txn, ref.Entity, ref.ID)
+	if errors.Is(err, ErrNotFound) {
+		return true, &Record{ID: ref.ID, Entity: ref.Entity}, nil // made, and deleted since
+	}
+	return true, rec, err
+}
+
+func idemMutation(key string, rec *Record) mutation {
+	v, _ := json.Marshal(Ref{Entity: rec.Entity, ID: rec.ID})
+	return mutation{key: sysKey("idem", key), val: v}
+}
+
+// DecodeEvent reads the record versions an event carries: after (the
+// record as the write left it) and before (the replaced version, updates
+// only; else nil).
+func DecodeEvent(sch *schema.Schema, e *Event) (after, before *Record, err error) {
+	ent := sch.Entity(e.Entity)
+	if ent == nil {
+		return nil, nil, fmt.Errorf("event %d: unknown entity %q", e.Seq, e.Entity)
+	}
+	if len(e.After) > 0 {
+		if after, err = decodeRecord(ent, e.ID, e.After); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(e.Before) > 0 {
+		if before, err = decodeRecord(ent, e.ID, e.Before); err != nil {
+			return nil, nil, err
+		}
+	}
+	return after, before, nil
 }

@@ -11,6 +11,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -60,7 +61,10 @@ type HistoryEntry struct {
 }
 
 // Event is one committed write in the outbox. Seq is its position in the
-// change feed: positions grow in commit order and are never reused.
+// change feed: positions grow in commit order and are never reused. After
+// is the record as this write left it (for a delete, its last version) and
+// Before the version it replaced (updates only), both in the store's own
+// encoding: DecodeEvent reads them.
 type Event struct {
 	Seq     uint64            `json:"seq"`
 	At      time.Time         `json:"at"`
@@ -69,7 +73,10 @@ type Event struct {
 	Op      string            `json:"op"`
 	Version int64             `json:"version"`
 	By      string            `json:"by"`
+	Cause   string            `json:"cause,omitempty"`
 	Changes map[string]Change `json:"changes"`
+	After   json.RawMessage   `json:"after,omitempty"`
+	Before  json.RawMessage   `json:"before,omitempty"`
 }
 
 // Check is an authorisation or precondition check that a write runs against
@@ -83,6 +90,12 @@ type CreateRequest struct {
 	Values map[string]any // normalised, validated values (schema.Entity.CheckRecord already applied)
 	Owner  string         // user id; defaults to By
 	By     string         // user id of the writer; "" for the system
+	// Cause names the rule chain that made this write ("rule_a>rule_b"),
+	// carried into the event so loops can be cut.
+	Cause string
+	// IdempotencyKey, when set, makes the write happen at most once: a
+	// second write with the same key returns the record of the first.
+	IdempotencyKey string
 }
 
 // UpdateRequest changes fields of one record.
@@ -95,6 +108,9 @@ type UpdateRequest struct {
 	IfVersion int64          // when > 0, the write fails with a version conflict unless the current version matches
 	By        string
 	Check     Check
+	// Cause and IdempotencyKey are as in CreateRequest.
+	Cause          string
+	IdempotencyKey string
 }
 
 // DeleteRequest deletes one record.
@@ -185,6 +201,8 @@ type Store interface {
 	Events(ctx context.Context, after uint64, limit int) ([]Event, error)
 	// LastSeq is the position of the last committed write.
 	LastSeq() uint64
+	// Committed returns a channel that is closed at the next commit.
+	Committed() <-chan struct{}
 	// Counts is the number of live records per entity.
 	Counts() map[string]int64
 	// Size is the on-disk size in bytes.

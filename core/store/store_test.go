@@ -395,3 +395,42 @@ func TestFeedPositionsFollowCommitOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestIdempotencyKeyMakesAWriteHappenOnce(t *testing.T) {
+	st, sch := openStore(t, t.TempDir())
+	ctx := context.Background()
+	req := store.CreateRequest{Entity: "task", Values: map[string]any{"title": "call back"}, IdempotencyKey: "rule:1:0", Cause: "r1"}
+	a, err := st.Create(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := st.Create(ctx, req)
+	if err != nil || b.ID != a.ID || st.Counts()["task"] != 1 || st.LastSeq() != 1 {
+		t.Fatalf("second create = %v, %v; count %d seq %d", b, err, st.Counts()["task"], st.LastSeq())
+	}
+	up := store.UpdateRequest{Entity: "task", ID: a.ID, Set: map[string]any{"title": "x"}, IdempotencyKey: "rule:2:0"}
+	if _, err := st.Update(ctx, up); err != nil {
+		t.Fatal(err)
+	}
+	up.Set = map[string]any{"title": "y"}
+	if u, err := st.Update(ctx, up); err != nil || u.Values["title"] != "x" || st.LastSeq() != 2 {
+		t.Fatalf("repeated update = %+v, %v", u, err)
+	}
+	evs, _ := st.Events(ctx, 0, 10)
+	after, before, err := store.DecodeEvent(sch, &evs[1])
+	if err != nil || after.Values["title"] != "x" || before.Values["title"] != "call back" || evs[0].Cause != "r1" {
+		t.Fatalf("decode event: %+v %+v %v", after, before, err)
+	}
+}
+
+func TestCommittedSignalsEachCommit(t *testing.T) {
+	st, _ := openStore(t, t.TempDir())
+	ch := st.Committed()
+	select {
+	case <-ch:
+		t.Fatal("signalled before any commit")
+	default:
+	}
+	create(t, st, "contact", map[string]any{"name": "x"})
+	<-ch
+}

@@ -209,6 +209,7 @@ func (s *Badger) finish(b *batch) error {
 	for entity, d := range b.counts {
 		s.counter(entity).Add(d)
 	}
+	s.signalCommit()
 	return nil
 }
 
