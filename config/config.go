@@ -150,7 +150,11 @@ type Rule struct {
 	Every   string   // a Go duration, e.g. "1h"
 	Cron    string   // a 5-field cron spec
 	ForEach string   // entity name, with Every or Cron
-	When    *Expr    // nil when absent
+	// Filter is an optional list filter over the for_each entity's fields
+	// (as in `GET /api/v1/records/ENTITY?filter=`), which picks the records
+	// a scheduled rule's when runs for; only with for_each. Nil when absent.
+	Filter  *Expr
+	When    *Expr // nil when absent
 	Actions []*Action
 	Range   hcl.Range
 }

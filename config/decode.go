@@ -51,7 +51,7 @@ var roleSchema = attrSchema("read", "write", "own_only")
 var pluginSchema = attrSchema("path", "sha256", "read", "write", "config")
 
 var ruleSchema = &hcl.BodySchema{
-	Attributes: attrSchema("on", "every", "cron", "for_each", "when").Attributes,
+	Attributes: attrSchema("on", "every", "cron", "for_each", "filter", "when").Attributes,
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "action", LabelNames: []string{"kind"}}},
 }
 
@@ -473,6 +473,7 @@ func (l *loader) decodeRule(hb *hcl.Block) {
 	b.str("every", &r.Every)
 	b.str("cron", &r.Cron)
 	b.str("for_each", &r.ForEach)
+	r.Filter = b.expr("filter")
 	r.When = b.expr("when")
 	for _, ab := range blocks {
 		r.Actions = append(r.Actions, l.decodeAction(ab))

@@ -161,6 +161,9 @@ func (l *loader) checkTrigger(r *Rule, s *src) {
 	case on && s.ok("on") && len(r.On) == 0:
 		l.report(s.at("on"), fmt.Sprintf("rule %q has no events in on", r.Name), `list them, e.g. on = ["deal.created"]`)
 	}
+	if on && s.has("filter") {
+		l.report(s.at("filter"), "filter is only for for_each", "it picks the records a scheduled rule runs for; a rule with on tests its record in when")
+	}
 	l.checkSchedule(r, s)
 }
 

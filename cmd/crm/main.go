@@ -20,6 +20,8 @@ import (
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/app"
+	"github.com/crmkit/crm/core/rules"
+	"github.com/crmkit/crm/core/schema"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -108,9 +110,17 @@ func parse(fs *flag.FlagSet, args []string) int {
 	return -1
 }
 
-// loadConfig loads and checks the configuration, printing its diagnostics.
-func loadConfig(path string, stderr io.Writer) (*config.Config, bool) {
-	cfg, diags := config.Load(path)
+// checked is a configuration that loaded and compiled.
+type checked struct {
+	cfg *config.Config
+	sch *schema.Schema
+	set *rules.Set
+}
+
+// loadConfig loads and checks the configuration and its rules, printing
+// every diagnostic.
+func loadConfig(path string, stderr io.Writer) (*checked, bool) {
+	cfg, sch, set, diags := app.Check(path)
 	if len(diags) > 0 {
 		files := map[string]*hcl.File{}
 		if cfg != nil {
@@ -118,7 +128,7 @@ func loadConfig(path string, stderr io.Writer) (*config.Config, bool) {
 		}
 		config.WriteDiagnostics(stderr, files, diags)
 	}
-	return cfg, !diags.HasErrors()
+	return &checked{cfg, sch, set}, !diags.HasErrors()
 }
 
 func newLogger(w io.Writer) *slog.Logger {
@@ -130,19 +140,20 @@ func newLogger(w io.Writer) *slog.Logger {
 }
 
 func openApp(c *common, stderr io.Writer) (*app.App, int) {
-	cfg, ok := loadConfig(c.config, stderr)
+	ck, ok := loadConfig(c.config, stderr)
 	if !ok {
 		return nil, 1
 	}
-	dir := cfg.Server.DataDir
+	dir := ck.cfg.Server.DataDir
 	if c.data != "" {
 		dir = c.data
 	}
-	a, err := app.Open(cfg, dir, newLogger(stderr))
+	a, err := app.Open(ck.cfg, ck.sch, ck.set, dir, newLogger(stderr))
 	if err != nil {
 		fmt.Fprintln(stderr, "crm:", err)
 		return nil, 1
 	}
+	a.ConfigPath = c.config
 	return a, -1
 }
 
@@ -185,10 +196,11 @@ func check(args []string, stdout, stderr io.Writer) int {
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
-	cfg, ok := loadConfig(c.config, stderr)
+	ck, ok := loadConfig(c.config, stderr)
 	if !ok {
 		return 1
 	}
+	cfg := ck.cfg
 	fmt.Fprintf(stdout, "%s: ok (%d entities, %d pipelines, %d roles, %d plugins, %d rules)\n",
 		c.config, len(cfg.Entities), len(cfg.Pipelines), len(cfg.Roles), len(cfg.Plugins), len(cfg.Rules))
 	return 0

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/core/auth"
+	"github.com/crmkit/crm/core/rules"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
@@ -32,6 +33,10 @@ type Options struct {
 	SessionTTL time.Duration
 	// Version is reported by /healthz.
 	Version string
+	// Rules is the rules engine, nil when none runs.
+	Rules *rules.Engine
+	// ConfigStatus reports the configuration in force and the last reload.
+	ConfigStatus func() any
 }
 
 // Server is the HTTP handler of the API.
@@ -53,6 +58,9 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
 	s.metrics = newMetrics(opts.Store)
+	if opts.Rules != nil {
+		s.metrics.reg.MustRegister(opts.Rules.Collectors()...)
+	}
 	s.routes()
 	s.handler = s.recoverer(s.instrument(s.mux))
 	return s
@@ -86,6 +94,7 @@ func (s *Server) routes() {
 	authed("PATCH /api/v1/records/{entity}/{id}", s.updateRecord)
 	authed("DELETE /api/v1/records/{entity}/{id}", s.deleteRecord)
 	authed("GET /api/v1/records/{entity}/{id}/history", s.history)
+	s.ruleRoutes(authed)
 	// Everything else: 401 without credentials, then 404 or 405.
 	authed("/", func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 		writeError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path, "")

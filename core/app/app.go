@@ -17,8 +17,10 @@ import (
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/api"
 	"github.com/crmkit/crm/core/auth"
+	"github.com/crmkit/crm/core/rules"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
+	"github.com/hashicorp/hcl/v2"
 )
 
 // Version is the product version, set at build time with -ldflags.
@@ -27,20 +29,52 @@ var Version = "dev"
 // App is an opened instance.
 type App struct {
 	Config *config.Config
-	Schema *schema.Schema
-	Store  *store.Badger
-	Auth   *auth.Service
-	Log    *slog.Logger
+	// ConfigPath is where Config came from; "" when it was not read from
+	// files (then it is not watched for changes).
+	ConfigPath string
+	Schema     *schema.Schema
+	Rules      *rules.Set
+	Store      *store.Badger
+	Auth       *auth.Service
+	Engine     *rules.Engine
+	Log        *slog.Logger
+	// EngineOptions tune the rules engine (tests shorten its retries).
+	EngineOptions rules.Options
 }
 
-// Open builds the schema from cfg and opens the store in dataDir.
-func Open(cfg *config.Config, dataDir string, log *slog.Logger) (*App, error) {
-	if log == nil {
-		log = slog.Default()
+// Check loads a configuration and compiles everything in it that can be
+// checked before running: the HCL, the schema it builds and the rules with
+// their expressions. It returns every problem found.
+func Check(path string) (*config.Config, *schema.Schema, *rules.Set, hcl.Diagnostics) {
+	cfg, diags := config.Load(path)
+	if diags.HasErrors() {
+		return cfg, nil, nil, diags
 	}
+	return compile(cfg, diags)
+}
+
+// CheckSources is Check for configuration text held in memory.
+func CheckSources(files map[string][]byte) (*config.Config, *schema.Schema, *rules.Set, hcl.Diagnostics) {
+	cfg, diags := config.LoadSources(files)
+	if diags.HasErrors() {
+		return cfg, nil, nil, diags
+	}
+	return compile(cfg, diags)
+}
+
+func compile(cfg *config.Config, diags hcl.Diagnostics) (*config.Config, *schema.Schema, *rules.Set, hcl.Diagnostics) {
 	sch, err := schema.New(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("build schema: %w", err)
+		return cfg, nil, nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: err.Error()})
+	}
+	set, rd := rules.Compile(cfg, sch)
+	return cfg, sch, set, append(diags, rd...)
+}
+
+// Open opens the store in dataDir for a checked configuration (see Check).
+func Open(cfg *config.Config, sch *schema.Schema, set *rules.Set, dataDir string, log *slog.Logger) (*App, error) {
+	if log == nil {
+		log = slog.Default()
 	}
 	st, err := store.OpenBadger(dataDir, sch, store.Options{Logger: log})
 	if err != nil {
@@ -50,9 +84,61 @@ func Open(cfg *config.Config, dataDir string, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	return &App{
-		Config: cfg, Schema: sch, Store: st, Log: log,
+		Config: cfg, Schema: sch, Rules: set, Store: st, Log: log,
 		Auth: auth.New(st, cfg.Roles, auth.Options{Logger: log}),
 	}, nil
+}
+
+// startEngine starts the rules engine; the returned function stops it and
+// waits for the runs in flight.
+func (a *App) startEngine() func() {
+	loc, err := time.LoadLocation(a.Config.Locale.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	opts := a.EngineOptions
+	opts.Logger, opts.Location = a.Log, loc
+	opts.Users = a.notifyTargets
+	opts.UserInfo = func(ctx context.Context, id string) *rules.UserInfo {
+		u, err := a.Auth.User(ctx, id)
+		if err != nil {
+			return nil
+		}
+		return &rules.UserInfo{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role}
+	}
+	a.Engine = rules.NewEngine(a.Store, a.Schema, a.Rules, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := a.Engine.Run(ctx); err != nil {
+			a.Log.Error("rules engine stopped", slog.Any("err", err))
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// notifyTargets resolves a notify target: "role:NAME" is every enabled
+// user with that role, anything else a user id that must exist.
+func (a *App) notifyTargets(ctx context.Context, target string) ([]string, error) {
+	role, isRole := strings.CutPrefix(target, "role:")
+	if !isRole {
+		if _, err := a.Auth.User(ctx, target); err != nil {
+			return nil, fmt.Errorf("no user %q", target)
+		}
+		return []string{target}, nil
+	}
+	users, err := a.Auth.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, u := range users {
+		if u.Role == role && !u.Disabled {
+			ids = append(ids, u.ID)
+		}
+	}
+	return ids, nil
 }
 
 // Close closes the store.
@@ -81,9 +167,20 @@ func (a *App) Serve(ctx context.Context, opts ServeOptions) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", opts.Listen, err)
 	}
+	stopEngine := a.startEngine()
+	defer stopEngine()
+	var status func() any
+	if a.ConfigPath != "" {
+		rl := newReloader(a, a.ConfigPath)
+		status = rl.Status
+		wctx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		go rl.watch(wctx, 2*time.Second)
+	}
 	handler := api.New(api.Options{
 		Store: a.Store, Schema: a.Schema, Auth: a.Auth, Logger: a.Log, Version: Version,
 		SecureCookies: strings.HasPrefix(a.Config.Server.PublicURL, "https://"),
+		Rules:         a.Engine, ConfigStatus: status,
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -164,6 +164,9 @@ func (s *Badger) gcLoop() {
 	}
 }
 
+// Schema is the schema the store was opened with.
+func (s *Badger) Schema() *schema.Schema { return s.schema }
+
 // LastSeq returns the position of the last committed write.
 func (s *Badger) LastSeq() uint64 { return s.seq.Load() }
 

@@ -43,8 +43,8 @@ func (s *Badger) planCreate(b *batch, req *CreateRequest) (*Record, []mutation, 
 		return rec, nil, err
 	}
 	owner := req.Owner
-	if owner == "" {
-		owner = req.By
+	if owner == "" && !strings.Contains(req.By, ":") {
+		owner = req.By // a user; "rule:NAME" and other actors own nothing
 	}
 	rec := &Record{
 		ID: NewID(), Entity: ent.Name, Version: 1, CreatedAt: b.now, UpdatedAt: b.now,

@@ -88,8 +88,8 @@ type Check func(current *Record) error
 type CreateRequest struct {
 	Entity string
 	Values map[string]any // normalised, validated values (schema.Entity.CheckRecord already applied)
-	Owner  string         // user id; defaults to By
-	By     string         // user id of the writer; "" for the system
+	Owner  string         // user id; defaults to By when By is a user
+	By     string         // user id of the writer, or "rule:NAME" for a rule; "" for the system
 	// Cause names the rule chain that made this write ("rule_a>rule_b"),
 	// carried into the event so loops can be cut.
 	Cause string

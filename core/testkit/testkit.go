@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/app"
 )
 
@@ -48,7 +47,7 @@ func Start(t testing.TB, files map[string]string) *Server {
 	for name, text := range files {
 		src[name] = []byte(text)
 	}
-	cfg, diags := config.LoadSources(src)
+	cfg, sch, set, diags := app.CheckSources(src)
 	if diags.HasErrors() {
 		t.Fatalf("test config: %v", diags)
 	}
@@ -57,7 +56,7 @@ func Start(t testing.TB, files map[string]string) *Server {
 	if os.Getenv("CRM_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	a, err := app.Open(cfg, dir, log)
+	a, err := app.Open(cfg, sch, set, dir, log)
 	if err != nil {
 		t.Fatal(err)
 	}

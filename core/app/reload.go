@@ -1,0 +1,170 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/rules"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// ConfigStatus is what GET /api/v1/config/status shows: the configuration in
+// force and, when the last change on disk was refused, why.
+type ConfigStatus struct {
+	Path        string    `json:"path"`
+	LoadedAt    time.Time `json:"loaded_at"`
+	CheckedAt   time.Time `json:"checked_at"`
+	OK          bool      `json:"ok"`
+	Diagnostics []string  `json:"diagnostics"`
+	Warnings    []string  `json:"warnings,omitempty"`
+	Rules       int       `json:"rules"`
+}
+
+// reloader watches the configuration files and swaps in new rules and roles
+// when they change and check clean; a configuration with errors is refused
+// and the running one stays.
+type reloader struct {
+	a      *App
+	path   string
+	mu     sync.Mutex
+	status ConfigStatus
+	sum    [32]byte
+}
+
+func newReloader(a *App, path string) *reloader {
+	r := &reloader{a: a, path: path}
+	r.sum, _ = fingerprint(path)
+	now := time.Now().UTC()
+	r.status = ConfigStatus{Path: path, LoadedAt: now, CheckedAt: now, OK: true, Diagnostics: []string{}, Rules: len(a.Rules.Rules)}
+	return r
+}
+
+// Status returns the current status.
+func (r *reloader) Status() any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.status
+	return s
+}
+
+// watch polls the files every interval until ctx is done.
+func (r *reloader) watch(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.check()
+		}
+	}
+}
+
+// check reloads when the files' contents changed.
+func (r *reloader) check() {
+	sum, err := fingerprint(r.path)
+	if err != nil || sum == r.sum {
+		return
+	}
+	r.sum = sum
+	log := r.a.Log.With(slog.String("config", r.path))
+	now := time.Now().UTC()
+	cfg, diags := config.Load(r.path)
+	var set *rules.Set
+	if !diags.HasErrors() {
+		var rd hcl.Diagnostics
+		set, rd = rules.Compile(cfg, r.a.Schema)
+		diags = append(diags, rd...)
+	}
+	lines := formatDiags(cfg, diags)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status.CheckedAt = now
+	r.status.Diagnostics = lines
+	if diags.HasErrors() {
+		r.status.OK = false
+		for _, l := range lines {
+			log.Error("configuration change refused; the running configuration stays", slog.String("diagnostic", l))
+		}
+		return
+	}
+	r.a.Engine.SetRules(set)
+	r.a.Auth.SetRoles(cfg.Roles)
+	r.status.OK, r.status.LoadedAt, r.status.Rules = true, now, len(set.Rules)
+	r.status.Warnings = nil
+	if !sameEntities(r.a.Config, cfg) {
+		r.status.Warnings = []string{"entity and field changes take effect after a restart"}
+		log.Warn("entity and field changes take effect after a restart")
+	}
+	log.Info("configuration reloaded", slog.Int("rules", len(set.Rules)))
+}
+
+func formatDiags(cfg *config.Config, diags hcl.Diagnostics) []string {
+	out := []string{}
+	var files map[string]*hcl.File
+	if cfg != nil {
+		files = cfg.Files
+	}
+	for _, d := range diags {
+		var b bytes.Buffer
+		config.WriteDiagnostics(&b, files, hcl.Diagnostics{d})
+		out = append(out, strings.TrimRight(b.String(), "\n"))
+	}
+	return out
+}
+
+// sameEntities reports whether two configurations define the same entities
+// and fields (positions aside).
+func sameEntities(a, b *config.Config) bool {
+	shape := func(c *config.Config) []string {
+		var out []string
+		for _, e := range c.Entities {
+			for _, f := range e.Fields {
+				out = append(out, fmt.Sprintf("%s.%s:%s:%v:%v:%v:%v:%s", e.Name, f.Name, f.Type, f.Required, f.Unique, f.Index, f.Values, f.To))
+			}
+		}
+		for _, p := range c.Pipelines {
+			out = append(out, fmt.Sprintf("pipeline %s %s %v", p.Name, p.Entity, p.Stages))
+		}
+		return out
+	}
+	return reflect.DeepEqual(shape(a), shape(b))
+}
+
+// fingerprint hashes the names and contents of the configuration files.
+func fingerprint(path string) ([32]byte, error) {
+	files := []string{path}
+	if fi, err := os.Stat(path); err != nil {
+		return [32]byte{}, err
+	} else if fi.IsDir() {
+		files, err = filepath.Glob(filepath.Join(path, "*.hcl"))
+		if err != nil {
+			return [32]byte{}, err
+		}
+		sort.Strings(files)
+	}
+	h := sha256.New()
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return [32]byte{}, err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", f, len(b))
+		h.Write(b)
+	}
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	return sum, nil
+}

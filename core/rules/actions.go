@@ -1,0 +1,441 @@
+package rules
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/crmkit/crm/core/store"
+)
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// subject is what one run is about: a record version and how it came.
+type subject struct {
+	after, before *Record
+	event         string // created, updated, stage_changed, deleted, schedule
+	cause         string // the rule chain that made the write, if any
+	by            string // who made the write
+	keyBase       string // rule:seq, or rule:record:version for scheduled runs
+	seq           uint64
+	at            time.Time
+	changes       map[string]store.Change
+}
+
+// Record is a store record (an alias, so the engine reads naturally).
+type Record = store.Record
+
+// eventSubject is the subject of a run triggered by a change-feed event.
+func (e *Engine) eventSubject(rule *Rule, ev *store.Event, event string) (*subject, error) {
+	after, before, err := store.DecodeEvent(e.sch, ev)
+	if err != nil {
+		return nil, err
+	}
+	return &subject{after: after, before: before, event: event, cause: ev.Cause, by: ev.By,
+		keyBase: fmt.Sprintf("%s:%d", rule.Name, ev.Seq), seq: ev.Seq, at: ev.At, changes: ev.Changes}, nil
+}
+
+// execute evaluates a rule on its subject and, when its condition holds,
+// does its actions in order. Each action's effect carries the idempotency
+// key keyBase:index, so a retry skips what an earlier attempt already did.
+func (e *Engine) execute(ctx context.Context, rule *Rule, sub *subject) (bool, []string, error) {
+	chain := append(chainOf(sub.cause), rule.Name)
+	if len(chain) > e.opts.MaxDepth {
+		return true, nil, &loopError{chain: chain}
+	}
+	in := &Input{
+		Ctx: ctx, Record: sub.after, Old: sub.before, Event: sub.event, Now: e.now(),
+		Lookup: StoreLookup{Store: e.st}, Location: e.opts.Location,
+	}
+	if e.opts.UserInfo != nil && sub.by != "" && !strings.Contains(sub.by, ":") {
+		in.User = e.opts.UserInfo(ctx, sub.by)
+	}
+	if rule.When != nil {
+		ok, err := rule.When.EvalBool(in)
+		if err != nil {
+			return true, nil, fmt.Errorf("when: %w", err)
+		}
+		if !ok {
+			return false, nil, nil
+		}
+	}
+	x := &actionRun{e: e, rule: rule, sub: sub, in: in, cause: strings.Join(chain, ">")}
+	var effects []string
+	for _, a := range rule.Actions {
+		effect, err := x.do(ctx, a, fmt.Sprintf("%s:%d", sub.keyBase, a.Index))
+		if err != nil {
+			return true, effects, fmt.Errorf("action %d (%s): %w", a.Index+1, a.Kind, err)
+		}
+		if effect != "" {
+			effects = append(effects, effect)
+		}
+	}
+	return true, effects, nil
+}
+
+// actionRun is the state shared by the actions of one run.
+type actionRun struct {
+	e     *Engine
+	rule  *Rule
+	sub   *subject
+	in    *Input
+	cause string
+}
+
+func (x *actionRun) do(ctx context.Context, a *Action, key string) (string, error) {
+	switch a.Kind {
+	case "set":
+		return x.set(ctx, a, key)
+	case "create_record":
+		return x.create(ctx, a.Target, a, key, nil)
+	case "create_task":
+		return x.createTask(ctx, a, key)
+	case "notify":
+		return x.notify(ctx, a, key)
+	case "webhook":
+		return x.webhook(ctx, a, key)
+	case "plugin":
+		return "", fmt.Errorf("plugin action %s.%s: plugins are not running in this version yet", a.Plugin, a.PluginAction)
+	}
+	return "", fmt.Errorf("unknown action kind %q", a.Kind)
+}
+
+// fieldValues evaluates the arguments that are fields of entity into
+// canonical values; a nil result clears the field.
+func (x *actionRun) fieldValues(entity string, a *Action, skip ...string) (map[string]any, []string, error) {
+	ent := x.e.sch.Entity(entity)
+	if ent == nil {
+		return nil, nil, fmt.Errorf("unknown entity %q", entity)
+	}
+	set := map[string]any{}
+	var clear []string
+	for name, p := range a.Args {
+		if contains(skip, name) {
+			continue
+		}
+		f := ent.Field(name)
+		if f == nil {
+			continue
+		}
+		v, err := p.Eval(x.in)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if v == nil {
+			clear = append(clear, name)
+			continue
+		}
+		cv, err := f.NormalizeValue(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		}
+		set[name] = cv
+	}
+	return set, clear, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (x *actionRun) set(ctx context.Context, a *Action, key string) (string, error) {
+	if x.sub.event == store.OpDeleted {
+		return "", errors.New("set: the record was deleted")
+	}
+	set, clear, err := x.fieldValues(x.sub.after.Entity, a)
+	if err != nil {
+		return "", err
+	}
+	rec, err := x.e.st.Update(ctx, store.UpdateRequest{
+		Entity: x.sub.after.Entity, ID: x.sub.after.ID, Set: set, Clear: clear,
+		By: "rule:" + x.rule.Name, Cause: x.cause, IdempotencyKey: key,
+	})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("set %s %s (version %d)", rec.Entity, rec.ID, rec.Version), nil
+}
+
+func (x *actionRun) create(ctx context.Context, entity string, a *Action, key string, extra map[string]any) (string, error) {
+	values, _, err := x.fieldValues(entity, a, "entity")
+	if err != nil {
+		return "", err
+	}
+	for k, v := range extra {
+		if _, given := values[k]; !given && v != nil {
+			values[k] = v
+		}
+	}
+	ent := x.e.sch.Entity(entity)
+	if err := ent.CheckRecord(values); err != nil {
+		return "", err
+	}
+	owner := x.in.Record.Owner
+	if u, ok := values["assignee"].(string); ok && entity == "task" {
+		owner = u
+	}
+	rec, err := x.e.st.Create(ctx, store.CreateRequest{
+		Entity: entity, Values: values, Owner: owner,
+		By: "rule:" + x.rule.Name, Cause: x.cause, IdempotencyKey: key,
+	})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("created %s %s", entity, rec.ID), nil
+}
+
+// createTask creates a task linked to the record the rule is about.
+func (x *actionRun) createTask(ctx context.Context, a *Action, key string) (string, error) {
+	extra := map[string]any{}
+	switch x.sub.after.Entity {
+	case "contact":
+		extra["contact"] = x.sub.after.ID
+	case "deal":
+		extra["deal"] = x.sub.after.ID
+		extra["contact"] = x.in.Record.Values["contact"]
+	default:
+		for _, f := range []string{"contact", "deal"} {
+			if v, ok := x.in.Record.Values[f]; ok {
+				extra[f] = v
+			}
+		}
+	}
+	if x.sub.event == store.OpDeleted {
+		delete(extra, "contact")
+		delete(extra, "deal")
+	}
+	return x.create(ctx, "task", a, key, extra)
+}
+
+// Notification is an in-app message to one user.
+type Notification struct {
+	ID      string    `json:"id"`
+	User    string    `json:"user"`
+	Title   string    `json:"title,omitempty"`
+	Message string    `json:"message"`
+	Rule    string    `json:"rule"`
+	Entity  string    `json:"entity,omitempty"`
+	Record  string    `json:"record,omitempty"`
+	At      time.Time `json:"at"`
+	Read    bool      `json:"read"`
+}
+
+func (x *actionRun) strArg(a *Action, name string) (string, error) {
+	p := a.Args[name]
+	if p == nil {
+		return "", nil
+	}
+	v, err := p.Eval(x.in)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	if v == nil {
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%s: expected a string, got %T", name, v)
+	}
+	return s, nil
+}
+
+// notify stores an in-app notification for every user the target names;
+// the notification's key is the effect's idempotency key, so a retry
+// writes the same one again instead of a second.
+func (x *actionRun) notify(ctx context.Context, a *Action, key string) (string, error) {
+	targets, err := x.targets(a)
+	if err != nil {
+		return "", err
+	}
+	msg, err := x.strArg(a, "message")
+	if err != nil {
+		return "", err
+	}
+	title, err := x.strArg(a, "title")
+	if err != nil {
+		return "", err
+	}
+	var users []string
+	for _, t := range targets {
+		ids := []string{t}
+		if x.e.opts.Users != nil {
+			if ids, err = x.e.opts.Users(ctx, t); err != nil {
+				return "", fmt.Errorf("to: %w", err)
+			}
+		}
+		users = append(users, ids...)
+	}
+	if len(users) == 0 {
+		return "", fmt.Errorf("to: %v names no user", targets)
+	}
+	at := x.e.now().UTC()
+	err = x.e.st.SysUpdate(ctx, func(tx store.SysTx) error {
+		for _, u := range users {
+			n := Notification{ID: key, User: u, Title: title, Message: msg, Rule: x.rule.Name,
+				Entity: x.sub.after.Entity, Record: x.sub.after.ID, At: at}
+			var old Notification
+			if tx.Get("notification", u+"/"+key, &old) == nil {
+				continue // delivered by an earlier attempt
+			}
+			if err := tx.Put("notification", u+"/"+key, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("notified %s", strings.Join(users, ", ")), nil
+}
+
+func (x *actionRun) targets(a *Action) ([]string, error) {
+	p := a.Args["to"]
+	if p == nil {
+		return nil, errors.New("to: missing")
+	}
+	v, err := p.Eval(x.in)
+	if err != nil {
+		return nil, fmt.Errorf("to: %w", err)
+	}
+	switch t := v.(type) {
+	case string:
+		return []string{t}, nil
+	case []any:
+		out := make([]string, 0, len(t))
+		for _, s := range t {
+			str, ok := s.(string)
+			if !ok {
+				return nil, fmt.Errorf("to: expected strings, got %T", s)
+			}
+			out = append(out, str)
+		}
+		return out, nil
+	case []string:
+		return t, nil
+	}
+	return nil, fmt.Errorf("to: expected a user id, \"role:NAME\" or a list of them, got %T", v)
+}
+
+// webhook POSTs JSON, signed with HMAC-SHA256 when a secret is given. A
+// delivery that succeeded is remembered under its idempotency key, so a
+// retried run does not send it twice; the key also goes in a header for
+// receivers that deduplicate themselves.
+func (x *actionRun) webhook(ctx context.Context, a *Action, key string) (string, error) {
+	var sent bool
+	_ = x.e.st.SysView(ctx, func(tx store.SysTx) error {
+		var at time.Time
+		sent = tx.Get("effect", key, &at) == nil
+		return nil
+	})
+	if sent {
+		return "", nil
+	}
+	url, err := x.strArg(a, "url")
+	if err != nil {
+		return "", err
+	}
+	secret, err := x.strArg(a, "secret")
+	if err != nil {
+		return "", err
+	}
+	body, err := x.webhookBody(a)
+	if err != nil {
+		return "", err
+	}
+	timeout := 10 * time.Second
+	if p := a.Args["timeout"]; p != nil {
+		v, err := p.Eval(x.in)
+		if err != nil {
+			return "", fmt.Errorf("timeout: %w", err)
+		}
+		if d, ok := v.(time.Duration); ok && d > 0 {
+			timeout = d
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("url: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "crm-webhook/1")
+	req.Header.Set("X-CRM-Event", x.sub.after.Entity+"."+x.in.Event)
+	req.Header.Set("X-CRM-Idempotency-Key", key)
+	if secret != "" {
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		req.Header.Set("X-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	}
+	if err := x.addHeaders(a, req); err != nil {
+		return "", err
+	}
+	res, err := x.e.opts.HTTPClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("POST %s: %w", url, err)
+	}
+	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	res.Body.Close()
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return "", fmt.Errorf("POST %s: answered %s", url, res.Status)
+	}
+	if err := x.e.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put("effect", key, x.e.now().UTC()) }); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("POST %s: %d", url, res.StatusCode), nil
+}
+
+func (x *actionRun) addHeaders(a *Action, req *http.Request) error {
+	p := a.Args["headers"]
+	if p == nil {
+		return nil
+	}
+	v, err := p.Eval(x.in)
+	if err != nil {
+		return fmt.Errorf("headers: %w", err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("headers: expected a map of strings, got %T", v)
+	}
+	for k, hv := range m {
+		req.Header.Set(k, fmt.Sprint(hv))
+	}
+	return nil
+}
+
+// webhookBody is the `body` argument, or by default the event and the
+// record in API form.
+func (x *actionRun) webhookBody(a *Action) ([]byte, error) {
+	if p := a.Args["body"]; p != nil {
+		v, err := p.Eval(x.in)
+		if err != nil {
+			return nil, fmt.Errorf("body: %w", err)
+		}
+		return json.Marshal(v)
+	}
+	ent := x.e.sch.Entity(x.sub.after.Entity)
+	rec := ent.EncodeValues(x.in.Record.Values)
+	rec["id"], rec["entity"], rec["version"], rec["owner"] = x.in.Record.ID, x.in.Record.Entity, x.in.Record.Version, x.in.Record.Owner
+	rec["created_at"], rec["updated_at"] = x.in.Record.CreatedAt, x.in.Record.UpdatedAt
+	return json.Marshal(map[string]any{
+		"rule": x.rule.Name, "event": x.sub.after.Entity + "." + x.in.Event, "seq": x.sub.seq,
+		"at": x.sub.at, "by": x.sub.by, "changes": x.sub.changes, "record": rec,
+	})
+}
+

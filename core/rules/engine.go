@@ -1,0 +1,271 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/crmkit/crm/core/schema"
+	"github.com/crmkit/crm/core/store"
+)
+
+// Options tune the engine.
+type Options struct {
+	Workers     int           // parallel rule runs; default 4
+	QueueSize   int           // runs queued per worker before the feed reader waits; default 256
+	MaxAttempts int           // tries before a run stays failed; default 5
+	RetryBase   time.Duration // first retry delay, doubled each time; default 2 s
+	MaxDepth    int           // longest rule chain (a rule's write triggering another rule...); default 5
+	Retention   time.Duration // how long finished runs are kept; default 30 days
+	Location    *time.Location
+	HTTPClient  *http.Client // for webhooks; default a client with no global timeout (each call has its own)
+	Now         func() time.Time
+	Logger      *slog.Logger
+	// Users returns the ids of the users a notify target names: a user id,
+	// or "role:NAME" for everyone with that role.
+	Users func(ctx context.Context, target string) ([]string, error)
+	// UserInfo describes the user who made a change, for `user` in expressions.
+	UserInfo func(ctx context.Context, id string) *UserInfo
+}
+
+// consumerName is the change-feed position this engine keeps.
+const consumerName = "rules"
+
+// Engine consumes the store's change feed and runs the rules each event
+// triggers, on a pool of workers. Its feed position advances only after
+// every run of an event has been recorded, so an event is never missed,
+// even across a crash; a retried run repeats no effect, because every
+// effect carries an idempotency key (rule, event, action).
+type Engine struct {
+	st    store.Store
+	sch   *schema.Schema
+	opts  Options
+	log   *slog.Logger
+	set   atomic.Pointer[Set]
+	clock atomic.Pointer[func() time.Time]
+
+	tickMu  sync.Mutex
+	queues  []chan *job
+	wg      sync.WaitGroup
+	queued  atomic.Int64
+	metrics *engineMetrics
+}
+
+// job is one rule to run on one event.
+type job struct {
+	rule   *Rule
+	event  *store.Event
+	event2 string // the trigger event name it matched: created, updated, stage_changed, deleted
+	done   func()
+}
+
+// NewEngine makes an engine for a compiled rule set.
+func NewEngine(st store.Store, sch *schema.Schema, set *Set, opts Options) *Engine {
+	if opts.Workers <= 0 {
+		opts.Workers = 4
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 256
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 5
+	}
+	if opts.RetryBase <= 0 {
+		opts.RetryBase = 2 * time.Second
+	}
+	if opts.MaxDepth <= 0 {
+		opts.MaxDepth = 5
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = 30 * 24 * time.Hour
+	}
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	e := &Engine{st: st, sch: sch, opts: opts, log: opts.Logger.With(slog.String("component", "rules"))}
+	e.set.Store(set)
+	e.clock.Store(&opts.Now)
+	e.metrics = newEngineMetrics(e)
+	return e
+}
+
+// SetRules swaps in a new rule set (hot reload): events not yet processed
+// are matched against it; runs in flight finish with the old one.
+func (e *Engine) SetRules(set *Set) { e.set.Store(set) }
+
+// SetClock replaces the engine's clock (tests of time-based rules).
+func (e *Engine) SetClock(now func() time.Time) { e.clock.Store(&now) }
+
+func (e *Engine) now() time.Time { return (*e.clock.Load())() }
+
+// Rules is the rule set in force.
+func (e *Engine) Rules() *Set { return e.set.Load() }
+
+// Run consumes the change feed until ctx is done; then it lets the runs in
+// flight finish and returns.
+func (e *Engine) Run(ctx context.Context) error {
+	e.queues = make([]chan *job, e.opts.Workers)
+	for i := range e.queues {
+		e.queues[i] = make(chan *job, e.opts.QueueSize)
+		e.wg.Add(1)
+		go e.worker(e.queues[i])
+	}
+	defer func() {
+		for _, q := range e.queues {
+			close(q)
+		}
+		e.wg.Wait()
+	}()
+	e.wg.Add(2)
+	go e.maintenance(ctx)
+	go e.scheduled(ctx)
+	pos, err := e.position(ctx)
+	if err != nil {
+		return err
+	}
+	for {
+		wake := e.st.Committed()
+		events, err := e.st.Events(ctx, pos, 256)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			e.log.Error("read change feed", slog.Any("err", err))
+			events = nil
+		}
+		if len(events) > 0 {
+			if err := e.process(ctx, events); err != nil {
+				return nil // ctx done
+			}
+			pos = events[len(events)-1].Seq
+			if err := e.savePosition(ctx, pos); err != nil {
+				e.log.Error("save feed position", slog.Any("err", err))
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		}
+	}
+}
+
+// process dispatches the runs of a batch of events and waits until every
+// one of them is recorded.
+func (e *Engine) process(ctx context.Context, events []store.Event) error {
+	set := e.set.Load()
+	var wg sync.WaitGroup
+	for i := range events {
+		ev := &events[i]
+		for _, m := range matches(set, ev) {
+			wg.Add(1)
+			j := &job{rule: m.rule, event: ev, event2: m.event, done: wg.Done}
+			q := e.queues[shard(ev.Entity+"/"+ev.ID, len(e.queues))]
+			e.queued.Add(1)
+			select {
+			case q <- j:
+			case <-ctx.Done():
+				e.queued.Add(-1)
+				wg.Done()
+				wg.Wait()
+				return ctx.Err()
+			}
+		}
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+type match struct {
+	rule  *Rule
+	event string
+}
+
+// matches lists the rules an event triggers, each once: an update that
+// changes the stage is also a stage_changed event.
+func matches(set *Set, ev *store.Event) []match {
+	if set == nil {
+		return nil
+	}
+	names := []string{ev.Op}
+	if ev.Op == store.OpUpdated {
+		if _, ok := ev.Changes["stage"]; ok {
+			names = []string{"stage_changed", ev.Op}
+		}
+	}
+	seen := map[string]bool{}
+	var out []match
+	for _, name := range names {
+		for _, r := range set.Matching(ev.Entity, name) {
+			if !seen[r.Name] {
+				seen[r.Name] = true
+				out = append(out, match{r, name})
+			}
+		}
+	}
+	return out
+}
+
+// shard keeps the runs of one record on one worker, in feed order.
+func shard(key string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % uint32(n))
+}
+
+func (e *Engine) worker(q chan *job) {
+	defer e.wg.Done()
+	for j := range q {
+		e.queued.Add(-1)
+		e.runJob(context.Background(), j)
+		j.done()
+	}
+}
+
+type position struct {
+	Seq uint64 `json:"seq"`
+}
+
+func (e *Engine) position(ctx context.Context) (uint64, error) {
+	var p position
+	err := e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get("consumer", consumerName, &p) })
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read rules feed position: %w", err)
+	}
+	return p.Seq, nil
+}
+
+func (e *Engine) savePosition(ctx context.Context, seq uint64) error {
+	return e.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put("consumer", consumerName, position{Seq: seq}) })
+}
+
+// Position is how far the engine has processed the change feed.
+func (e *Engine) Position(ctx context.Context) (uint64, error) { return e.position(ctx) }
+
+// chainOf is the rule chain that led to an event, as a list.
+func chainOf(cause string) []string {
+	if cause == "" {
+		return nil
+	}
+	return strings.Split(cause, ">")
+}
