@@ -438,4 +438,3 @@ func (x *actionRun) webhookBody(a *Action) ([]byte, error) {
 		"at": x.sub.at, "by": x.sub.by, "changes": x.sub.changes, "record": rec,
 	})
 }
-

@@ -69,9 +69,9 @@ func OpenBadger(dir string, sch *schema.Schema, opts Options) (*Badger, error) {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	s := &Badger{
-		db:     db,
-		schema: sch,
-		log:    log,
+		db:       db,
+		schema:   sch,
+		log:      log,
 		writes:   make(chan *writeOp, 1024),
 		stop:     make(chan struct{}),
 		commitCh: make(chan struct{}),
