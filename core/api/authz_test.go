@@ -65,6 +65,14 @@ func TestEveryRouteIsAuthorised(t *testing.T) {
 		{"GET", "/api/v1/records/contact", nil, 0, 0, 0},
 		{"POST", "/api/v1/records/contact", map[string]any{"name": "n"}, 403, 0, 0},
 		{"GET", "/api/v1/records/vehicle", nil, 403, 403, 0},
+		{"GET", "/api/v1/rules", nil, 403, 403, 0},
+		{"GET", "/api/v1/rules/nope/runs", nil, 403, 403, 404},
+		{"POST", "/api/v1/rules/nope/runs/1/retry", nil, 403, 403, 404},
+		{"GET", "/api/v1/config/status", nil, 403, 403, 404}, // the test server watches no files
+		{"GET", "/api/v1/notifications", nil, 0, 0, 0},
+		{"POST", "/api/v1/notifications/read", map[string]any{"ids": []string{"x"}}, 0, 0, 0},
+		{"GET", "/api/v1/openapi.json", nil, 0, 0, 0},
+		{"GET", "/api/v1/files/01JAAAAAAAAAAAAAAAAAAAAAAA", nil, 404, 404, 404},
 		{"POST", "/api/v1/auth/logout", nil, -1, -1, -1}, // last: it ends the session
 	}
 	callers := []struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr/file"
@@ -38,6 +39,33 @@ type Input struct {
 	// days_until, is_anniversary and format_date see dates; nil means the
 	// time zone the rules were compiled with.
 	Location *time.Location
+
+	// cache holds the records as expressions see them, so that a rule's
+	// when and arguments convert them once. An Input is for one goroutine.
+	cache *inputCache
+}
+
+// inputCache is the converted records of an Input, for one entity.
+type inputCache struct {
+	entity      *schema.Entity
+	rec, old    *store.Record
+	user        *UserInfo
+	record, was any
+	who         any
+	related     map[string]any // related records read so far, by ref field
+}
+
+// converted returns the records of in as expressions of rules about ent
+// see them, converting them once while they stay the same.
+func (in *Input) converted(ent *schema.Entity) *inputCache {
+	c := in.cache
+	if c != nil && c.entity == ent && c.rec == in.Record && c.old == in.Old && c.user == in.User {
+		return c
+	}
+	c = &inputCache{entity: ent, rec: in.Record, old: in.Old, user: in.User,
+		record: recordEnv(ent, in.Record), was: recordEnv(ent, in.Old), who: userEnv(in.User)}
+	in.cache = c
+	return c
 }
 
 // UserInfo is the user who made a change, as expressions see it in `user`.
@@ -91,6 +119,9 @@ const (
 	countFunc  = "__count"
 )
 
+// machines are reused virtual machines: running a program allocates less.
+var machines = sync.Pool{New: func() any { return new(vm.VM) }}
+
 // Type returns the static type of the program's result as messages name
 // it: "bool", "string", "int", "float", "time", "duration", "money",
 // "list", "map" or "any" when only the run can tell.
@@ -128,7 +159,9 @@ func (p *Program) Eval(in *Input) (any, error) {
 	if err != nil {
 		return nil, p.wrap(err)
 	}
-	out, err := vm.Run(p.prog, env)
+	m := machines.Get().(*vm.VM)
+	out, err := m.Run(p.prog, env)
+	machines.Put(m)
 	if err != nil {
 		return nil, p.wrap(err)
 	}
@@ -181,10 +214,11 @@ func (p *Program) state(in *Input) *evalState {
 // env is the environment of one evaluation.
 func (p *Program) env(st *evalState) (map[string]any, error) {
 	in := st.in
+	c := in.converted(p.scope.entity)
 	env := map[string]any{
-		"record":   recordEnv(p.scope.entity, in.Record),
-		"old":      recordEnv(p.scope.entity, in.Old),
-		"user":     userEnv(in.User),
+		"record":   c.record,
+		"old":      c.was,
+		"user":     c.who,
 		"event":    in.Event,
 		stateVar:   st,
 		relatedVar: nil,
@@ -202,7 +236,12 @@ func (p *Program) env(st *evalState) (map[string]any, error) {
 // related fetches the records that the program's related() calls read.
 func (p *Program) related(st *evalState) (map[string]any, error) {
 	rel := make(map[string]any, len(p.refs))
+	c := st.in.converted(p.scope.entity)
 	for _, r := range p.refs {
+		if v, ok := c.related[r.field]; ok {
+			rel[r.field] = v
+			continue
+		}
 		rel[r.field] = nil
 		if st.in.Record == nil {
 			continue
@@ -222,6 +261,10 @@ func (p *Program) related(st *evalState) (map[string]any, error) {
 			return nil, fmt.Errorf("related(%q): get %s %s: %w", r.field, r.target.Name, id, err)
 		}
 		rel[r.field] = recordEnv(r.target, rec)
+		if c.related == nil {
+			c.related = map[string]any{}
+		}
+		c.related[r.field] = rel[r.field]
 	}
 	return rel, nil
 }
@@ -261,6 +304,8 @@ func userEnv(u *UserInfo) any {
 }
 
 // StoreLookup is the Lookup over a store that the engine and tests use.
+// Schema may be left nil when Store has a Schema method, as *store.Badger
+// has.
 type StoreLookup struct {
 	Store  store.Store
 	Schema *schema.Schema
@@ -280,10 +325,14 @@ func (l StoreLookup) Get(ctx context.Context, entity, id string) (*store.Record,
 // CountRefs lists, page by page through the ref field's index, the records
 // of entity whose field holds id, and counts those that match.
 func (l StoreLookup) CountRefs(ctx context.Context, entity, field, id string, match func(*store.Record) bool) (int, error) {
-	ent := l.Schema.Entity(entity)
-	if ent == nil {
+	sch := l.Schema
+	if s, ok := l.Store.(interface{ Schema() *schema.Schema }); ok && sch == nil {
+		sch = s.Schema()
+	}
+	if sch == nil || sch.Entity(entity) == nil {
 		return 0, fmt.Errorf("count %s: unknown entity", entity)
 	}
+	ent := sch.Entity(entity)
 	if !schema.IsID(id) {
 		return 0, nil
 	}

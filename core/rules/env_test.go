@@ -84,7 +84,7 @@ func TestRelatedAndCountRelated(t *testing.T) {
 	if want := []any{2, 1, 7}; err != nil || !equalAny(body, want) {
 		t.Errorf("counts = %v, %v; want %v", body, err, want)
 	}
-	if ok, _ := c.When.EvalBool(&Input{Record: other, Lookup: StoreLookup{Store: st, Schema: sch}}); !ok {
+	if ok, _ := c.When.EvalBool(&Input{Record: other, Lookup: StoreLookup{Store: st}}); !ok {
 		t.Error("other's won deal not counted")
 	}
 }
@@ -135,5 +135,37 @@ func TestLookupErrors(t *testing.T) {
 	var none *Program
 	if _, err := none.Eval(nil); err == nil {
 		t.Error("nil program: no error")
+	}
+}
+
+// countingLookup counts reads.
+type countingLookup struct {
+	fakeLookup
+	gets int
+}
+
+func (l *countingLookup) Get(ctx context.Context, entity, id string) (*store.Record, error) {
+	l.gets++
+	return l.fakeLookup.Get(ctx, entity, id)
+}
+
+func TestRelatedIsReadOncePerInput(t *testing.T) {
+	set := mustCompile(t, navigationRules)
+	r := set.Rule("deal")
+	l := &countingLookup{}
+	in := &Input{Record: &store.Record{ID: "d1", Values: map[string]any{"contact": "c1"}}, Lookup: l}
+	if _, err := r.When.EvalBool(in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Actions[0].Eval(in); err != nil {
+		t.Fatal(err)
+	}
+	if l.gets != 1 {
+		t.Errorf("%d reads of the contact, want 1", l.gets)
+	}
+	// A new record is read afresh.
+	in.Record = &store.Record{ID: "d2", Values: map[string]any{"contact": "c2"}}
+	if _, err := r.When.Eval(in); err != nil || l.gets != 2 {
+		t.Errorf("reads = %d, %v", l.gets, err)
 	}
 }
