@@ -17,10 +17,13 @@
 //	event   the event's name: "created", "updated", "deleted", "stage_changed",
 //	        "schedule", or a plugin's event such as "call.missed"
 //
-// and the functions listed in functions.go besides expr's own builtins.
+// and the functions listed in functions.go besides expr's own builtins. A
+// field without a value is nil: == and != compare it as such, `??` gives a
+// default, and other operations on it fail the run.
 //
-// The package must not write to the store: expressions read from it
-// through a Lookup; applying actions is the engine's work.
+// Expressions only read the store, through a Lookup; the Engine applies
+// the actions. Diagnostics follow package config: the Summary says what
+// is wrong, the Detail gives the hint, the Subject is the exact place.
 package rules
 
 import (

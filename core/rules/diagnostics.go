@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -237,7 +238,7 @@ func fromError(src string, err error) exprError {
 	if !errors.As(err, &fe) {
 		return exprError{summary: err.Error()}
 	}
-	e := exprError{from: fe.From, to: fe.To, summary: strings.TrimSpace(fe.Message)}
+	e := exprError{from: fe.From, to: fe.To, summary: goTypes.ReplaceAllStringFunc(strings.TrimSpace(fe.Message), friendlyType)}
 	if e.from == 0 && e.to == 0 && (fe.Line > 1 || fe.Column > 0) {
 		e.from = runeOffset(src, fe.Line, fe.Column)
 		e.to = e.from
@@ -450,9 +451,16 @@ func typeName(nt nature.Nature) string {
 	return nt.Type.String()
 }
 
-// friendlyType rewrites a Go type name in one of expr's messages.
+// goTypes matches the Go type names in expr's messages that friendlyType
+// rewrites.
+var goTypes = regexp.MustCompile(`map\[string\]interface \{\}|\[\]interface \{\}|interface \{\}|schema\.ExprMoney|time\.Time|time\.Duration|\b(?:float64|float32|int64|int32)\b`)
+
+// friendlyType rewrites a Go type name in one of expr's messages: an
+// admin writes rules, not Go.
 func friendlyType(s string) string {
 	switch s {
+	case "schema.ExprMoney":
+		return "money"
 	case "int", "int64", "int32", "uint", "uint64":
 		return "int"
 	case "float64", "float32":

@@ -18,7 +18,7 @@ import (
 
 // Options tune the engine.
 type Options struct {
-	Workers     int           // parallel rule runs; default 4
+	Workers     int           // parallel rule runs; default 8
 	QueueSize   int           // runs queued per worker before the feed reader waits; default 256
 	MaxAttempts int           // tries before a run stays failed; default 5
 	RetryBase   time.Duration // first retry delay, doubled each time; default 2 s
@@ -69,7 +69,7 @@ type job struct {
 // NewEngine makes an engine for a compiled rule set.
 func NewEngine(st store.Store, sch *schema.Schema, set *Set, opts Options) *Engine {
 	if opts.Workers <= 0 {
-		opts.Workers = 4
+		opts.Workers = 8
 	}
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 256

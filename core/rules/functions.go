@@ -90,6 +90,7 @@ func init() {
 	}
 	functionNames = append(names, builtin.Names...)
 	sort.Strings(functionNames)
+	functionNames = slices.Compact(functionNames)
 }
 
 // state is the hidden first argument of a stateful function.

@@ -28,6 +28,7 @@ type writeOp struct {
 	create *CreateRequest
 	update *UpdateRequest
 	delete *DeleteRequest
+	sys    func(SysTx) error
 	done   chan writeResult
 }
 
@@ -190,11 +191,13 @@ func (s *Badger) answerFailed(ops []*writeOp, results []writeResult, err error) 
 
 // finish writes the batch's feed position and counts and commits.
 func (s *Badger) finish(b *batch) error {
-	if b.seq == s.seq.Load() {
+	if b.bytes == 0 {
 		return nil // nothing written
 	}
-	if err := b.txn.Set(seqKey, binary.BigEndian.AppendUint64(nil, b.seq)); err != nil {
-		return err
+	if b.seq != s.seq.Load() {
+		if err := b.txn.Set(seqKey, binary.BigEndian.AppendUint64(nil, b.seq)); err != nil {
+			return err
+		}
 	}
 	for entity, d := range b.counts {
 		n := s.counter(entity).Load() + d
@@ -235,6 +238,8 @@ func (s *Badger) plan(b *batch, op *writeOp) (*Record, []mutation, error) {
 		return s.planCreate(b, op.create)
 	case op.update != nil:
 		return s.planUpdate(b, op.update)
+	case op.sys != nil:
+		return s.planSys(b, op.sys)
 	default:
 		return s.planDelete(b, op.delete)
 	}
