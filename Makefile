@@ -22,10 +22,11 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./config/
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeInput$$' -fuzztime=$(FUZZTIME) ./core/schema/
 	$(GO) test -run='^$$' -fuzz='^FuzzCompileFilter$$' -fuzztime=$(FUZZTIME) ./core/store/
+	$(GO) test -run='^$$' -fuzz='^FuzzCompileRule$$' -fuzztime=$(FUZZTIME) ./core/rules/
 
 # Benchmarks report ratios against a baseline measured in the same run.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchtime=2s -timeout 30m ./core/store/ ./core/api/
+	$(GO) test -run='^$$' -bench=. -benchtime=2s -timeout 30m ./core/store/ ./core/api/ ./core/rules/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
