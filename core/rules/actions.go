@@ -111,7 +111,7 @@ func (x *actionRun) do(ctx context.Context, a *Action, key string) (string, erro
 
 // fieldValues evaluates the arguments that are fields of entity into
 // canonical values; a nil result clears the field.
-func (x *actionRun) fieldValues(entity string, a *Action, skip ...string) (map[string]any, []string, error) {
+func (x *actionRun) fieldValues(entity string, a *Action) (map[string]any, []string, error) {
 	ent := x.e.sch.Entity(entity)
 	if ent == nil {
 		return nil, nil, fmt.Errorf("unknown entity %q", entity)
@@ -119,38 +119,27 @@ func (x *actionRun) fieldValues(entity string, a *Action, skip ...string) (map[s
 	set := map[string]any{}
 	var clear []string
 	for name, p := range a.Args {
-		if contains(skip, name) {
-			continue
-		}
 		f := ent.Field(name)
-		if f == nil {
+		if f == nil || (a.Kind == KindCreateRecord && name == "entity") {
 			continue
 		}
 		v, err := p.Eval(x.in)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
-		if v == nil {
+		cv, err := canonical(f, v, x.e.opts.Location)
+		if err != nil {
+			return nil, nil, err
+		}
+		if cv == nil {
 			clear = append(clear, name)
 			continue
-		}
-		cv, err := f.NormalizeValue(v)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}
 		set[name] = cv
 	}
 	return set, clear, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 func (x *actionRun) set(ctx context.Context, a *Action, key string) (string, error) {
 	if x.sub.event == store.OpDeleted {
@@ -171,7 +160,7 @@ func (x *actionRun) set(ctx context.Context, a *Action, key string) (string, err
 }
 
 func (x *actionRun) create(ctx context.Context, entity string, a *Action, key string, extra map[string]any) (string, error) {
-	values, _, err := x.fieldValues(entity, a, "entity")
+	values, _, err := x.fieldValues(entity, a)
 	if err != nil {
 		return "", err
 	}
