@@ -30,6 +30,9 @@ type Config struct {
 	Roles     []*Role
 	Plugins   []*Plugin
 	Rules     []*Rule
+	// Tests are the test blocks, in the order of the files and of the
+	// blocks in each; `crm rules test` runs them.
+	Tests []*Test
 }
 
 // Server is the server block: where to listen and where to keep data.

@@ -363,8 +363,7 @@ func (l *loader) decodeFile(f *hcl.File) {
 		case "rule":
 			l.decodeRule(hb)
 		case "test":
-			// Rule tests are run by `crm rules test`; their bodies are not
-			// checked here yet.
+			l.decodeTest(hb)
 		}
 	}
 }

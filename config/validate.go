@@ -29,6 +29,7 @@ func (l *loader) validate() {
 	l.checkPlugins()
 	l.checkRoles()
 	l.checkRules()
+	l.checkTests()
 	l.checkServer()
 	l.checkLocale()
 }

@@ -140,7 +140,6 @@ func (x *actionRun) fieldValues(entity string, a *Action) (map[string]any, []str
 	return set, clear, nil
 }
 
-
 func (x *actionRun) set(ctx context.Context, a *Action, key string) (string, error) {
 	if x.sub.event == store.OpDeleted {
 		return "", errors.New("set: the record was deleted")
