@@ -49,7 +49,7 @@ func LoadSources(files map[string][]byte) (*Config, hcl.Diagnostics) {
 	}
 	// Decoding a body with syntax errors would only add noise.
 	if diags.HasErrors() {
-		return cfg, sortDiagnostics(diags)
+		return cfg, SortDiagnostics(diags)
 	}
 
 	l := &loader{cfg: cfg, src: map[any]*src{}}
@@ -57,7 +57,7 @@ func LoadSources(files map[string][]byte) (*Config, hcl.Diagnostics) {
 		l.decodeFile(f)
 	}
 	l.validate()
-	return cfg, sortDiagnostics(l.diags)
+	return cfg, SortDiagnostics(l.diags)
 }
 
 // newConfig is an empty configuration with the defaults set.
@@ -158,9 +158,9 @@ func where(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line)
 }
 
-// sortDiagnostics orders diagnostics by file and position, keeping the
+// SortDiagnostics orders diagnostics by file and position, keeping the
 // order of those at the same place.
-func sortDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
+func SortDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
 	sort.SliceStable(diags, func(i, j int) bool {
 		a, b := diags[i].Subject, diags[j].Subject
 		switch {

@@ -204,7 +204,7 @@ func Compile(cfg *config.Config, sch *schema.Schema) (*Set, hcl.Diagnostics) {
 			set.add(c.rule(cr))
 		}
 	}
-	return set, sortDiagnostics(c.diags)
+	return set, config.SortDiagnostics(c.diags)
 }
 
 func newCompiler(cfg *config.Config, sch *schema.Schema) *compiler {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -556,23 +555,6 @@ func fieldWant(f *schema.Field) want {
 		return wantTime
 	}
 	return wantString
-}
-
-// sortDiagnostics orders diagnostics by file and position, keeping the
-// order of those at the same place.
-func sortDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
-	sort.SliceStable(diags, func(i, j int) bool {
-		a, b := diags[i].Subject, diags[j].Subject
-		switch {
-		case a == nil || b == nil:
-			return a == nil && b != nil
-		case a.Filename != b.Filename:
-			return a.Filename < b.Filename
-		default:
-			return a.Start.Byte < b.Start.Byte
-		}
-	})
-	return diags
 }
 
 // syntaxBody is the syntax tree of a configuration file, or nil.
