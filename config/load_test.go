@@ -352,8 +352,9 @@ rule "overdue" {
 }
 
 test "callback" {
-  anything = goes("here")
-  nested { too = 1 }
+  rule  = "callback_missed_call"
+  given = { kind = "call" }
+  expect {}
 }
 `)
 	acc := cfg.Plugin("accounting")

@@ -30,6 +30,7 @@ const usage = `crm: a self-hosted CRM in one binary.
 Usage:
   crm serve   [--config crm.hcl] [--data DIR] [--listen ADDR]   start the server
   crm check   [--config crm.hcl]                                check a configuration
+  crm rules test [--run REGEXP] [--dry-run [--limit 20]]        run rule tests, or show what the rules would do (--dry-run)
   crm user add --email E --role R [--name N] [--password P]     add a user (password also from CRM_PASSWORD or stdin)
   crm user list                                                 list users
   crm token create --email E --name N [--ttl 720h]              create an API token for a user
@@ -63,6 +64,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return user(rest, stdin, stdout, stderr)
 	case "token":
 		return token(rest, stdout, stderr)
+	case "rules":
+		return rulesCmd(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "crm", app.Version)
 		return 0

@@ -68,7 +68,11 @@ func compile(cfg *config.Config, diags hcl.Diagnostics) (*config.Config, *schema
 		return cfg, nil, nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: err.Error()})
 	}
 	set, rd := rules.Compile(cfg, sch)
-	return cfg, sch, set, append(diags, rd...)
+	diags = append(diags, rd...)
+	if !rd.HasErrors() {
+		diags = append(diags, rules.CheckTests(cfg, sch, set)...)
+	}
+	return cfg, sch, set, diags
 }
 
 // Open opens the store in dataDir for a checked configuration (see Check).
