@@ -128,7 +128,7 @@ func TestRecordScenarios(t *testing.T) {
 		{Name: "user", Method: "POST", Path: "/api/v1/users", Token: admin, Body: map[string]any{"email": "a@example.com", "role": "sales", "password": "long enough password"}, Status: 201, NotContains: []string{"password"}},
 		{Name: "duplicate user", Method: "POST", Path: "/api/v1/users", Token: admin, Body: map[string]any{"email": "A@example.com", "role": "sales", "password": "long enough password"}, Status: 409},
 		{Name: "unknown route", Method: "GET", Path: "/api/v1/nothing", Token: admin, Status: 404},
-		{Name: "metrics", Method: "GET", Path: "/metrics", Token: admin, Status: 200, Contains: []string{"crm_http_requests_total", `crm_records{entity="vehicle"} 1`, "crm_store_size_bytes"}},
+		{Name: "metrics", Method: "GET", Path: "/metrics", Token: admin, Status: 200, Contains: []string{"crm_http_requests_total", `crm_records{entity="vehicle"} 1`, "crm_store_size_bytes", "crm_rule_queue_depth", "crm_rule_feed_lag"}},
 	})
 }
 

@@ -55,6 +55,7 @@ type Engine struct {
 	queues  []chan *job
 	wg      sync.WaitGroup
 	queued  atomic.Int64
+	pos     atomic.Uint64 // feed position processed, as last saved
 	metrics *engineMetrics
 }
 
@@ -139,6 +140,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	e.pos.Store(pos)
 	for {
 		wake := e.st.Committed()
 		events, err := e.st.Events(ctx, pos, 256)
@@ -157,6 +159,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			if err := e.savePosition(ctx, pos); err != nil {
 				e.log.Error("save feed position", slog.Any("err", err))
 			}
+			e.pos.Store(pos)
 			continue
 		}
 		select {

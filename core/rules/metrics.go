@@ -7,6 +7,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type engineMetrics struct {
 	runs  *prometheus.CounterVec
 	queue prometheus.GaugeFunc
+	lag   prometheus.GaugeFunc
 }
 
 func newEngineMetrics(e *Engine) *engineMetrics {
@@ -17,10 +18,13 @@ func newEngineMetrics(e *Engine) *engineMetrics {
 		queue: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "crm_rule_queue_depth", Help: "Rule runs waiting for a worker: back-pressure on the change-feed reader.",
 		}, func() float64 { return float64(e.queued.Load()) }),
+		lag: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "crm_rule_feed_lag", Help: "Committed writes the rules engine has not processed yet.",
+		}, func() float64 { return float64(e.st.LastSeq() - min(e.pos.Load(), e.st.LastSeq())) }),
 	}
 }
 
 // Collectors are the engine's metrics, for a Prometheus registry.
 func (e *Engine) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{e.metrics.runs, e.metrics.queue}
+	return []prometheus.Collector{e.metrics.runs, e.metrics.queue, e.metrics.lag}
 }
