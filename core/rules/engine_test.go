@@ -306,3 +306,32 @@ rule "stale_deal" {
 		t.Fatalf("notifications = %+v, %v", got, err)
 	}
 }
+
+func TestPluginEventTriggersRule(t *testing.T) {
+	st, eng := engineFor(t, `
+plugin "calltracking" {
+  read  = ["contact"]
+  write = ["activity", "task"]
+}
+rule "callback_missed_call" {
+  on = ["call.missed"]
+  action "create_task" {
+    title = "'Call back ' + record.from"
+  }
+}`)
+	ev, err := st.Emit(context.Background(), store.EmitRequest{Name: "call.missed", Payload: map[string]any{"from": "+37491123456"}, By: "plugin:calltracking", IdempotencyKey: "pbx:42"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Emit(context.Background(), store.EmitRequest{Name: "call.missed", Payload: map[string]any{"from": "x"}, IdempotencyKey: "pbx:42"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Emit(context.Background(), store.EmitRequest{Name: "contact.created"}); err == nil {
+		t.Fatal("a record event was emitted without a write")
+	}
+	settle(t, st, eng)
+	tasks := list(t, st, "task", "")
+	if len(tasks) != 1 || tasks[0].Values["title"] != "Call back +37491123456" || ev.Seq != 1 || st.LastSeq() != 2 { // the emit, then the task: the repeated emit added nothing
+		t.Fatalf("tasks = %+v, event %+v, last seq %d", tasks, ev, st.LastSeq())
+	}
+}

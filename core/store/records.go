@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -517,11 +518,17 @@ func idemMutation(key string, rec *Record) mutation {
 
 // DecodeEvent reads the record versions an event carries: after (the
 // record as the write left it) and before (the replaced version, updates
-// only; else nil).
+// only; else nil). For an emitted event, after holds its payload as values.
 func DecodeEvent(sch *schema.Schema, e *Event) (after, before *Record, err error) {
 	ent := sch.Entity(e.Entity)
 	if ent == nil {
-		return nil, nil, fmt.Errorf("event %d: unknown entity %q", e.Seq, e.Entity)
+		var payload map[string]any
+		if len(e.After) > 0 {
+			if err := json.Unmarshal(e.After, &payload); err != nil {
+				return nil, nil, fmt.Errorf("event %d: payload: %w", e.Seq, err)
+			}
+		}
+		return &Record{ID: e.ID, Entity: e.Entity, CreatedAt: e.At, UpdatedAt: e.At, Values: payload}, nil, nil
 	}
 	if len(e.After) > 0 {
 		if after, err = decodeRecord(ent, e.ID, e.After); err != nil {
@@ -534,4 +541,46 @@ func DecodeEvent(sch *schema.Schema, e *Event) (after, before *Record, err error
 		}
 	}
 	return after, before, nil
+}
+
+// Emit puts a non-record event into the change feed.
+func (s *Badger) Emit(ctx context.Context, req EmitRequest) (*Event, error) {
+	name, event, ok := strings.Cut(req.Name, ".")
+	if !ok || name == "" || event == "" || s.schema.Entity(name) != nil {
+		return nil, &InvalidError{Field: "name", Message: fmt.Sprintf("event name %q: want prefix.event with a prefix that is not an entity (record events come from writes)", req.Name)}
+	}
+	rec, err := s.submit(ctx, &writeOp{emit: &req})
+	if err != nil {
+		return nil, err
+	}
+	return &Event{Seq: uint64(rec.Version), Entity: name, ID: rec.ID, Op: event, By: req.By, Cause: req.Cause}, nil
+}
+
+func (s *Badger) planEmit(b *batch, req *EmitRequest) (*Record, []mutation, error) {
+	if done, _, err := s.idempotent(b.txn, req.IdempotencyKey); done || err != nil {
+		if err != nil {
+			return nil, nil, err
+		}
+		return &Record{ID: req.ID}, nil, nil
+	}
+	id := req.ID
+	if id == "" {
+		id = NewID()
+	}
+	payload, err := json.Marshal(req.Payload)
+	if err != nil {
+		return nil, nil, &InvalidError{Field: "payload", Message: "payload: " + err.Error()}
+	}
+	name, event, _ := strings.Cut(req.Name, ".")
+	seq := b.nextSeq()
+	e, err := json.Marshal(Event{Seq: seq, At: b.now, Entity: name, ID: id, Op: event, By: req.By, Cause: req.Cause, After: payload})
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode event: %w", err)
+	}
+	muts := []mutation{{key: outboxKey(seq), val: e}}
+	if req.IdempotencyKey != "" {
+		muts = append(muts, idemMutation(req.IdempotencyKey, &Record{Entity: name, ID: id}))
+	}
+	// The "record" of an emit is only its id and position, for Emit's answer.
+	return &Record{ID: id, Entity: name, Version: int64(seq)}, muts, nil
 }

@@ -123,6 +123,19 @@ type DeleteRequest struct {
 	Check     Check
 }
 
+// EmitRequest puts an event that is not a record write (a plugin's
+// "call.missed") into the change feed, so that rules and subscribers see it
+// like any other event.
+type EmitRequest struct {
+	Name    string         // "prefix.event", e.g. "call.missed"
+	ID      string         // what the event is about (a call id); a new id when empty
+	Payload map[string]any // the event's data, JSON-encodable; rules see it as `record`
+	By      string         // "plugin:NAME" or a user id
+	Cause   string
+	// IdempotencyKey makes the emit happen at most once.
+	IdempotencyKey string
+}
+
 // Ref names a record that references another.
 type Ref struct {
 	Entity string `json:"entity"`
@@ -199,6 +212,8 @@ type Store interface {
 	History(ctx context.Context, entity, id string) ([]HistoryEntry, error)
 	// Events returns up to limit outbox events with Seq > after, in order.
 	Events(ctx context.Context, after uint64, limit int) ([]Event, error)
+	// Emit puts a non-record event into the change feed.
+	Emit(ctx context.Context, req EmitRequest) (*Event, error)
 	// LastSeq is the position of the last committed write.
 	LastSeq() uint64
 	// Committed returns a channel that is closed at the next commit.

@@ -29,6 +29,7 @@ type writeOp struct {
 	update *UpdateRequest
 	delete *DeleteRequest
 	sys    func(SysTx) error
+	emit   *EmitRequest
 	done   chan writeResult
 }
 
@@ -240,6 +241,8 @@ func (s *Badger) plan(b *batch, op *writeOp) (*Record, []mutation, error) {
 		return s.planUpdate(b, op.update)
 	case op.sys != nil:
 		return s.planSys(b, op.sys)
+	case op.emit != nil:
+		return s.planEmit(b, op.emit)
 	default:
 		return s.planDelete(b, op.delete)
 	}
