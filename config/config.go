@@ -30,6 +30,9 @@ type Config struct {
 	Roles     []*Role
 	Plugins   []*Plugin
 	Rules     []*Rule
+	// SMTP is the smtp block, the mail server of notify's e-mail channel;
+	// nil when the configuration has none.
+	SMTP *SMTP
 	// Tests are the test blocks, in the order of the files and of the
 	// blocks in each; `crm rules test` runs them.
 	Tests []*Test

@@ -24,6 +24,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "plugin", LabelNames: []string{"name"}},
 	{Type: "rule", LabelNames: []string{"name"}},
 	{Type: "test", LabelNames: []string{"name"}},
+	{Type: "smtp"},
 }}
 
 var serverSchema = attrSchema("listen", "data_dir", "public_url")
@@ -364,6 +365,8 @@ func (l *loader) decodeFile(f *hcl.File) {
 			l.decodeRule(hb)
 		case "test":
 			l.decodeTest(hb)
+		case "smtp":
+			l.decodeSMTP(hb)
 		}
 	}
 }

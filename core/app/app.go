@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -50,7 +51,7 @@ func Check(path string) (*config.Config, *schema.Schema, *rules.Set, hcl.Diagnos
 	if diags.HasErrors() {
 		return cfg, nil, nil, diags
 	}
-	return compile(cfg, diags)
+	return compile(cfg, nil, diags)
 }
 
 // CheckSources is Check for configuration text held in memory.
@@ -59,16 +60,21 @@ func CheckSources(files map[string][]byte) (*config.Config, *schema.Schema, *rul
 	if diags.HasErrors() {
 		return cfg, nil, nil, diags
 	}
-	return compile(cfg, diags)
+	return compile(cfg, nil, diags)
 }
 
-func compile(cfg *config.Config, diags hcl.Diagnostics) (*config.Config, *schema.Schema, *rules.Set, hcl.Diagnostics) {
-	sch, err := schema.New(cfg)
-	if err != nil {
-		return cfg, nil, nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: err.Error()})
+// compile builds the schema (unless one is given: a reload keeps the
+// running schema) and compiles and checks the rules and their tests.
+func compile(cfg *config.Config, sch *schema.Schema, diags hcl.Diagnostics) (*config.Config, *schema.Schema, *rules.Set, hcl.Diagnostics) {
+	if sch == nil {
+		var err error
+		if sch, err = schema.New(cfg); err != nil {
+			return cfg, nil, nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: err.Error()})
+		}
 	}
 	set, rd := rules.Compile(cfg, sch)
 	diags = append(diags, rd...)
+	diags = append(diags, rules.CheckMailChannels(cfg, set)...)
 	if !rd.HasErrors() {
 		diags = append(diags, rules.CheckTests(cfg, sch, set)...)
 	}
@@ -95,7 +101,7 @@ func Open(cfg *config.Config, sch *schema.Schema, set *rules.Set, dataDir string
 
 // startEngine starts the rules engine; the returned function stops it and
 // waits for the runs in flight.
-func (a *App) startEngine() func() {
+func (a *App) startEngine(mailer *rules.Mailer) func() {
 	loc, err := time.LoadLocation(a.Config.Locale.Timezone)
 	if err != nil {
 		loc = time.UTC
@@ -103,6 +109,7 @@ func (a *App) startEngine() func() {
 	opts := a.EngineOptions
 	opts.Logger, opts.Location = a.Log, loc
 	opts.Users = a.notifyTargets
+	opts.Mailer = mailer
 	opts.UserInfo = func(ctx context.Context, id string) *rules.UserInfo {
 		u, err := a.Auth.User(ctx, id)
 		if err != nil {
@@ -163,6 +170,10 @@ type ServeOptions struct {
 // ctx is done, when it stops taking requests, finishes the ones in flight
 // (up to 20 s) and returns.
 func (a *App) Serve(ctx context.Context, opts ServeOptions) error {
+	mailer, err := rules.MailerFromEnv(a.Config.SMTP, os.LookupEnv)
+	if err != nil {
+		return err
+	}
 	created, generated, err := a.Auth.EnsureAdmin(ctx, opts.AdminEmail, opts.AdminPassword)
 	if err != nil {
 		return fmt.Errorf("create the first admin: %w", err)
@@ -171,7 +182,7 @@ func (a *App) Serve(ctx context.Context, opts ServeOptions) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", opts.Listen, err)
 	}
-	stopEngine := a.startEngine()
+	stopEngine := a.startEngine(mailer)
 	defer stopEngine()
 	var status func() any
 	if a.ConfigPath != "" {

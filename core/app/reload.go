@@ -84,9 +84,8 @@ func (r *reloader) check() {
 	cfg, diags := config.Load(r.path)
 	var set *rules.Set
 	if !diags.HasErrors() {
-		var rd hcl.Diagnostics
-		set, rd = rules.Compile(cfg, r.a.Schema)
-		diags = append(diags, rd...)
+		// Compiled against the running schema: entities change at a restart.
+		_, _, set, diags = compile(cfg, r.a.Schema, diags)
 	}
 	lines := formatDiags(cfg, diags)
 	r.mu.Lock()
@@ -105,8 +104,13 @@ func (r *reloader) check() {
 	r.status.OK, r.status.LoadedAt, r.status.Rules = true, now, len(set.Rules)
 	r.status.Warnings = nil
 	if !sameEntities(r.a.Config, cfg) {
-		r.status.Warnings = []string{"entity and field changes take effect after a restart"}
-		log.Warn("entity and field changes take effect after a restart")
+		r.status.Warnings = append(r.status.Warnings, "entity and field changes take effect after a restart")
+	}
+	if !reflect.DeepEqual(r.a.Config.SMTP, cfg.SMTP) {
+		r.status.Warnings = append(r.status.Warnings, "smtp changes take effect after a restart")
+	}
+	for _, w := range r.status.Warnings {
+		log.Warn(w)
 	}
 	log.Info("configuration reloaded", slog.Int("rules", len(set.Rules)))
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -243,12 +244,9 @@ func (x *actionRun) strArg(a *Action, name string) (string, error) {
 
 // notify stores an in-app notification for every user the target names;
 // the notification's key is the effect's idempotency key, so a retry
-// writes the same one again instead of a second.
+// writes the same one again instead of a second. With channel "email" it
+// sends an e-mail instead (notifyEmail, in mail.go).
 func (x *actionRun) notify(ctx context.Context, a *Action, key string) (string, error) {
-	targets, err := x.targets(a)
-	if err != nil {
-		return "", err
-	}
 	msg, err := x.strArg(a, "message")
 	if err != nil {
 		return "", err
@@ -257,18 +255,20 @@ func (x *actionRun) notify(ctx context.Context, a *Action, key string) (string, 
 	if err != nil {
 		return "", err
 	}
-	var users []string
-	for _, t := range targets {
-		ids := []string{t}
-		if x.e.opts.Users != nil {
-			if ids, err = x.e.opts.Users(ctx, t); err != nil {
-				return "", fmt.Errorf("to: %w", err)
-			}
-		}
-		users = append(users, ids...)
+	channel, err := x.strArg(a, "channel")
+	if err != nil {
+		return "", err
 	}
-	if len(users) == 0 {
-		return "", fmt.Errorf("to: %v names no user", targets)
+	switch channel {
+	case "", ChannelApp:
+	case ChannelEmail:
+		return x.notifyEmail(ctx, a, key, title, msg)
+	default:
+		return "", fmt.Errorf("channel: %q is not one of the channels (%s, %s)", channel, ChannelApp, ChannelEmail)
+	}
+	users, err := x.notifyUsers(ctx, a)
+	if err != nil {
+		return "", err
 	}
 	at := x.e.now().UTC()
 	err = x.e.st.SysUpdate(ctx, func(tx store.SysTx) error {
@@ -289,6 +289,33 @@ func (x *actionRun) notify(ctx context.Context, a *Action, key string) (string, 
 		return "", err
 	}
 	return fmt.Sprintf("notified %s", strings.Join(users, ", ")), nil
+}
+
+// notifyUsers resolves notify's `to` into user ids, through Options.Users
+// when it is set, each id once.
+func (x *actionRun) notifyUsers(ctx context.Context, a *Action) ([]string, error) {
+	targets, err := x.targets(a)
+	if err != nil {
+		return nil, err
+	}
+	var users []string
+	for _, t := range targets {
+		ids := []string{t}
+		if x.e.opts.Users != nil {
+			if ids, err = x.e.opts.Users(ctx, t); err != nil {
+				return nil, fmt.Errorf("to: %w", err)
+			}
+		}
+		for _, id := range ids {
+			if !slices.Contains(users, id) {
+				users = append(users, id)
+			}
+		}
+	}
+	if len(users) == 0 {
+		return nil, fmt.Errorf("to: %v names no user", targets)
+	}
+	return users, nil
 }
 
 func (x *actionRun) targets(a *Action) ([]string, error) {

@@ -31,8 +31,12 @@ type Options struct {
 	// Users returns the ids of the users a notify target names: a user id,
 	// or "role:NAME" for everyone with that role.
 	Users func(ctx context.Context, target string) ([]string, error)
-	// UserInfo describes the user who made a change, for `user` in expressions.
+	// UserInfo describes the user who made a change, for `user` in
+	// expressions, and gives notify's e-mail channel each user's address.
 	UserInfo func(ctx context.Context, id string) *UserInfo
+	// Mailer sends notify's e-mail channel; nil when the configuration has
+	// no smtp block (then such a notify fails its run).
+	Mailer *Mailer
 }
 
 // consumerName is the change-feed position this engine keeps.
