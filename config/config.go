@@ -33,6 +33,8 @@ type Config struct {
 	// SMTP is the smtp block, the mail server of notify's e-mail channel;
 	// nil when the configuration has none.
 	SMTP *SMTP
+	// Workflow tunes the rules engine (DefaultWorkflow when absent).
+	Workflow Workflow
 	// Tests are the test blocks, in the order of the files and of the
 	// blocks in each; `crm rules test` runs them.
 	Tests []*Test

@@ -25,6 +25,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "rule", LabelNames: []string{"name"}},
 	{Type: "test", LabelNames: []string{"name"}},
 	{Type: "smtp"},
+	{Type: "workflow"},
 }}
 
 var serverSchema = attrSchema("listen", "data_dir", "public_url")
@@ -367,6 +368,8 @@ func (l *loader) decodeFile(f *hcl.File) {
 			l.decodeTest(hb)
 		case "smtp":
 			l.decodeSMTP(hb)
+		case "workflow":
+			l.decodeWorkflow(hb)
 		}
 	}
 }

@@ -72,6 +72,7 @@ func newConfig() *Config {
 			Currency:  "USD",
 			Timezone:  "UTC",
 		},
+		Workflow: DefaultWorkflow,
 	}
 }
 
@@ -131,6 +132,8 @@ type loader struct {
 	entities  []*Entity    // entity blocks as decoded, before merging with the built-ins
 	serverSrc *src
 	localeSrc *src
+
+	workflowSeen *hcl.Range // the first workflow block
 }
 
 // report adds an error at r.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -449,6 +450,25 @@ func TestSuggest(t *testing.T) {
 	} {
 		if got := Suggest(c.given, names); got != c.want {
 			t.Errorf("Suggest(%q) = %q, want %q", c.given, got, c.want)
+		}
+	}
+}
+
+func TestWorkflowBlock(t *testing.T) {
+	cfg, diags := LoadSources(map[string][]byte{"w.hcl": []byte("workflow {\n  run_retention = \"48h\"\n  workers = 2\n}\n")})
+	if diags.HasErrors() || cfg.Workflow.RunRetention != 48*time.Hour || cfg.Workflow.Workers != 2 || cfg.Workflow.MaxDepth != 5 {
+		t.Fatalf("workflow = %+v, %v", cfg.Workflow, diags)
+	}
+	cases := []struct{ src, want string }{
+		{"workflow {\n  workers = 0\n}\n", "w.hcl:2:13: error: workers must be a whole number from 1 to 64; got 0"},
+		{"workflow {\n  run_retention = \"5m\"\n}\n", `w.hcl:2:19: error: run_retention "5m" is not a duration of at least 1h; e.g. run_retention = "720h" (30 days)`},
+		{"workflow {\n  max_depht = 3\n}\n", `w.hcl:2:3: error: Unsupported argument; An argument named "max_depht" is not expected here. Did you mean "max_depth"?`},
+		{"workflow {\n}\nworkflow {\n}\n", "w.hcl:3:1: error: duplicate workflow block; first defined at w.hcl:1"},
+	}
+	for _, c := range cases {
+		_, diags := LoadSources(map[string][]byte{"w.hcl": []byte(c.src)})
+		if len(diags) == 0 || FormatDiagnostic(diags[0]) != c.want {
+			t.Errorf("%q:\n got %v\nwant %s", c.src, diags, c.want)
 		}
 	}
 }

@@ -108,6 +108,19 @@ func (a *App) startEngine(mailer *rules.Mailer) func() {
 	}
 	opts := a.EngineOptions
 	opts.Logger, opts.Location = a.Log, loc
+	w := a.Config.Workflow
+	if opts.Workers == 0 {
+		opts.Workers = w.Workers
+	}
+	if opts.MaxAttempts == 0 {
+		opts.MaxAttempts = w.MaxAttempts
+	}
+	if opts.MaxDepth == 0 {
+		opts.MaxDepth = w.MaxDepth
+	}
+	if opts.Retention == 0 {
+		opts.Retention = w.RunRetention
+	}
 	opts.Users = a.notifyTargets
 	opts.Mailer = mailer
 	opts.UserInfo = func(ctx context.Context, id string) *rules.UserInfo {
