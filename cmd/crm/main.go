@@ -36,6 +36,8 @@ Usage:
   crm token create --email E --name N [--ttl 720h]              create an API token for a user
   crm token list [--email E]                                    list tokens and sessions
   crm token revoke ID                                           revoke a token or session
+  crm plugin list                                               list the configured plugins and check their executables
+  crm plugin serve NAME                                         serve a built-in plugin (crm serve starts these itself)
   crm version                                                   print the version
   crm help [COMMAND]                                            this text, or a command's flags
 
@@ -66,6 +68,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return token(rest, stdout, stderr)
 	case "rules":
 		return rulesCmd(rest, stdout, stderr)
+	case "plugin":
+		return pluginCmd(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "crm", app.Version)
 		return 0

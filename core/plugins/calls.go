@@ -1,0 +1,260 @@
+package plugins
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/crmkit/crm/plugins/proto/crmv1"
+)
+
+// Refusal is a plugin's deliberate "no" to a call, with a code and a message
+// for the user. It is not a failure: it is shown as it is and never retried.
+type Refusal struct {
+	Plugin  string
+	Code    string
+	Message string
+	Field   string
+}
+
+// Error says which plugin refused, and why.
+func (r *Refusal) Error() string {
+	if r.Field != "" {
+		return fmt.Sprintf("plugin %q refused: %s: %s (%s)", r.Plugin, r.Field, r.Message, r.Code)
+	}
+	return fmt.Sprintf("plugin %q refused: %s (%s)", r.Plugin, r.Message, r.Code)
+}
+
+func refusalOf(plugin string, r *crmv1.Refusal) *Refusal {
+	return &Refusal{Plugin: plugin, Code: r.GetCode(), Message: r.GetMessage(), Field: r.GetField()}
+}
+
+// CallError is a call to a plugin that failed: the plugin returned an
+// error, panicked, or did not answer. Code is the plugin's error code when
+// it gave one ("plugin_error", "plugin_panic").
+type CallError struct {
+	Plugin  string
+	Method  string
+	Code    string
+	Message string
+	err     error
+}
+
+// Error says which plugin failed, in which call, and how.
+func (e *CallError) Error() string {
+	return fmt.Sprintf("plugin %q: %s: %s", e.Plugin, e.Method, e.Message)
+}
+
+// Unwrap gives ErrTimeout or ErrNotRunning where they apply.
+func (e *CallError) Unwrap() error { return e.err }
+
+// callErr turns a gRPC error from a plugin into a plain error.
+func callErr(err error, timeout time.Duration) error {
+	c, code, msg, _, ok := crmv1.ErrorDetails(err)
+	if !ok {
+		return err
+	}
+	switch c {
+	case codes.DeadlineExceeded:
+		return fmt.Errorf("%w (deadline %s)", ErrTimeout, timeout)
+	case codes.Unavailable, codes.Canceled:
+		return fmt.Errorf("%w: %s", ErrNotRunning, msg)
+	}
+	if code != "" {
+		return fmt.Errorf("%s (%s)", msg, code)
+	}
+	return errors.New(msg)
+}
+
+// call runs one call to a running plugin with the host's deadline, and
+// turns its failure into a *CallError.
+func call[T any](ctx context.Context, h *Host, name, method string, fn func(context.Context, crmv1.PluginClient) (T, error)) (T, error) {
+	var zero T
+	m, err := h.plugin(name)
+	if err != nil {
+		return zero, err
+	}
+	inst := m.current()
+	if inst == nil {
+		return zero, &CallError{Plugin: name, Method: method, Message: ErrNotRunning.Error(), err: ErrNotRunning}
+	}
+	timeout := h.opts.CallTimeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = time.Until(dl)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := fn(ctx, inst.rpc)
+	if err == nil {
+		return out, nil
+	}
+	ce := &CallError{Plugin: name, Method: method}
+	c, code, msg, _, _ := crmv1.ErrorDetails(err)
+	ce.Code, ce.Message = code, msg
+	switch {
+	case c == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		ce.err, ce.Message = ErrTimeout, fmt.Sprintf("no answer within %s", timeout.Round(time.Millisecond))
+	case c == codes.Unavailable:
+		ce.err = ErrNotRunning
+	}
+	m.fail(ce)
+	m.log.Warn("plugin call failed", slog.String("method", method), slog.String("err", ce.Message), slog.String("code", ce.Code))
+	return zero, ce
+}
+
+// User is the user on whose behalf a plugin is called.
+type User struct {
+	ID    string
+	Email string
+	Name  string
+	Role  string
+}
+
+// RecordRef names a record.
+type RecordRef struct {
+	Entity string
+	ID     string
+}
+
+// Call is one call of a plugin action.
+type Call struct {
+	Action string
+	// Args are the arguments, JSON-encodable (API JSON forms).
+	Args map[string]any
+	// Record is the record the action is called on; nil when none.
+	Record *RecordRef
+	// User is the calling user; nil for a rule or the system.
+	User *User
+	// IdempotencyKey must be the same when the call is retried.
+	IdempotencyKey string
+	// Cause names the rule chain that made the call.
+	Cause string
+}
+
+// Invoke calls one of a plugin's actions and returns its result as JSON.
+// A refusal is a *Refusal; a failure a *CallError (or ErrUnknown).
+func (h *Host) Invoke(ctx context.Context, plugin string, c Call) (json.RawMessage, error) {
+	args := c.Args
+	if args == nil {
+		args = map[string]any{}
+	}
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %q: action %s: encode arguments: %w", plugin, c.Action, err)
+	}
+	req := &crmv1.InvokeRequest{Action: c.Action, ArgsJson: raw, IdempotencyKey: c.IdempotencyKey, Cause: c.Cause}
+	if c.Record != nil {
+		req.Record = &crmv1.RecordRef{Entity: c.Record.Entity, Id: c.Record.ID}
+	}
+	if c.User != nil {
+		req.User = &crmv1.User{Id: c.User.ID, Email: c.User.Email, Name: c.User.Name, Role: c.User.Role}
+	}
+	resp, err := call(ctx, h, plugin, "action "+c.Action, func(ctx context.Context, p crmv1.PluginClient) (*crmv1.InvokeResponse, error) {
+		return p.Invoke(ctx, req)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r := resp.GetRefusal(); r != nil {
+		return nil, refusalOf(plugin, r)
+	}
+	return resp.GetResultJson(), nil
+}
+
+// Event is an event delivered to a plugin: a committed write of a record or
+// a plugin's event. Record and Changes are JSON in the API's forms.
+type Event struct {
+	Seq            uint64
+	Name           string
+	Entity         string
+	ID             string
+	At             time.Time
+	By             string
+	Record         json.RawMessage
+	Changes        json.RawMessage
+	IdempotencyKey string
+	Cause          string
+}
+
+// HandleEvents delivers a batch of events to a plugin. On an error the
+// whole batch is to be delivered again, with the same idempotency keys; a
+// *Refusal means the plugin declined it for good.
+func (h *Host) HandleEvents(ctx context.Context, plugin string, events []Event) error {
+	req := &crmv1.HandleEventRequest{Events: make([]*crmv1.Event, len(events))}
+	for i, ev := range events {
+		req.Events[i] = &crmv1.Event{
+			Seq: ev.Seq, Name: ev.Name, Entity: ev.Entity, Id: ev.ID, By: ev.By,
+			At: ev.At.UTC().Format(time.RFC3339Nano), RecordJson: ev.Record, ChangesJson: ev.Changes,
+			IdempotencyKey: ev.IdempotencyKey, Cause: ev.Cause,
+		}
+	}
+	resp, err := call(ctx, h, plugin, "handle events", func(ctx context.Context, p crmv1.PluginClient) (*crmv1.HandleEventResponse, error) {
+		return p.HandleEvent(ctx, req)
+	})
+	if err != nil {
+		return err
+	}
+	if r := resp.GetRefusal(); r != nil {
+		return refusalOf(plugin, r)
+	}
+	return nil
+}
+
+// WebhookRequest is an HTTP request to a plugin's webhook route; Path is
+// the part below /hooks/{plugin}.
+type WebhookRequest struct {
+	Method     string
+	Path       string
+	Query      string
+	Header     http.Header
+	Body       []byte
+	RemoteAddr string
+}
+
+// WebhookResponse is a plugin's answer to a webhook request.
+type WebhookResponse struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// HandleWebhook passes an HTTP request to a plugin and returns its answer.
+func (h *Host) HandleWebhook(ctx context.Context, plugin string, r WebhookRequest) (*WebhookResponse, error) {
+	req := &crmv1.HandleWebhookRequest{Method: r.Method, Path: r.Path, Query: r.Query, Body: r.Body, RemoteAddr: r.RemoteAddr}
+	for name, values := range r.Header {
+		req.Headers = append(req.Headers, &crmv1.Header{Name: name, Values: values})
+	}
+	resp, err := call(ctx, h, plugin, "webhook "+r.Method+" "+r.Path, func(ctx context.Context, p crmv1.PluginClient) (*crmv1.HandleWebhookResponse, error) {
+		return p.HandleWebhook(ctx, req)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &WebhookResponse{Status: int(resp.GetStatus()), Header: http.Header{}, Body: resp.GetBody()}
+	for _, hd := range resp.GetHeaders() {
+		for _, v := range hd.GetValues() {
+			out.Header.Add(hd.GetName(), v)
+		}
+	}
+	return out, nil
+}
+
+// Health asks a plugin whether it can do its work; nil when it can.
+func (h *Host) Health(ctx context.Context, plugin string) error {
+	resp, err := call(ctx, h, plugin, "health", func(ctx context.Context, p crmv1.PluginClient) (*crmv1.HealthResponse, error) {
+		return p.Health(ctx, &crmv1.HealthRequest{})
+	})
+	if err != nil {
+		return err
+	}
+	if !resp.GetOk() {
+		return fmt.Errorf("plugin %q is unhealthy: %s", plugin, resp.GetMessage())
+	}
+	return nil
+}

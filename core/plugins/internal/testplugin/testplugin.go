@@ -1,0 +1,263 @@
+// Package testplugin is a plugin written with the SDK, for the host's tests:
+// it exercises every host call and every way a plugin may misbehave. Main
+// serves it in one of several modes; cmd/ is its main package, which the
+// tests build with the mode set by -ldflags.
+package testplugin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"sync"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/crmkit/crm/plugins/proto/crmv1"
+	"github.com/crmkit/crm/plugins/sdk"
+)
+
+// Modes of Main.
+const (
+	ModeOK        = "ok"        // a well-behaved plugin
+	ModeExit      = "exit"      // exits at start, before the handshake
+	ModeProto2    = "proto2"    // speaks only protocol version 2 in the handshake
+	ModeManifest2 = "manifest2" // handshakes on 1, but its manifest says 2
+	ModeStdout    = "stdout"    // prints on stdout before serving
+)
+
+// Main runs the plugin in the given mode; it returns when the host is done.
+func Main(mode string) {
+	switch mode {
+	case ModeExit:
+		fmt.Fprintln(os.Stderr, "testplugin: cannot start: no licence file")
+		os.Exit(3)
+	case ModeStdout:
+		fmt.Println("hello from a plugin that prints too early")
+		sdk.Serve(New())
+	case ModeProto2:
+		serveRaw(2, 2)
+	case ModeManifest2:
+		serveRaw(crmv1.ProtocolVersion, 2)
+	default:
+		sdk.Serve(New())
+	}
+}
+
+// Plugin is the well-behaved test plugin.
+type Plugin struct {
+	sdk.Base
+	mu     sync.Mutex
+	config map[string]any
+	seen   []string
+}
+
+// New returns a fresh test plugin.
+func New() *Plugin { return &Plugin{} }
+
+// Manifest declares the test plugin.
+func (p *Plugin) Manifest() sdk.Manifest {
+	return sdk.Manifest{
+		Name: "testplugin", Version: "0.1.0", Description: "exercises the plugin host",
+		Actions: []sdk.Action{
+			{Name: "echo", Args: []sdk.Arg{{Name: "text", Type: sdk.TypeString}}},
+			{Name: "create", Args: []sdk.Arg{{Name: "entity", Type: sdk.TypeString, Required: true}}},
+			{Name: "update"}, {Name: "get"}, {Name: "list"}, {Name: "refuse"}, {Name: "panic"},
+			{Name: "sleep"}, {Name: "emit"}, {Name: "read_file"}, {Name: "config"}, {Name: "seen"},
+			{Name: "log"}, {Name: "spawn"},
+		},
+		Subscriptions: []string{"contact.created"},
+		Emits:         []string{"testplugin.pinged"},
+		Entities: []sdk.Entity{{Name: "test_thing", Label: "Test thing", Fields: []sdk.Field{
+			{Name: "title", Type: sdk.TypeString, Required: true},
+			{Name: "size", Type: sdk.TypeEnum, Values: []string{"s", "m", "l"}},
+		}}},
+		Webhooks:  []sdk.Webhook{{Method: "POST", Path: "/ping"}},
+		UIActions: []sdk.UIAction{{Entity: "contact", Action: "echo", Label: "Echo"}},
+	}
+}
+
+// Configure keeps the config; {"refuse": true} is refused.
+func (p *Plugin) Configure(ctx context.Context, cfg map[string]any) error {
+	if cfg["refuse"] == true {
+		return sdk.RefuseField("refuse", sdk.CodeInvalidConfig, "this plugin will not run with refuse = true")
+	}
+	p.mu.Lock()
+	p.config = cfg
+	p.mu.Unlock()
+	return nil
+}
+
+type args struct {
+	Entity string         `json:"entity"`
+	ID     string         `json:"id"`
+	Values map[string]any `json:"values"`
+	Filter string         `json:"filter"`
+	MS     int            `json:"ms"`
+}
+
+// Invoke runs the test actions.
+func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
+	var a args
+	if err := call.DecodeArgs(&a); err != nil {
+		return nil, sdk.Refuse(sdk.CodeInvalidArgs, err.Error())
+	}
+	host := sdk.HostFrom(ctx)
+	switch call.Action {
+	case "echo":
+		out := map[string]any{"args": call.Args, "key": call.IdempotencyKey}
+		if call.User != nil {
+			out["user"] = call.User.ID
+		}
+		if call.Record != nil {
+			out["record"] = call.Record.Entity + "/" + call.Record.ID
+		}
+		return out, nil
+	case "create":
+		rec, err := host.Create(ctx, a.Entity, a.Values, sdk.IdempotencyKey(call.IdempotencyKey))
+		return outcome(rec, err)
+	case "update":
+		rec, err := host.Update(ctx, a.Entity, a.ID, a.Values)
+		return outcome(rec, err)
+	case "get":
+		rec, err := host.Get(ctx, a.Entity, a.ID)
+		return outcome(rec, err)
+	case "list":
+		page, err := host.List(ctx, sdk.Query{Entity: a.Entity, Filter: a.Filter})
+		if err != nil {
+			return outcome(nil, err)
+		}
+		ids := []string{}
+		for _, r := range page.Items {
+			ids = append(ids, r.ID())
+		}
+		return map[string]any{"ids": ids}, nil
+	case "refuse":
+		return nil, sdk.Refuse("not_today", "the test plugin says no")
+	case "panic":
+		panic("boom")
+	case "sleep":
+		select {
+		case <-time.After(time.Duration(a.MS) * time.Millisecond):
+			return "slept", nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	case "emit":
+		return outcome(nil, host.Emit(ctx, a.Entity, map[string]any{"n": 1}))
+	case "read_file":
+		return readFile(ctx, host, a.ID)
+	case "config":
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.config, nil
+	case "seen":
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.seen, nil
+	case "spawn": // a child process the host must stop with the plugin
+		cmd := exec.Command("sleep", "600")
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("spawn: %w", err)
+		}
+		go cmd.Wait()
+		return map[string]any{"pid": cmd.Process.Pid}, nil
+	case "log":
+		host.Log(ctx, slog.LevelWarn, "hello from the test plugin", "n", 42)
+		return map[string]any{"logged": true}, nil
+	}
+	return p.Base.Invoke(ctx, call)
+}
+
+// outcome reports a host call's result or error as the action's result, so
+// that tests see what the plugin saw.
+func outcome(rec sdk.Record, err error) (any, error) {
+	if err != nil {
+		var he *sdk.HostError
+		code := ""
+		if errors.As(err, &he) {
+			code = he.Code
+		}
+		return map[string]any{
+			"error": err.Error(), "code": code,
+			"denied": errors.Is(err, sdk.ErrDenied), "not_found": errors.Is(err, sdk.ErrNotFound),
+			"invalid": errors.Is(err, sdk.ErrInvalid),
+		}, nil
+	}
+	return map[string]any{"record": rec}, nil
+}
+
+func readFile(ctx context.Context, host sdk.Host, id string) (any, error) {
+	info, r, err := host.ReadFile(ctx, id)
+	if err != nil {
+		return outcome(nil, err)
+	}
+	defer r.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return nil, fmt.Errorf("read file %s: %w", id, err)
+	}
+	return map[string]any{"name": info.Name, "size": n, "sha256": hex.EncodeToString(h.Sum(nil)), "info_sha256": info.SHA256}, nil
+}
+
+// HandleEvents remembers the idempotency keys of the events it got.
+func (p *Plugin) HandleEvents(_ context.Context, events []sdk.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ev := range events {
+		p.seen = append(p.seen, ev.Name+":"+ev.IdempotencyKey)
+	}
+	return nil
+}
+
+// HandleWebhook answers POST /ping with 202 and "pong: BODY".
+func (p *Plugin) HandleWebhook(_ context.Context, r sdk.Request) (sdk.Response, error) {
+	if r.Method != http.MethodPost || r.Path != "/ping" {
+		return sdk.Response{Status: http.StatusNotFound}, nil
+	}
+	return sdk.Response{Status: http.StatusAccepted, Header: http.Header{"X-Test": {"yes"}}, Body: append([]byte("pong: "), r.Body...)}, nil
+}
+
+// rawPlugin is a plugin built on the protocol without the SDK, to play a
+// plugin built for another protocol version.
+type rawPlugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+	manifestVersion uint32
+}
+
+func (r *rawPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
+	crmv1.RegisterPluginServer(s, &rawServer{version: r.manifestVersion})
+	return nil
+}
+
+func (r *rawPlugin) GRPCClient(context.Context, *goplugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, errors.New("not a host")
+}
+
+type rawServer struct {
+	crmv1.UnimplementedPluginServer
+	version uint32
+}
+
+func (s *rawServer) Manifest(context.Context, *crmv1.ManifestRequest) (*crmv1.ManifestResponse, error) {
+	return &crmv1.ManifestResponse{Manifest: &crmv1.Manifest{Name: "future", Version: "9.0.0", ProtocolVersion: s.version}}, nil
+}
+
+func serveRaw(handshakeVersion int, manifestVersion uint32) {
+	goplugin.Serve(&goplugin.ServeConfig{
+		HandshakeConfig: goplugin.HandshakeConfig{MagicCookieKey: crmv1.MagicCookieKey, MagicCookieValue: crmv1.MagicCookieValue},
+		VersionedPlugins: map[int]goplugin.PluginSet{
+			handshakeVersion: {crmv1.PluginKey: &rawPlugin{manifestVersion: manifestVersion}},
+		},
+		GRPCServer: goplugin.DefaultGRPCServer,
+	})
+}

@@ -1,0 +1,126 @@
+package plugins
+
+import (
+	"fmt"
+
+	"github.com/crmkit/crm/plugins/proto/crmv1"
+)
+
+// Manifest is what a running plugin declared about itself at start-up, in
+// the form the API shows (`GET /api/v1/plugins/{plugin}`) and the rules
+// compiler checks plugin actions against.
+type Manifest struct {
+	Name            string     `json:"name"`
+	Version         string     `json:"version"`
+	ProtocolVersion int        `json:"protocol_version"`
+	Description     string     `json:"description,omitempty"`
+	Actions         []Action   `json:"actions"`
+	Subscriptions   []string   `json:"subscriptions"`
+	Emits           []string   `json:"emits"`
+	Entities        []Entity   `json:"entities"`
+	Webhooks        []Webhook  `json:"webhooks"`
+	UIActions       []UIAction `json:"ui_actions"`
+}
+
+// Action is a plugin action: `PLUGIN.NAME` in rules.
+type Action struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Args        []Arg    `json:"args"`
+	Entities    []string `json:"entities,omitempty"`
+}
+
+// Arg is one argument of an action; Type is an HCL field type.
+type Arg struct {
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	Required    bool     `json:"required"`
+	Description string   `json:"description,omitempty"`
+	Values      []string `json:"values,omitempty"`
+	To          string   `json:"to,omitempty"`
+}
+
+// Entity is an entity the plugin contributes.
+type Entity struct {
+	Name   string  `json:"name"`
+	Label  string  `json:"label,omitempty"`
+	Fields []Field `json:"fields"`
+}
+
+// Field is a field of a contributed entity, with the HCL field types.
+type Field struct {
+	Name     string   `json:"name"`
+	Label    string   `json:"label,omitempty"`
+	Type     string   `json:"type"`
+	Required bool     `json:"required,omitempty"`
+	Unique   bool     `json:"unique,omitempty"`
+	Index    bool     `json:"index,omitempty"`
+	Values   []string `json:"values,omitempty"`
+	To       string   `json:"to,omitempty"`
+}
+
+// Webhook is a route under /hooks/{plugin}/.
+type Webhook struct {
+	Method      string `json:"method,omitempty"`
+	Path        string `json:"path"`
+	Description string `json:"description,omitempty"`
+}
+
+// UIAction is a button on the records of an entity that calls an action.
+type UIAction struct {
+	Entity string `json:"entity"`
+	Action string `json:"action"`
+	Label  string `json:"label"`
+}
+
+// Action returns the action with the given name, or nil.
+func (m *Manifest) Action(name string) *Action {
+	for i := range m.Actions {
+		if m.Actions[i].Name == name {
+			return &m.Actions[i]
+		}
+	}
+	return nil
+}
+
+// manifestFromProto checks a manifest a plugin sent for the protocol
+// version it was negotiated with, and converts it.
+func manifestFromProto(pm *crmv1.Manifest, negotiated int) (*Manifest, error) {
+	if pm == nil {
+		return nil, fmt.Errorf("%w: the plugin sent no manifest", ErrManifest)
+	}
+	if v := int(pm.GetProtocolVersion()); v != negotiated {
+		return nil, fmt.Errorf("%w: its manifest says protocol version %d, but it was started with protocol version %d (this crm speaks %s); rebuild the plugin with an SDK for protocol %d",
+			ErrProtocol, v, negotiated, supportedVersions(), crmv1.ProtocolVersion)
+	}
+	if err := crmv1.ValidateManifest(pm); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrManifest, err)
+	}
+	m := &Manifest{
+		Name: pm.GetName(), Version: pm.GetVersion(), ProtocolVersion: int(pm.GetProtocolVersion()),
+		Description: pm.GetDescription(), Subscriptions: pm.GetSubscriptions(), Emits: pm.GetEmits(),
+	}
+	for _, a := range pm.GetActions() {
+		act := Action{Name: a.GetName(), Description: a.GetDescription(), Entities: a.GetEntities(), Args: []Arg{}}
+		for _, g := range a.GetArguments() {
+			act.Args = append(act.Args, Arg{Name: g.GetName(), Type: g.GetType(), Required: g.GetRequired(),
+				Description: g.GetDescription(), Values: g.GetValues(), To: g.GetTo()})
+		}
+		m.Actions = append(m.Actions, act)
+	}
+	for _, e := range pm.GetEntities() {
+		ent := Entity{Name: e.GetName(), Label: e.GetLabel(), Fields: []Field{}}
+		for _, f := range e.GetFields() {
+			ent.Fields = append(ent.Fields, Field{Name: f.GetName(), Label: f.GetLabel(), Type: f.GetType(),
+				Required: f.GetRequired(), Unique: f.GetUnique(), Index: f.GetIndex(), Values: f.GetValues(), To: f.GetTo()})
+		}
+		m.Entities = append(m.Entities, ent)
+	}
+	for _, w := range pm.GetWebhooks() {
+		m.Webhooks = append(m.Webhooks, Webhook{Method: w.GetMethod(), Path: w.GetPath(), Description: w.GetDescription()})
+	}
+	for _, u := range pm.GetUiActions() {
+		m.UIActions = append(m.UIActions, UIAction{Entity: u.GetEntity(), Action: u.GetAction(), Label: u.GetLabel()})
+	}
+	return m, nil
+}

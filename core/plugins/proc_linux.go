@@ -1,0 +1,22 @@
+//go:build linux
+
+package plugins
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// isolate puts the plugin in a process group of its own, so that stopping
+// it stops whatever it started too, and has the kernel kill it if the host
+// dies without stopping it.
+func isolate(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+// killGroup kills the process group led by pid, if any of it is left.
+func killGroup(pid int) {
+	if pid > 0 {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+}

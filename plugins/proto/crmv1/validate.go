@@ -1,0 +1,134 @@
+package crmv1
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// FieldTypes are the field and argument types a manifest may use: the HCL
+// field types, by the same names.
+var FieldTypes = []string{
+	"string", "text", "int", "decimal", "money", "bool", "date", "datetime",
+	"enum", "email", "phone", "url", "ref", "user", "file",
+}
+
+// ReservedFields are the system fields every record has; a contributed
+// entity may not declare them.
+var ReservedFields = []string{"id", "entity", "version", "created_at", "updated_at", "created_by", "owner"}
+
+var (
+	namePattern  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	eventPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$`)
+)
+
+// webhookMethods are the methods a webhook route may name; "" is any.
+var webhookMethods = []string{"", "GET", "POST", "PUT", "PATCH", "DELETE"}
+
+// ValidateManifest checks a manifest's shape: names present, well formed
+// and unique, known types, enum values and ref targets given, webhook
+// routes and UI actions well formed. It returns every problem found,
+// joined, or nil. It does not check the protocol version, nor the
+// manifest against a configuration: the host does both.
+func ValidateManifest(m *Manifest) error {
+	if m == nil {
+		return errors.New("no manifest")
+	}
+	v := &validator{}
+	v.name("plugin name", m.GetName())
+	if m.GetVersion() == "" {
+		v.addf("plugin %q: version is empty", m.GetName())
+	}
+	actions := map[string]bool{}
+	for _, a := range m.GetActions() {
+		at := fmt.Sprintf("action %q", a.GetName())
+		v.name("action name", a.GetName())
+		v.unique(actions, a.GetName(), "action")
+		args := map[string]bool{}
+		for _, g := range a.GetArguments() {
+			gat := fmt.Sprintf("%s: argument %q", at, g.GetName())
+			v.name(at+": argument name", g.GetName())
+			v.unique(args, g.GetName(), at+": argument")
+			v.typed(gat, g.GetType(), g.GetValues(), g.GetTo())
+		}
+	}
+	for _, ev := range m.GetSubscriptions() {
+		v.event("subscription", ev)
+	}
+	for _, ev := range m.GetEmits() {
+		v.event("emitted event", ev)
+	}
+	entities := map[string]bool{}
+	for _, e := range m.GetEntities() {
+		at := fmt.Sprintf("entity %q", e.GetName())
+		v.name("entity name", e.GetName())
+		v.unique(entities, e.GetName(), "entity")
+		fields := map[string]bool{}
+		for _, f := range e.GetFields() {
+			fat := fmt.Sprintf("%s: field %q", at, f.GetName())
+			v.name(at+": field name", f.GetName())
+			if slices.Contains(ReservedFields, f.GetName()) {
+				v.addf("%s: %q is a system field every record has", at, f.GetName())
+			}
+			v.unique(fields, f.GetName(), at+": field")
+			v.typed(fat, f.GetType(), f.GetValues(), f.GetTo())
+		}
+	}
+	routes := map[string]bool{}
+	for _, w := range m.GetWebhooks() {
+		if !slices.Contains(webhookMethods, w.GetMethod()) {
+			v.addf("webhook %s %s: method must be one of GET, POST, PUT, PATCH, DELETE or empty", w.GetMethod(), w.GetPath())
+		}
+		if !strings.HasPrefix(w.GetPath(), "/") {
+			v.addf("webhook %s %q: path must start with /", w.GetMethod(), w.GetPath())
+		}
+		v.unique(routes, strings.TrimSpace(w.GetMethod()+" "+w.GetPath()), "webhook")
+	}
+	for _, u := range m.GetUiActions() {
+		if !actions[u.GetAction()] {
+			v.addf("ui action %q: the manifest declares no such action", u.GetAction())
+		}
+		if u.GetEntity() == "" || u.GetLabel() == "" {
+			v.addf("ui action %q: entity and label are required", u.GetAction())
+		}
+	}
+	return errors.Join(v.errs...)
+}
+
+type validator struct{ errs []error }
+
+func (v *validator) addf(format string, args ...any) {
+	v.errs = append(v.errs, fmt.Errorf(format, args...))
+}
+
+func (v *validator) name(what, name string) {
+	if !namePattern.MatchString(name) {
+		v.addf("%s %q: must be lower case letters, digits and _, starting with a letter", what, name)
+	}
+}
+
+func (v *validator) unique(seen map[string]bool, name, what string) {
+	if seen[name] {
+		v.addf("%s %q is declared twice", what, name)
+	}
+	seen[name] = true
+}
+
+func (v *validator) event(what, name string) {
+	if !eventPattern.MatchString(name) {
+		v.addf("%s %q: an event is NAME.EVENT, e.g. \"deal.updated\" or \"call.missed\"", what, name)
+	}
+}
+
+func (v *validator) typed(at, typ string, values []string, to string) {
+	switch {
+	case !slices.Contains(FieldTypes, typ):
+		v.addf("%s: unknown type %q (one of %s)", at, typ, strings.Join(FieldTypes, ", "))
+	case typ == "enum" && len(values) == 0:
+		v.addf("%s: an enum needs values", at)
+	case typ == "ref" && to == "":
+		v.addf("%s: a ref needs the entity it points to (to)", at)
+	}
+}

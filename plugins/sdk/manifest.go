@@ -1,0 +1,142 @@
+package sdk
+
+import (
+	"github.com/crmkit/crm/plugins/proto/crmv1"
+)
+
+// Field and argument types: the same names as in HCL `type = "..."`.
+const (
+	TypeString   = "string"
+	TypeText     = "text"
+	TypeInt      = "int"
+	TypeDecimal  = "decimal"
+	TypeMoney    = "money" // {"amount": "1500.00", "currency": "AMD"}
+	TypeBool     = "bool"
+	TypeDate     = "date"     // "2026-03-21"
+	TypeDateTime = "datetime" // RFC 3339
+	TypeEnum     = "enum"
+	TypeEmail    = "email"
+	TypePhone    = "phone" // E.164
+	TypeURL      = "url"
+	TypeRef      = "ref"  // a record's id
+	TypeUser     = "user" // a user's id
+	TypeFile     = "file" // a stored file's id
+)
+
+// Manifest is what a plugin declares about itself. The host reads it at
+// start-up: the actions rules and users may call, the events delivered to
+// the plugin, the entities it adds to the schema, its webhook routes and
+// its buttons in the UI.
+type Manifest struct {
+	// Name is the plugin's name, lower case: "loyalty".
+	Name string
+	// Version is the plugin's release, e.g. "1.4.0".
+	Version     string
+	Description string
+	Actions     []Action
+	// Subscriptions are the events delivered to HandleEvents: record
+	// events ("deal.updated") and plugin events ("call.missed").
+	Subscriptions []string
+	// Emits are the events the plugin may emit with Host.Emit.
+	Emits     []string
+	Entities  []Entity
+	Webhooks  []Webhook
+	UIActions []UIAction
+}
+
+// Action is an action that rules (`action "PLUGIN.NAME" { ... }`) and users
+// (a record button, the API) may call.
+type Action struct {
+	Name        string
+	Description string
+	Args        []Arg
+	// Entities are the entities the action works on a record of; empty
+	// for any record, or none.
+	Entities []string
+}
+
+// Arg is one argument of an action.
+type Arg struct {
+	Name        string
+	Type        string // one of the Type constants
+	Required    bool
+	Description string
+	Values      []string // TypeEnum: the allowed values
+	To          string   // TypeRef: the target entity
+}
+
+// Entity is an entity the plugin adds to the schema: its records are like
+// any other (API, history, rules).
+type Entity struct {
+	Name   string
+	Label  string
+	Fields []Field
+}
+
+// Field is one field of a contributed entity.
+type Field struct {
+	Name     string
+	Label    string
+	Type     string // one of the Type constants
+	Required bool
+	Unique   bool
+	Index    bool
+	Values   []string // TypeEnum: the allowed values
+	To       string   // TypeRef: the target entity
+}
+
+// Webhook is a route under /hooks/{plugin}/: Method "POST", Path
+// "/{format}" (net/http ServeMux patterns, without the prefix).
+type Webhook struct {
+	Method      string
+	Path        string
+	Description string
+}
+
+// UIAction puts a button on the records of Entity that calls Action.
+type UIAction struct {
+	Entity string
+	Action string
+	Label  string
+}
+
+// Validate checks the manifest as the host will when it starts the plugin:
+// names present and unique, known field and argument types, UI actions
+// naming declared actions. A plugin's own tests should call it.
+func (m Manifest) Validate() error {
+	return crmv1.ValidateManifest(m.proto())
+}
+
+func (m Manifest) proto() *crmv1.Manifest {
+	pm := &crmv1.Manifest{
+		Name: m.Name, Version: m.Version, Description: m.Description,
+		ProtocolVersion: crmv1.ProtocolVersion,
+		Subscriptions:   m.Subscriptions, Emits: m.Emits,
+	}
+	for _, a := range m.Actions {
+		pa := &crmv1.Action{Name: a.Name, Description: a.Description, Entities: a.Entities}
+		for _, g := range a.Args {
+			pa.Arguments = append(pa.Arguments, &crmv1.Argument{
+				Name: g.Name, Type: g.Type, Required: g.Required, Description: g.Description, Values: g.Values, To: g.To,
+			})
+		}
+		pm.Actions = append(pm.Actions, pa)
+	}
+	for _, e := range m.Entities {
+		pe := &crmv1.Entity{Name: e.Name, Label: e.Label}
+		for _, f := range e.Fields {
+			pe.Fields = append(pe.Fields, &crmv1.Field{
+				Name: f.Name, Label: f.Label, Type: f.Type, Required: f.Required,
+				Unique: f.Unique, Index: f.Index, Values: f.Values, To: f.To,
+			})
+		}
+		pm.Entities = append(pm.Entities, pe)
+	}
+	for _, w := range m.Webhooks {
+		pm.Webhooks = append(pm.Webhooks, &crmv1.WebhookRoute{Method: w.Method, Path: w.Path, Description: w.Description})
+	}
+	for _, u := range m.UIActions {
+		pm.UiActions = append(pm.UiActions, &crmv1.UIAction{Entity: u.Entity, Action: u.Action, Label: u.Label})
+	}
+	return pm
+}
