@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/core/auth"
+	"github.com/crmkit/crm/core/plugins"
 	"github.com/crmkit/crm/core/rules"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
@@ -37,6 +38,8 @@ type Options struct {
 	Rules *rules.Engine
 	// ConfigStatus reports the configuration in force and the last reload.
 	ConfigStatus func() any
+	// Plugins is the plugin host, nil when none runs.
+	Plugins *plugins.Host
 }
 
 // Server is the HTTP handler of the API.
@@ -95,6 +98,7 @@ func (s *Server) routes() {
 	authed("DELETE /api/v1/records/{entity}/{id}", s.deleteRecord)
 	authed("GET /api/v1/records/{entity}/{id}/history", s.history)
 	s.ruleRoutes(authed)
+	s.pluginRoutes(authed)
 	// Everything else: 401 without credentials, then 404 or 405.
 	authed("/", func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 		writeError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path, "")

@@ -72,6 +72,9 @@ func TestEveryRouteIsAuthorised(t *testing.T) {
 		{"GET", "/api/v1/notifications", nil, 0, 0, 0},
 		{"POST", "/api/v1/notifications/read", map[string]any{"ids": []string{"x"}}, 0, 0, 0},
 		{"GET", "/api/v1/openapi.json", nil, 0, 0, 0},
+		{"GET", "/api/v1/plugins", nil, 0, 0, 0},
+		{"GET", "/api/v1/plugins/nope", nil, 404, 404, 404},
+		{"POST", "/api/v1/plugins/nope/actions/x", map[string]any{}, 404, 404, 404},
 		{"GET", "/api/v1/files/01JAAAAAAAAAAAAAAAAAAAAAAA", nil, 404, 404, 404},
 		{"POST", "/api/v1/auth/logout", nil, -1, -1, -1}, // last: it ends the session
 	}

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/api"
 	"github.com/crmkit/crm/core/auth"
+	"github.com/crmkit/crm/core/plugins"
 	"github.com/crmkit/crm/core/rules"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
@@ -38,6 +40,7 @@ type App struct {
 	Store      *store.Badger
 	Auth       *auth.Service
 	Engine     *rules.Engine
+	Plugins    *plugins.Host
 	Log        *slog.Logger
 	// EngineOptions tune the rules engine (tests shorten its retries).
 	EngineOptions rules.Options
@@ -99,6 +102,42 @@ func Open(cfg *config.Config, sch *schema.Schema, set *rules.Set, dataDir string
 	}, nil
 }
 
+// startPlugins starts the configured plugins. A plugin that does not start
+// is shown failed (GET /api/v1/plugins) and the rest of the CRM serves on.
+func (a *App) startPlugins(ctx context.Context) func() {
+	a.Plugins = plugins.New(plugins.Options{Store: a.Store, Schema: a.Schema, Logger: a.Log})
+	if err := a.Plugins.Start(ctx, a.Config.Plugins); err != nil {
+		a.Log.Error("plugins did not all start", slog.Any("err", err))
+	}
+	return func() {
+		if err := a.Plugins.Close(); err != nil {
+			a.Log.Error("stop plugins", slog.Any("err", err))
+		}
+	}
+}
+
+// invokePlugin is the rules engine's way to call a plugin action.
+func (a *App) invokePlugin(ctx context.Context, plugin, action string, args map[string]any, entity, id, key, cause string) (any, error) {
+	res, err := a.Plugins.Invoke(ctx, plugin, plugins.Call{
+		Action: action, Args: args, Record: &plugins.RecordRef{Entity: entity, ID: id},
+		IdempotencyKey: key, Cause: cause,
+	})
+	var refusal *plugins.Refusal
+	if errors.As(err, &refusal) {
+		return nil, rules.Permanent(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	if len(res) > 0 {
+		if err := json.Unmarshal(res, &out); err != nil {
+			return nil, fmt.Errorf("%s.%s answered malformed JSON: %w", plugin, action, err)
+		}
+	}
+	return out, nil
+}
+
 // startEngine starts the rules engine; the returned function stops it and
 // waits for the runs in flight.
 func (a *App) startEngine(mailer *rules.Mailer) func() {
@@ -122,6 +161,9 @@ func (a *App) startEngine(mailer *rules.Mailer) func() {
 		opts.Retention = w.RunRetention
 	}
 	opts.Users = a.notifyTargets
+	if a.Plugins != nil {
+		opts.Plugins = a.invokePlugin
+	}
 	opts.Mailer = mailer
 	opts.UserInfo = func(ctx context.Context, id string) *rules.UserInfo {
 		u, err := a.Auth.User(ctx, id)
@@ -195,6 +237,8 @@ func (a *App) Serve(ctx context.Context, opts ServeOptions) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", opts.Listen, err)
 	}
+	stopPlugins := a.startPlugins(ctx)
+	defer stopPlugins()
 	stopEngine := a.startEngine(mailer)
 	defer stopEngine()
 	var status func() any
@@ -208,7 +252,7 @@ func (a *App) Serve(ctx context.Context, opts ServeOptions) error {
 	handler := api.New(api.Options{
 		Store: a.Store, Schema: a.Schema, Auth: a.Auth, Logger: a.Log, Version: Version,
 		SecureCookies: strings.HasPrefix(a.Config.Server.PublicURL, "https://"),
-		Rules:         a.Engine, ConfigStatus: status,
+		Rules:         a.Engine, ConfigStatus: status, Plugins: a.Plugins,
 	})
 	srv := &http.Server{
 		Handler:           handler,

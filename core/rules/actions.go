@@ -105,7 +105,7 @@ func (x *actionRun) do(ctx context.Context, a *Action, key string) (string, erro
 	case "webhook":
 		return x.webhook(ctx, a, key)
 	case "plugin":
-		return "", fmt.Errorf("plugin action %s.%s: plugins are not running in this version yet", a.Plugin, a.PluginAction)
+		return x.plugin(ctx, a, key)
 	}
 	return "", fmt.Errorf("unknown action kind %q", a.Kind)
 }
@@ -452,4 +452,26 @@ func (x *actionRun) webhookBody(a *Action) ([]byte, error) {
 		"rule": x.rule.Name, "event": x.sub.after.Entity + "." + x.in.Event, "seq": x.sub.seq,
 		"at": x.sub.at, "by": x.sub.by, "changes": x.sub.changes, "record": rec,
 	})
+}
+
+// plugin calls a plugin's action on the rule's record. The plugin gets
+// the effect's idempotency key, so a retried run does not make it act twice.
+func (x *actionRun) plugin(ctx context.Context, a *Action, key string) (string, error) {
+	if x.e.opts.Plugins == nil {
+		return "", fmt.Errorf("%s.%s: no plugin host is running", a.Plugin, a.PluginAction)
+	}
+	args, err := a.Eval(x.in)
+	if err != nil {
+		return "", err
+	}
+	res, err := x.e.opts.Plugins(ctx, a.Plugin, a.PluginAction, args, x.sub.after.Entity, x.sub.after.ID, key, x.cause)
+	if err != nil {
+		return "", fmt.Errorf("%s.%s: %w", a.Plugin, a.PluginAction, err)
+	}
+	out, _ := json.Marshal(res)
+	const max = 200
+	if len(out) > max {
+		out = append(out[:max], "..."...)
+	}
+	return fmt.Sprintf("%s.%s: %s", a.Plugin, a.PluginAction, out), nil
 }

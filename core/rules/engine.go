@@ -37,7 +37,23 @@ type Options struct {
 	// Mailer sends notify's e-mail channel; nil when the configuration has
 	// no smtp block (then such a notify fails its run).
 	Mailer *Mailer
+	// Plugins calls a plugin action for the `PLUGIN.ACTION` action kind; nil
+	// when no plugin runs.
+	Plugins PluginInvoker
 }
+
+// PluginInvoker calls a plugin's action on a record; key is the effect's
+// idempotency key (the same on a retry), cause the rule chain.
+type PluginInvoker func(ctx context.Context, plugin, action string, args map[string]any, entity, id, key, cause string) (any, error)
+
+// Permanent marks an error that a retry cannot mend (a plugin refused the
+// call): the run fails at once instead of backing off.
+func Permanent(err error) error { return &permanentError{err} }
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
 
 // consumerName is the change-feed position this engine keeps.
 const consumerName = "rules"

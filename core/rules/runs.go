@@ -77,14 +77,15 @@ func (e *Engine) attempt(ctx context.Context, rule *Rule, sub *subject, subErr e
 	run.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	run.Effects = append(run.Effects, effects...)
 	var cut *loopError
+	var perm *permanentError
 	switch {
 	case err == nil && !matched && run.Attempts == 1:
 		e.metrics.runs.WithLabelValues("skipped").Inc()
 		return // `when` was false: nothing happened, nothing to record
 	case err == nil:
 		run.Status, run.Error, run.NextAt = StatusOK, "", time.Time{}
-	case errors.As(err, &cut):
-		run.Status, run.Error = StatusFailed, err.Error()
+	case errors.As(err, &cut), errors.As(err, &perm):
+		run.Status, run.Error, run.NextAt = StatusFailed, err.Error(), time.Time{}
 	case run.Attempts >= e.opts.MaxAttempts:
 		run.Status, run.Error, run.NextAt = StatusFailed, err.Error(), time.Time{}
 	default:

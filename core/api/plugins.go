@@ -1,0 +1,174 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/crmkit/crm/core/auth"
+	"github.com/crmkit/crm/core/plugins"
+)
+
+func (s *Server) pluginRoutes(authed func(string, authedHandler)) {
+	authed("GET /api/v1/plugins", s.listPlugins)
+	authed("GET /api/v1/plugins/{name}", s.getPlugin)
+	authed("POST /api/v1/plugins/{name}/actions/{action}", s.invokePlugin)
+	// Webhooks are authenticated by the plugin (e.g. a shared secret).
+	s.mux.Handle("/hooks/{name}/", http.HandlerFunc(s.pluginWebhook))
+}
+
+func (s *Server) pluginHost(w http.ResponseWriter) *plugins.Host {
+	if s.opts.Plugins == nil {
+		writeError(w, http.StatusNotFound, "not_found", "no plugin host is running", "")
+	}
+	return s.opts.Plugins
+}
+
+func (s *Server) listPlugins(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+	h := s.pluginHost(w)
+	if h == nil {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": h.Plugins()})
+}
+
+func (s *Server) getPlugin(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+	h := s.pluginHost(w)
+	if h == nil {
+		return
+	}
+	name := r.PathValue("name")
+	for _, st := range h.Plugins() {
+		if st.Name != name {
+			continue
+		}
+		out := map[string]any{"status": st}
+		if m, ok := h.Manifest(name); ok {
+			out["manifest"] = m
+		}
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no plugin %q", name), "")
+}
+
+// invokePlugin calls a plugin action on a record as the calling user, who
+// must be able to read the record.
+func (s *Server) invokePlugin(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	h := s.pluginHost(w)
+	if h == nil {
+		return
+	}
+	name, action := r.PathValue("name"), r.PathValue("action")
+	if m, ok := h.Manifest(name); ok && !hasAction(m, action) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("plugin %s has no action %q", name, action), "")
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var in struct {
+		Entity string         `json:"entity"`
+		ID     string         `json:"id"`
+		Args   map[string]any `json:"args"`
+	}
+	if err := decodeStrict(body, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	call := plugins.Call{Action: action, Args: in.Args,
+		User: &plugins.User{ID: p.User.ID, Email: p.User.Email, Name: p.User.Name, Role: p.User.Role}}
+	if in.Entity != "" || in.ID != "" {
+		if !p.CanRead(in.Entity) {
+			writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("your role may not read %s records", in.Entity), "entity")
+			return
+		}
+		if _, err := s.opts.Store.Get(r.Context(), in.Entity, in.ID); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		call.Record = &plugins.RecordRef{Entity: in.Entity, ID: in.ID}
+	}
+	res, err := h.Invoke(r.Context(), name, call)
+	if err != nil {
+		s.pluginError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"result": json.RawMessage(orNull(res))})
+}
+
+func hasAction(m *plugins.Manifest, action string) bool {
+	for _, a := range m.Actions {
+		if a.Name == action {
+			return true
+		}
+	}
+	return false
+}
+
+func orNull(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte("null")
+	}
+	return b
+}
+
+// pluginError answers a plugin's refusal as the client's error (422) and
+// a plugin's failure as the upstream failure it is (502/503/504).
+func (s *Server) pluginError(w http.ResponseWriter, r *http.Request, err error) {
+	var refusal *plugins.Refusal
+	var ce *plugins.CallError
+	switch {
+	case errors.As(err, &refusal):
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]apiError{"error": {Code: refusal.Code, Message: refusal.Error(), Field: refusal.Field}})
+	case errors.Is(err, plugins.ErrUnknown):
+		writeError(w, http.StatusNotFound, "not_found", err.Error(), "")
+	case errors.Is(err, plugins.ErrNotRunning):
+		writeError(w, http.StatusServiceUnavailable, "plugin_unavailable", err.Error(), "")
+	case errors.Is(err, plugins.ErrTimeout):
+		writeError(w, http.StatusGatewayTimeout, "plugin_timeout", err.Error(), "")
+	case errors.As(err, &ce):
+		writeError(w, http.StatusBadGateway, "plugin_failed", err.Error(), "")
+	default:
+		s.fail(w, r, err)
+	}
+}
+
+// pluginWebhook passes a request under /hooks/{name}/ to the plugin.
+func (s *Server) pluginWebhook(w http.ResponseWriter, r *http.Request) {
+	h := s.pluginHost(w)
+	if h == nil {
+		return
+	}
+	name := r.PathValue("name")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := h.HandleWebhook(r.Context(), name, plugins.WebhookRequest{
+		Method: r.Method, Path: "/" + strings.TrimPrefix(r.URL.Path, "/hooks/"+name+"/"), Query: r.URL.RawQuery,
+		Header: r.Header.Clone(), Body: body, RemoteAddr: r.RemoteAddr,
+	})
+	if err != nil {
+		s.pluginError(w, r, err)
+		return
+	}
+	for k, vs := range res.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	status := res.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	io.Copy(w, bytes.NewReader(res.Body))
+}

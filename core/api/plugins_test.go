@@ -1,0 +1,87 @@
+package api_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmkit/crm/core/testkit"
+)
+
+// testPlugin builds the plugin host's test plugin and returns its path and
+// SHA-256.
+func testPlugin(t *testing.T) (string, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "testplugin")
+	cmd := exec.Command("go", "build", "-o", path, "./core/plugins/internal/testplugin/cmd")
+	cmd.Dir = testkit.RepoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the test plugin: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return path, hex.EncodeToString(sum[:])
+}
+
+// TestPluginsThroughTheAPI starts a real plugin process with crm serve's
+// wiring: its status and manifest over the API, an action called on a
+// record as the calling user, a refusal told apart, a rule calling it.
+func TestPluginsThroughTheAPI(t *testing.T) {
+	path, sum := testPlugin(t)
+	s := testkit.Start(t, map[string]string{"crm.hcl": testConfig, "plugins.hcl": `
+plugin "testplugin" {
+  path   = "` + path + `"
+  sha256 = "` + sum + `"
+  read   = ["contact"]
+  write  = ["contact"]
+}
+rule "echo_new_contacts" {
+  on = ["contact.created"]
+  action "testplugin.echo" {
+    text = "record.name"
+  }
+}
+`})
+	_, viewer := s.AddUser(t, "viewer@example.com", "viewer")
+	c := s.Do(t, "POST", "/api/v1/records/contact", s.AdminToken, map[string]any{"name": "Ani"})
+	if c.Status != 201 {
+		t.Fatal(c.Body)
+	}
+	cid := c.JSON["id"].(string)
+	d := s.Do(t, "POST", "/api/v1/records/deal", s.AdminToken, map[string]any{"title": "x"})
+	did := d.JSON["id"].(string)
+	s.Run(t, []testkit.Scenario{
+		{Name: "status", Method: "GET", Path: "/api/v1/plugins", Token: viewer, Status: 200, Contains: []string{`"name":"testplugin"`, `"state":"running"`, `"version":"0.1.0"`}},
+		{Name: "manifest", Method: "GET", Path: "/api/v1/plugins/testplugin", Token: viewer, Status: 200, Contains: []string{`"echo"`}},
+		{Name: "unknown plugin", Method: "GET", Path: "/api/v1/plugins/nope", Token: viewer, Status: 404},
+		{Name: "action on a record", Method: "POST", Path: "/api/v1/plugins/testplugin/actions/echo", Token: viewer,
+			Body: map[string]any{"entity": "contact", "id": cid, "args": map[string]any{"text": "hi"}}, Status: 200, Contains: []string{`"result":`, `"text":"hi"`}},
+		{Name: "a record the caller may not read", Method: "POST", Path: "/api/v1/plugins/testplugin/actions/echo", Token: viewer,
+			Body: map[string]any{"entity": "deal", "id": did}, Status: 403},
+		{Name: "a missing record", Method: "POST", Path: "/api/v1/plugins/testplugin/actions/echo", Token: viewer,
+			Body: map[string]any{"entity": "contact", "id": "01JAAAAAAAAAAAAAAAAAAAAAAA"}, Status: 404},
+		{Name: "the plugin says no", Method: "POST", Path: "/api/v1/plugins/testplugin/actions/refuse", Token: viewer, Body: map[string]any{}, Status: 422},
+		{Name: "unknown action", Method: "POST", Path: "/api/v1/plugins/testplugin/actions/nope", Token: viewer, Body: map[string]any{}, Status: 404},
+		{Name: "no credentials", Method: "POST", Path: "/api/v1/plugins/testplugin/actions/echo", Body: map[string]any{}, Status: 401},
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	var runs string
+	for time.Now().Before(deadline) {
+		runs = s.Do(t, "GET", "/api/v1/rules/echo_new_contacts/runs", s.AdminToken, nil).Body
+		if strings.Contains(runs, `"status":"ok"`) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(runs, `"status":"ok"`) || !strings.Contains(runs, `testplugin.echo:`) || !strings.Contains(runs, `Ani`) {
+		t.Fatalf("rule runs: %s", runs)
+	}
+}
