@@ -72,7 +72,26 @@ rule "echo_new_contacts" {
 		{Name: "unknown action", Method: "POST", Path: "/api/v1/plugins/testplugin/actions/nope", Token: viewer, Body: map[string]any{}, Status: 404},
 		{Name: "no credentials", Method: "POST", Path: "/api/v1/plugins/testplugin/actions/echo", Body: map[string]any{}, Status: 401},
 	})
+	// The plugin subscribes to contact.created: the event arrives with its key.
 	deadline := time.Now().Add(10 * time.Second)
+	var seen string
+	for time.Now().Before(deadline) {
+		seen = s.Do(t, "POST", "/api/v1/plugins/testplugin/actions/seen", viewer, map[string]any{}).Body
+		if strings.Contains(seen, "contact.created:plugin:testplugin:1") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(seen, "contact.created:plugin:testplugin:1") || strings.Contains(seen, "deal.") {
+		t.Fatalf("events the plugin saw: %s", seen)
+	}
+	hook := s.Do(t, "POST", "/hooks/testplugin/ping", "", "hello")
+	if hook.Status != 202 || hook.Body != "pong: hello" || hook.Header.Get("X-Test") != "yes" {
+		t.Fatalf("webhook: %d %q", hook.Status, hook.Body)
+	}
+	if r := s.Do(t, "POST", "/hooks/nope/ping", "", "x"); r.Status != 404 {
+		t.Fatalf("webhook of an unknown plugin: %d", r.Status)
+	}
 	var runs string
 	for time.Now().Before(deadline) {
 		runs = s.Do(t, "GET", "/api/v1/rules/echo_new_contacts/runs", s.AdminToken, nil).Body

@@ -109,7 +109,15 @@ func (a *App) startPlugins(ctx context.Context) func() {
 	if err := a.Plugins.Start(ctx, a.Config.Plugins); err != nil {
 		a.Log.Error("plugins did not all start", slog.Any("err", err))
 	}
+	dctx, stopDeliveries := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Plugins.RunDeliveries(dctx, a.Store, a.Schema, a.Config.Plugins, plugins.DeliverOptions{})
+	}()
 	return func() {
+		stopDeliveries()
+		<-done
 		if err := a.Plugins.Close(); err != nil {
 			a.Log.Error("stop plugins", slog.Any("err", err))
 		}
