@@ -43,6 +43,12 @@ plugin "testplugin" {
   read   = ["contact"]
   write  = ["contact"]
 }
+rule "on_ping" {
+  on = ["testplugin.pinged"]
+  action "create_task" {
+    title = "'pinged ' + string(record.n)"
+  }
+}
 rule "echo_new_contacts" {
   on = ["contact.created"]
   action "testplugin.echo" {
@@ -91,6 +97,21 @@ rule "echo_new_contacts" {
 	}
 	if r := s.Do(t, "POST", "/hooks/nope/ping", "", "x"); r.Status != 404 {
 		t.Fatalf("webhook of an unknown plugin: %d", r.Status)
+	}
+	// An event the plugin emits goes through the change feed to the rules.
+	if r := s.Do(t, "POST", "/api/v1/plugins/testplugin/actions/emit", viewer, map[string]any{"args": map[string]any{"entity": "testplugin.pinged"}}); r.Status != 200 {
+		t.Fatalf("emit: %d %s", r.Status, r.Body)
+	}
+	var tasks string
+	for time.Now().Before(deadline) {
+		tasks = s.Do(t, "GET", "/api/v1/records/task", s.AdminToken, nil).Body
+		if strings.Contains(tasks, "pinged 1") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(tasks, "pinged 1") {
+		t.Fatalf("no task from the plugin's event: %s", tasks)
 	}
 	var runs string
 	for time.Now().Before(deadline) {
