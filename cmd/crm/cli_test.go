@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"os"
 	"os/exec"
@@ -164,5 +166,44 @@ func TestFirstStartPrintsLogin(t *testing.T) {
 	code, _, err := c.call(http.DefaultClient, "POST", "/api/v1/auth/login", "", map[string]string{"email": "admin@localhost", "password": m[1]})
 	if err != nil || code != 200 {
 		t.Fatalf("login with the printed password: %d %v", code, err)
+	}
+}
+
+// TestCheckPluginActions: crm check starts the plugins, reads their
+// manifests and checks the rules' plugin actions against them.
+func TestCheckPluginActions(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "testplugin")
+	build := exec.Command("go", "build", "-o", bin, "./core/plugins/internal/testplugin/cmd")
+	build.Dir = testkit.RepoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the test plugin: %v\n%s", err, out)
+	}
+	data, _ := os.ReadFile(bin)
+	sum := sha256.Sum256(data)
+	cfg := filepath.Join(dir, "crm.hcl")
+	write := func(action string) {
+		os.WriteFile(cfg, []byte(`plugin "testplugin" {
+  path   = "`+bin+`"
+  sha256 = "`+hex.EncodeToString(sum[:])+`"
+  read   = ["contact"]
+}
+rule "r" {
+  on = ["contact.created"]
+  action "`+action+`" {
+    txet = "record.name"
+  }
+}
+`), 0o600)
+	}
+	write("testplugin.ecoh")
+	_, stderr, code := crm(t, "", "check", "--config", cfg)
+	if code != 1 || !strings.Contains(stderr, cfg+`:8:3: error: plugin testplugin has no action "ecoh"; did you mean "echo"?`) {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	write("testplugin.echo")
+	_, stderr, code = crm(t, "", "check", "--config", cfg)
+	if code != 1 || !strings.Contains(stderr, `has no argument "txet"; did you mean "text"?`) {
+		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
 }

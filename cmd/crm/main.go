@@ -208,6 +208,12 @@ func check(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	cfg := ck.cfg
+	if diags := app.CheckPlugins(context.Background(), cfg, ck.sch, ck.set); len(diags) > 0 {
+		config.WriteDiagnostics(stderr, cfg.Files, diags)
+		if diags.HasErrors() {
+			return 1
+		}
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d entities, %d pipelines, %d roles, %d plugins, %d rules)\n",
 		c.config, len(cfg.Entities), len(cfg.Pipelines), len(cfg.Roles), len(cfg.Plugins), len(cfg.Rules))
 	return 0

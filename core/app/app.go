@@ -109,6 +109,9 @@ func (a *App) startPlugins(ctx context.Context) func() {
 	if err := a.Plugins.Start(ctx, a.Config.Plugins); err != nil {
 		a.Log.Error("plugins did not all start", slog.Any("err", err))
 	}
+	for _, d := range CheckPluginActions(a.Rules, a.Plugins.Manifest) {
+		a.Log.Error("a rule's plugin action does not match the plugin's manifest", slog.String("diagnostic", config.FormatDiagnostic(d)))
+	}
 	dctx, stopDeliveries := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
