@@ -67,3 +67,22 @@ proto-check: proto-tools
 	  if [ "$$want" != "$$have" ]; then echo "$(PROTO_OUT): generated files differ: want [$$want], have [$$have]; run make proto"; exit 1; fi; \
 	  for f in $$want; do diff -u $(PROTO_OUT)/$$f $$tmp/$(PROTO_OUT)/$$f || { echo "$(PROTO_OUT)/$$f is stale: run make proto"; exit 1; }; done; \
 	  echo "proto-check: $(PROTO_OUT) is up to date"
+
+# The example third-party plugin (examples/loyalty), built as a partner
+# would build theirs; it prints the plugin's SHA-256 and the block to paste
+# into crm.hcl (see examples/loyalty.hcl).
+.PHONY: examples
+examples:
+	$(GO) build -o bin/plugins/loyalty ./examples/loyalty
+	@sum=$$( (sha256sum bin/plugins/loyalty 2>/dev/null || shasum -a 256 bin/plugins/loyalty) | cut -d' ' -f1 ); \
+	  echo "bin/plugins/loyalty: sha256 $$sum"; echo; \
+	  echo "Paste into crm.hcl (or set sha256 in examples/loyalty.hcl):"; echo; \
+	  echo 'plugin "loyalty" {'; \
+	  echo '  path   = "bin/plugins/loyalty"'; \
+	  echo "  sha256 = \"$$sum\""; \
+	  echo '  read   = ["contact", "deal"]'; \
+	  echo '  write  = ["loyalty_account"]'; \
+	  echo '  config = { points_per = 1000, secret = "change-me-shared-with-the-till" }'; \
+	  echo '}'; echo; \
+	  echo "Until crm serve adds plugin-contributed entities to the schema, also declare"; \
+	  echo "entity \"loyalty_account\" as examples/loyalty.hcl does."
