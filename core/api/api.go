@@ -64,6 +64,9 @@ func New(opts Options) *Server {
 	if opts.Rules != nil {
 		s.metrics.reg.MustRegister(opts.Rules.Collectors()...)
 	}
+	if opts.Plugins != nil {
+		s.metrics.reg.MustRegister(opts.Plugins.Collectors()...)
+	}
 	s.routes()
 	s.handler = s.recoverer(s.instrument(s.mux))
 	return s

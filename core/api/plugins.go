@@ -17,6 +17,7 @@ func (s *Server) pluginRoutes(authed func(string, authedHandler)) {
 	authed("GET /api/v1/plugins", s.listPlugins)
 	authed("GET /api/v1/plugins/{name}", s.getPlugin)
 	authed("POST /api/v1/plugins/{name}/actions/{action}", s.invokePlugin)
+	authed("POST /api/v1/plugins/{name}/restart", s.adminOnly(s.restartPlugin))
 	// Webhooks are authenticated by the plugin (e.g. a shared secret).
 	s.mux.Handle("/hooks/{name}/", http.HandlerFunc(s.pluginWebhook))
 }
@@ -171,4 +172,17 @@ func (s *Server) pluginWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	io.Copy(w, bytes.NewReader(res.Body))
+}
+
+// restartPlugin restarts a plugin (also one the supervisor gave up on).
+func (s *Server) restartPlugin(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+	h := s.pluginHost(w)
+	if h == nil {
+		return
+	}
+	if err := h.Restart(r.Context(), r.PathValue("name")); err != nil {
+		s.pluginError(w, r, err)
+		return
+	}
+	s.getPlugin(w, r, nil)
 }

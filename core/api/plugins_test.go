@@ -124,4 +124,10 @@ rule "echo_new_contacts" {
 	if !strings.Contains(runs, `"status":"ok"`) || !strings.Contains(runs, `testplugin.echo:`) || !strings.Contains(runs, `Ani`) {
 		t.Fatalf("rule runs: %s", runs)
 	}
+	// Last, as it starts the plugin afresh: an admin's restart.
+	s.Run(t, []testkit.Scenario{
+		{Name: "restart is for admins", Method: "POST", Path: "/api/v1/plugins/testplugin/restart", Token: viewer, Status: 403},
+		{Name: "restart", Method: "POST", Path: "/api/v1/plugins/testplugin/restart", Token: s.AdminToken, Status: 200, Contains: []string{`"state":"running"`, `"restarts":`}},
+		{Name: "plugin metrics", Method: "GET", Path: "/metrics", Token: s.AdminToken, Status: 200, Contains: []string{`crm_plugin_up{plugin="testplugin"} 1`}},
+	})
 }

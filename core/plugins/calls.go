@@ -73,16 +73,16 @@ func callErr(err error, timeout time.Duration) error {
 }
 
 // call runs one call to a running plugin with the host's deadline, and
-// turns its failure into a *CallError.
-func call[T any](ctx context.Context, h *Host, name, method string, fn func(context.Context, crmv1.PluginClient) (T, error)) (T, error) {
+// turns its failure into a *CallError. While the plugin restarts, the call
+// waits for it within its deadline. rpc names the method for the latency
+// figures. A call that may be repeated (it carries idempotency keys) and
+// that was in flight when the process died is sent once more, to the new
+// process.
+func call[T any](ctx context.Context, h *Host, name, rpc, method string, repeatable bool, fn func(context.Context, crmv1.PluginClient) (T, error)) (T, error) {
 	var zero T
 	m, err := h.plugin(name)
 	if err != nil {
 		return zero, err
-	}
-	inst := m.current()
-	if inst == nil {
-		return zero, &CallError{Plugin: name, Method: method, Message: ErrNotRunning.Error(), err: ErrNotRunning}
 	}
 	timeout := h.opts.CallTimeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
@@ -90,22 +90,46 @@ func call[T any](ctx context.Context, h *Host, name, method string, fn func(cont
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	out, err := fn(ctx, inst.rpc)
-	if err == nil {
-		return out, nil
+	var dead *instance
+	for attempt := 0; ; attempt++ {
+		inst, err := m.await(ctx, dead)
+		switch {
+		case errors.Is(err, ErrNotRunning):
+			return zero, &CallError{Plugin: name, Method: method, Message: ErrNotRunning.Error(), err: ErrNotRunning}
+		case errors.Is(err, context.DeadlineExceeded):
+			return zero, &CallError{Plugin: name, Method: method, err: ErrTimeout,
+				Message: fmt.Sprintf("the plugin did not run again within %s", timeout.Round(time.Millisecond))}
+		case err != nil:
+			return zero, &CallError{Plugin: name, Method: method, Message: err.Error(), err: err}
+		}
+		began := time.Now()
+		out, err := fn(ctx, inst.rpc)
+		m.observe(rpc, time.Since(began))
+		if err == nil {
+			return out, nil
+		}
+		ce := &CallError{Plugin: name, Method: method}
+		c, code, msg, _, _ := crmv1.ErrorDetails(err)
+		ce.Code, ce.Message = code, msg
+		switch {
+		case c == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded):
+			ce.err, ce.Message = ErrTimeout, fmt.Sprintf("no answer within %s", timeout.Round(time.Millisecond))
+		case c == codes.Unavailable || (c == codes.Canceled && ctx.Err() == nil):
+			// The connection went away: the process died or is being
+			// killed. Its supervisor restarts it.
+			ce.err = ErrNotRunning
+			m.poke()
+			if repeatable && attempt == 0 {
+				m.log.Warn("plugin call interrupted; it will be sent again once the plugin runs again",
+					slog.String("method", method), slog.String("err", msg))
+				dead = inst
+				continue
+			}
+		}
+		m.fail(ce)
+		m.log.Warn("plugin call failed", slog.String("method", method), slog.String("err", ce.Message), slog.String("code", ce.Code))
+		return zero, ce
 	}
-	ce := &CallError{Plugin: name, Method: method}
-	c, code, msg, _, _ := crmv1.ErrorDetails(err)
-	ce.Code, ce.Message = code, msg
-	switch {
-	case c == codes.DeadlineExceeded || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		ce.err, ce.Message = ErrTimeout, fmt.Sprintf("no answer within %s", timeout.Round(time.Millisecond))
-	case c == codes.Unavailable:
-		ce.err = ErrNotRunning
-	}
-	m.fail(ce)
-	m.log.Warn("plugin call failed", slog.String("method", method), slog.String("err", ce.Message), slog.String("code", ce.Code))
-	return zero, ce
 }
 
 // User is the user on whose behalf a plugin is called.
@@ -155,7 +179,7 @@ func (h *Host) Invoke(ctx context.Context, plugin string, c Call) (json.RawMessa
 	if c.User != nil {
 		req.User = &crmv1.User{Id: c.User.ID, Email: c.User.Email, Name: c.User.Name, Role: c.User.Role}
 	}
-	resp, err := call(ctx, h, plugin, "action "+c.Action, func(ctx context.Context, p crmv1.PluginClient) (*crmv1.InvokeResponse, error) {
+	resp, err := call(ctx, h, plugin, rpcInvoke, "action "+c.Action, c.IdempotencyKey != "", func(ctx context.Context, p crmv1.PluginClient) (*crmv1.InvokeResponse, error) {
 		return p.Invoke(ctx, req)
 	})
 	if err != nil {
@@ -194,7 +218,11 @@ func (h *Host) HandleEvents(ctx context.Context, plugin string, events []Event) 
 			IdempotencyKey: ev.IdempotencyKey, Cause: ev.Cause,
 		}
 	}
-	resp, err := call(ctx, h, plugin, "handle events", func(ctx context.Context, p crmv1.PluginClient) (*crmv1.HandleEventResponse, error) {
+	repeatable := len(events) > 0
+	for _, ev := range events {
+		repeatable = repeatable && ev.IdempotencyKey != ""
+	}
+	resp, err := call(ctx, h, plugin, rpcEvents, "handle events", repeatable, func(ctx context.Context, p crmv1.PluginClient) (*crmv1.HandleEventResponse, error) {
 		return p.HandleEvent(ctx, req)
 	})
 	if err != nil {
@@ -230,7 +258,7 @@ func (h *Host) HandleWebhook(ctx context.Context, plugin string, r WebhookReques
 	for name, values := range r.Header {
 		req.Headers = append(req.Headers, &crmv1.Header{Name: name, Values: values})
 	}
-	resp, err := call(ctx, h, plugin, "webhook "+r.Method+" "+r.Path, func(ctx context.Context, p crmv1.PluginClient) (*crmv1.HandleWebhookResponse, error) {
+	resp, err := call(ctx, h, plugin, rpcWebhook, "webhook "+r.Method+" "+r.Path, false, func(ctx context.Context, p crmv1.PluginClient) (*crmv1.HandleWebhookResponse, error) {
 		return p.HandleWebhook(ctx, req)
 	})
 	if err != nil {
@@ -247,7 +275,7 @@ func (h *Host) HandleWebhook(ctx context.Context, plugin string, r WebhookReques
 
 // Health asks a plugin whether it can do its work; nil when it can.
 func (h *Host) Health(ctx context.Context, plugin string) error {
-	resp, err := call(ctx, h, plugin, "health", func(ctx context.Context, p crmv1.PluginClient) (*crmv1.HealthResponse, error) {
+	resp, err := call(ctx, h, plugin, rpcHealth, "health", false, func(ctx context.Context, p crmv1.PluginClient) (*crmv1.HealthResponse, error) {
 		return p.Health(ctx, &crmv1.HealthRequest{})
 	})
 	if err != nil {

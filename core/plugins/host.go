@@ -12,9 +12,8 @@
 // to or from a plugin has a deadline.
 //
 // It knows only the protocol: it must not import the SDK nor any plugin.
-// The supervisor (health checks, restarts with backoff), the delivery of
-// events from the outbox and the routing of webhooks build on Host; they
-// are not here yet.
+// A supervisor per plugin (supervisor.go) checks its health and restarts
+// it with backoff when it crashes or hangs.
 package plugins
 
 import (
@@ -58,10 +57,11 @@ type State string
 
 // States of a plugin.
 const (
-	StateStarting State = "starting"
-	StateRunning  State = "running"
-	StateFailed   State = "failed"
-	StateStopped  State = "stopped"
+	StateStarting   State = "starting"
+	StateRunning    State = "running"
+	StateRestarting State = "restarting"
+	StateFailed     State = "failed"
+	StateStopped    State = "stopped"
 )
 
 // DefaultCallTimeout is the deadline of a call to or from a plugin when
@@ -107,6 +107,25 @@ type Options struct {
 	// test kit) or under a debugger: the host connects to them instead of
 	// starting a process, without checksum or mutual TLS.
 	Reattach map[string]*goplugin.ReattachConfig
+
+	// HealthInterval is how often a running plugin's health is checked;
+	// 0 for DefaultHealthInterval.
+	HealthInterval time.Duration
+	// HealthTimeout is the deadline of a health check; 0 for
+	// DefaultHealthTimeout (or CallTimeout when shorter).
+	HealthTimeout time.Duration
+	// HealthFailures is how many failed health checks in a row make the
+	// supervisor restart a plugin; 0 for DefaultHealthFailures.
+	HealthFailures int
+	// RestartBackoff is the wait before the first restart after a crash,
+	// doubled at each further crash up to RestartBackoffMax; 0 for
+	// DefaultRestartBackoff and DefaultRestartBackoffMax.
+	RestartBackoff, RestartBackoffMax time.Duration
+	// MaxCrashes crashes within CrashWindow mark a plugin failed, not to be
+	// restarted until Host.Restart; 0 for DefaultMaxCrashes and
+	// DefaultCrashWindow.
+	MaxCrashes  int
+	CrashWindow time.Duration
 }
 
 // Host runs the configured plugins of one instance.
@@ -118,6 +137,15 @@ type Host struct {
 	plugins map[string]*managed
 	order   []string
 	closed  bool
+
+	// ctx is cancelled, and quit closed, when the host closes; the
+	// supervisors stop then.
+	ctx         context.Context
+	cancel      context.CancelFunc
+	quit        chan struct{}
+	closeOnce   sync.Once
+	supervisors sync.WaitGroup
+	metrics     *metrics
 }
 
 // New returns a Host that runs no plugin yet; Start starts them.
@@ -134,7 +162,11 @@ func New(opts Options) *Host {
 	if opts.ServeArgs == nil {
 		opts.ServeArgs = func(name string) []string { return []string{"plugin", "serve", name} }
 	}
-	return &Host{opts: opts, log: opts.Logger, plugins: map[string]*managed{}}
+	opts.supervisionDefaults()
+	h := &Host{opts: opts, log: opts.Logger, plugins: map[string]*managed{}, quit: make(chan struct{})}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.metrics = newMetrics(h)
+	return h
 }
 
 // Start starts every plugin in cfgs, in parallel, and waits until each is
@@ -158,6 +190,8 @@ func (h *Host) Start(ctx context.Context, cfgs []*config.Plugin) error {
 		h.plugins[c.Name] = m
 		h.order = append(h.order, c.Name)
 		todo = append(todo, m)
+		h.supervisors.Add(1)
+		go h.supervise(m)
 	}
 	h.mu.Unlock()
 
@@ -180,6 +214,11 @@ func (h *Host) Close() error {
 		all = append(all, h.plugins[name])
 	}
 	h.mu.Unlock()
+	h.closeOnce.Do(func() {
+		close(h.quit)
+		h.cancel()
+	})
+	h.supervisors.Wait()
 	var wg sync.WaitGroup
 	for _, m := range all {
 		wg.Go(m.stop)
@@ -202,6 +241,12 @@ type Status struct {
 	PID             int       `json:"pid,omitempty"`
 	StartedAt       time.Time `json:"started_at,omitzero"`
 	LastError       string    `json:"last_error,omitempty"`
+	// Restarts counts the times the plugin's process was started again
+	// (by its supervisor or an admin) since the host started.
+	Restarts    int       `json:"restarts"`
+	LastRestart time.Time `json:"last_restart,omitzero"`
+	// Calls are the plugin's call latencies, by method.
+	Calls []CallStats `json:"calls,omitempty"`
 }
 
 // Plugins returns the status of every configured plugin, in the order of
@@ -251,8 +296,7 @@ func (h *Host) env() []string {
 }
 
 // managed is one configured plugin: its state and its running instance.
-// The supervisor will replace inst on a restart; calls take the current
-// one.
+// The supervisor replaces inst on a restart; calls take the current one.
 type managed struct {
 	host   *Host
 	cfg    *config.Plugin
@@ -264,14 +308,17 @@ type managed struct {
 	lastErr string
 	started time.Time
 	inst    *instance
+	sup     supervision
 }
 
 func newManaged(h *Host, c *config.Plugin) *managed {
-	return &managed{
+	m := &managed{
 		host: h, cfg: c, state: StateStarting,
 		log:    h.log.With(slog.String("plugin", c.Name)),
 		grants: newGrants(c),
 	}
+	m.sup.init()
+	return m
 }
 
 func (m *managed) source() string {
@@ -284,13 +331,15 @@ func (m *managed) source() string {
 	return "path"
 }
 
-// exitedLocked notices a running instance whose process has exited and
-// marks the plugin failed; the supervisor will restart it from there.
-// m.mu is held.
+// exitedLocked notices a running instance whose process has exited, marks
+// the plugin restarting so that calls wait for it, and wakes its
+// supervisor, which restarts it (or marks it failed). m.mu is held.
 func (m *managed) exitedLocked() {
 	if m.state == StateRunning && m.inst != nil && m.inst.client.Exited() {
-		m.state, m.lastErr = StateFailed, "the plugin process exited unexpectedly"
+		m.state, m.lastErr = StateRestarting, "the plugin process exited unexpectedly"
 		m.log.Error("plugin process exited unexpectedly", slog.Int("pid", m.inst.pid))
+		m.changedLocked()
+		m.poke()
 	}
 }
 
@@ -301,6 +350,7 @@ func (m *managed) status() Status {
 	s := Status{
 		Name: m.cfg.Name, Source: m.source(), Path: m.cfg.Path, SHA256: m.cfg.SHA256,
 		State: m.state, LastError: m.lastErr, StartedAt: m.started,
+		Restarts: m.sup.restarts, LastRestart: m.sup.lastRestart, Calls: m.callStats(),
 	}
 	if m.inst != nil {
 		s.Version, s.ProtocolVersion, s.PID = m.inst.manifest.Version, m.inst.protocol, m.inst.pid
@@ -326,7 +376,10 @@ func (m *managed) start(ctx context.Context) error {
 	inst, err := launch(ctx, m)
 	m.mu.Lock()
 	if err != nil {
-		m.state, m.lastErr = StateFailed, err.Error()
+		if m.state != StateStopped {
+			m.state, m.lastErr = StateFailed, err.Error()
+		}
+		m.changedLocked()
 		m.mu.Unlock()
 		m.log.Error("plugin failed to start", slog.Any("err", err))
 		return err
@@ -337,6 +390,8 @@ func (m *managed) start(ctx context.Context) error {
 		return fmt.Errorf("plugin %q: the host closed while it started", m.cfg.Name)
 	}
 	m.inst, m.state, m.lastErr, m.started = inst, StateRunning, "", time.Now()
+	m.sup.manifest = inst.manifest
+	m.changedLocked()
 	m.mu.Unlock()
 	m.log.Info("plugin running", slog.String("version", inst.manifest.Version),
 		slog.Int("pid", inst.pid), slog.Duration("took", time.Since(began)))
@@ -348,9 +403,10 @@ func (m *managed) stop() {
 	m.mu.Lock()
 	inst := m.inst
 	m.inst = nil
-	if m.state == StateRunning || m.state == StateStarting {
+	if m.state != StateFailed {
 		m.state = StateStopped
 	}
+	m.changedLocked()
 	m.mu.Unlock()
 	if inst != nil {
 		inst.stop(m.log)
