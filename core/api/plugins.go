@@ -69,17 +69,12 @@ func (s *Server) invokePlugin(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("plugin %s has no action %q", name, action), "")
 		return
 	}
-	body, err := readBody(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var in struct {
 		Entity string         `json:"entity"`
 		ID     string         `json:"id"`
 		Args   map[string]any `json:"args"`
 	}
-	if err := decodeStrict(body, &in); err != nil {
+	if err := readJSON(w, r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}

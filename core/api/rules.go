@@ -166,19 +166,14 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, p *au
 }
 
 func (s *Server) readNotifications(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	body, err := readBody(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var in struct {
 		IDs []string `json:"ids"`
 	}
-	if err := decodeStrict(body, &in); err != nil {
+	if err := readJSON(w, r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	err = s.opts.Store.SysUpdate(r.Context(), func(tx store.SysTx) error {
+	err := s.opts.Store.SysUpdate(r.Context(), func(tx store.SysTx) error {
 		for _, id := range in.IDs {
 			if strings.Contains(id, "/") {
 				return &store.InvalidError{Field: "ids", Message: fmt.Sprintf("ids: %q is not a notification id", id)}

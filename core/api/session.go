@@ -12,6 +12,15 @@ import (
 	"github.com/crmkit/crm/core/schema"
 )
 
+// readJSON reads a JSON object body into v, refusing unknown fields.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(body, v)
+}
+
 // decodeStrict decodes a JSON object body into v, refusing unknown fields
 // and trailing data.
 func decodeStrict(body []byte, v any) error {
@@ -27,16 +36,11 @@ func decodeStrict(body []byte, v any) error {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var in struct {
 		Email    string `json:"email"`
 		Password string `json:"password"`
 	}
-	if err := decodeStrict(body, &in); err != nil {
+	if err := readJSON(w, r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -117,16 +121,11 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p *auth.Prin
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	body, err := readBody(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var in struct {
 		Name string `json:"name"`
 		TTL  string `json:"ttl"`
 	}
-	if err := decodeStrict(body, &in); err != nil {
+	if err := readJSON(w, r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -137,6 +136,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	}
 	var ttl time.Duration
 	if in.TTL != "" {
+		var err error
 		ttl, err = time.ParseDuration(in.TTL)
 		if err != nil || ttl <= 0 {
 			writeError(w, http.StatusUnprocessableEntity, "invalid_value", fmt.Sprintf("ttl: %q is not a positive duration such as \"720h\"", in.TTL), "ttl")
@@ -191,18 +191,13 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Princ
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	body, err := readBody(w, r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var in struct {
 		Email    string `json:"email"`
 		Name     string `json:"name"`
 		Role     string `json:"role"`
 		Password string `json:"password"`
 	}
-	if err := decodeStrict(body, &in); err != nil {
+	if err := readJSON(w, r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
