@@ -80,9 +80,9 @@ examples:
 	  echo 'plugin "loyalty" {'; \
 	  echo '  path   = "bin/plugins/loyalty"'; \
 	  echo "  sha256 = \"$$sum\""; \
+	  echo '  entities = ["loyalty_account"]'; \
 	  echo '  read   = ["contact", "deal"]'; \
 	  echo '  write  = ["loyalty_account"]'; \
 	  echo '  config = { points_per = 1000, secret = "change-me-shared-with-the-till" }'; \
 	  echo '}'; echo; \
-	  echo "Until crm serve adds plugin-contributed entities to the schema, also declare"; \
-	  echo "entity \"loyalty_account\" as examples/loyalty.hcl does."
+	  echo "entities adds the plugin's loyalty_account (as its manifest describes it) to the schema."

@@ -209,6 +209,55 @@ role "sales" {}`, []string{
 }`, []string{
 		`t.hcl:2:22: error: unknown entity "invoce" in read of plugin "accounting"; did you mean "invoice"?`,
 	}},
+	{"plugin contributes builtin", `plugin "loyalty" {
+  path     = "bin/loyalty"
+  sha256   = "9f2c000000000000000000000000000000000000000000000000000000000000"
+  entities = ["loyalty_account", "contact"]
+}`, []string{
+		`t.hcl:4:34: error: "contact" is already an entity; a plugin cannot contribute it`,
+	}},
+	{"plugin contributes declared entity", `entity "loyalty_account" {}
+plugin "loyalty" {
+  path     = "bin/loyalty"
+  sha256   = "9f2c000000000000000000000000000000000000000000000000000000000000"
+  entities = ["loyalty_account"]
+}`, []string{
+		`t.hcl:5:15: error: "loyalty_account" is already an entity; a plugin cannot contribute it`,
+	}},
+	{"plugin contributes first-party entity", `plugin "accounting" {}
+plugin "loyalty" {
+  path     = "bin/loyalty"
+  sha256   = "9f2c000000000000000000000000000000000000000000000000000000000000"
+  entities = ["invoice"]
+}`, []string{
+		`t.hcl:5:15: error: "invoice" is already an entity; a plugin cannot contribute it`,
+	}},
+	{"plugin contributed entity invalid name", `plugin "loyalty" {
+  path     = "bin/loyalty"
+  sha256   = "9f2c000000000000000000000000000000000000000000000000000000000000"
+  entities = ["Loyalty"]
+}`, []string{
+		`t.hcl:4:15: error: invalid entity name "Loyalty"; a name starts with a lower-case letter and has only a-z, 0-9 and _`,
+	}},
+	{"plugin write unknown contributed", `plugin "loyalty" {
+  path     = "bin/loyalty"
+  sha256   = "9f2c000000000000000000000000000000000000000000000000000000000000"
+  entities = ["loyalty_account"]
+  write    = ["loyalty_acount"]
+}`, []string{
+		`t.hcl:5:15: error: unknown entity "loyalty_acount" in write of plugin "loyalty"; did you mean "loyalty_account"?`,
+	}},
+	{"rule unknown contributed event", `plugin "loyalty" {
+  path     = "bin/loyalty"
+  sha256   = "9f2c000000000000000000000000000000000000000000000000000000000000"
+  entities = ["loyalty_account"]
+}
+rule "r" {
+  on = ["loyalty_account.create"]
+  action "notify" { to = "record.owner" }
+}`, []string{
+		`t.hcl:7:9: error: unknown event "loyalty_account.create"; did you mean "loyalty_account.created"?`,
+	}},
 	{"plugin config not object", `plugin "accounting" {
   config = 20
 }`, []string{

@@ -139,8 +139,12 @@ type Plugin struct {
 	SHA256 string
 	Read   []string
 	Write  []string
-	Config map[string]any // the `config` object, converted to plain Go values (string, float64/int64, bool, []any, map[string]any)
-	Range  hcl.Range
+	// Entities are the entities the plugin contributes (its manifest
+	// describes their fields). The loader treats their names as known
+	// entities; app.WithPluginEntities adds them to Config.Entities.
+	Entities []string
+	Config   map[string]any // the `config` object, converted to plain Go values (string, float64/int64, bool, []any, map[string]any)
+	Range    hcl.Range
 }
 
 // Expr is an expr-lang source string from an HCL attribute, with the range of

@@ -50,7 +50,7 @@ var pipelineSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 
 var roleSchema = attrSchema("read", "write", "own_only")
 
-var pluginSchema = attrSchema("path", "sha256", "read", "write", "config")
+var pluginSchema = attrSchema("path", "sha256", "read", "write", "entities", "config")
 
 var ruleSchema = &hcl.BodySchema{
 	Attributes: attrSchema("on", "every", "cron", "for_each", "filter", "when").Attributes,
@@ -466,6 +466,7 @@ func (l *loader) decodePlugin(hb *hcl.Block) {
 	p.SHA256 = strings.ToLower(p.SHA256)
 	b.list("read", &p.Read)
 	b.list("write", &p.Write)
+	b.list("entities", &p.Entities)
 	p.Config = b.object("config")
 	l.src[p] = b.src
 	l.cfg.Plugins = append(l.cfg.Plugins, p)

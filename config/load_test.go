@@ -472,3 +472,45 @@ func TestWorkflowBlock(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadPluginEntities checks that the entities a plugin block contributes
+// may be named wherever an entity is: grants, ref fields, events, for_each.
+func TestLoadPluginEntities(t *testing.T) {
+	cfg := mustLoad(t, `plugin "loyalty" {
+  path     = "bin/loyalty"
+  sha256   = "9f2c000000000000000000000000000000000000000000000000000000000000"
+  entities = ["loyalty_account"]
+  read     = ["contact"]
+  write    = ["loyalty_account"]
+}
+
+role "till" {
+  read  = ["loyalty_account"]
+  write = ["loyalty_account"]
+}
+
+entity "voucher" {
+  field "account" {
+    type = "ref"
+    to   = "loyalty_account"
+  }
+}
+
+rule "welcome" {
+  on = ["loyalty_account.created"]
+  action "notify" { to = "record.owner" }
+}
+
+rule "sweep" {
+  every    = "24h"
+  for_each = "loyalty_account"
+  action "notify" { to = "record.owner" }
+}`)
+	p := cfg.Plugin("loyalty")
+	if p == nil || !slices.Equal(p.Entities, []string{"loyalty_account"}) {
+		t.Fatalf("plugin entities = %v", p)
+	}
+	if cfg.Entity("loyalty_account") != nil {
+		t.Error("the loader added a contributed entity; app.WithPluginEntities does that")
+	}
+}

@@ -181,8 +181,9 @@ func (l *loader) checkRef(f *Field, s *src) {
 		l.report(s.at("type"), fmt.Sprintf("ref field %q has no to", f.Name), `name the entity it points at, e.g. to = "contact"`)
 		return
 	}
-	if s.ok("to") && l.cfg.Entity(f.To) == nil {
-		l.report(s.at("to"), fmt.Sprintf("ref field %q points at unknown entity %q", f.Name, f.To), hint(f.To, l.configEntityNames(), "entities"))
+	if s.ok("to") && l.cfg.Entity(f.To) == nil && !slices.Contains(l.contributedNames(), f.To) {
+		names := append(l.configEntityNames(), l.contributedNames()...)
+		l.report(s.at("to"), fmt.Sprintf("ref field %q points at unknown entity %q", f.Name, f.To), hint(f.To, names, "entities"))
 	}
 }
 
@@ -196,13 +197,28 @@ func (l *loader) configEntityNames() []string {
 }
 
 // entityNames are the entities that roles, plugins and rules may name: those
-// of the configuration and those the declared first-party plugins contribute.
+// of the configuration, those the declared first-party plugins contribute
+// and those the plugin blocks declare in entities.
 func (l *loader) entityNames() []string {
 	names := l.configEntityNames()
 	for _, p := range l.cfg.Plugins {
 		if p.Path == "" {
 			names = append(names, firstParty[p.Name].entities...)
 		}
+	}
+	for _, n := range l.contributedNames() {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// contributedNames are the entities the plugin blocks declare in entities.
+func (l *loader) contributedNames() []string {
+	var names []string
+	for _, p := range l.cfg.Plugins {
+		names = append(names, p.Entities...)
 	}
 	return names
 }

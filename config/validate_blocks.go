@@ -70,6 +70,7 @@ func (l *loader) checkPlugins() {
 		s := l.src[p]
 		l.checkName("plugin", p.Name, s)
 		l.checkPluginSource(p, s)
+		l.checkContributed(p, s)
 	}
 	// Entity lists after every plugin is known: one plugin may be granted
 	// another's entities.
@@ -79,6 +80,47 @@ func (l *loader) checkPlugins() {
 		l.checkEntityList(p.Read, s, "read", owner)
 		l.checkEntityList(p.Write, s, "write", owner)
 	}
+}
+
+// checkContributed checks the entities a plugin block declares it
+// contributes: valid names, not an entity of the configuration (built-in or
+// HCL block), not a first-party plugin's, and not given twice.
+func (l *loader) checkContributed(p *Plugin, s *src) {
+	if s.failed["entities"] {
+		return
+	}
+	l.checkUnique(p.Entities, s, "entities", "entity", fmt.Sprintf(" in plugin %q", p.Name))
+	for i, n := range p.Entities {
+		at := s.elem("entities", i)
+		if !nameRe.MatchString(n) {
+			l.report(at, fmt.Sprintf("invalid entity name %q", n), nameRule)
+			continue
+		}
+		if l.cfg.Entity(n) != nil || l.isFirstPartyEntity(n) {
+			l.report(at, fmt.Sprintf("%q is already an entity; a plugin cannot contribute it", n), "")
+			continue
+		}
+		for _, q := range l.cfg.Plugins {
+			if q == p {
+				break
+			}
+			if slices.Contains(q.Entities, n) {
+				l.report(at, fmt.Sprintf("entity %q is contributed by plugin %q too", n, q.Name), "an entity comes from one plugin")
+				break
+			}
+		}
+	}
+}
+
+// isFirstPartyEntity reports whether a declared first-party plugin
+// contributes the entity.
+func (l *loader) isFirstPartyEntity(name string) bool {
+	for _, p := range l.cfg.Plugins {
+		if p.Path == "" && slices.Contains(firstParty[p.Name].entities, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkPluginSource checks where a plugin comes from.

@@ -19,8 +19,12 @@ plugin "loyalty" {
   # one, so every rebuild of the plugin needs the new value here.
   sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
 
-  read  = ["contact", "deal"]
-  write = ["loyalty_account"]
+  # The plugin contributes loyalty_account: its manifest describes the
+  # entity's fields, and crm adds it to the schema like any other entity
+  # (API, history, rules).
+  entities = ["loyalty_account"]
+  read     = ["contact", "deal"]
+  write    = ["loyalty_account"]
 
   config = {
     points_per = 1000              # one point per 1,000 currency units of a won deal or a sale
@@ -28,37 +32,5 @@ plugin "loyalty" {
     region     = "AM"              # the till may send national numbers such as 091 123456
     silver_at  = 1000              # points earned for the silver tier
     gold_at    = 5000              # and for gold
-  }
-}
-
-# The plugin contributes loyalty_account in its manifest. Until crm serve
-# adds plugin-contributed entities to the schema (issue 5, point 3), the
-# entity is declared here as well, field for field as in the manifest, so
-# that the write grant above names a known entity and the plugin's writes
-# have a schema to land in.
-entity "loyalty_account" {
-  label = "Loyalty account"
-
-  field "contact" {
-    type     = "ref"
-    to       = "contact"
-    label    = "Contact"
-    required = true
-    unique   = true
-  }
-  field "points" {
-    type     = "int"
-    label    = "Points"
-    required = true
-  }
-  field "earned" {
-    type  = "int"
-    label = "Points earned"
-  }
-  field "tier" {
-    type   = "enum"
-    label  = "Tier"
-    values = ["bronze", "silver", "gold"]
-    index  = true
   }
 }

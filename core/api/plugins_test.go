@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/app"
 	"github.com/crmkit/crm/core/testkit"
 )
 
@@ -130,4 +132,73 @@ rule "echo_new_contacts" {
 		{Name: "restart", Method: "POST", Path: "/api/v1/plugins/testplugin/restart", Token: s.AdminToken, Status: 200, Contains: []string{`"state":"running"`, `"restarts":`}},
 		{Name: "plugin metrics", Method: "GET", Path: "/metrics", Token: s.AdminToken, Status: 200, Contains: []string{`crm_plugin_up{plugin="testplugin"} 1`}},
 	})
+}
+
+// TestPluginContributedEntity starts a plugin whose block declares the
+// entity its manifest contributes: the entity's records have the API,
+// history and rules of any other, and the plugin's own writes to it are
+// validated against the manifest's fields.
+func TestPluginContributedEntity(t *testing.T) {
+	path, sum := testPlugin(t)
+	block := `
+plugin "testplugin" {
+  path     = "` + path + `"
+  sha256   = "` + sum + `"
+  entities = ["test_thing"]
+  write    = ["test_thing"]
+}
+`
+	s := testkit.Start(t, map[string]string{"crm.hcl": testConfig, "plugins.hcl": block + `
+rule "medium_things" {
+  on   = ["test_thing.created"]
+  when = "record.size == 'm'"
+  action "create_task" {
+    title = "'medium ' + record.title"
+  }
+}
+`})
+	c := s.Do(t, "POST", "/api/v1/records/test_thing", s.AdminToken, map[string]any{"title": "x", "size": "m"})
+	if c.Status != 201 {
+		t.Fatalf("create: %d %s", c.Status, c.Body)
+	}
+	id := c.JSON["id"].(string)
+	s.Run(t, []testkit.Scenario{
+		{Name: "history", Method: "GET", Path: "/api/v1/records/test_thing/" + id + "/history", Token: s.AdminToken, Status: 200, Contains: []string{`"action":"created"`, `"title":{"old":null,"new":"x"}`}},
+		{Name: "a value outside the enum", Method: "POST", Path: "/api/v1/records/test_thing", Token: s.AdminToken,
+			Body: map[string]any{"title": "y", "size": "xl"}, Status: 422},
+		{Name: "the plugin creates one", Method: "POST", Path: "/api/v1/plugins/testplugin/actions/create", Token: s.AdminToken,
+			Body:   map[string]any{"args": map[string]any{"entity": "test_thing", "values": map[string]any{"title": "from the plugin", "size": "s"}}},
+			Status: 200, Contains: []string{`"record":`, `"title":"from the plugin"`}},
+		{Name: "the plugin's invalid write", Method: "POST", Path: "/api/v1/plugins/testplugin/actions/create", Token: s.AdminToken,
+			Body:   map[string]any{"args": map[string]any{"entity": "test_thing", "values": map[string]any{"size": "xl"}}},
+			Status: 200, Contains: []string{`"invalid":true`}},
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	var tasks string
+	for time.Now().Before(deadline) {
+		tasks = s.Do(t, "GET", "/api/v1/records/task", s.AdminToken, nil).Body
+		if strings.Contains(tasks, "medium x") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(tasks, "medium x") {
+		t.Fatalf("no task from the rule on test_thing.created: %s", tasks)
+	}
+
+	// A rule naming a field the manifest does not declare is a check error.
+	_, _, _, diags := app.CheckSources(map[string][]byte{"crm.hcl": []byte(testConfig), "plugins.hcl": []byte(block + `
+rule "typo" {
+  on   = ["test_thing.created"]
+  when = "record.sise == 'm'"
+  action "notify" { to = "record.owner" }
+}
+`)})
+	var msgs []string
+	for _, d := range diags {
+		msgs = append(msgs, config.FormatDiagnostic(d))
+	}
+	if got := strings.Join(msgs, "\n"); !diags.HasErrors() || !strings.Contains(got, `unknown field "sise" of test_thing; did you mean "size"?`) {
+		t.Fatalf("diagnostics of record.sise:\n%s", got)
+	}
 }

@@ -47,20 +47,29 @@ type App struct {
 }
 
 // Check loads a configuration and compiles everything in it that can be
-// checked before running: the HCL, the schema it builds and the rules with
-// their expressions. It returns every problem found.
+// checked before running: the HCL, the entities its plugins contribute
+// (see WithPluginEntities), the schema it builds and the rules with their
+// expressions. It returns every problem found.
 func Check(path string) (*config.Config, *schema.Schema, *rules.Set, hcl.Diagnostics) {
 	cfg, diags := config.Load(path)
-	if diags.HasErrors() {
-		return cfg, nil, nil, diags
-	}
-	return compile(cfg, nil, diags)
+	return checkLoaded(cfg, diags)
 }
 
 // CheckSources is Check for configuration text held in memory.
 func CheckSources(files map[string][]byte) (*config.Config, *schema.Schema, *rules.Set, hcl.Diagnostics) {
 	cfg, diags := config.LoadSources(files)
+	return checkLoaded(cfg, diags)
+}
+
+// checkLoaded adds the plugins' contributed entities to a loaded
+// configuration and compiles it, unless loading failed.
+func checkLoaded(cfg *config.Config, diags hcl.Diagnostics) (*config.Config, *schema.Schema, *rules.Set, hcl.Diagnostics) {
 	if diags.HasErrors() {
+		return cfg, nil, nil, diags
+	}
+	cfg, pd := WithPluginEntities(context.Background(), cfg)
+	diags = append(diags, pd...)
+	if pd.HasErrors() {
 		return cfg, nil, nil, diags
 	}
 	return compile(cfg, nil, diags)

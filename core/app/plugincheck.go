@@ -26,16 +26,27 @@ func CheckPlugins(ctx context.Context, cfg *config.Config, sch *schema.Schema, s
 	if len(cfg.Plugins) == 0 {
 		return nil
 	}
-	st, err := store.OpenBadger("", sch, store.Options{InMemory: true, NoSync: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "check plugins: " + err.Error()}}
+	h, stop, diags := startForCheck(ctx, cfg.Plugins, sch)
+	if h == nil {
+		return diags
 	}
-	defer st.Close()
-	h := plugins.New(plugins.Options{Store: st, Schema: sch, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	defer h.Close()
-	_ = h.Start(ctx, cfg.Plugins)
-	var diags hcl.Diagnostics
-	for _, p := range cfg.Plugins {
+	defer stop()
+	return append(diags, CheckPluginActions(set, h.Manifest)...)
+}
+
+// startForCheck starts the given plugins against a throwaway in-memory
+// store for sch, so that their manifests can be read. A plugin that does
+// not start is an error at its block. stop closes the host and the store;
+// the host is nil (and stop too) when the store could not be opened.
+func startForCheck(ctx context.Context, cfgs []*config.Plugin, sch *schema.Schema) (h *plugins.Host, stop func(), diags hcl.Diagnostics) {
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := store.OpenBadger("", sch, store.Options{InMemory: true, NoSync: true, Logger: discard})
+	if err != nil {
+		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "check plugins: " + err.Error()}}
+	}
+	h = plugins.New(plugins.Options{Store: st, Schema: sch, Logger: discard})
+	_ = h.Start(ctx, cfgs)
+	for _, p := range cfgs {
 		for _, s := range h.Plugins() {
 			if s.Name == p.Name && s.State != plugins.StateRunning {
 				r := p.Range
@@ -44,7 +55,11 @@ func CheckPlugins(ctx context.Context, cfg *config.Config, sch *schema.Schema, s
 			}
 		}
 	}
-	return append(diags, CheckPluginActions(set, h.Manifest)...)
+	stop = func() {
+		_ = h.Close()
+		_ = st.Close()
+	}
+	return h, stop, diags
 }
 
 // CheckPluginActions checks the rules' plugin actions against the

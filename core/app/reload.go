@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -85,6 +86,7 @@ func (r *reloader) check() {
 	var set *rules.Set
 	if !diags.HasErrors() {
 		// Compiled against the running schema: entities change at a restart.
+		cfg = keepPluginEntities(cfg, r.a.Config)
 		_, _, set, diags = compile(cfg, r.a.Schema, diags)
 	}
 	lines := formatDiags(cfg, diags)
@@ -171,4 +173,24 @@ func fingerprint(path string) ([32]byte, error) {
 	var sum [32]byte
 	copy(sum[:], h.Sum(nil))
 	return sum, nil
+}
+
+// keepPluginEntities returns cfg with the plugin-contributed entities of the
+// running configuration that cfg's plugin blocks still declare: a reload
+// does not restart plugins, so their entities are those read at start-up.
+func keepPluginEntities(cfg, running *config.Config) *config.Config {
+	var add []*config.Entity
+	for _, p := range cfg.Plugins {
+		for _, n := range p.Entities {
+			if e := running.Entity(n); e != nil && cfg.Entity(n) == nil {
+				add = append(add, e)
+			}
+		}
+	}
+	if len(add) == 0 {
+		return cfg
+	}
+	out := *cfg
+	out.Entities = append(slices.Clone(cfg.Entities), add...)
+	return &out
 }
