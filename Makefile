@@ -23,6 +23,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeInput$$' -fuzztime=$(FUZZTIME) ./core/schema/
 	$(GO) test -run='^$$' -fuzz='^FuzzCompileFilter$$' -fuzztime=$(FUZZTIME) ./core/store/
 	$(GO) test -run='^$$' -fuzz='^FuzzCompileRule$$' -fuzztime=$(FUZZTIME) ./core/rules/
+	$(GO) test -run='^$$' -fuzz='^FuzzLoadTests$$' -fuzztime=$(FUZZTIME) ./config/
+	$(GO) test -run='^$$' -fuzz='^FuzzRuleTests$$' -fuzztime=$(FUZZTIME) ./core/rules/
 
 # Benchmarks report ratios against a baseline measured in the same run.
 bench:
