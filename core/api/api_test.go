@@ -122,7 +122,7 @@ func TestRecordScenarios(t *testing.T) {
 		{Name: "schema", Method: "GET", Path: "/api/v1/schema", Token: admin, Status: 200, Contains: []string{`"name":"vehicle"`, `"stages":["new"`}},
 		{Name: "me", Method: "GET", Path: "/api/v1/auth/me", Token: admin, Status: 200, Contains: []string{testkit.AdminEmail, `"admin":true`}, NotContains: []string{"password"}},
 		{Name: "openapi has the custom entity", Method: "GET", Path: "/api/v1/openapi.json", Token: admin, Status: 200,
-			Contains: []string{`"openapi":"3.1.0"`, `"/api/v1/records/vehicle/{id}"`, `"Record_vehicle"`, `"enum":["in_stock","sold","service"]`}},
+			Contains: []string{`"openapi":"3.1.0"`, `"/api/v1/records/vehicle/{id}"`, `"Record_vehicle"`, `"enum":["in_stock","sold","service"]`, `"/api/v1/rules/{name}/runs"`, `"/api/v1/plugins/{name}/actions/{action}"`}},
 		{Name: "user with a bad e-mail", Method: "POST", Path: "/api/v1/users", Token: admin, Body: map[string]any{"email": "nope", "role": "sales", "password": "long enough password"}, Status: 422, Contains: []string{`"field":"email"`}},
 		{Name: "user with an unknown role", Method: "POST", Path: "/api/v1/users", Token: admin, Body: map[string]any{"email": "a@example.com", "role": "salse", "password": "long enough password"}, Status: 422, Contains: []string{`"field":"role"`}},
 		{Name: "user", Method: "POST", Path: "/api/v1/users", Token: admin, Body: map[string]any{"email": "a@example.com", "role": "sales", "password": "long enough password"}, Status: 201, NotContains: []string{"password"}},

@@ -34,6 +34,17 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request, _ *auth.Princip
 		"/api/v1/openapi.json": map[string]any{"get": op("This document", nil, "200", nil)},
 	}
 	paths["/api/v1/auth/tokens/{id}"] = map[string]any{"delete": op("Revoke a token", nil, "204", nil)}
+	paths["/api/v1/rules"] = map[string]any{"get": op("Rules with their run counts and last error (admin)", nil, "200", nil)}
+	paths["/api/v1/rules/{name}/runs"] = map[string]any{"get": op("A rule's recorded runs, newest first (admin)", nil, "200", nil)}
+	paths["/api/v1/rules/{name}/runs/{seq}/retry"] = map[string]any{"post": op("Run a failed rule run again (admin)", nil, "200", nil)}
+	paths["/api/v1/config/status"] = map[string]any{"get": op("The configuration in force and the last reload's diagnostics (admin)", nil, "200", nil)}
+	paths["/api/v1/notifications"] = map[string]any{"get": op("Your in-app notifications (?unread=true)", nil, "200", nil)}
+	paths["/api/v1/notifications/read"] = map[string]any{"post": op("Mark notifications read", obj(map[string]any{"ids": map[string]any{"type": "array", "items": str()}}), "204", nil)}
+	paths["/api/v1/plugins"] = map[string]any{"get": op("Plugins with state, version, restarts and latencies", nil, "200", nil)}
+	paths["/api/v1/plugins/{name}"] = map[string]any{"get": op("A plugin's status and manifest", nil, "200", nil)}
+	paths["/api/v1/plugins/{name}/restart"] = map[string]any{"post": op("Restart a plugin (admin)", nil, "200", nil)}
+	paths["/api/v1/plugins/{name}/actions/{action}"] = map[string]any{"post": op("Call a plugin action on a record as the calling user",
+		obj(map[string]any{"entity": str(), "id": str(), "args": map[string]any{"type": "object"}}), "200", obj(map[string]any{"result": map[string]any{}}))}
 	for _, e := range s.opts.Schema.Entities() {
 		name := "Record_" + e.Name
 		props := map[string]any{
