@@ -23,6 +23,7 @@ import (
 	"github.com/crmkit/crm/core/rules"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
+	"github.com/crmkit/crm/plugins/sdk"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -114,7 +115,11 @@ func Open(cfg *config.Config, sch *schema.Schema, set *rules.Set, dataDir string
 // startPlugins starts the configured plugins. A plugin that does not start
 // is shown failed (GET /api/v1/plugins) and the rest of the CRM serves on.
 func (a *App) startPlugins(ctx context.Context) func() {
-	a.Plugins = plugins.New(plugins.Options{Store: a.Store, Schema: a.Schema, Logger: a.Log})
+	reattach, err := plugins.ParseReattach(os.Getenv(sdk.ReattachEnv))
+	if err != nil {
+		a.Log.Error("ignoring the plugins to attach to", slog.Any("err", err))
+	}
+	a.Plugins = plugins.New(plugins.Options{Store: a.Store, Schema: a.Schema, Logger: a.Log, Reattach: reattach})
 	if err := a.Plugins.Start(ctx, a.Config.Plugins); err != nil {
 		a.Log.Error("plugins did not all start", slog.Any("err", err))
 	}

@@ -28,6 +28,10 @@ import (
 // Run by hand instead of by crm, the binary says that it is a plugin and
 // exits with status 1.
 func Serve(p Plugin) {
+	if os.Getenv(DebugEnv) != "" {
+		serveDebug(p)
+		return
+	}
 	goplugin.Serve(serveConfig(p, nil))
 }
 
