@@ -126,6 +126,21 @@ rule "echo_new_contacts" {
 	if !strings.Contains(runs, `"status":"ok"`) || !strings.Contains(runs, `testplugin.echo:`) || !strings.Contains(runs, `Ani`) {
 		t.Fatalf("rule runs: %s", runs)
 	}
+	// A plugin acting for a user may do only what both may: the plugin may
+	// write contacts, the viewer may not, so the plugin's write is denied.
+	_, sales := s.AddUser(t, "sales@example.com", "sales")
+	for _, c := range []struct {
+		token, want string
+	}{
+		{viewer, `"denied":true`},
+		{sales, `"record":`},
+	} {
+		r := s.Do(t, "POST", "/api/v1/plugins/testplugin/actions/create", c.token,
+			map[string]any{"args": map[string]any{"entity": "contact", "values": map[string]any{"name": "via plugin"}}})
+		if r.Status != 200 || !strings.Contains(r.Body, c.want) {
+			t.Fatalf("plugin write on behalf of a user: %d %s, want %s", r.Status, r.Body, c.want)
+		}
+	}
 	// Last, as it starts the plugin afresh: an admin's restart.
 	s.Run(t, []testkit.Scenario{
 		{Name: "restart is for admins", Method: "POST", Path: "/api/v1/plugins/testplugin/restart", Token: viewer, Status: 403},

@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -178,6 +179,9 @@ func (h *Host) Invoke(ctx context.Context, plugin string, c Call) (json.RawMessa
 	}
 	if c.User != nil {
 		req.User = &crmv1.User{Id: c.User.ID, Email: c.User.Email, Name: c.User.Name, Role: c.User.Role}
+		req.CallToken = rand.Text()
+		h.onBehalf.Store(req.CallToken, c.User.ID)
+		defer h.onBehalf.Delete(req.CallToken)
 	}
 	resp, err := call(ctx, h, plugin, rpcInvoke, "action "+c.Action, c.IdempotencyKey != "", func(ctx context.Context, p crmv1.PluginClient) (*crmv1.InvokeResponse, error) {
 		return p.Invoke(ctx, req)

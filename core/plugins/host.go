@@ -81,6 +81,16 @@ var DefaultEnv = []string{
 	"CRM_LOG_LEVEL", "GOCOVERDIR",
 }
 
+// UserPermissions answers what a user may do; the host asks it about the
+// user on whose behalf a plugin acts.
+type UserPermissions interface {
+	CanRead(ctx context.Context, userID, entity string) bool
+	CanWrite(ctx context.Context, userID, entity string) bool
+	// CanChange says whether the user may change a record with this owner
+	// (own_only roles: only their own).
+	CanChange(ctx context.Context, userID, entity, owner string) bool
+}
+
 // Options configure a Host.
 type Options struct {
 	// Store is where plugins' reads and writes go.
@@ -103,6 +113,9 @@ type Options struct {
 	StartTimeout time.Duration
 	// Env adds variable names to DefaultEnv.
 	Env []string
+	// Users, when set, narrows a plugin's host calls made during an Invoke
+	// on behalf of a user to what that user may do as well.
+	Users UserPermissions
 	// Reattach names plugins that already run, in this process (the SDK's
 	// test kit) or under a debugger: the host connects to them instead of
 	// starting a process, without checksum or mutual TLS.
@@ -132,6 +145,10 @@ type Options struct {
 type Host struct {
 	opts Options
 	log  *slog.Logger
+
+	// onBehalf maps the call token of each Invoke in flight made for a
+	// user to that user's id.
+	onBehalf sync.Map
 
 	mu      sync.RWMutex
 	plugins map[string]*managed

@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/schema"
@@ -100,6 +101,42 @@ func (s *hostService) entity(op, name string, write bool) (*schema.Entity, error
 	return ent, nil
 }
 
+// onBehalf checks a call made during an Invoke for a user against that
+// user's rights too: a plugin acting for a user may do only what both it
+// and the user may. The user is known from the Invoke's call token, not
+// from what the plugin says.
+func (s *hostService) onBehalf(ctx context.Context, cc *crmv1.CallContext, op, entity string, write bool) (string, error) {
+	users := s.m.host.opts.Users
+	tok := cc.GetCallToken()
+	if users == nil || tok == "" {
+		return "", nil
+	}
+	v, ok := s.m.host.onBehalf.Load(tok)
+	if !ok {
+		return "", s.denied(op, entity, "the call token does not belong to an action in progress")
+	}
+	user := v.(string)
+	if write && !users.CanWrite(ctx, user, entity) || !write && !users.CanRead(ctx, user, entity) {
+		verb := map[bool]string{true: "change", false: "read"}[write]
+		return "", s.denied(op, entity, fmt.Sprintf("plugin %q acts for user %s, whose role may not %s %s records", s.m.cfg.Name, user, verb, entity))
+	}
+	return user, nil
+}
+
+// mayChange is the store-side check that the user a plugin acts for may
+// change the record (own_only roles: only their own); nil without a user.
+func (s *hostService) mayChange(ctx context.Context, user, entity string) store.Check {
+	if user == "" {
+		return nil
+	}
+	return func(cur *store.Record) error {
+		if !s.m.host.opts.Users.CanChange(ctx, user, entity, cur.Owner) {
+			return s.denied("update", entity, fmt.Sprintf("plugin %q acts for user %s, who may change only the %s records they own", s.m.cfg.Name, user, entity))
+		}
+		return nil
+	}
+}
+
 // idempotencyKey namespaces a plugin's key, so that two plugins cannot
 // collide.
 func (s *hostService) idempotencyKey(cc *crmv1.CallContext) string {
@@ -159,6 +196,9 @@ func (s *hostService) storeErr(op string, err error) error {
 		flt *store.FilterError
 		qe  *store.QueryError
 	)
+	if st, ok := status.FromError(err); ok && st.Code() == codes.PermissionDenied {
+		return err // a denial from a check inside the write, already logged
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return crmv1.Error(codes.NotFound, "not_found", op+": not found", "")
@@ -188,6 +228,9 @@ func (s *hostService) GetRecord(ctx context.Context, req *crmv1.GetRecordRequest
 	if err != nil {
 		return nil, err
 	}
+	if _, err := s.onBehalf(ctx, req.GetContext(), "get", ent.Name, false); err != nil {
+		return nil, err
+	}
 	rec, err := s.store().Get(ctx, ent.Name, req.GetId())
 	if err != nil {
 		return nil, s.storeErr(fmt.Sprintf("get %s %s", ent.Name, req.GetId()), err)
@@ -201,6 +244,9 @@ func (s *hostService) ListRecords(ctx context.Context, req *crmv1.ListRecordsReq
 	defer cancel()
 	ent, err := s.entity("list", req.GetEntity(), false)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := s.onBehalf(ctx, req.GetContext(), "list", ent.Name, false); err != nil {
 		return nil, err
 	}
 	if req.GetLimit() < 0 {
@@ -236,6 +282,9 @@ func (s *hostService) CreateRecord(ctx context.Context, req *crmv1.CreateRecordR
 	if err != nil {
 		return nil, err
 	}
+	if _, err := s.onBehalf(ctx, req.GetContext(), "create", ent.Name, true); err != nil {
+		return nil, err
+	}
 	op := "create " + ent.Name
 	in, err := ent.DecodeInput(req.GetValuesJson())
 	if err != nil {
@@ -265,6 +314,10 @@ func (s *hostService) UpdateRecord(ctx context.Context, req *crmv1.UpdateRecordR
 	if err != nil {
 		return nil, err
 	}
+	user, err := s.onBehalf(ctx, req.GetContext(), "update", ent.Name, true)
+	if err != nil {
+		return nil, err
+	}
 	op := fmt.Sprintf("update %s %s", ent.Name, req.GetId())
 	in, err := ent.DecodeInput(req.GetValuesJson())
 	if err != nil {
@@ -273,6 +326,7 @@ func (s *hostService) UpdateRecord(ctx context.Context, req *crmv1.UpdateRecordR
 	rec, err := s.store().Update(ctx, store.UpdateRequest{
 		Entity: ent.Name, ID: req.GetId(), Set: in.Values, Clear: in.Nulls, Owner: in.Owner,
 		IfVersion: req.GetIfVersion(), By: s.by, IdempotencyKey: s.idempotencyKey(req.GetContext()),
+		Check: s.mayChange(ctx, user, ent.Name),
 	})
 	if err != nil {
 		return nil, s.storeErr(op, err)

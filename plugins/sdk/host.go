@@ -148,6 +148,7 @@ func WithHost(ctx context.Context, h Host) context.Context {
 // callInfo is what a host call made during an Invoke carries of it.
 type callInfo struct {
 	userID string
+	token  string // the Invoke's call token: the host checks the user's rights with it
 }
 
 // hostClient is the Host over gRPC, through the go-plugin broker.
@@ -168,7 +169,7 @@ func apply(opts []Option) callOptions {
 func callContext(ctx context.Context, o callOptions) *crmv1.CallContext {
 	cc := &crmv1.CallContext{IdempotencyKey: o.idempotencyKey}
 	if ci, ok := ctx.Value(callKey{}).(callInfo); ok {
-		cc.UserId = ci.userID
+		cc.UserId, cc.CallToken = ci.userID, ci.token
 	}
 	return cc
 }

@@ -178,8 +178,12 @@ func (s *server) Invoke(ctx context.Context, req *crmv1.InvokeRequest) (resp *cr
 		call.User = &User{ID: u.GetId(), Email: u.GetEmail(), Name: u.GetName(), Role: u.GetRole()}
 	}
 	ctx = s.withHost(ctx)
-	if call.User != nil {
-		ctx = context.WithValue(ctx, callKey{}, callInfo{userID: call.User.ID})
+	if call.User != nil || req.GetCallToken() != "" {
+		ci := callInfo{token: req.GetCallToken()}
+		if call.User != nil {
+			ci.userID = call.User.ID
+		}
+		ctx = context.WithValue(ctx, callKey{}, ci)
 	}
 	result, err := s.impl.Invoke(ctx, call)
 	if err != nil {

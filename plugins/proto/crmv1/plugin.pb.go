@@ -1004,7 +1004,10 @@ type InvokeRequest struct {
 	// idempotency_key is the same when a call is retried.
 	IdempotencyKey string `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	// cause names the rule chain that made the call, if any.
-	Cause         string `protobuf:"bytes,6,opt,name=cause,proto3" json:"cause,omitempty"`
+	Cause string `protobuf:"bytes,6,opt,name=cause,proto3" json:"cause,omitempty"`
+	// call_token binds the plugin's host calls during this Invoke to the
+	// calling user's permissions: the SDK sends it back in CallContext.
+	CallToken     string `protobuf:"bytes,7,opt,name=call_token,json=callToken,proto3" json:"call_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1077,6 +1080,13 @@ func (x *InvokeRequest) GetIdempotencyKey() string {
 func (x *InvokeRequest) GetCause() string {
 	if x != nil {
 		return x.Cause
+	}
+	return ""
+}
+
+func (x *InvokeRequest) GetCallToken() string {
+	if x != nil {
+		return x.CallToken
 	}
 	return ""
 }
@@ -1645,8 +1655,11 @@ type CallContext struct {
 	// idempotency_key makes a write happen at most once: a write retried
 	// with the same key answers the record of the first.
 	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// call_token is the token of the Invoke the call is part of: the host
+	// then allows only what both the plugin and the calling user may do.
+	CallToken     string `protobuf:"bytes,3,opt,name=call_token,json=callToken,proto3" json:"call_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CallContext) Reset() {
@@ -1689,6 +1702,13 @@ func (x *CallContext) GetUserId() string {
 func (x *CallContext) GetIdempotencyKey() string {
 	if x != nil {
 		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *CallContext) GetCallToken() string {
+	if x != nil {
+		return x.CallToken
 	}
 	return ""
 }
@@ -2535,14 +2555,16 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\aRefusal\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
-	"\x05field\x18\x03 \x01(\tR\x05field\"\xde\x01\n" +
+	"\x05field\x18\x03 \x01(\tR\x05field\"\xfd\x01\n" +
 	"\rInvokeRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x1b\n" +
 	"\targs_json\x18\x02 \x01(\fR\bargsJson\x120\n" +
 	"\x06record\x18\x03 \x01(\v2\x18.crm.plugin.v1.RecordRefR\x06record\x12'\n" +
 	"\x04user\x18\x04 \x01(\v2\x13.crm.plugin.v1.UserR\x04user\x12'\n" +
 	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\x12\x14\n" +
-	"\x05cause\x18\x06 \x01(\tR\x05cause\"c\n" +
+	"\x05cause\x18\x06 \x01(\tR\x05cause\x12\x1d\n" +
+	"\n" +
+	"call_token\x18\a \x01(\tR\tcallToken\"c\n" +
 	"\x0eInvokeResponse\x12\x1f\n" +
 	"\vresult_json\x18\x01 \x01(\fR\n" +
 	"resultJson\x120\n" +
@@ -2582,10 +2604,12 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\rHealthRequest\":\n" +
 	"\x0eHealthResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"O\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"n\n" +
 	"\vCallContext\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12'\n" +
-	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"p\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x12\x1d\n" +
+	"\n" +
+	"call_token\x18\x03 \x01(\tR\tcallToken\"p\n" +
 	"\x10GetRecordRequest\x12\x16\n" +
 	"\x06entity\x18\x01 \x01(\tR\x06entity\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x124\n" +
