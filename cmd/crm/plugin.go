@@ -1,10 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	coreplugins "github.com/crmkit/crm/core/plugins"
 	"github.com/crmkit/crm/plugins"
@@ -49,11 +53,16 @@ func pluginServe(args []string, stderr io.Writer) int {
 	return 0
 }
 
-// pluginList lists the configured plugins and where each comes from.
+// pluginList lists the configured plugins and where each comes from, or,
+// with --server, the running plugins of a crm server.
 func pluginList(args []string, stdout, stderr io.Writer) int {
-	fs, c := newFlags("plugin list", "list the configured plugins: built in, or an executable checked by its SHA-256", stderr, false)
+	fs, c := newFlags("plugin list", "list the configured plugins (built in, or an executable checked by its SHA-256); with --server, a running server's plugins with state, version, restarts, last error and call latencies", stderr, false)
+	server := fs.String("server", "", "URL of a running crm server, e.g. http://localhost:8080 (token from CRM_TOKEN)")
 	if code := parse(fs, args); code >= 0 {
 		return code
+	}
+	if *server != "" {
+		return pluginStatus(*server, os.Getenv("CRM_TOKEN"), stdout, stderr)
 	}
 	ck, ok := loadConfig(c.config, stderr)
 	if !ok {
@@ -90,4 +99,45 @@ func orNone(list []string) string {
 		return "-"
 	}
 	return strings.Join(list, ",")
+}
+
+// pluginStatus prints a running server's plugins from GET /api/v1/plugins.
+func pluginStatus(server, token string, stdout, stderr io.Writer) int {
+	req, err := http.NewRequest(http.MethodGet, strings.TrimRight(server, "/")+"/api/v1/plugins", nil)
+	if err != nil {
+		fmt.Fprintln(stderr, "crm plugin list:", err)
+		return 2
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		fmt.Fprintln(stderr, "crm plugin list:", err)
+		return 1
+	}
+	defer res.Body.Close()
+	var out struct {
+		Items []coreplugins.Status `json:"items"`
+		Error *struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK {
+		msg := res.Status
+		if out.Error != nil {
+			msg += ": " + out.Error.Message
+		}
+		fmt.Fprintln(stderr, "crm plugin list:", msg, "(set CRM_TOKEN to an API token)")
+		return 1
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATE\tVERSION\tRESTARTS\tCALLS (p50/p99 ms)\tLAST ERROR")
+	for _, p := range out.Items {
+		var calls []string
+		for _, c := range p.Calls {
+			calls = append(calls, fmt.Sprintf("%s %d %.1f/%.1f", c.Method, c.Count, c.P50ms, c.P99ms))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", p.Name, p.State, p.Version, p.Restarts, orNone(calls), p.LastError)
+	}
+	tw.Flush()
+	return 0
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -118,7 +119,18 @@ plugin "loyalty" {
 		}
 		if done {
 			t.Logf("%d won deals, plugin killed %d times, every contact has %d points", deals, kills, want)
-			return
+			// The plugin comes back after its last kill too, and the CLI shows it.
+			t.Setenv("CRM_TOKEN", token)
+			var out, errOut string
+			for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+				var code int
+				out, errOut, code = crm(t, "", "plugin", "list", "--server", c.url)
+				if code == 0 && strings.Contains(out, "loyalty  running") && strings.Contains(out, "handle_event") {
+					t.Logf("crm plugin list --server:\n%s", out)
+					return
+				}
+			}
+			t.Fatalf("crm plugin list --server:\n%s%s", out, errOut)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
