@@ -15,10 +15,6 @@ import (
 // MaxFileBytes is the largest file accepted by POST /api/v1/files.
 const MaxFileBytes = 32 << 20
 
-func fileJSON(f *store.File) map[string]any {
-	return map[string]any{"id": f.ID, "name": f.Name, "size": f.Size, "content_type": f.ContentType, "sha256": f.SHA256}
-}
-
 // uploadFile stores the "file" part of a multipart body and answers its
 // file JSON; a record's file field then takes its id.
 func (s *Server) uploadFile(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -55,7 +51,7 @@ func (s *Server) uploadFile(w http.ResponseWriter, r *http.Request, p *auth.Prin
 			s.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, fileJSON(f))
+		writeJSON(w, http.StatusCreated, f.APIForm())
 		return
 	}
 }

@@ -10,35 +10,14 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/auth"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
 
-// recordJSON is the API form of a record: system fields and field values
-// side by side, flat; a file field shows the file's metadata.
+// recordJSON is the API form of a record.
 func (s *Server) recordJSON(ctx context.Context, ent *schema.Entity, r *store.Record) map[string]any {
-	out := ent.EncodeValues(r.Values)
-	for _, f := range ent.Fields {
-		id, ok := r.Values[f.Name].(string)
-		if f.Type != config.TypeFile || !ok {
-			continue
-		}
-		if meta, err := s.opts.Store.FileInfo(ctx, id); err == nil {
-			out[f.Name] = fileJSON(meta)
-		} else {
-			out[f.Name] = map[string]any{"id": id}
-		}
-	}
-	out["id"] = r.ID
-	out["entity"] = r.Entity
-	out["version"] = r.Version
-	out["created_at"] = r.CreatedAt
-	out["updated_at"] = r.UpdatedAt
-	out["created_by"] = r.CreatedBy
-	out["owner"] = r.Owner
-	return out
+	return store.APIForm(ctx, s.opts.Store, ent, r)
 }
 
 // entityFor resolves the {entity} of a route and checks that the caller may

@@ -13,8 +13,6 @@ import (
 	"github.com/crmkit/crm/core/store"
 )
 
-func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
-
 func (s *Server) ruleRoutes(authed func(string, authedHandler)) {
 	authed("GET /api/v1/rules", s.adminOnly(s.listRules))
 	authed("GET /api/v1/rules/{name}/runs", s.adminOnly(s.listRuns))
@@ -150,7 +148,7 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, p *au
 	var items []rules.Notification
 	err := s.opts.Store.SysList(r.Context(), "notification", p.User.ID+"/", func(key string, data []byte) error {
 		var n rules.Notification
-		if err := jsonUnmarshal(data, &n); err != nil {
+		if err := json.Unmarshal(data, &n); err != nil {
 			return err
 		}
 		if r.URL.Query().Get("unread") != "true" || !n.Read {

@@ -98,7 +98,7 @@ func (d *delivery) run(ctx context.Context) {
 			}
 			continue
 		}
-		batch := d.batch(events)
+		batch := d.batch(ctx, events)
 		if len(batch) > 0 {
 			err := d.h.HandleEvents(ctx, d.cfg.Name, batch)
 			var refusal *Refusal
@@ -123,7 +123,7 @@ func (d *delivery) run(ctx context.Context) {
 
 // batch picks the events the plugin subscribes to and may see, in its
 // wire form.
-func (d *delivery) batch(events []store.Event) []Event {
+func (d *delivery) batch(ctx context.Context, events []store.Event) []Event {
 	var out []Event
 	for i := range events {
 		ev := &events[i]
@@ -131,7 +131,7 @@ func (d *delivery) batch(events []store.Event) []Event {
 		if name == "" {
 			continue
 		}
-		rec, err := d.recordJSON(ev)
+		rec, err := d.recordJSON(ctx, ev)
 		if err != nil {
 			d.log.Error("encode event for a plugin", slog.Uint64("seq", ev.Seq), slog.Any("err", err))
 			continue
@@ -173,7 +173,7 @@ func (d *delivery) mayRead(entity string) bool {
 
 // recordJSON is the event's record in API form (for an emitted event, its
 // payload).
-func (d *delivery) recordJSON(ev *store.Event) (json.RawMessage, error) {
+func (d *delivery) recordJSON(ctx context.Context, ev *store.Event) (json.RawMessage, error) {
 	ent := d.sch.Entity(ev.Entity)
 	if ent == nil {
 		return ev.After, nil
@@ -182,10 +182,7 @@ func (d *delivery) recordJSON(ev *store.Event) (json.RawMessage, error) {
 	if err != nil || after == nil {
 		return nil, err
 	}
-	out := ent.EncodeValues(after.Values)
-	out["id"], out["entity"], out["version"] = after.ID, after.Entity, after.Version
-	out["created_at"], out["updated_at"], out["created_by"], out["owner"] = after.CreatedAt, after.UpdatedAt, after.CreatedBy, after.Owner
-	return json.Marshal(out)
+	return json.Marshal(store.APIForm(ctx, d.st, ent, after))
 }
 
 func sleep(ctx context.Context, d time.Duration) {

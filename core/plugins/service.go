@@ -149,21 +149,7 @@ func (s *hostService) idempotencyKey(cc *crmv1.CallContext) string {
 // recordJSON is a record's API form: system fields and field values side
 // by side; a file field shows the file's metadata.
 func (s *hostService) recordJSON(ctx context.Context, ent *schema.Entity, r *store.Record) ([]byte, error) {
-	out := ent.EncodeValues(r.Values)
-	for _, f := range ent.Fields {
-		id, ok := r.Values[f.Name].(string)
-		if f.Type != config.TypeFile || !ok {
-			continue
-		}
-		if meta, err := s.store().FileInfo(ctx, id); err == nil {
-			out[f.Name] = map[string]any{"id": meta.ID, "name": meta.Name, "size": meta.Size, "content_type": meta.ContentType, "sha256": meta.SHA256}
-		} else {
-			out[f.Name] = map[string]any{"id": id}
-		}
-	}
-	out[schema.FieldID], out[schema.FieldEntity], out[schema.FieldVersion] = r.ID, r.Entity, r.Version
-	out[schema.FieldCreatedAt], out[schema.FieldUpdatedAt] = r.CreatedAt, r.UpdatedAt
-	out[schema.FieldCreatedBy], out[schema.FieldOwner] = r.CreatedBy, r.Owner
+	out := store.APIForm(ctx, s.store(), ent, r)
 	raw, err := json.Marshal(out)
 	if err != nil {
 		return nil, s.internal("encode record", err)

@@ -18,8 +18,6 @@ import (
 	"github.com/crmkit/crm/core/store"
 )
 
-func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
-
 // subject is what one run is about: a record version and how it came.
 type subject struct {
 	after, before *Record
@@ -368,7 +366,7 @@ func (x *actionRun) webhook(ctx context.Context, a *Action, key string) (string,
 	if err != nil {
 		return "", err
 	}
-	body, err := x.webhookBody(a)
+	body, err := x.webhookBody(ctx, a)
 	if err != nil {
 		return "", err
 	}
@@ -436,7 +434,7 @@ func (x *actionRun) addHeaders(a *Action, req *http.Request) error {
 
 // webhookBody is the `body` argument, or by default the event and the
 // record in API form.
-func (x *actionRun) webhookBody(a *Action) ([]byte, error) {
+func (x *actionRun) webhookBody(ctx context.Context, a *Action) ([]byte, error) {
 	if p := a.Args["body"]; p != nil {
 		v, err := p.Eval(x.in)
 		if err != nil {
@@ -444,10 +442,10 @@ func (x *actionRun) webhookBody(a *Action) ([]byte, error) {
 		}
 		return json.Marshal(v)
 	}
-	ent := x.e.sch.Entity(x.sub.after.Entity)
-	rec := ent.EncodeValues(x.in.Record.Values)
-	rec["id"], rec["entity"], rec["version"], rec["owner"] = x.in.Record.ID, x.in.Record.Entity, x.in.Record.Version, x.in.Record.Owner
-	rec["created_at"], rec["updated_at"] = x.in.Record.CreatedAt, x.in.Record.UpdatedAt
+	var rec any = x.in.Record.Values // an emitted event's payload
+	if ent := x.e.sch.Entity(x.sub.after.Entity); ent != nil {
+		rec = store.APIForm(ctx, x.e.st, ent, x.in.Record)
+	}
 	return json.Marshal(map[string]any{
 		"rule": x.rule.Name, "event": x.sub.after.Entity + "." + x.in.Event, "seq": x.sub.seq,
 		"at": x.sub.at, "by": x.sub.by, "changes": x.sub.changes, "record": rec,

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -250,7 +251,7 @@ func (e *Engine) prune(ctx context.Context) error {
 	var old []string
 	err := e.st.SysList(ctx, "rule_run", "", func(key string, data []byte) error {
 		var r Run
-		if err := jsonUnmarshal(data, &r); err == nil && r.Status == StatusOK && r.Started.Before(cutoff) {
+		if err := json.Unmarshal(data, &r); err == nil && r.Status == StatusOK && r.Started.Before(cutoff) {
 			old = append(old, key)
 		}
 		return nil
@@ -281,7 +282,7 @@ func (e *Engine) Runs(ctx context.Context, rule string, limit int) ([]*Run, erro
 	var all []*Run
 	err := e.st.SysList(ctx, "rule_run", rule+"/", func(key string, data []byte) error {
 		var r Run
-		if err := jsonUnmarshal(data, &r); err != nil {
+		if err := json.Unmarshal(data, &r); err != nil {
 			return fmt.Errorf("read run %s: %w", key, err)
 		}
 		all = append(all, &r)
@@ -302,7 +303,7 @@ func (e *Engine) Stats(ctx context.Context) (map[string]*Stats, error) {
 	out := map[string]*Stats{}
 	err := e.st.SysList(ctx, "rule_stats", "", func(key string, data []byte) error {
 		var s Stats
-		if err := jsonUnmarshal(data, &s); err != nil {
+		if err := json.Unmarshal(data, &s); err != nil {
 			return err
 		}
 		out[key] = &s
