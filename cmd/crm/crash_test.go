@@ -147,11 +147,7 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 	for round := range kills {
 		c := startChild(t, bin, cfg, data)
 		client := &http.Client{Timeout: 10 * time.Second}
-		code, login, err := c.call(client, "POST", "/api/v1/auth/login", "", map[string]string{"email": "admin@example.com", "password": "crash test password"})
-		if err != nil || code != 200 {
-			t.Fatalf("round %d: login: %d %v\n%s", round, code, err, c.logs)
-		}
-		token := login["token"].(string)
+		token := login(t, c, client)
 		ctx, stop := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		for w := range 4 {
