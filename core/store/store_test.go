@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/schema"
@@ -432,5 +433,9 @@ func TestCommittedSignalsEachCommit(t *testing.T) {
 	default:
 	}
 	create(t, st, "contact", map[string]any{"name": "x"})
-	<-ch
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no signal after a commit")
+	}
 }
