@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmkit/crm/core/auth"
 	"github.com/crmkit/crm/core/plugins"
+	"github.com/crmkit/crm/core/records"
 	"github.com/crmkit/crm/core/rules"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
@@ -40,6 +41,8 @@ type Options struct {
 	ConfigStatus func() any
 	// Plugins is the plugin host, nil when none runs.
 	Plugins *plugins.Host
+	// Records is the record service; nil for one over Store and Schema.
+	Records *records.Service
 }
 
 // Server is the HTTP handler of the API.
@@ -49,6 +52,7 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	handler http.Handler
+	records *records.Service
 }
 
 // New builds the API handler.
@@ -59,7 +63,10 @@ func New(opts Options) *Server {
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
 	}
-	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	if opts.Records == nil {
+		opts.Records = records.New(opts.Store, opts.Schema)
+	}
+	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux(), records: opts.Records}
 	s.metrics = newMetrics(opts.Store)
 	if opts.Rules != nil {
 		s.metrics.reg.MustRegister(opts.Rules.Collectors()...)

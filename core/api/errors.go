@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -9,7 +8,7 @@ import (
 	"strconv"
 
 	"github.com/crmkit/crm/core/auth"
-	"github.com/crmkit/crm/core/schema"
+	"github.com/crmkit/crm/core/records"
 	"github.com/crmkit/crm/core/store"
 )
 
@@ -53,49 +52,37 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, map[string]apiError{"error": body})
 }
 
+// statusOf is the HTTP status of each kind of record error: the one place
+// where the record service's errors meet HTTP.
+var statusOf = map[records.Kind]int{
+	records.KindInvalid:     http.StatusUnprocessableEntity,
+	records.KindBadRequest:  http.StatusBadRequest,
+	records.KindNotFound:    http.StatusNotFound,
+	records.KindForbidden:   http.StatusForbidden,
+	records.KindConflict:    http.StatusConflict,
+	records.KindUnavailable: http.StatusServiceUnavailable,
+}
+
 func (s *Server) classify(err error) (int, apiError) {
 	var (
-		fe  *schema.FieldError
-		ce  *store.ConflictError
-		ie  *store.InvalidError
-		flt *store.FilterError
-		qe  *store.QueryError
 		rl  *auth.RateLimitError
 		mbe *http.MaxBytesError
 	)
 	switch {
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, apiError{Code: "body_too_large", Message: "request body is larger than " + strconv.FormatInt(mbe.Limit, 10) + " bytes"}
-	case errors.As(err, &fe):
-		status := http.StatusUnprocessableEntity
-		if fe.Code == "invalid_json" {
-			status = http.StatusBadRequest
-		}
-		return status, apiError{Code: fe.Code, Message: fe.Message, Field: fe.Field}
-	case errors.As(err, &ce):
-		return http.StatusConflict, apiError{Code: ce.Code, Message: ce.Message, Field: ce.Field, Count: ce.Count, Refs: ce.Refs}
-	case errors.As(err, &ie):
-		return http.StatusUnprocessableEntity, apiError{Code: "invalid_value", Message: ie.Message, Field: ie.Field}
-	case errors.As(err, &flt):
-		return http.StatusBadRequest, apiError{Code: "invalid_filter", Message: flt.Error(), Field: "filter", Line: flt.Line, Column: flt.Column}
-	case errors.As(err, &qe):
-		return http.StatusBadRequest, apiError{Code: "invalid_query", Message: qe.Error(), Field: qe.Param}
 	case errors.As(err, &rl):
 		return http.StatusTooManyRequests, apiError{Code: "rate_limited", Message: rl.Error()}
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, auth.ErrNotFound):
-		return http.StatusNotFound, apiError{Code: "not_found", Message: "not found"}
 	case errors.Is(err, auth.ErrBadCredentials):
 		return http.StatusUnauthorized, apiError{Code: "bad_credentials", Message: "wrong e-mail or password"}
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return http.StatusUnauthorized, apiError{Code: "unauthenticated", Message: "log in or send a valid token"}
-	case errors.Is(err, auth.ErrForbidden):
-		return http.StatusForbidden, apiError{Code: "forbidden", Message: err.Error()}
 	case errors.Is(err, auth.ErrExists):
 		return http.StatusConflict, apiError{Code: "exists", Message: err.Error()}
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable, apiError{Code: "canceled", Message: "the request was canceled"}
-	case errors.Is(err, store.ErrClosed):
-		return http.StatusServiceUnavailable, apiError{Code: "shutting_down", Message: "the server is shutting down"}
+	}
+	if re := records.ErrorOf(err); re != nil {
+		return statusOf[re.Kind], apiError{Code: re.Code, Message: re.Message, Field: re.Field,
+			Line: re.Line, Column: re.Column, Count: re.Count, Refs: re.Refs}
 	}
 	return http.StatusInternalServerError, apiError{Code: "internal", Message: "internal error"}
 }

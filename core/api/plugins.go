@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmkit/crm/core/auth"
 	"github.com/crmkit/crm/core/plugins"
+	"github.com/crmkit/crm/core/records"
 )
 
 func (s *Server) pluginRoutes(authed func(string, authedHandler)) {
@@ -81,11 +82,7 @@ func (s *Server) invokePlugin(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	call := plugins.Call{Action: action, Args: in.Args,
 		User: &plugins.User{ID: p.User.ID, Email: p.User.Email, Name: p.User.Name, Role: p.User.Role}}
 	if in.Entity != "" || in.ID != "" {
-		if !p.CanRead(in.Entity) {
-			writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("your role may not read %s records", in.Entity), "entity")
-			return
-		}
-		if _, err := s.opts.Store.Get(r.Context(), in.Entity, in.ID); err != nil {
+		if _, err := s.records.Get(r.Context(), records.UserActor(p), in.Entity, in.ID); err != nil {
 			s.fail(w, r, err)
 			return
 		}

@@ -11,33 +11,14 @@ import (
 	"strings"
 
 	"github.com/crmkit/crm/core/auth"
+	"github.com/crmkit/crm/core/records"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
 
 // recordJSON is the API form of a record.
-func (s *Server) recordJSON(ctx context.Context, ent *schema.Entity, r *store.Record) map[string]any {
-	return store.APIForm(ctx, s.opts.Store, ent, r)
-}
-
-// entityFor resolves the {entity} of a route and checks that the caller may
-// read it (and write it, when write is set).
-func (s *Server) entityFor(w http.ResponseWriter, r *http.Request, p *auth.Principal, write bool) *schema.Entity {
-	name := r.PathValue("entity")
-	ent := s.opts.Schema.Entity(name)
-	if ent == nil {
-		writeError(w, http.StatusNotFound, "unknown_entity", fmt.Sprintf("no entity %q", name), "")
-		return nil
-	}
-	if !p.CanRead(name) {
-		writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("your role may not read %s records", name), "")
-		return nil
-	}
-	if write && !p.CanWrite(name) {
-		writeError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("your role may not change %s records", name), "")
-		return nil
-	}
-	return ent
+func (s *Server) recordJSON(ctx context.Context, r *store.Record) map[string]any {
+	return s.records.APIForm(ctx, r)
 }
 
 // readBody reads a JSON request body of at most MaxBodyBytes.
@@ -60,85 +41,68 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 }
 
 func (s *Server) listRecords(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	ent := s.entityFor(w, r, p, false)
-	if ent == nil {
-		return
-	}
 	q := r.URL.Query()
-	query := store.Query{Entity: ent.Name, Sort: store.ParseSort(q.Get("sort")), Cursor: q.Get("cursor")}
+	req := records.ListRequest{Entity: r.PathValue("entity"), Filter: q.Get("filter"), Sort: q.Get("sort"), Cursor: q.Get("cursor")}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 {
 			writeError(w, http.StatusBadRequest, "invalid_query", fmt.Sprintf("limit: %q is not a positive whole number", l), "limit")
 			return
 		}
-		query.Limit = n
+		req.Limit = n
 	}
-	if f := q.Get("filter"); strings.TrimSpace(f) != "" {
-		flt, err := store.CompileFilter(ent, f)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		query.Filter = flt
-	}
-	page, err := s.opts.Store.List(r.Context(), query)
+	page, err := s.records.List(r.Context(), records.UserActor(p), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	items := make([]map[string]any, len(page.Items))
 	for i, rec := range page.Items {
-		items[i] = s.recordJSON(r.Context(), ent, rec)
+		items[i] = s.recordJSON(r.Context(), rec)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": page.NextCursor})
 }
 
 func (s *Server) getRecord(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	ent := s.entityFor(w, r, p, false)
-	if ent == nil {
-		return
-	}
-	rec, err := s.opts.Store.Get(r.Context(), ent.Name, r.PathValue("id"))
+	rec, err := s.records.Get(r.Context(), records.UserActor(p), r.PathValue("entity"), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(rec.Version, 10)))
-	writeJSON(w, http.StatusOK, s.recordJSON(r.Context(), ent, rec))
+	writeJSON(w, http.StatusOK, s.recordJSON(r.Context(), rec))
 }
 
-func (s *Server) createRecord(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	ent := s.entityFor(w, r, p, true)
-	if ent == nil {
-		return
+// decodeValues reads a POST or PATCH body into the values of a write, for
+// an entity the caller may write.
+func (s *Server) decodeValues(w http.ResponseWriter, r *http.Request, a records.Actor) (records.Values, error) {
+	ent, err := s.records.Entity(a, r.PathValue("entity"), true)
+	if err != nil {
+		return records.Values{}, err
 	}
 	body, err := readBody(w, r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return records.Values{}, err
 	}
-	in, err := ent.DecodeInput(body)
+	return records.Decode(ent, body)
+}
+
+func (s *Server) createRecord(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	a := records.UserActor(p)
+	values, err := s.decodeValues(w, r, a)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if in.Owner != "" && in.Owner != p.User.ID && p.OwnOnly() {
-		writeError(w, http.StatusForbidden, "forbidden", "your role may not create records owned by someone else", "owner")
-		return
-	}
-	if err := ent.CheckRecord(in.Values); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	rec, err := s.opts.Store.Create(r.Context(), store.CreateRequest{Entity: ent.Name, Values: in.Values, Owner: in.Owner, By: p.User.ID})
+	out, err := s.records.Create(r.Context(), a, records.CreateRequest{Entity: r.PathValue("entity"), Values: values})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Location", "/api/v1/records/"+ent.Name+"/"+rec.ID)
+	rec := out.Record
+	w.Header().Set("Location", "/api/v1/records/"+rec.Entity+"/"+rec.ID)
 	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(rec.Version, 10)))
-	writeJSON(w, http.StatusCreated, s.recordJSON(r.Context(), ent, rec))
+	writeJSON(w, http.StatusCreated, s.recordJSON(r.Context(), rec))
 }
 
 // ifMatch reads an If-Match header: a version number, quoted or not.
@@ -154,58 +118,30 @@ func ifMatch(r *http.Request) (int64, error) {
 	return v, nil
 }
 
-// mayChange is the store-side check that the caller may change the current
-// version of a record (own_only roles: only their own).
-func mayChange(p *auth.Principal, entity string) store.Check {
-	return func(cur *store.Record) error {
-		if !p.CanChange(entity, cur.Owner) {
-			return fmt.Errorf("%w: your role may change only the %s records you own", auth.ErrForbidden, entity)
-		}
-		return nil
-	}
-}
-
 func (s *Server) updateRecord(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	ent := s.entityFor(w, r, p, true)
-	if ent == nil {
-		return
-	}
+	a := records.UserActor(p)
 	version, err := ifMatch(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	body, err := readBody(w, r)
+	values, err := s.decodeValues(w, r, a)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	in, err := ent.DecodeInput(body)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if in.Owner != "" && p.OwnOnly() && in.Owner != p.User.ID {
-		writeError(w, http.StatusForbidden, "forbidden", "your role may not give records to someone else", "owner")
-		return
-	}
-	rec, err := s.opts.Store.Update(r.Context(), store.UpdateRequest{
-		Entity: ent.Name, ID: r.PathValue("id"), Set: in.Values, Clear: in.Nulls, Owner: in.Owner,
-		IfVersion: version, By: p.User.ID, Check: mayChange(p, ent.Name),
+	rec, err := s.records.Update(r.Context(), a, records.UpdateRequest{
+		Entity: r.PathValue("entity"), ID: r.PathValue("id"), Values: values, IfVersion: version,
 	})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(rec.Version, 10)))
-	writeJSON(w, http.StatusOK, s.recordJSON(r.Context(), ent, rec))
+	writeJSON(w, http.StatusOK, s.recordJSON(r.Context(), rec))
 }
 
 func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	ent := s.entityFor(w, r, p, true)
-	if ent == nil {
-		return
-	}
 	version, err := ifMatch(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -219,13 +155,8 @@ func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request, p *auth.Pr
 			return
 		}
 	}
-	if force && !p.IsAdmin() {
-		writeError(w, http.StatusForbidden, "forbidden", "only an admin may force a delete", "force")
-		return
-	}
-	_, err = s.opts.Store.Delete(r.Context(), store.DeleteRequest{
-		Entity: ent.Name, ID: r.PathValue("id"), Force: force, IfVersion: version,
-		By: p.User.ID, Check: mayChange(p, ent.Name),
+	_, err = s.records.Delete(r.Context(), records.UserActor(p), records.DeleteRequest{
+		Entity: r.PathValue("entity"), ID: r.PathValue("id"), Force: force, IfVersion: version,
 	})
 	if err != nil {
 		s.fail(w, r, err)
@@ -235,28 +166,9 @@ func (s *Server) deleteRecord(w http.ResponseWriter, r *http.Request, p *auth.Pr
 }
 
 func (s *Server) history(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	ent := s.entityFor(w, r, p, false)
-	if ent == nil {
-		return
-	}
-	id := r.PathValue("id")
-	if _, err := s.opts.Store.Get(r.Context(), ent.Name, id); err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			s.fail(w, r, err)
-			return
-		}
-		if !p.IsAdmin() { // a deleted record's history is for admins
-			s.fail(w, r, err)
-			return
-		}
-	}
-	entries, err := s.opts.Store.History(r.Context(), ent.Name, id)
+	entries, err := s.records.History(r.Context(), records.UserActor(p), r.PathValue("entity"), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
-		return
-	}
-	if len(entries) == 0 {
-		s.fail(w, r, store.ErrNotFound)
 		return
 	}
 	out := make([]map[string]any, len(entries))

@@ -177,20 +177,28 @@ func (h *Host) Invoke(ctx context.Context, plugin string, c Call) (json.RawMessa
 	if c.Record != nil {
 		req.Record = &crmv1.RecordRef{Entity: c.Record.Entity, Id: c.Record.ID}
 	}
+	var iv *invocation
 	if c.User != nil {
 		req.User = &crmv1.User{Id: c.User.ID, Email: c.User.Email, Name: c.User.Name, Role: c.User.Role}
 		req.CallToken = rand.Text()
-		h.onBehalf.Store(req.CallToken, c.User.ID)
+		iv = &invocation{user: c.User.ID}
+		h.onBehalf.Store(req.CallToken, iv)
 		defer h.onBehalf.Delete(req.CallToken)
 	}
 	resp, err := call(ctx, h, plugin, rpcInvoke, "action "+c.Action, c.IdempotencyKey != "", func(ctx context.Context, p crmv1.PluginClient) (*crmv1.InvokeResponse, error) {
 		return p.Invoke(ctx, req)
 	})
-	if err != nil {
-		return nil, err
+	if err == nil && resp.GetRefusal() != nil {
+		err = refusalOf(plugin, resp.GetRefusal())
 	}
-	if r := resp.GetRefusal(); r != nil {
-		return nil, refusalOf(plugin, r)
+	if err != nil {
+		// An action that gave up because the user's role refused one of
+		// its host calls is the user's denial (403), not the plugin's
+		// failure (502) or its own refusal.
+		if d := iv.roleDenialOrNil(); d != nil && !errors.Is(err, ErrNotRunning) && !errors.Is(err, ErrTimeout) {
+			return nil, d
+		}
+		return nil, err
 	}
 	return resp.GetResultJson(), nil
 }

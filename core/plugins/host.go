@@ -29,6 +29,8 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/auth"
+	"github.com/crmkit/crm/core/records"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
@@ -81,15 +83,10 @@ var DefaultEnv = []string{
 	"CRM_LOG_LEVEL", "GOCOVERDIR",
 }
 
-// UserPermissions answers what a user may do; the host asks it about the
-// user on whose behalf a plugin acts.
-type UserPermissions interface {
-	CanRead(ctx context.Context, userID, entity string) bool
-	CanWrite(ctx context.Context, userID, entity string) bool
-	// CanChange says whether the user may change a record with this owner
-	// (own_only roles: only their own).
-	CanChange(ctx context.Context, userID, entity, owner string) bool
-}
+// UserPrincipals finds the user on whose behalf a plugin acts, with the
+// user's current role; nil for an unknown or disabled user, who may do
+// nothing.
+type UserPrincipals func(ctx context.Context, userID string) *auth.Principal
 
 // Options configure a Host.
 type Options struct {
@@ -115,7 +112,10 @@ type Options struct {
 	Env []string
 	// Users, when set, narrows a plugin's host calls made during an Invoke
 	// on behalf of a user to what that user may do as well.
-	Users UserPermissions
+	Users UserPrincipals
+	// Records is the record service the plugins' record calls go through;
+	// nil for one over Store and Schema.
+	Records *records.Service
 	// Reattach names plugins that already run, in this process (the SDK's
 	// test kit) or under a debugger: the host connects to them instead of
 	// starting a process, without checksum or mutual TLS.
@@ -147,7 +147,7 @@ type Host struct {
 	log  *slog.Logger
 
 	// onBehalf maps the call token of each Invoke in flight made for a
-	// user to that user's id.
+	// user to its *invocation.
 	onBehalf sync.Map
 
 	mu      sync.RWMutex
@@ -180,6 +180,9 @@ func New(opts Options) *Host {
 		opts.ServeArgs = func(name string) []string { return []string{"plugin", "serve", name} }
 	}
 	opts.supervisionDefaults()
+	if opts.Records == nil {
+		opts.Records = records.New(opts.Store, opts.Schema)
+	}
 	h := &Host{opts: opts, log: opts.Logger, plugins: map[string]*managed{}, quit: make(chan struct{})}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.metrics = newMetrics(h)

@@ -9,26 +9,31 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/records"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 	"github.com/crmkit/crm/plugins/proto/crmv1"
 )
 
 // grants are the entities a plugin's HCL block lets it read and write.
-// Writing implies reading; "*" is every entity.
+// Writing implies reading; "*" is every entity. They are the plugin's
+// records.Grants.
 type grants struct {
 	read, write       map[string]bool
 	readAll, writeAll bool
+	desc              string
 }
 
 func newGrants(c *config.Plugin) grants {
-	g := grants{read: map[string]bool{}, write: map[string]bool{}}
+	g := grants{read: map[string]bool{}, write: map[string]bool{},
+		desc: fmt.Sprintf("read = [%s], write = [%s]", strings.Join(c.Read, ", "), strings.Join(c.Write, ", "))}
 	for _, e := range c.Read {
 		g.read[e], g.readAll = true, g.readAll || e == "*"
 	}
@@ -38,15 +43,21 @@ func newGrants(c *config.Plugin) grants {
 	return g
 }
 
-func (g grants) canRead(entity string) bool {
+// CanRead reports whether the block lets the plugin read entity.
+func (g grants) CanRead(entity string) bool {
 	return g.readAll || g.writeAll || g.read[entity] || g.write[entity]
 }
 
-func (g grants) canWrite(entity string) bool { return g.writeAll || g.write[entity] }
+// CanWrite reports whether the block lets the plugin write entity.
+func (g grants) CanWrite(entity string) bool { return g.writeAll || g.write[entity] }
+
+// Describe is what the block grants, as it says it.
+func (g grants) Describe() string { return g.desc }
 
 // hostService is the Host service one plugin reaches through the broker.
-// Every call is checked against the plugin's grants before it touches the
-// store, and runs under the host's call deadline.
+// Its record calls are adapters over the record service, acting as the
+// plugin (and, during an Invoke for a user, for that user too); every call
+// runs under the host's call deadline.
 type hostService struct {
 	crmv1.UnimplementedHostServer
 	m     *managed
@@ -71,8 +82,9 @@ func (s *hostService) server(opts []grpc.ServerOption) *grpc.Server {
 	return srv
 }
 
-func (s *hostService) store() store.Store     { return s.m.host.opts.Store }
-func (s *hostService) schema() *schema.Schema { return s.m.host.opts.Schema }
+func (s *hostService) store() store.Store        { return s.m.host.opts.Store }
+func (s *hostService) schema() *schema.Schema    { return s.m.host.opts.Schema }
+func (s *hostService) records() *records.Service { return s.m.host.opts.Records }
 
 func (s *hostService) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.m.host.opts.CallTimeout)
@@ -81,60 +93,62 @@ func (s *hostService) deadline(ctx context.Context) (context.Context, context.Ca
 // denied logs a refused call and answers it with PermissionDenied.
 func (s *hostService) denied(op, entity, message string) error {
 	s.m.log.Warn("plugin call denied", slog.String("op", op), slog.String("entity", entity), slog.String("reason", message))
-	return crmv1.Error(codes.PermissionDenied, "denied", message, "")
+	return crmv1.Error(codes.PermissionDenied, records.CodePluginDenied, message, "")
 }
 
-// entity resolves an entity the plugin may read (or write).
-func (s *hostService) entity(op, name string, write bool) (*schema.Entity, error) {
-	switch {
-	case write && !s.m.grants.canWrite(name):
-		return nil, s.denied(op, name, fmt.Sprintf("plugin %q may not write %s records: its plugin block grants write = [%s]",
-			s.m.cfg.Name, name, strings.Join(s.m.cfg.Write, ", ")))
-	case !write && !s.m.grants.canRead(name):
-		return nil, s.denied(op, name, fmt.Sprintf("plugin %q may not read %s records: its plugin block grants read = [%s], write = [%s]",
-			s.m.cfg.Name, name, strings.Join(s.m.cfg.Read, ", "), strings.Join(s.m.cfg.Write, ", ")))
-	}
-	ent := s.schema().Entity(name)
-	if ent == nil {
-		return nil, crmv1.Error(codes.NotFound, "unknown_entity", fmt.Sprintf("no entity %q", name), "entity")
-	}
-	return ent, nil
+// invocation is an Invoke in flight for a user: who the user is, and the
+// first denial that user's role met during it (so that the action is
+// answered 403 when the plugin gives up because of it).
+type invocation struct {
+	user   string
+	mu     sync.Mutex
+	denial *records.Error
 }
 
-// onBehalf checks a call made during an Invoke for a user against that
-// user's rights too: a plugin acting for a user may do only what both it
-// and the user may. The user is known from the Invoke's call token, not
-// from what the plugin says.
-func (s *hostService) onBehalf(ctx context.Context, cc *crmv1.CallContext, op, entity string, write bool) (string, error) {
+func (iv *invocation) denied(e *records.Error) {
+	iv.mu.Lock()
+	defer iv.mu.Unlock()
+	if iv.denial == nil {
+		iv.denial = e
+	}
+}
+
+// roleDenialOrNil is the first denial by the user's role, or nil (also
+// for a nil invocation).
+func (iv *invocation) roleDenialOrNil() *records.Error {
+	if iv == nil {
+		return nil
+	}
+	iv.mu.Lock()
+	defer iv.mu.Unlock()
+	return iv.denial
+}
+
+// actor is who a call from the plugin acts as: the plugin, and during an
+// Invoke for a user that user too, known from the Invoke's call token, not
+// from what the plugin says. A plugin acting for a user may do only what
+// both may.
+func (s *hostService) actor(ctx context.Context, op string, cc *crmv1.CallContext) (records.Actor, *invocation, error) {
+	a := records.PluginActor(s.m.cfg.Name, s.m.grants, nil)
 	users := s.m.host.opts.Users
 	tok := cc.GetCallToken()
 	if users == nil || tok == "" {
-		return "", nil
+		return a, nil, nil
 	}
 	v, ok := s.m.host.onBehalf.Load(tok)
 	if !ok {
-		return "", s.denied(op, entity, "the call token does not belong to an action in progress")
+		return a, nil, s.denied(op, "", "the call token does not belong to an action in progress")
 	}
-	user := v.(string)
-	if write && !users.CanWrite(ctx, user, entity) || !write && !users.CanRead(ctx, user, entity) {
-		verb := map[bool]string{true: "change", false: "read"}[write]
-		return "", s.denied(op, entity, fmt.Sprintf("plugin %q acts for user %s, whose role may not %s %s records", s.m.cfg.Name, user, verb, entity))
+	iv := v.(*invocation)
+	p := users(ctx, iv.user)
+	if p == nil {
+		e := &records.Error{Kind: records.KindForbidden, Code: "forbidden",
+			Message: fmt.Sprintf("plugin %q acts for user %s, who is unknown or disabled", s.m.cfg.Name, iv.user)}
+		iv.denied(e)
+		return a, iv, s.fail(op, e, iv)
 	}
-	return user, nil
-}
-
-// mayChange is the store-side check that the user a plugin acts for may
-// change the record (own_only roles: only their own); nil without a user.
-func (s *hostService) mayChange(ctx context.Context, user, entity string) store.Check {
-	if user == "" {
-		return nil
-	}
-	return func(cur *store.Record) error {
-		if !s.m.host.opts.Users.CanChange(ctx, user, entity, cur.Owner) {
-			return s.denied("update", entity, fmt.Sprintf("plugin %q acts for user %s, who may change only the %s records they own", s.m.cfg.Name, user, entity))
-		}
-		return nil
-	}
+	a.User = p
+	return a, iv, nil
 }
 
 // idempotencyKey namespaces a plugin's key, so that two plugins cannot
@@ -146,19 +160,17 @@ func (s *hostService) idempotencyKey(cc *crmv1.CallContext) string {
 	return ""
 }
 
-// recordJSON is a record's API form: system fields and field values side
-// by side; a file field shows the file's metadata.
-func (s *hostService) recordJSON(ctx context.Context, ent *schema.Entity, r *store.Record) ([]byte, error) {
-	out := store.APIForm(ctx, s.store(), ent, r)
-	raw, err := json.Marshal(out)
+// recordJSON is a record's API form.
+func (s *hostService) recordJSON(ctx context.Context, r *store.Record) ([]byte, error) {
+	raw, err := json.Marshal(s.records().APIForm(ctx, r))
 	if err != nil {
 		return nil, s.internal("encode record", err)
 	}
 	return raw, nil
 }
 
-func (s *hostService) record(ctx context.Context, ent *schema.Entity, r *store.Record) (*crmv1.RecordResponse, error) {
-	raw, err := s.recordJSON(ctx, ent, r)
+func (s *hostService) record(ctx context.Context, r *store.Record) (*crmv1.RecordResponse, error) {
+	raw, err := s.recordJSON(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -172,85 +184,79 @@ func (s *hostService) internal(op string, err error) error {
 	return crmv1.Error(codes.Internal, "internal", op+": internal error in the host", "")
 }
 
-// storeErr answers an error from the store or the schema in the same terms
-// as the API does.
-func (s *hostService) storeErr(op string, err error) error {
-	var (
-		fe  *schema.FieldError
-		ce  *store.ConflictError
-		ie  *store.InvalidError
-		flt *store.FilterError
-		qe  *store.QueryError
-	)
-	if st, ok := status.FromError(err); ok && st.Code() == codes.PermissionDenied {
-		return err // a denial from a check inside the write, already logged
+// codeOf is the gRPC code of each kind of record error: the one place where
+// the record service's errors meet the plugin protocol.
+var codeOf = map[records.Kind]codes.Code{
+	records.KindInvalid:     codes.InvalidArgument,
+	records.KindBadRequest:  codes.InvalidArgument,
+	records.KindNotFound:    codes.NotFound,
+	records.KindForbidden:   codes.PermissionDenied,
+	records.KindConflict:    codes.Aborted,
+	records.KindUnavailable: codes.Unavailable,
+}
+
+// fail answers an error of a record call in the protocol's terms. A denial
+// is logged; one by the role of the user the plugin acts for is remembered
+// on the Invoke in flight.
+func (s *hostService) fail(op string, err error, iv *invocation) error {
+	if _, ok := status.FromError(err); ok {
+		return err // already in the protocol's terms
 	}
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return crmv1.Error(codes.NotFound, "not_found", op+": not found", "")
-	case errors.As(err, &fe):
-		return crmv1.Error(codes.InvalidArgument, fe.Code, fe.Message, fe.Field)
-	case errors.As(err, &ce):
-		return crmv1.Error(codes.Aborted, ce.Code, ce.Message, ce.Field)
-	case errors.As(err, &ie):
-		return crmv1.Error(codes.InvalidArgument, "invalid_value", ie.Message, ie.Field)
-	case errors.As(err, &flt):
-		return crmv1.Error(codes.InvalidArgument, "invalid_filter", flt.Error(), "filter")
-	case errors.As(err, &qe):
-		return crmv1.Error(codes.InvalidArgument, "invalid_query", qe.Message, qe.Param)
 	case errors.Is(err, context.DeadlineExceeded):
 		return crmv1.Error(codes.DeadlineExceeded, "deadline", fmt.Sprintf("%s: no answer within %s", op, s.m.host.opts.CallTimeout), "")
 	case errors.Is(err, context.Canceled), errors.Is(err, store.ErrClosed):
 		return crmv1.Error(codes.Unavailable, "unavailable", op+": the host is shutting down", "")
 	}
-	return s.internal(op, err)
+	re := records.ErrorOf(err)
+	if re == nil {
+		return s.internal(op, err)
+	}
+	if re.Kind == records.KindForbidden {
+		verb, rest, _ := strings.Cut(op, " ")
+		entity, _, _ := strings.Cut(rest, " ")
+		s.m.log.Warn("plugin call denied", slog.String("op", verb), slog.String("entity", entity),
+			slog.String("code", re.Code), slog.String("reason", re.Message))
+		if iv != nil && re.Code != records.CodePluginDenied {
+			iv.denied(re)
+		}
+	}
+	return crmv1.Error(codeOf[re.Kind], re.Code, re.Error(), re.Field)
 }
 
 // GetRecord returns one record the plugin may read.
 func (s *hostService) GetRecord(ctx context.Context, req *crmv1.GetRecordRequest) (*crmv1.RecordResponse, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	ent, err := s.entity("get", req.GetEntity(), false)
+	op := fmt.Sprintf("get %s %s", req.GetEntity(), req.GetId())
+	a, iv, err := s.actor(ctx, op, req.GetContext())
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.onBehalf(ctx, req.GetContext(), "get", ent.Name, false); err != nil {
-		return nil, err
-	}
-	rec, err := s.store().Get(ctx, ent.Name, req.GetId())
+	rec, err := s.records().Get(ctx, a, req.GetEntity(), req.GetId())
 	if err != nil {
-		return nil, s.storeErr(fmt.Sprintf("get %s %s", ent.Name, req.GetId()), err)
+		return nil, s.fail(op, err, iv)
 	}
-	return s.record(ctx, ent, rec)
+	return s.record(ctx, rec)
 }
 
 // ListRecords lists records of an entity the plugin may read.
 func (s *hostService) ListRecords(ctx context.Context, req *crmv1.ListRecordsRequest) (*crmv1.ListRecordsResponse, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	ent, err := s.entity("list", req.GetEntity(), false)
+	op := "list " + req.GetEntity()
+	a, iv, err := s.actor(ctx, op, req.GetContext())
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.onBehalf(ctx, req.GetContext(), "list", ent.Name, false); err != nil {
-		return nil, err
-	}
-	if req.GetLimit() < 0 {
-		return nil, crmv1.Error(codes.InvalidArgument, "invalid_query", "limit must not be negative", "limit")
-	}
-	q := store.Query{Entity: ent.Name, Sort: store.ParseSort(req.GetSort()), Limit: int(req.GetLimit()), Cursor: req.GetCursor()}
-	if f := strings.TrimSpace(req.GetFilter()); f != "" {
-		if q.Filter, err = store.CompileFilter(ent, f); err != nil {
-			return nil, s.storeErr("list "+ent.Name, err)
-		}
-	}
-	page, err := s.store().List(ctx, q)
+	page, err := s.records().List(ctx, a, records.ListRequest{Entity: req.GetEntity(), Filter: req.GetFilter(),
+		Sort: req.GetSort(), Limit: int(req.GetLimit()), Cursor: req.GetCursor()})
 	if err != nil {
-		return nil, s.storeErr("list "+ent.Name, err)
+		return nil, s.fail(op, err, iv)
 	}
 	resp := &crmv1.ListRecordsResponse{NextCursor: page.NextCursor, RecordsJson: make([][]byte, 0, len(page.Items))}
 	for _, rec := range page.Items {
-		raw, err := s.recordJSON(ctx, ent, rec)
+		raw, err := s.recordJSON(ctx, rec)
 		if err != nil {
 			return nil, err
 		}
@@ -259,65 +265,59 @@ func (s *hostService) ListRecords(ctx context.Context, req *crmv1.ListRecordsReq
 	return resp, nil
 }
 
-// CreateRecord creates a record of an entity the plugin may write,
-// validated as the API validates a POST.
+// CreateRecord creates a record as the plugin (and the user it acts for).
 func (s *hostService) CreateRecord(ctx context.Context, req *crmv1.CreateRecordRequest) (*crmv1.RecordResponse, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	ent, err := s.entity("create", req.GetEntity(), true)
+	op := "create " + req.GetEntity()
+	a, iv, err := s.actor(ctx, op, req.GetContext())
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.onBehalf(ctx, req.GetContext(), "create", ent.Name, true); err != nil {
+	ent, err := s.records().Entity(a, req.GetEntity(), true)
+	if err != nil {
+		return nil, s.fail(op, err, iv)
+	}
+	values, err := records.Decode(ent, req.GetValuesJson())
+	if err != nil {
+		return nil, s.fail(op, err, iv)
+	}
+	out, err := s.records().Create(ctx, a, records.CreateRequest{Entity: ent.Name, Values: values,
+		IdempotencyKey: s.idempotencyKey(req.GetContext()), Unless: req.GetUnless()})
+	if err != nil {
+		return nil, s.fail(op, err, iv)
+	}
+	resp, err := s.record(ctx, out.Record)
+	if err != nil {
 		return nil, err
 	}
-	op := "create " + ent.Name
-	in, err := ent.DecodeInput(req.GetValuesJson())
-	if err != nil {
-		return nil, s.storeErr(op, err)
-	}
-	if err := ent.CheckRecord(in.Values); err != nil {
-		return nil, s.storeErr(op, err)
-	}
-	rec, err := s.store().Create(ctx, store.CreateRequest{
-		Entity: ent.Name, Values: in.Values, Owner: in.Owner, By: s.by,
-		IdempotencyKey: s.idempotencyKey(req.GetContext()),
-	})
-	if err != nil {
-		return nil, s.storeErr(op, err)
-	}
-	s.m.log.Debug("plugin created a record", slog.String("entity", ent.Name), slog.String("id", rec.ID),
-		slog.String("on_behalf_of", req.GetContext().GetUserId()))
-	return s.record(ctx, ent, rec)
+	resp.Existing = out.Existing
+	return resp, nil
 }
 
-// UpdateRecord changes a record of an entity the plugin may write,
-// validated as the API validates a PATCH.
+// UpdateRecord changes a record as the plugin (and the user it acts for).
 func (s *hostService) UpdateRecord(ctx context.Context, req *crmv1.UpdateRecordRequest) (*crmv1.RecordResponse, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	ent, err := s.entity("update", req.GetEntity(), true)
+	op := fmt.Sprintf("update %s %s", req.GetEntity(), req.GetId())
+	a, iv, err := s.actor(ctx, op, req.GetContext())
 	if err != nil {
 		return nil, err
 	}
-	user, err := s.onBehalf(ctx, req.GetContext(), "update", ent.Name, true)
+	ent, err := s.records().Entity(a, req.GetEntity(), true)
 	if err != nil {
-		return nil, err
+		return nil, s.fail(op, err, iv)
 	}
-	op := fmt.Sprintf("update %s %s", ent.Name, req.GetId())
-	in, err := ent.DecodeInput(req.GetValuesJson())
+	values, err := records.Decode(ent, req.GetValuesJson())
 	if err != nil {
-		return nil, s.storeErr(op, err)
+		return nil, s.fail(op, err, iv)
 	}
-	rec, err := s.store().Update(ctx, store.UpdateRequest{
-		Entity: ent.Name, ID: req.GetId(), Set: in.Values, Clear: in.Nulls, Owner: in.Owner,
-		IfVersion: req.GetIfVersion(), By: s.by, IdempotencyKey: s.idempotencyKey(req.GetContext()),
-		Check: s.mayChange(ctx, user, ent.Name),
-	})
+	rec, err := s.records().Update(ctx, a, records.UpdateRequest{Entity: ent.Name, ID: req.GetId(), Values: values,
+		IfVersion: req.GetIfVersion(), IdempotencyKey: s.idempotencyKey(req.GetContext())})
 	if err != nil {
-		return nil, s.storeErr(op, err)
+		return nil, s.fail(op, err, iv)
 	}
-	return s.record(ctx, ent, rec)
+	return s.record(ctx, rec)
 }
 
 // EmitEvent puts one of the events the plugin's manifest declares into the
@@ -340,7 +340,7 @@ func (s *hostService) EmitEvent(ctx context.Context, req *crmv1.EmitEventRequest
 		IdempotencyKey: s.idempotencyKey(req.GetContext()),
 	})
 	if err != nil {
-		return nil, s.storeErr("emit "+name, err)
+		return nil, s.fail("emit "+name, err, nil)
 	}
 	return &crmv1.EmitEventResponse{}, nil
 }
@@ -370,12 +370,12 @@ func (s *hostService) ReadFile(req *crmv1.ReadFileRequest, stream grpc.ServerStr
 	op := "read file " + id
 	info, err := s.store().FileInfo(ctx, id)
 	if err != nil {
-		return s.storeErr(op, err)
+		return s.fail(op, err, nil)
 	}
 	if info.CreatedBy != s.by {
 		holders, err := s.store().FileHolders(ctx, id, s.readable())
 		if err != nil {
-			return s.storeErr(op, err)
+			return s.fail(op, err, nil)
 		}
 		if len(holders) == 0 {
 			return s.denied("read_file", "", fmt.Sprintf("plugin %q may not read file %s: no record it may read holds it", s.m.cfg.Name, id))
@@ -385,7 +385,7 @@ func (s *hostService) ReadFile(req *crmv1.ReadFileRequest, stream grpc.ServerStr
 		Id: info.ID, Name: info.Name, Size: info.Size, ContentType: info.ContentType, Sha256: info.SHA256,
 	}}}
 	if err := s.store().WriteFile(ctx, id, w); err != nil {
-		return s.storeErr(op, err)
+		return s.fail(op, err, nil)
 	}
 	return w.flush()
 }

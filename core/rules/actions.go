@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmkit/crm/core/records"
 	"github.com/crmkit/crm/core/store"
 )
 
@@ -29,6 +30,10 @@ type subject struct {
 	at            time.Time
 	changes       map[string]store.Change
 }
+
+// records is the record service the rules' actions write through, as
+// "rule:NAME".
+func (e *Engine) records() *records.Service { return records.New(e.st, e.sch) }
 
 // Record is a store record (an alias, so the engine reads naturally).
 type Record = store.Record
@@ -147,9 +152,8 @@ func (x *actionRun) set(ctx context.Context, a *Action, key string) (string, err
 	if err != nil {
 		return "", err
 	}
-	rec, err := x.e.st.Update(ctx, store.UpdateRequest{
-		Entity: x.sub.after.Entity, ID: x.sub.after.ID, Set: set, Clear: clear,
-		By: "rule:" + x.rule.Name, Cause: x.cause, IdempotencyKey: key,
+	rec, err := x.e.records().Update(ctx, records.RuleActor(x.rule.Name, x.cause), records.UpdateRequest{
+		Entity: x.sub.after.Entity, ID: x.sub.after.ID, Values: records.Values{Set: set, Clear: clear}, IdempotencyKey: key,
 	})
 	if err != nil {
 		return "", err
@@ -167,22 +171,17 @@ func (x *actionRun) create(ctx context.Context, entity string, a *Action, key st
 			values[k] = v
 		}
 	}
-	ent := x.e.sch.Entity(entity)
-	if err := ent.CheckRecord(values); err != nil {
-		return "", err
-	}
 	owner := x.in.Record.Owner
 	if u, ok := values["assignee"].(string); ok && entity == "task" {
 		owner = u
 	}
-	rec, err := x.e.st.Create(ctx, store.CreateRequest{
-		Entity: entity, Values: values, Owner: owner,
-		By: "rule:" + x.rule.Name, Cause: x.cause, IdempotencyKey: key,
+	out, err := x.e.records().Create(ctx, records.RuleActor(x.rule.Name, x.cause), records.CreateRequest{
+		Entity: entity, Values: records.Values{Set: values, Owner: owner}, IdempotencyKey: key,
 	})
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("created %s %s", entity, rec.ID), nil
+	return fmt.Sprintf("created %s %s", entity, out.Record.ID), nil
 }
 
 // createTask creates a task linked to the record the rule is about.

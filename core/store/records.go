@@ -43,6 +43,15 @@ func (s *Badger) planCreate(b *batch, req *CreateRequest) (*Record, []mutation, 
 	if done, rec, err := s.idempotent(b.txn, req.IdempotencyKey); done || err != nil {
 		return rec, nil, err
 	}
+	if req.Unless != nil {
+		found, err := s.firstMatch(b.txn, ent, req.Unless)
+		if err != nil {
+			return nil, nil, err
+		}
+		if found != nil {
+			return nil, nil, &ExistsError{Record: found}
+		}
+	}
 	owner := req.Owner
 	if owner == "" && !strings.Contains(req.By, ":") {
 		owner = req.By // a user; "rule:NAME" and other actors own nothing

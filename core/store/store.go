@@ -96,6 +96,11 @@ type CreateRequest struct {
 	// IdempotencyKey, when set, makes the write happen at most once: a
 	// second write with the same key returns the record of the first.
 	IdempotencyKey string
+	// Unless, when set, makes the create conditional: when a record of the
+	// entity matches it, decided inside the write transaction, nothing is
+	// written and the error is an *ExistsError with that record. Give it an
+	// indexed predicate: without one it scans the entity in the writer.
+	Unless *Filter
 }
 
 // UpdateRequest changes fields of one record.

@@ -122,6 +122,15 @@ type Response struct {
 	JSON   map[string]any
 }
 
+// Decode unmarshals the response body into v, failing the test when it is
+// not JSON of that shape.
+func (r *Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(r.Body), v); err != nil {
+		t.Fatalf("decode a %d response: %v\n%s", r.Status, err, r.Body)
+	}
+}
+
 // Do sends a request with a bearer token (none if token is ""); body is
 // marshalled as JSON unless it is a string or []byte, sent as is.
 func (s *Server) Do(t testing.TB, method, path, token string, body any, headers ...string) *Response {

@@ -125,6 +125,10 @@ func (h *memoryHost) Create(context.Context, string, map[string]any, ...sdk.Opti
 	return nil, sdk.ErrDenied
 }
 
+func (h *memoryHost) CreateUnless(context.Context, string, string, map[string]any, ...sdk.Option) (sdk.Record, bool, error) {
+	return nil, false, sdk.ErrDenied
+}
+
 func (h *memoryHost) Update(_ context.Context, _, id string, values map[string]any, _ ...sdk.Option) (sdk.Record, error) {
 	r := h.accounts[id]
 	for k, v := range values {

@@ -28,6 +28,13 @@ type Host interface {
 	// Create creates a record from field values (API JSON forms: money as
 	// {"amount": "12.50", "currency": "AMD"}, dates as "2026-03-21").
 	Create(ctx context.Context, entity string, values map[string]any, opts ...Option) (Record, error)
+	// CreateUnless creates a record unless a record of the entity matches
+	// filter (an expr filter; build it with the Filter helpers), decided
+	// inside the CRM's write transaction, so that "one open claim per
+	// vehicle" holds however many calls race. It returns the record it
+	// created (created true) or the first one that matched (created
+	// false). Give filter an indexed field: the check runs in the writer.
+	CreateUnless(ctx context.Context, entity, filter string, values map[string]any, opts ...Option) (rec Record, created bool, err error)
 	// Update sets the given fields of a record; a nil value clears a field.
 	Update(ctx context.Context, entity, id string, values map[string]any, opts ...Option) (Record, error)
 	// Emit emits an event the manifest declares in Emits, with a payload
@@ -221,6 +228,24 @@ func (h *hostClient) Create(ctx context.Context, entity string, values map[strin
 		return nil, hostError(ctx, "create "+entity, err)
 	}
 	return decodeRecord(resp.GetRecordJson())
+}
+
+func (h *hostClient) CreateUnless(ctx context.Context, entity, filter string, values map[string]any, opts ...Option) (Record, bool, error) {
+	if strings.TrimSpace(filter) == "" {
+		return nil, false, fmt.Errorf("create %s unless: the filter is empty", entity)
+	}
+	raw, err := json.Marshal(values)
+	if err != nil {
+		return nil, false, fmt.Errorf("create %s: encode values: %w", entity, err)
+	}
+	resp, err := h.c.CreateRecord(ctx, &crmv1.CreateRecordRequest{
+		Entity: entity, ValuesJson: raw, Unless: filter, Context: callContext(ctx, apply(opts)),
+	})
+	if err != nil {
+		return nil, false, hostError(ctx, "create "+entity, err)
+	}
+	rec, err := decodeRecord(resp.GetRecordJson())
+	return rec, !resp.GetExisting(), err
 }
 
 func (h *hostClient) Update(ctx context.Context, entity, id string, values map[string]any, opts ...Option) (Record, error) {

@@ -1776,7 +1776,10 @@ func (x *GetRecordRequest) GetContext() *CallContext {
 type RecordResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// record_json is the record in its API form.
-	RecordJson    []byte `protobuf:"bytes,1,opt,name=record_json,json=recordJson,proto3" json:"record_json,omitempty"`
+	RecordJson []byte `protobuf:"bytes,1,opt,name=record_json,json=recordJson,proto3" json:"record_json,omitempty"`
+	// existing is set when a conditional create found a matching record
+	// (record_json) and created nothing.
+	Existing      bool `protobuf:"varint,2,opt,name=existing,proto3" json:"existing,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1816,6 +1819,13 @@ func (x *RecordResponse) GetRecordJson() []byte {
 		return x.RecordJson
 	}
 	return nil
+}
+
+func (x *RecordResponse) GetExisting() bool {
+	if x != nil {
+		return x.Existing
+	}
+	return false
 }
 
 type ListRecordsRequest struct {
@@ -1961,8 +1971,13 @@ type CreateRecordRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Entity string                 `protobuf:"bytes,1,opt,name=entity,proto3" json:"entity,omitempty"`
 	// values_json is a flat JSON object of field values (and "owner").
-	ValuesJson    []byte       `protobuf:"bytes,2,opt,name=values_json,json=valuesJson,proto3" json:"values_json,omitempty"`
-	Context       *CallContext `protobuf:"bytes,3,opt,name=context,proto3" json:"context,omitempty"`
+	ValuesJson []byte       `protobuf:"bytes,2,opt,name=values_json,json=valuesJson,proto3" json:"values_json,omitempty"`
+	Context    *CallContext `protobuf:"bytes,3,opt,name=context,proto3" json:"context,omitempty"`
+	// unless, when set, is a filter over the entity: the record is created
+	// only when no record matches it, decided inside the write transaction;
+	// otherwise the answer is the first record that matched, with existing
+	// set. Use an indexed field in it.
+	Unless        string `protobuf:"bytes,4,opt,name=unless,proto3" json:"unless,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2016,6 +2031,13 @@ func (x *CreateRecordRequest) GetContext() *CallContext {
 		return x.Context
 	}
 	return nil
+}
+
+func (x *CreateRecordRequest) GetUnless() string {
+	if x != nil {
+		return x.Unless
+	}
+	return ""
 }
 
 type UpdateRecordRequest struct {
@@ -2613,10 +2635,11 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\x10GetRecordRequest\x12\x16\n" +
 	"\x06entity\x18\x01 \x01(\tR\x06entity\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x124\n" +
-	"\acontext\x18\x03 \x01(\v2\x1a.crm.plugin.v1.CallContextR\acontext\"1\n" +
+	"\acontext\x18\x03 \x01(\v2\x1a.crm.plugin.v1.CallContextR\acontext\"M\n" +
 	"\x0eRecordResponse\x12\x1f\n" +
 	"\vrecord_json\x18\x01 \x01(\fR\n" +
-	"recordJson\"\xbc\x01\n" +
+	"recordJson\x12\x1a\n" +
+	"\bexisting\x18\x02 \x01(\bR\bexisting\"\xbc\x01\n" +
 	"\x12ListRecordsRequest\x12\x16\n" +
 	"\x06entity\x18\x01 \x01(\tR\x06entity\x12\x16\n" +
 	"\x06filter\x18\x02 \x01(\tR\x06filter\x12\x12\n" +
@@ -2627,12 +2650,13 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\x13ListRecordsResponse\x12!\n" +
 	"\frecords_json\x18\x01 \x03(\fR\vrecordsJson\x12\x1f\n" +
 	"\vnext_cursor\x18\x02 \x01(\tR\n" +
-	"nextCursor\"\x84\x01\n" +
+	"nextCursor\"\x9c\x01\n" +
 	"\x13CreateRecordRequest\x12\x16\n" +
 	"\x06entity\x18\x01 \x01(\tR\x06entity\x12\x1f\n" +
 	"\vvalues_json\x18\x02 \x01(\fR\n" +
 	"valuesJson\x124\n" +
-	"\acontext\x18\x03 \x01(\v2\x1a.crm.plugin.v1.CallContextR\acontext\"\xb3\x01\n" +
+	"\acontext\x18\x03 \x01(\v2\x1a.crm.plugin.v1.CallContextR\acontext\x12\x16\n" +
+	"\x06unless\x18\x04 \x01(\tR\x06unless\"\xb3\x01\n" +
 	"\x13UpdateRecordRequest\x12\x16\n" +
 	"\x06entity\x18\x01 \x01(\tR\x06entity\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1f\n" +

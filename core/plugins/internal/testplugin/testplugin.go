@@ -72,7 +72,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Name: "create", Args: []sdk.Arg{{Name: "entity", Type: sdk.TypeString, Required: true}}},
 			{Name: "update"}, {Name: "get"}, {Name: "list"}, {Name: "refuse"}, {Name: "panic"},
 			{Name: "sleep"}, {Name: "emit"}, {Name: "read_file"}, {Name: "config"}, {Name: "seen"},
-			{Name: "log"}, {Name: "spawn"},
+			{Name: "log"}, {Name: "spawn"}, {Name: "must_create"}, {Name: "must_update"}, {Name: "create_unless"},
 		},
 		Subscriptions: []string{"contact.created"},
 		Emits:         []string{"testplugin.pinged"},
@@ -127,6 +127,16 @@ func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 	case "update":
 		rec, err := host.Update(ctx, a.Entity, a.ID, a.Values)
 		return outcome(rec, err)
+	case "must_create": // a host error fails the action, as most plugins do
+		return host.Create(ctx, a.Entity, a.Values)
+	case "must_update":
+		return host.Update(ctx, a.Entity, a.ID, a.Values)
+	case "create_unless":
+		rec, created, err := host.CreateUnless(ctx, a.Entity, a.Filter, a.Values)
+		if err != nil {
+			return outcome(nil, err)
+		}
+		return map[string]any{"record": rec, "created": created}, nil
 	case "get":
 		rec, err := host.Get(ctx, a.Entity, a.ID)
 		return outcome(rec, err)

@@ -1,0 +1,298 @@
+// Package records is the one record service: every read and write of a
+// record, whoever makes it (a user over HTTP, a rule's action, a plugin on
+// its own or acting for a user, the SDK test kit, an import), goes through
+// it. It owns the steps in their one order: resolve the entity, authorise
+// the actor (role, the plugin's grants, own_only, owner assignment and
+// changes, refs to what the actor may not read), decode and normalise the
+// input, validate it, write it through the store (which adds history and the
+// change feed in the same transaction), and give the record's API form. Its
+// errors are one type, *Error, which the HTTP API and the plugin host each
+// map once.
+//
+// It must not know about HTTP, gRPC or rules: those are adapters over it.
+package records
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/schema"
+	"github.com/crmkit/crm/core/store"
+)
+
+// Service reads and writes records for actors.
+type Service struct {
+	st  store.Store
+	sch *schema.Schema
+}
+
+// New returns the record service over a store and its schema.
+func New(st store.Store, sch *schema.Schema) *Service {
+	return &Service{st: st, sch: sch}
+}
+
+// Store is the store the service writes to.
+func (s *Service) Store() store.Store { return s.st }
+
+// Schema is the schema the service validates against.
+func (s *Service) Schema() *schema.Schema { return s.sch }
+
+// Entity resolves an entity name and checks that the actor may read it (and
+// write it, when write is set).
+func (s *Service) Entity(a Actor, name string, write bool) (*schema.Entity, error) {
+	ent := s.sch.Entity(name)
+	if ent == nil {
+		return nil, &Error{Kind: KindNotFound, Code: "unknown_entity", Field: "entity", Message: fmt.Sprintf("no entity %q", name)}
+	}
+	if err := a.authorise(name, false); err != nil {
+		return nil, err
+	}
+	if write {
+		if err := a.authorise(name, true); err != nil {
+			return nil, err
+		}
+	}
+	return ent, nil
+}
+
+// Values are the field values of a create or an update, in the canonical
+// Go types of package schema.
+type Values struct {
+	Set   map[string]any // values to set
+	Clear []string       // fields to clear (updates)
+	Owner string         // the new owner; "" for the default (create) or no change (update)
+}
+
+// Decode reads a client's JSON object of field values (a POST or PATCH
+// body, a plugin's values) into Values, normalised by the entity's fields.
+func Decode(ent *schema.Entity, body []byte) (Values, error) {
+	in, err := ent.DecodeInput(body)
+	if err != nil {
+		return Values{}, err
+	}
+	return Values{Set: in.Values, Clear: in.Nulls, Owner: in.Owner}, nil
+}
+
+// CreateRequest creates one record.
+type CreateRequest struct {
+	Entity string
+	Values
+	// IdempotencyKey makes the create happen at most once.
+	IdempotencyKey string
+	// Unless, when set, is a filter over the entity: the record is created
+	// only when no record matches it, decided inside the write transaction
+	// (so "one open claim per vehicle" holds under concurrent calls).
+	Unless string
+}
+
+// Created is the outcome of a create: the record, and whether this call
+// made it (false when Unless found Existing, or an idempotent repeat).
+type Created struct {
+	Record *store.Record
+	// Existing is set when Unless matched: the record that matched.
+	Existing bool
+}
+
+// Create creates a record as the actor. A user (or a plugin acting for one)
+// owns what it creates unless it names another owner, which an own_only
+// role may not.
+func (s *Service) Create(ctx context.Context, a Actor, req CreateRequest) (*Created, error) {
+	ent, err := s.Entity(a, req.Entity, true)
+	if err != nil {
+		return nil, err
+	}
+	owner := req.Owner
+	if a.hasUser() {
+		if owner != "" && owner != a.userID() && a.User.OwnOnly() {
+			return nil, forbidden("owner", "%s may not create records owned by someone else", a.describe())
+		}
+		if owner == "" {
+			owner = a.userID()
+		}
+	}
+	values := req.Set
+	if values == nil {
+		values = map[string]any{}
+	}
+	if err := s.readableRefs(a, ent, values, nil); err != nil {
+		return nil, err
+	}
+	if err := ent.CheckRecord(values); err != nil {
+		return nil, err
+	}
+	sreq := store.CreateRequest{Entity: ent.Name, Values: values, Owner: owner, By: a.By(), Cause: a.Cause,
+		IdempotencyKey: req.IdempotencyKey}
+	if strings.TrimSpace(req.Unless) != "" {
+		f, err := store.CompileFilter(ent, req.Unless)
+		if err != nil {
+			return nil, err
+		}
+		sreq.Unless = f
+	}
+	rec, err := s.st.Create(ctx, sreq)
+	var ex *store.ExistsError
+	if errors.As(err, &ex) {
+		return &Created{Record: ex.Record, Existing: true}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Created{Record: rec}, nil
+}
+
+// UpdateRequest changes fields of one record.
+type UpdateRequest struct {
+	Entity string
+	ID     string
+	Values
+	// IfVersion, when > 0, refuses the write unless the record is at that
+	// version.
+	IfVersion      int64
+	IdempotencyKey string
+}
+
+// Update changes a record as the actor: an own_only role may change only
+// the records it owns and may not give them to someone else.
+func (s *Service) Update(ctx context.Context, a Actor, req UpdateRequest) (*store.Record, error) {
+	ent, err := s.Entity(a, req.Entity, true)
+	if err != nil {
+		return nil, err
+	}
+	if a.hasUser() && req.Owner != "" && req.Owner != a.userID() && a.User.OwnOnly() {
+		return nil, forbidden("owner", "%s may not give records to someone else", a.describe())
+	}
+	return s.st.Update(ctx, store.UpdateRequest{
+		Entity: ent.Name, ID: req.ID, Set: req.Set, Clear: req.Clear, Owner: req.Owner,
+		IfVersion: req.IfVersion, By: a.By(), Cause: a.Cause, IdempotencyKey: req.IdempotencyKey,
+		Check: func(cur *store.Record) error {
+			if err := s.mayChange(a, ent.Name, cur); err != nil {
+				return err
+			}
+			return s.readableRefs(a, ent, req.Set, cur)
+		},
+	})
+}
+
+// DeleteRequest deletes one record.
+type DeleteRequest struct {
+	Entity    string
+	ID        string
+	Force     bool // clear the references to it instead of refusing; admins only
+	IfVersion int64
+}
+
+// Delete deletes a record as the actor.
+func (s *Service) Delete(ctx context.Context, a Actor, req DeleteRequest) (*store.Record, error) {
+	ent, err := s.Entity(a, req.Entity, true)
+	if err != nil {
+		return nil, err
+	}
+	if req.Force && a.hasUser() && !a.User.IsAdmin() {
+		return nil, forbidden("force", "only an admin may force a delete")
+	}
+	return s.st.Delete(ctx, store.DeleteRequest{
+		Entity: ent.Name, ID: req.ID, Force: req.Force, IfVersion: req.IfVersion, By: a.By(),
+		Check: func(cur *store.Record) error { return s.mayChange(a, ent.Name, cur) },
+	})
+}
+
+// Get returns a record the actor may read.
+func (s *Service) Get(ctx context.Context, a Actor, entity, id string) (*store.Record, error) {
+	ent, err := s.Entity(a, entity, false)
+	if err != nil {
+		return nil, err
+	}
+	return s.st.Get(ctx, ent.Name, id)
+}
+
+// ListRequest lists records of an entity.
+type ListRequest struct {
+	Entity string
+	Filter string // an expr filter; "" for all
+	Sort   string // "-created_at,name"
+	Limit  int
+	Cursor string
+}
+
+// List lists records of an entity the actor may read.
+func (s *Service) List(ctx context.Context, a Actor, req ListRequest) (*store.Page, error) {
+	ent, err := s.Entity(a, req.Entity, false)
+	if err != nil {
+		return nil, err
+	}
+	if req.Limit < 0 {
+		return nil, &store.QueryError{Param: "limit", Message: "must not be negative"}
+	}
+	q := store.Query{Entity: ent.Name, Sort: store.ParseSort(req.Sort), Limit: req.Limit, Cursor: req.Cursor}
+	if strings.TrimSpace(req.Filter) != "" {
+		if q.Filter, err = store.CompileFilter(ent, req.Filter); err != nil {
+			return nil, err
+		}
+	}
+	return s.st.List(ctx, q)
+}
+
+// History lists a record's history for an actor who may read the entity;
+// a deleted record's history is for admins (and the system) only.
+func (s *Service) History(ctx context.Context, a Actor, entity, id string) ([]store.HistoryEntry, error) {
+	ent, err := s.Entity(a, entity, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.st.Get(ctx, ent.Name, id); err != nil {
+		if !errors.Is(err, store.ErrNotFound) || a.hasUser() && !a.User.IsAdmin() || a.Plugin != "" {
+			return nil, err
+		}
+	}
+	entries, err := s.st.History(ctx, ent.Name, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return entries, nil
+}
+
+// APIForm is a record as the API, webhooks, plugin calls and event
+// deliveries show it: system fields and field values side by side, a file
+// field with its file's metadata.
+func (s *Service) APIForm(ctx context.Context, r *store.Record) map[string]any {
+	return store.APIForm(ctx, s.st, s.sch.Entity(r.Entity), r)
+}
+
+// mayChange checks, inside the write, that the actor may change the
+// current version of a record: an own_only user only their own.
+func (s *Service) mayChange(a Actor, entity string, cur *store.Record) error {
+	if !a.hasUser() || a.User.CanChange(entity, cur.Owner) {
+		return nil
+	}
+	if a.Plugin != "" {
+		return forbidden("", "plugin %q acts for user %s, who may change only the %s records they own", a.Plugin, a.userID(), entity)
+	}
+	return forbidden("", "your role may change only the %s records you own", entity)
+}
+
+// readableRefs refuses a ref to a record of an entity the actor may not
+// read exactly as a ref to a record that does not exist, so that the actor
+// learns nothing of those records. With cur (an update), a ref that keeps
+// its current value is not a new reference and passes.
+func (s *Service) readableRefs(a Actor, ent *schema.Entity, values map[string]any, cur *store.Record) error {
+	for _, f := range ent.Fields {
+		if f.Type != config.TypeRef {
+			continue
+		}
+		v, ok := values[f.Name].(string)
+		if !ok || v == "" || a.CanRead(f.To) {
+			continue
+		}
+		if cur != nil && cur.Values[f.Name] == v {
+			continue
+		}
+		return &store.InvalidError{Field: f.Name, Message: fmt.Sprintf("%s: no %s with id %q", f.Name, f.To, v)}
+	}
+	return nil
+}
