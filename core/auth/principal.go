@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"slices"
 
 	"github.com/crmkit/crm/config"
@@ -83,6 +84,17 @@ type Principal struct {
 // rules, plugin actions).
 func (s *Service) Principal(u *User) *Principal {
 	return &Principal{User: u, perms: s.permsOf(u)}
+}
+
+// PrincipalOf returns the principal of the user with id, with the user's
+// current role, for calls made on the user's behalf (a plugin acting for
+// them); nil for an unknown or disabled user, who may do nothing.
+func (s *Service) PrincipalOf(ctx context.Context, id string) *Principal {
+	u, err := s.User(ctx, id)
+	if err != nil || u.Disabled {
+		return nil
+	}
+	return s.Principal(u)
 }
 
 func (s *Service) permsOf(u *User) *perms {

@@ -36,7 +36,9 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/auth"
 	coreplugins "github.com/crmkit/crm/core/plugins"
+	"github.com/crmkit/crm/core/records"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 	"github.com/crmkit/crm/plugins/sdk"
@@ -59,12 +61,14 @@ type Options struct {
 
 // Host is a running temporary host with one plugin.
 type Host struct {
-	t      testing.TB
-	name   string
-	host   *coreplugins.Host
-	store  *store.Badger
-	schema *schema.Schema
-	logs   *logBuffer
+	t       testing.TB
+	name    string
+	host    *coreplugins.Host
+	store   *store.Badger
+	schema  *schema.Schema
+	records *records.Service
+	auth    *auth.Service
+	logs    *logBuffer
 }
 
 // Start serves p in the test process and starts a host for it on a fresh
@@ -104,10 +108,12 @@ func Start(t testing.TB, p sdk.Plugin, opts Options) *Host {
 		st.Close()
 		t.Fatalf("sdktest: %v", err)
 	}
-	h := &Host{t: t, name: man.Name, store: st, schema: sch, logs: logs}
+	h := &Host{t: t, name: man.Name, store: st, schema: sch, logs: logs,
+		records: records.New(st, sch), auth: auth.New(st, cfg.Roles, auth.Options{Logger: log})}
 	h.host = coreplugins.New(coreplugins.Options{
 		Store: st, Schema: sch, Logger: log, CallTimeout: opts.CallTimeout,
 		Reattach: map[string]*goplugin.ReattachConfig{man.Name: rc},
+		Users:    h.auth.PrincipalOf, Records: h.records,
 	})
 	t.Cleanup(func() {
 		h.host.Close()
@@ -233,74 +239,172 @@ func sdkError(err error) error {
 	return err
 }
 
-// Create stores a record as test data (not as the plugin: no grants
-// apply), validated as the API validates it; it fails the test on error.
+// Create stores a record as test data, made by the system (not by the
+// plugin: no grants apply), through the record service that validates every
+// write in production; it fails the test on error.
 func (h *Host) Create(entity string, values map[string]any) sdk.Record {
 	h.t.Helper()
-	ent := h.schema.Entity(entity)
-	if ent == nil {
-		h.t.Fatalf("sdktest: no entity %q", entity)
+	return h.create(records.SystemActor(), entity, values)
+}
+
+// Update changes a record as test data, made by the system; a nil value
+// clears a field. Its change reaches the plugin's subscriptions through the
+// change feed at the next DeliverChanges.
+func (h *Host) Update(entity, id string, values map[string]any) sdk.Record {
+	h.t.Helper()
+	return h.update(records.SystemActor(), entity, id, values)
+}
+
+func (h *Host) create(a records.Actor, entity string, values map[string]any) sdk.Record {
+	h.t.Helper()
+	out, err := h.tryCreate(a, entity, values)
+	if err != nil {
+		h.t.Fatalf("sdktest: create %s: %v", entity, err)
+	}
+	return out
+}
+
+func (h *Host) tryCreate(a records.Actor, entity string, values map[string]any) (sdk.Record, error) {
+	ent, vals, err := h.decode(a, entity, values)
+	if err != nil {
+		return nil, err
+	}
+	out, err := h.records.Create(context.Background(), a, records.CreateRequest{Entity: ent.Name, Values: vals})
+	if err != nil {
+		return nil, err
+	}
+	return h.record(out.Record), nil
+}
+
+func (h *Host) update(a records.Actor, entity, id string, values map[string]any) sdk.Record {
+	h.t.Helper()
+	out, err := h.tryUpdate(a, entity, id, values)
+	if err != nil {
+		h.t.Fatalf("sdktest: update %s %s: %v", entity, id, err)
+	}
+	return out
+}
+
+func (h *Host) tryUpdate(a records.Actor, entity, id string, values map[string]any) (sdk.Record, error) {
+	ent, vals, err := h.decode(a, entity, values)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := h.records.Update(context.Background(), a, records.UpdateRequest{Entity: ent.Name, ID: id, Values: vals})
+	if err != nil {
+		return nil, err
+	}
+	return h.record(rec), nil
+}
+
+// decode reads values given in their API JSON forms, as a client sends them.
+func (h *Host) decode(a records.Actor, entity string, values map[string]any) (*schema.Entity, records.Values, error) {
+	ent, err := h.records.Entity(a, entity, true)
+	if err != nil {
+		return nil, records.Values{}, err
 	}
 	body, err := json.Marshal(values)
 	if err != nil {
-		h.t.Fatalf("sdktest: create %s: %v", entity, err)
+		return nil, records.Values{}, fmt.Errorf("encode values: %w", err)
 	}
-	in, err := ent.DecodeInput(body)
-	if err == nil {
-		err = ent.CheckRecord(in.Values)
-	}
-	if err != nil {
-		h.t.Fatalf("sdktest: create %s: %v", entity, err)
-	}
-	rec, err := h.store.Create(context.Background(), store.CreateRequest{Entity: entity, Values: in.Values, Owner: in.Owner})
-	if err != nil {
-		h.t.Fatalf("sdktest: create %s: %v", entity, err)
-	}
-	return h.record(ent, rec)
+	vals, err := records.Decode(ent, body)
+	return ent, vals, err
 }
 
 // Get returns a record as the API shows it, or nil when there is none.
 func (h *Host) Get(entity, id string) sdk.Record {
 	h.t.Helper()
-	ent := h.schema.Entity(entity)
-	if ent == nil {
-		h.t.Fatalf("sdktest: no entity %q", entity)
-	}
-	rec, err := h.store.Get(context.Background(), entity, id)
+	rec, err := h.records.Get(context.Background(), records.SystemActor(), entity, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		h.t.Fatalf("sdktest: get %s %s: %v", entity, id, err)
 	}
-	return h.record(ent, rec)
+	return h.record(rec)
 }
 
 // List returns the records of an entity that match an expr filter ("" for
 // all), up to 1000.
 func (h *Host) List(entity, filter string) []sdk.Record {
 	h.t.Helper()
-	ent := h.schema.Entity(entity)
-	if ent == nil {
-		h.t.Fatalf("sdktest: no entity %q", entity)
-	}
-	q := store.Query{Entity: entity, Limit: store.MaxLimit}
-	if filter != "" {
-		f, err := store.CompileFilter(ent, filter)
-		if err != nil {
-			h.t.Fatalf("sdktest: list %s: %v", entity, err)
-		}
-		q.Filter = f
-	}
-	page, err := h.store.List(context.Background(), q)
+	page, err := h.records.List(context.Background(), records.SystemActor(),
+		records.ListRequest{Entity: entity, Filter: filter, Limit: store.MaxLimit})
 	if err != nil {
 		h.t.Fatalf("sdktest: list %s: %v", entity, err)
 	}
 	out := make([]sdk.Record, len(page.Items))
 	for i, rec := range page.Items {
-		out[i] = h.record(ent, rec)
+		out[i] = h.record(rec)
 	}
 	return out
+}
+
+// AddUser creates a user with a role: "admin", or a role block given in
+// Options.Config. Act as the user with As.
+func (h *Host) AddUser(email, role string) sdk.User {
+	h.t.Helper()
+	u, err := h.auth.CreateUser(context.Background(), email, "", role, "sdktest password "+email)
+	if err != nil {
+		h.t.Fatalf("sdktest: add user %s: %v", email, err)
+	}
+	return sdk.User{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role}
+}
+
+// As is the host seen by one user: what it creates and updates is the
+// user's, under the user's role (own_only included), and the actions it
+// invokes run for the user, so that the plugin may do only what both it
+// and the user may.
+func (h *Host) As(u sdk.User) *User {
+	h.t.Helper()
+	p := h.auth.PrincipalOf(context.Background(), u.ID)
+	if p == nil {
+		h.t.Fatalf("sdktest: no user %s (%s)", u.ID, u.Email)
+	}
+	return &User{h: h, user: u, actor: records.UserActor(p)}
+}
+
+// User is the host acting as one user; see Host.As.
+type User struct {
+	h     *Host
+	user  sdk.User
+	actor records.Actor
+}
+
+// Create creates a record as the user; the error is what the API would
+// answer (a *HostError-like error with the code, message and field).
+func (u *User) Create(entity string, values map[string]any) (sdk.Record, error) {
+	return u.h.tryCreate(u.actor, entity, values)
+}
+
+// Update changes a record as the user.
+func (u *User) Update(entity, id string, values map[string]any) (sdk.Record, error) {
+	return u.h.tryUpdate(u.actor, entity, id, values)
+}
+
+// Invoke calls one of the plugin's actions for the user, as the record
+// page's button does.
+func (u *User) Invoke(call sdk.Call) (json.RawMessage, error) {
+	call.User = &u.user
+	return u.h.Invoke(call)
+}
+
+// InvokeInto is Invoke with the result decoded into v.
+func (u *User) InvokeInto(call sdk.Call, v any) error {
+	call.User = &u.user
+	return u.h.InvokeInto(call, v)
+}
+
+// StoreFile stores a file, as an upload does, and returns its API form
+// ({"id", "name", "size", "content_type", "sha256"}); put its id in a file
+// field to attach it to a record.
+func (h *Host) StoreFile(name, contentType string, data []byte) map[string]any {
+	h.t.Helper()
+	f, err := h.store.PutFile(context.Background(), name, contentType, "", bytes.NewReader(data), int64(len(data))+1)
+	if err != nil {
+		h.t.Fatalf("sdktest: store file %s: %v", name, err)
+	}
+	return jsonForm(h.t, f.APIForm())
 }
 
 // Emitted returns the events the plugin emitted, in order, each with its
@@ -330,20 +434,22 @@ func (h *Host) Emitted() []sdk.Event {
 // Log returns what the host logged so far, the plugin's output included.
 func (h *Host) Log() string { return h.logs.String() }
 
-// record is a record's API form, as the plugin sees it.
-func (h *Host) record(ent *schema.Entity, r *store.Record) sdk.Record {
-	out := sdk.Record(ent.EncodeValues(r.Values))
-	raw, err := json.Marshal(out)
+// record is a record's API form, exactly as the API and the plugin see it.
+func (h *Host) record(r *store.Record) sdk.Record {
+	return sdk.Record(jsonForm(h.t, h.records.APIForm(context.Background(), r)))
+}
+
+// jsonForm is v as a plugin gets it: through JSON.
+func jsonForm(t testing.TB, v any) map[string]any {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	var out map[string]any
 	if err == nil {
-		out = nil
-		err = json.Unmarshal(raw, &out) // the JSON types a plugin gets
+		err = json.Unmarshal(raw, &out)
 	}
 	if err != nil {
-		h.t.Fatalf("sdktest: encode %s %s: %v", r.Entity, r.ID, err)
+		t.Fatalf("sdktest: encode: %v", err)
 	}
-	out["id"], out["entity"], out["version"] = r.ID, r.Entity, float64(r.Version)
-	out["created_at"], out["updated_at"] = r.CreatedAt.Format(time.RFC3339Nano), r.UpdatedAt.Format(time.RFC3339Nano)
-	out["created_by"], out["owner"] = r.CreatedBy, r.Owner
 	return out
 }
 
