@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/feed"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
@@ -34,24 +35,22 @@ type DeliverOptions struct {
 // RunDeliveries delivers the change feed to the subscribed plugins of cfgs
 // until ctx is done.
 func (h *Host) RunDeliveries(ctx context.Context, st store.Store, sch *schema.Schema, cfgs []*config.Plugin, opts DeliverOptions) {
-	if opts.RetryBase <= 0 {
-		opts.RetryBase = time.Second
-	}
-	if opts.RetryMax <= 0 {
-		opts.RetryMax = time.Minute
-	}
 	var wg sync.WaitGroup
 	for _, c := range cfgs {
 		m, ok := h.Manifest(c.Name)
 		if !ok || len(m.Subscriptions) == 0 {
 			continue
 		}
-		d := &delivery{h: h, st: st, sch: sch, cfg: c, subs: m.Subscriptions, opts: opts,
+		d := &delivery{h: h, st: st, sch: sch, cfg: c, subs: m.Subscriptions,
 			log: h.log.With(slog.String("plugin", c.Name))}
+		fc := feed.New(st, sch, d.handle, feed.Options{Name: consumer(c.Name), Batch: deliveryBatch,
+			RetryBase: opts.RetryBase, RetryMax: opts.RetryMax, Logger: d.log})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.run(ctx)
+			if err := fc.Run(ctx); err != nil {
+				d.log.Error("event deliveries stopped", slog.Any("err", err))
+			}
 		}()
 	}
 	wg.Wait()
@@ -63,67 +62,35 @@ type delivery struct {
 	sch  *schema.Schema
 	cfg  *config.Plugin
 	subs []string
-	opts DeliverOptions
 	log  *slog.Logger
 }
 
-type feedPosition struct {
-	Seq uint64 `json:"seq"`
-}
+// consumer is the delivery's change-feed position.
+func consumer(plugin string) string { return "plugin:" + plugin }
 
-func (d *delivery) consumer() string { return "plugin:" + d.cfg.Name }
-
-func (d *delivery) run(ctx context.Context) {
-	var pos feedPosition
-	err := d.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get("consumer", d.consumer(), &pos) })
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		d.log.Error("read delivery position", slog.Any("err", err))
-		return
+// handle sends a batch of the feed to the plugin. An error that is not the
+// plugin's refusal makes the feed consumer send the batch again after a
+// wait; a refusal is logged and the batch counts as delivered.
+func (d *delivery) handle(ctx context.Context, events []feed.Event) error {
+	batch := d.batch(ctx, events)
+	if len(batch) == 0 {
+		return nil
 	}
-	wait := d.opts.RetryBase
-	for ctx.Err() == nil {
-		wake := d.st.Committed()
-		events, err := d.st.Events(ctx, pos.Seq, deliveryBatch)
-		if err != nil {
-			if ctx.Err() == nil {
-				d.log.Error("read change feed", slog.Any("err", err))
-				sleep(ctx, wait)
-			}
-			continue
-		}
-		if len(events) == 0 {
-			select {
-			case <-ctx.Done():
-			case <-wake:
-			}
-			continue
-		}
-		batch := d.batch(ctx, events)
-		if len(batch) > 0 {
-			err := d.h.HandleEvents(ctx, d.cfg.Name, batch)
-			var refusal *Refusal
-			if err != nil && !errors.As(err, &refusal) {
-				d.log.Warn("event delivery failed; will send the batch again", slog.Any("err", err),
-					slog.Uint64("from", batch[0].Seq), slog.Int("events", len(batch)), slog.Duration("wait", wait))
-				sleep(ctx, wait)
-				wait = min(wait*2, d.opts.RetryMax)
-				continue
-			}
-			if refusal != nil {
-				d.log.Warn("plugin declined events", slog.String("err", refusal.Error()))
-			}
-		}
-		wait = d.opts.RetryBase
-		pos.Seq = events[len(events)-1].Seq
-		if err := d.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put("consumer", d.consumer(), pos) }); err != nil && ctx.Err() == nil {
-			d.log.Error("save delivery position", slog.Any("err", err))
-		}
+	err := d.h.HandleEvents(ctx, d.cfg.Name, batch)
+	var refusal *Refusal
+	if errors.As(err, &refusal) {
+		d.log.Warn("plugin declined events", slog.String("err", refusal.Error()))
+		return nil
 	}
+	if err != nil {
+		return fmt.Errorf("deliver %d events from %d to plugin %s: %w", len(batch), batch[0].Seq, d.cfg.Name, err)
+	}
+	return nil
 }
 
 // batch picks the events the plugin subscribes to and may see, in its
 // wire form.
-func (d *delivery) batch(ctx context.Context, events []store.Event) []Event {
+func (d *delivery) batch(ctx context.Context, events []feed.Event) []Event {
 	var out []Event
 	for i := range events {
 		ev := &events[i]
@@ -146,21 +113,16 @@ func (d *delivery) batch(ctx context.Context, events []store.Event) []Event {
 	return out
 }
 
-// match is the subscription an event answers ("deal.stage_changed" before
-// "deal.updated"), or "" when the plugin does not get it.
-func (d *delivery) match(ev *store.Event) string {
+// match is the subscription an event answers, the most specific first
+// ("deal.stage_changed" before "deal.updated"), or "" when the plugin does
+// not get it.
+func (d *delivery) match(ev *feed.Event) string {
 	if d.sch.Entity(ev.Entity) != nil && !d.mayRead(ev.Entity) {
 		return ""
 	}
-	names := []string{ev.Entity + "." + ev.Op}
-	if ev.Op == store.OpUpdated {
-		if _, ok := ev.Changes["stage"]; ok {
-			names = []string{ev.Entity + ".stage_changed", names[0]}
-		}
-	}
-	for _, n := range names {
-		if slices.Contains(d.subs, n) {
-			return n
+	for _, n := range ev.Names {
+		if name := ev.Entity + "." + n; slices.Contains(d.subs, name) {
+			return name
 		}
 	}
 	return ""
@@ -173,23 +135,13 @@ func (d *delivery) mayRead(entity string) bool {
 
 // recordJSON is the event's record in API form (for an emitted event, its
 // payload).
-func (d *delivery) recordJSON(ctx context.Context, ev *store.Event) (json.RawMessage, error) {
+func (d *delivery) recordJSON(ctx context.Context, ev *feed.Event) (json.RawMessage, error) {
 	ent := d.sch.Entity(ev.Entity)
 	if ent == nil {
-		return ev.After, nil
+		return ev.Event.After, nil
 	}
-	after, _, err := store.DecodeEvent(d.sch, ev)
-	if err != nil || after == nil {
-		return nil, err
+	if ev.DecodeErr != nil || ev.After == nil {
+		return nil, ev.DecodeErr
 	}
-	return json.Marshal(store.APIForm(ctx, d.st, ent, after))
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
+	return json.Marshal(store.APIForm(ctx, d.st, ent, ev.After))
 }

@@ -2,7 +2,6 @@ package rules
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/crmkit/crm/core/feed"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
@@ -75,14 +75,14 @@ type Engine struct {
 	queues  []chan *job
 	wg      sync.WaitGroup
 	queued  atomic.Int64
-	pos     atomic.Uint64 // feed position processed, as last saved
+	feed    *feed.Consumer // the change feed, at the position processed
 	metrics *engineMetrics
 }
 
 // job is one rule to run on one event.
 type job struct {
 	rule   *Rule
-	event  *store.Event
+	event  *feed.Event
 	event2 string // the trigger event name it matched: created, updated, stage_changed, deleted
 	done   func()
 }
@@ -122,6 +122,7 @@ func NewEngine(st store.Store, sch *schema.Schema, set *Set, opts Options) *Engi
 	e := &Engine{st: st, sch: sch, opts: opts, log: opts.Logger.With(slog.String("component", "rules"))}
 	e.set.Store(set)
 	e.clock.Store(&opts.Now)
+	e.feed = feed.New(st, sch, e.process, feed.Options{Name: consumerName, Batch: 256, Logger: e.log})
 	e.metrics = newEngineMetrics(e)
 	return e
 }
@@ -139,7 +140,8 @@ func (e *Engine) now() time.Time { return (*e.clock.Load())() }
 func (e *Engine) Rules() *Set { return e.set.Load() }
 
 // Run consumes the change feed until ctx is done; then it lets the runs in
-// flight finish and returns.
+// flight finish and returns nil. A stop while it is still starting is a
+// clean stop too; the only error is a feed position that cannot be read.
 func (e *Engine) Run(ctx context.Context) error {
 	e.queues = make([]chan *job, e.opts.Workers)
 	for i := range e.queues {
@@ -156,43 +158,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.wg.Add(2)
 	go e.maintenance(ctx)
 	go e.scheduled(ctx)
-	pos, err := e.position(ctx)
-	if err != nil {
-		return err
-	}
-	e.pos.Store(pos)
-	for {
-		wake := e.st.Committed()
-		events, err := e.st.Events(ctx, pos, 256)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			e.log.Error("read change feed", slog.Any("err", err))
-			events = nil
-		}
-		if len(events) > 0 {
-			if err := e.process(ctx, events); err != nil {
-				return nil // ctx done
-			}
-			pos = events[len(events)-1].Seq
-			if err := e.savePosition(ctx, pos); err != nil {
-				e.log.Error("save feed position", slog.Any("err", err))
-			}
-			e.pos.Store(pos)
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-wake:
-		}
-	}
+	return e.feed.Run(ctx)
 }
 
 // process dispatches the runs of a batch of events and waits until every
 // one of them is recorded.
-func (e *Engine) process(ctx context.Context, events []store.Event) error {
+func (e *Engine) process(ctx context.Context, events []feed.Event) error {
 	set := e.set.Load()
 	var wg sync.WaitGroup
 	for i := range events {
@@ -221,21 +192,16 @@ type match struct {
 	event string
 }
 
-// matches lists the rules an event triggers, each once: an update that
-// changes the stage is also a stage_changed event.
-func matches(set *Set, ev *store.Event) []match {
+// matches lists the rules an event triggers, each once, as the most
+// specific trigger it answers (an update that changes the stage is a
+// stage_changed event first).
+func matches(set *Set, ev *feed.Event) []match {
 	if set == nil {
 		return nil
 	}
-	names := []string{ev.Op}
-	if ev.Op == store.OpUpdated {
-		if _, ok := ev.Changes["stage"]; ok {
-			names = []string{"stage_changed", ev.Op}
-		}
-	}
 	seen := map[string]bool{}
 	var out []match
-	for _, name := range names {
+	for _, name := range ev.Names {
 		for _, r := range set.Matching(ev.Entity, name) {
 			if !seen[r.Name] {
 				seen[r.Name] = true
@@ -262,28 +228,20 @@ func (e *Engine) worker(q chan *job) {
 	}
 }
 
-type position struct {
-	Seq uint64 `json:"seq"`
+// Position is how far the engine has processed the change feed, as stored.
+func (e *Engine) Position(ctx context.Context) (uint64, error) {
+	return feed.Stored(ctx, e.st, consumerName)
 }
 
-func (e *Engine) position(ctx context.Context) (uint64, error) {
-	var p position
-	err := e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get("consumer", consumerName, &p) })
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil
+// feedSubject is the subject of a run triggered by a change-feed event,
+// from the record versions the feed decoded.
+func (e *Engine) feedSubject(rule *Rule, ev *feed.Event, event string) (*subject, error) {
+	if ev.DecodeErr != nil {
+		return nil, ev.DecodeErr
 	}
-	if err != nil {
-		return 0, fmt.Errorf("read rules feed position: %w", err)
-	}
-	return p.Seq, nil
+	return &subject{after: ev.After, before: ev.Before, event: event, cause: ev.Cause, by: ev.By,
+		keyBase: fmt.Sprintf("%s:%d", rule.Name, ev.Seq), seq: ev.Seq, at: ev.At, changes: ev.Changes}, nil
 }
-
-func (e *Engine) savePosition(ctx context.Context, seq uint64) error {
-	return e.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put("consumer", consumerName, position{Seq: seq}) })
-}
-
-// Position is how far the engine has processed the change feed.
-func (e *Engine) Position(ctx context.Context) (uint64, error) { return e.position(ctx) }
 
 // chainOf is the rule chain that led to an event, as a list.
 func chainOf(cause string) []string {

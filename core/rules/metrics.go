@@ -20,7 +20,7 @@ func newEngineMetrics(e *Engine) *engineMetrics {
 		}, func() float64 { return float64(e.queued.Load()) }),
 		lag: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "crm_rule_feed_lag", Help: "Committed writes the rules engine has not processed yet.",
-		}, func() float64 { return float64(e.st.LastSeq() - min(e.pos.Load(), e.st.LastSeq())) }),
+		}, func() float64 { return float64(e.st.LastSeq() - min(e.feed.Position(), e.st.LastSeq())) }),
 	}
 }
 

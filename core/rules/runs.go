@@ -61,7 +61,7 @@ func (e *Engine) runJob(ctx context.Context, j *job) {
 		return // ok, retrying (the retry loop owns it) or failed: nothing to do here
 	}
 	run := &Run{ID: key, Rule: j.rule.Name, Seq: j.event.Seq, Event: j.event2, Entity: j.event.Entity, RecordID: j.event.ID, Chain: j.event.Cause}
-	sub, err := e.eventSubject(j.rule, j.event, j.event2)
+	sub, err := e.feedSubject(j.rule, j.event, j.event2)
 	e.attempt(ctx, j.rule, sub, err, run)
 }
 
