@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/crmkit/crm/plugins/sdk"
@@ -183,7 +184,7 @@ func TestTillWebhook(t *testing.T) {
 		}
 		return resp.Status, out
 	}
-	signed := func(body string) (int, map[string]any) { return till(body, Sign(secret, []byte(body))) }
+	signed := func(body string) (int, map[string]any) { return till(body, sdk.Sign([]byte(secret), []byte(body))) }
 
 	sale := `{"phone": "+374 91 123456", "amount": 25500, "receipt": "R-1"}`
 	if status, out := signed(sale); status != http.StatusOK || out["contact"] != ani.ID() || out["points_added"] != float64(25) || out["points"] != float64(25) {
@@ -200,15 +201,16 @@ func TestTillWebhook(t *testing.T) {
 
 	for name, sig := range map[string]string{
 		"no signature":       "",
-		"wrong secret":       Sign("guess", []byte(sale)),
+		"wrong secret":       sdk.Sign([]byte("guess"), []byte(sale)),
 		"not hex":            "sha256=zz",
-		"no scheme":          Sign(secret, []byte(sale))[len("sha256="):],
-		"other body's sig":   Sign(secret, []byte(`{}`)),
-		"truncated":          Sign(secret, []byte(sale))[:20],
-		"sha1 scheme prefix": "sha1=" + Sign(secret, []byte(sale))[len("sha256="):],
+		"no scheme":          sdk.Sign([]byte(secret), []byte(sale))[len("sha256="):],
+		"other body's sig":   sdk.Sign([]byte(secret), []byte(`{}`)),
+		"truncated":          sdk.Sign([]byte(secret), []byte(sale))[:20],
+		"sha1 scheme prefix": "sha1=" + sdk.Sign([]byte(secret), []byte(sale))[len("sha256="):],
 	} {
-		if status, _ := till(`{"phone": "+37491123456", "amount": 99000, "receipt": "R-2"}`, sig); status != http.StatusUnauthorized {
-			t.Errorf("%s: status %d, want 401", name, status)
+		status, out := till(`{"phone": "+37491123456", "amount": 99000, "receipt": "R-2"}`, sig)
+		if e, _ := out["error"].(map[string]any); status != http.StatusUnauthorized || e["code"] != sdk.CodeBadSignature {
+			t.Errorf("%s: %d %v, want 401 %s", name, status, out, sdk.CodeBadSignature)
 		}
 	}
 	for _, body := range []string{
@@ -269,5 +271,26 @@ func TestPointsFor(t *testing.T) {
 		if _, err := pointsFor(bad, 1); err == nil {
 			t.Errorf("pointsFor(%q): no error", bad)
 		}
+	}
+}
+
+// TestTillWithoutGrantIsDenied: a till request the plugin's grants do not
+// cover (no read on contact) is answered 403 with the host's denial, not
+// 502 "plugin failed", and without a line of the plugin's own to say so.
+func TestTillWithoutGrantIsDenied(t *testing.T) {
+	h := sdktest.Start(t, &Loyalty{}, sdktest.Options{
+		Read: []string{"deal"}, Write: []string{"loyalty_account"},
+		PluginConfig: map[string]any{"secret": secret},
+	})
+	body := []byte(`{"phone": "+37491123456", "amount": 5000}`)
+	resp, err := h.Webhook(sdk.Request{Method: "POST", Path: "/till", Body: body,
+		Header: http.Header{"X-Signature": {sdk.Sign([]byte(secret), body)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ Error map[string]string }
+	if err := json.Unmarshal(resp.Body, &out); err != nil || resp.Status != http.StatusForbidden ||
+		out.Error["code"] != sdk.CodeDenied || !strings.Contains(out.Error["message"], "may not read contact records") {
+		t.Errorf("till without read on contact: %d %s, want 403 denied", resp.Status, resp.Body)
 	}
 }
