@@ -50,7 +50,8 @@ type Settings struct {
 	// required.
 	Secret string `json:"secret"`
 	// Region reads the till's phone numbers that do not start with "+"
-	// (an ISO 3166 code such as "AM"); "" requires international numbers.
+	// (an ISO 3166 code such as "AM"); unset, the instance's locale region
+	// does, and without one the till must send international numbers.
 	Region string `json:"region"`
 	// SilverAt and GoldAt are the points earned (over the account's life,
 	// redemptions do not count) that reach a tier; 1000 and 5000 when
@@ -108,9 +109,9 @@ func (*Loyalty) Manifest() sdk.Manifest {
 
 // Configure reads the plugin's settings, refusing a configuration the
 // plugin cannot work with.
-func (l *Loyalty) Configure(_ context.Context, config map[string]any) error {
+func (l *Loyalty) Configure(_ context.Context, c sdk.Config) error {
 	var s Settings
-	if err := sdk.Decode(config, &s); err != nil {
+	if err := c.Decode(&s); err != nil {
 		return sdk.Refuse(sdk.CodeInvalidConfig, "points_per, silver_at and gold_at must be whole numbers; secret and region text: "+err.Error())
 	}
 	if s.PointsPer == 0 {
@@ -129,6 +130,9 @@ func (l *Loyalty) Configure(_ context.Context, config map[string]any) error {
 		return sdk.RefuseField("secret", sdk.CodeInvalidConfig, "secret is required: it authenticates the till's requests")
 	case s.SilverAt < 0 || s.GoldAt <= s.SilverAt:
 		return sdk.RefuseField("gold_at", sdk.CodeInvalidConfig, "gold_at must be more points than silver_at")
+	}
+	if s.Region == "" {
+		s.Region = c.Locale.Region
 	}
 	if s.Region != "" {
 		s.Region = strings.ToUpper(s.Region)

@@ -241,15 +241,15 @@ func TestConfigure(t *testing.T) {
 		"gold below silver":   {"secret": "s", "silver_at": 500, "gold_at": 100},
 	} {
 		var r *sdk.Refusal
-		if err := (&Loyalty{}).Configure(ctx, cfg); !errors.As(err, &r) || r.Code != sdk.CodeInvalidConfig {
+		if err := (&Loyalty{}).Configure(ctx, sdk.Config{Values: cfg, Locale: sdk.DefaultLocale()}); !errors.As(err, &r) || r.Code != sdk.CodeInvalidConfig {
 			t.Errorf("%s: %v, want a refusal", name, err)
 		}
 	}
 	l := &Loyalty{}
-	if err := l.Configure(ctx, map[string]any{"secret": "s"}); err != nil {
+	if err := l.Configure(ctx, sdk.Config{Values: map[string]any{"secret": "s"}, Locale: sdk.DefaultLocale()}); err != nil {
 		t.Fatal(err)
 	}
-	if s := l.settings(); s.PointsPer != 1000 || s.SilverAt != 1000 || s.GoldAt != 5000 {
+	if s := l.settings(); s.PointsPer != 1000 || s.SilverAt != 1000 || s.GoldAt != 5000 || s.Region != "" {
 		t.Errorf("defaults %+v", s)
 	}
 }
@@ -292,5 +292,26 @@ func TestTillWithoutGrantIsDenied(t *testing.T) {
 	if err := json.Unmarshal(resp.Body, &out); err != nil || resp.Status != http.StatusForbidden ||
 		out.Error["code"] != sdk.CodeDenied || !strings.Contains(out.Error["message"], "may not read contact records") {
 		t.Errorf("till without read on contact: %d %s, want 403 denied", resp.Status, resp.Body)
+	}
+}
+
+// TestTillReadsNationalNumbersInTheLocaleRegion: without config.region the
+// till's national numbers are read in the instance's locale region.
+func TestTillReadsNationalNumbersInTheLocaleRegion(t *testing.T) {
+	h := sdktest.Start(t, &Loyalty{}, sdktest.Options{
+		Read: []string{"contact", "deal"}, Write: []string{"loyalty_account"},
+		PluginConfig: map[string]any{"secret": secret},
+		Locale:       sdk.Locale{Region: "AM", Currency: "AMD", Timezone: "Asia/Yerevan"},
+	})
+	ani := h.Create("contact", map[string]any{"name": "Ani", "phone": "+37491123456"})
+	body := []byte(`{"phone": "091 123456", "amount": 7000}`)
+	resp, err := h.Webhook(sdk.Request{Method: "POST", Path: "/till", Body: body,
+		Header: http.Header{"X-Signature": {sdk.Sign([]byte(secret), body)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(resp.Body, &out); err != nil || resp.Status != http.StatusOK || out["contact"] != ani.ID() || out["points"] != float64(7) {
+		t.Errorf("a national number in the locale's region: %d %s", resp.Status, resp.Body)
 	}
 }

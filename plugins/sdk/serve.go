@@ -145,11 +145,17 @@ func (s *server) Configure(ctx context.Context, req *crmv1.ConfigureRequest) (re
 	if old != nil {
 		_ = old.Close()
 	}
-	cfg := map[string]any{}
+	cfg := Config{
+		Name: req.GetName(), Values: map[string]any{}, Read: req.GetRead(), Write: req.GetWrite(),
+		Locale: localeFromProto(req.GetLocale()),
+	}
 	if raw := req.GetConfigJson(); len(raw) > 0 {
-		if err := json.Unmarshal(raw, &cfg); err != nil {
+		if err := json.Unmarshal(raw, &cfg.Values); err != nil {
 			return nil, crmv1.Error(codes.InvalidArgument, "invalid_config", fmt.Sprintf("decode config: %v", err), "")
 		}
+	}
+	if cfg.Values == nil { // the JSON null
+		cfg.Values = map[string]any{}
 	}
 	if err := s.impl.Configure(s.withHost(ctx), cfg); err != nil {
 		if r, ok := asRefusal(err); ok {
