@@ -290,7 +290,7 @@ type balance struct {
 // account returns a contact's account, nil when it has none.
 func (l *Loyalty) account(ctx context.Context, contact string) (sdk.Record, balance, error) {
 	page, err := sdk.HostFrom(ctx).List(ctx, sdk.Query{
-		Entity: accountEntity, Filter: fmt.Sprintf("contact == %s", quote(contact)), Limit: 1,
+		Entity: accountEntity, Filter: sdk.Eq("contact", contact), Limit: 1,
 	})
 	if err != nil || len(page.Items) == 0 {
 		return nil, balance{}, err
@@ -331,11 +331,6 @@ func pointsFor(amount string, per int64) (int64, error) {
 		return 0, fmt.Errorf("amount %q is too large", amount)
 	}
 	return q.Int64(), nil
-}
-
-// quote is s as a string literal of the host's filter language.
-func quote(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 // sale is the till's request body.
@@ -380,7 +375,7 @@ func (l *Loyalty) HandleWebhook(ctx context.Context, req sdk.Request) (sdk.Respo
 		return badRequest(err.Error()), nil
 	}
 
-	page, err := sdk.HostFrom(ctx).List(ctx, sdk.Query{Entity: "contact", Filter: "phone == " + quote(phone), Limit: 2})
+	page, err := sdk.HostFrom(ctx).List(ctx, sdk.Query{Entity: "contact", Filter: sdk.Eq("phone", phone), Limit: 2})
 	if err != nil {
 		return sdk.Response{}, err
 	}

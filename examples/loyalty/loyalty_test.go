@@ -30,7 +30,7 @@ func start(t *testing.T, config map[string]any) *sdktest.Host {
 // accountOf returns the contact's loyalty account, nil when it has none.
 func accountOf(t *testing.T, h *sdktest.Host, contact string) sdk.Record {
 	t.Helper()
-	accs := h.List("loyalty_account", "contact == '"+contact+"'")
+	accs := h.List("loyalty_account", sdk.Eq("contact", contact))
 	switch len(accs) {
 	case 0:
 		return nil
