@@ -29,7 +29,7 @@ plugin "loyalty" {
   config = {
     points_per = 1000              # one point per 1,000 currency units of a won deal or a sale
     secret     = "change-me-shared-with-the-till"
-    region     = "AM"              # the till may send national numbers such as 091 123456
+    region     = "AM"              # the till may send national numbers such as 091 123456 (unset: the locale block's region)
     silver_at  = 1000              # points earned for the silver tier
     gold_at    = 5000              # and for gold
   }

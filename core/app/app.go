@@ -119,7 +119,7 @@ func (a *App) startPlugins(ctx context.Context) func() {
 	if err != nil {
 		a.Log.Error("ignoring the plugins to attach to", slog.Any("err", err))
 	}
-	a.Plugins = plugins.New(plugins.Options{Store: a.Store, Schema: a.Schema, Logger: a.Log, Reattach: reattach,
+	a.Plugins = plugins.New(plugins.Options{Store: a.Store, Schema: a.Schema, Logger: a.Log, Reattach: reattach, Locale: a.Config.Locale,
 		Users: a.Auth.PrincipalOf})
 	if err := a.Plugins.Start(ctx, a.Config.Plugins); err != nil {
 		a.Log.Error("plugins did not all start", slog.Any("err", err))

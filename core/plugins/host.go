@@ -116,6 +116,9 @@ type Options struct {
 	// Records is the record service the plugins' record calls go through;
 	// nil for one over Store and Schema.
 	Records *records.Service
+	// Locale is the instance's locale block, sent to every plugin with its
+	// configuration; the zero Locale sends the defaults.
+	Locale config.Locale
 	// Reattach names plugins that already run, in this process (the SDK's
 	// test kit) or under a debugger: the host connects to them instead of
 	// starting a process, without checksum or mutual TLS.

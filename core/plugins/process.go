@@ -195,6 +195,7 @@ func (inst *instance) handshake(ctx context.Context, m *managed) error {
 	}
 	cresp, err := inst.rpc.Configure(cctx, &crmv1.ConfigureRequest{
 		Name: name, ConfigJson: cfgJSON, HostBrokerId: id, Read: m.cfg.Read, Write: m.cfg.Write,
+		Locale: localeProto(m.host.opts.Locale),
 	})
 	if err != nil {
 		return fmt.Errorf("plugin %q: configure: %w", name, callErr(err, m.host.opts.CallTimeout))

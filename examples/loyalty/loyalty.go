@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,7 +50,8 @@ type Settings struct {
 	// required.
 	Secret string `json:"secret"`
 	// Region reads the till's phone numbers that do not start with "+"
-	// (an ISO 3166 code such as "AM"); "" requires international numbers.
+	// (an ISO 3166 code such as "AM"); unset, the instance's locale region
+	// does, and without one the till must send international numbers.
 	Region string `json:"region"`
 	// SilverAt and GoldAt are the points earned (over the account's life,
 	// redemptions do not count) that reach a tier; 1000 and 5000 when
@@ -111,9 +109,9 @@ func (*Loyalty) Manifest() sdk.Manifest {
 
 // Configure reads the plugin's settings, refusing a configuration the
 // plugin cannot work with.
-func (l *Loyalty) Configure(_ context.Context, config map[string]any) error {
+func (l *Loyalty) Configure(_ context.Context, c sdk.Config) error {
 	var s Settings
-	if err := sdk.Decode(config, &s); err != nil {
+	if err := c.Decode(&s); err != nil {
 		return sdk.Refuse(sdk.CodeInvalidConfig, "points_per, silver_at and gold_at must be whole numbers; secret and region text: "+err.Error())
 	}
 	if s.PointsPer == 0 {
@@ -132,6 +130,9 @@ func (l *Loyalty) Configure(_ context.Context, config map[string]any) error {
 		return sdk.RefuseField("secret", sdk.CodeInvalidConfig, "secret is required: it authenticates the till's requests")
 	case s.SilverAt < 0 || s.GoldAt <= s.SilverAt:
 		return sdk.RefuseField("gold_at", sdk.CodeInvalidConfig, "gold_at must be more points than silver_at")
+	}
+	if s.Region == "" {
+		s.Region = c.Locale.Region
 	}
 	if s.Region != "" {
 		s.Region = strings.ToUpper(s.Region)
@@ -289,7 +290,7 @@ type balance struct {
 // account returns a contact's account, nil when it has none.
 func (l *Loyalty) account(ctx context.Context, contact string) (sdk.Record, balance, error) {
 	page, err := sdk.HostFrom(ctx).List(ctx, sdk.Query{
-		Entity: accountEntity, Filter: fmt.Sprintf("contact == %s", quote(contact)), Limit: 1,
+		Entity: accountEntity, Filter: sdk.Eq("contact", contact), Limit: 1,
 	})
 	if err != nil || len(page.Items) == 0 {
 		return nil, balance{}, err
@@ -332,11 +333,6 @@ func pointsFor(amount string, per int64) (int64, error) {
 	return q.Int64(), nil
 }
 
-// quote is s as a string literal of the host's filter language.
-func quote(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
-}
-
 // sale is the till's request body.
 type sale struct {
 	Phone string `json:"phone"`
@@ -358,8 +354,8 @@ func (l *Loyalty) HandleWebhook(ctx context.Context, req sdk.Request) (sdk.Respo
 		return jsonResponse(http.StatusMethodNotAllowed, map[string]any{"error": "use POST"}), nil
 	}
 	cfg := l.settings()
-	if !validSignature(cfg.Secret, req.Header.Get("X-Signature"), req.Body) {
-		return jsonResponse(http.StatusUnauthorized, map[string]any{"error": "bad or missing X-Signature"}), nil
+	if err := req.VerifySignature([]byte(cfg.Secret)); err != nil {
+		return sdk.Response{}, err // a refusal, answered 401
 	}
 	var s sale
 	dec := json.NewDecoder(bytes.NewReader(req.Body))
@@ -379,7 +375,7 @@ func (l *Loyalty) HandleWebhook(ctx context.Context, req sdk.Request) (sdk.Respo
 		return badRequest(err.Error()), nil
 	}
 
-	page, err := sdk.HostFrom(ctx).List(ctx, sdk.Query{Entity: "contact", Filter: "phone == " + quote(phone), Limit: 2})
+	page, err := sdk.HostFrom(ctx).List(ctx, sdk.Query{Entity: "contact", Filter: sdk.Eq("phone", phone), Limit: 2})
 	if err != nil {
 		return sdk.Response{}, err
 	}
@@ -403,29 +399,6 @@ func (l *Loyalty) HandleWebhook(ctx context.Context, req sdk.Request) (sdk.Respo
 		out["points"], out["tier"] = acc["points"], acc["tier"]
 	}
 	return jsonResponse(http.StatusOK, out), nil
-}
-
-// validSignature checks header, "sha256=<hex>", against the HMAC-SHA256 of
-// body keyed with secret, in constant time.
-func validSignature(secret, header string, body []byte) bool {
-	hexSum, ok := strings.CutPrefix(header, "sha256=")
-	if !ok || secret == "" {
-		return false
-	}
-	got, err := hex.DecodeString(hexSum)
-	if err != nil {
-		return false
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return hmac.Equal(got, mac.Sum(nil))
-}
-
-// Sign is the X-Signature header value for body: what the till sends.
-func Sign(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
 // normalizePhone gives a phone number in E.164, as the CRM stores phones.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/crmkit/crm/plugins/sdk"
@@ -29,7 +30,7 @@ func start(t *testing.T, config map[string]any) *sdktest.Host {
 // accountOf returns the contact's loyalty account, nil when it has none.
 func accountOf(t *testing.T, h *sdktest.Host, contact string) sdk.Record {
 	t.Helper()
-	accs := h.List("loyalty_account", "contact == '"+contact+"'")
+	accs := h.List("loyalty_account", sdk.Eq("contact", contact))
 	switch len(accs) {
 	case 0:
 		return nil
@@ -183,7 +184,7 @@ func TestTillWebhook(t *testing.T) {
 		}
 		return resp.Status, out
 	}
-	signed := func(body string) (int, map[string]any) { return till(body, Sign(secret, []byte(body))) }
+	signed := func(body string) (int, map[string]any) { return till(body, sdk.Sign([]byte(secret), []byte(body))) }
 
 	sale := `{"phone": "+374 91 123456", "amount": 25500, "receipt": "R-1"}`
 	if status, out := signed(sale); status != http.StatusOK || out["contact"] != ani.ID() || out["points_added"] != float64(25) || out["points"] != float64(25) {
@@ -200,15 +201,16 @@ func TestTillWebhook(t *testing.T) {
 
 	for name, sig := range map[string]string{
 		"no signature":       "",
-		"wrong secret":       Sign("guess", []byte(sale)),
+		"wrong secret":       sdk.Sign([]byte("guess"), []byte(sale)),
 		"not hex":            "sha256=zz",
-		"no scheme":          Sign(secret, []byte(sale))[len("sha256="):],
-		"other body's sig":   Sign(secret, []byte(`{}`)),
-		"truncated":          Sign(secret, []byte(sale))[:20],
-		"sha1 scheme prefix": "sha1=" + Sign(secret, []byte(sale))[len("sha256="):],
+		"no scheme":          sdk.Sign([]byte(secret), []byte(sale))[len("sha256="):],
+		"other body's sig":   sdk.Sign([]byte(secret), []byte(`{}`)),
+		"truncated":          sdk.Sign([]byte(secret), []byte(sale))[:20],
+		"sha1 scheme prefix": "sha1=" + sdk.Sign([]byte(secret), []byte(sale))[len("sha256="):],
 	} {
-		if status, _ := till(`{"phone": "+37491123456", "amount": 99000, "receipt": "R-2"}`, sig); status != http.StatusUnauthorized {
-			t.Errorf("%s: status %d, want 401", name, status)
+		status, out := till(`{"phone": "+37491123456", "amount": 99000, "receipt": "R-2"}`, sig)
+		if e, _ := out["error"].(map[string]any); status != http.StatusUnauthorized || e["code"] != sdk.CodeBadSignature {
+			t.Errorf("%s: %d %v, want 401 %s", name, status, out, sdk.CodeBadSignature)
 		}
 	}
 	for _, body := range []string{
@@ -239,15 +241,15 @@ func TestConfigure(t *testing.T) {
 		"gold below silver":   {"secret": "s", "silver_at": 500, "gold_at": 100},
 	} {
 		var r *sdk.Refusal
-		if err := (&Loyalty{}).Configure(ctx, cfg); !errors.As(err, &r) || r.Code != sdk.CodeInvalidConfig {
+		if err := (&Loyalty{}).Configure(ctx, sdk.Config{Values: cfg, Locale: sdk.DefaultLocale()}); !errors.As(err, &r) || r.Code != sdk.CodeInvalidConfig {
 			t.Errorf("%s: %v, want a refusal", name, err)
 		}
 	}
 	l := &Loyalty{}
-	if err := l.Configure(ctx, map[string]any{"secret": "s"}); err != nil {
+	if err := l.Configure(ctx, sdk.Config{Values: map[string]any{"secret": "s"}, Locale: sdk.DefaultLocale()}); err != nil {
 		t.Fatal(err)
 	}
-	if s := l.settings(); s.PointsPer != 1000 || s.SilverAt != 1000 || s.GoldAt != 5000 {
+	if s := l.settings(); s.PointsPer != 1000 || s.SilverAt != 1000 || s.GoldAt != 5000 || s.Region != "" {
 		t.Errorf("defaults %+v", s)
 	}
 }
@@ -269,5 +271,47 @@ func TestPointsFor(t *testing.T) {
 		if _, err := pointsFor(bad, 1); err == nil {
 			t.Errorf("pointsFor(%q): no error", bad)
 		}
+	}
+}
+
+// TestTillWithoutGrantIsDenied: a till request the plugin's grants do not
+// cover (no read on contact) is answered 403 with the host's denial, not
+// 502 "plugin failed", and without a line of the plugin's own to say so.
+func TestTillWithoutGrantIsDenied(t *testing.T) {
+	h := sdktest.Start(t, &Loyalty{}, sdktest.Options{
+		Read: []string{"deal"}, Write: []string{"loyalty_account"},
+		PluginConfig: map[string]any{"secret": secret},
+	})
+	body := []byte(`{"phone": "+37491123456", "amount": 5000}`)
+	resp, err := h.Webhook(sdk.Request{Method: "POST", Path: "/till", Body: body,
+		Header: http.Header{"X-Signature": {sdk.Sign([]byte(secret), body)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ Error map[string]string }
+	if err := json.Unmarshal(resp.Body, &out); err != nil || resp.Status != http.StatusForbidden ||
+		out.Error["code"] != sdk.CodeDenied || !strings.Contains(out.Error["message"], "may not read contact records") {
+		t.Errorf("till without read on contact: %d %s, want 403 denied", resp.Status, resp.Body)
+	}
+}
+
+// TestTillReadsNationalNumbersInTheLocaleRegion: without config.region the
+// till's national numbers are read in the instance's locale region.
+func TestTillReadsNationalNumbersInTheLocaleRegion(t *testing.T) {
+	h := sdktest.Start(t, &Loyalty{}, sdktest.Options{
+		Read: []string{"contact", "deal"}, Write: []string{"loyalty_account"},
+		PluginConfig: map[string]any{"secret": secret},
+		Locale:       sdk.Locale{Region: "AM", Currency: "AMD", Timezone: "Asia/Yerevan"},
+	})
+	ani := h.Create("contact", map[string]any{"name": "Ani", "phone": "+37491123456"})
+	body := []byte(`{"phone": "091 123456", "amount": 7000}`)
+	resp, err := h.Webhook(sdk.Request{Method: "POST", Path: "/till", Body: body,
+		Header: http.Header{"X-Signature": {sdk.Sign([]byte(secret), body)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(resp.Body, &out); err != nil || resp.Status != http.StatusOK || out["contact"] != ani.ID() || out["points"] != float64(7) {
+		t.Errorf("a national number in the locale's region: %d %s", resp.Status, resp.Body)
 	}
 }

@@ -19,8 +19,11 @@
 //   - Its webhook POST /hooks/loyalty/till is for the shop's till: a JSON
 //     body {"phone": "+37491123456", "amount": 25000, "receipt": "R-1"},
 //     signed with X-Signature: sha256=<hex HMAC-SHA256 of the body, keyed
-//     with config.secret>. It finds the contact by phone and credits the
-//     points for the sale (once per receipt, when the till sends one).
+//     with config.secret>; a request without a valid signature is
+//     answered 401. It finds the contact by phone (a national number is
+//     read in config.region, else in the instance's locale region) and
+//     credits the points for the sale (once per receipt, when the till
+//     sends one).
 //
 // Build and install it:
 //

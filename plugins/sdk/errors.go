@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/crmkit/crm/plugins/proto/crmv1"
 	"google.golang.org/grpc/codes"
@@ -14,6 +15,10 @@ const (
 	CodeUnknownAction = "unknown_action"
 	CodeInvalidArgs   = "invalid_args"
 	CodeInvalidConfig = "invalid_config"
+	// CodeDenied is the code of the refusal a host denial becomes when a
+	// plugin returns it from Invoke or HandleWebhook (see Refusal); the
+	// host answers it 403 Forbidden.
+	CodeDenied = "denied"
 )
 
 // Refusal is "the plugin said no": a deliberate answer, with a code for
@@ -25,6 +30,10 @@ type Refusal struct {
 	Message string
 	// Field is the argument or config key the refusal is about, if any.
 	Field string
+
+	// status is the HTTP status of a webhook request refused with it; 0
+	// for the default of its code (webhookStatus).
+	status int
 }
 
 // Error is the refusal as text, with its code.
@@ -39,6 +48,16 @@ func (r *Refusal) Error() string {
 // for the user. Return it (or wrap it) from Configure, Invoke, HandleEvents
 // or HandleWebhook; every other error is a failure, which the host may
 // retry.
+//
+// Invoke and HandleWebhook need no Refuse for a host error that is the
+// caller's fault: a *HostError in the returned error's chain that matches
+// ErrDenied, ErrNotFound, ErrInvalid or ErrConflict is answered as a
+// refusal with the host's code, message and field (a denial always with
+// the code CodeDenied). A webhook refusal is answered 401 for
+// CodeBadSignature, 403 for a denial, 404 for a host's not-found, 409 for
+// a host's conflict and 400 otherwise. A host error matching
+// ErrUnavailable, and every host error in Configure and HandleEvents,
+// stays a failure, which the host retries.
 func Refuse(code, message string) error {
 	return &Refusal{Code: code, Message: message}
 }
@@ -134,4 +153,35 @@ func asRefusal(err error) (*Refusal, bool) {
 	var r *Refusal
 	ok := errors.As(err, &r)
 	return r, ok
+}
+
+// asCallerRefusal is asRefusal that also turns a host error that is the
+// caller's fault (denied, not found, invalid, conflict) into a refusal
+// carrying the host's code, message and field. A plugin's own refusal
+// wins over a host error deeper in the chain.
+func asCallerRefusal(err error) (*Refusal, bool) {
+	if r, ok := asRefusal(err); ok {
+		return r, true
+	}
+	var he *HostError
+	if !errors.As(err, &he) {
+		return nil, false
+	}
+	r := &Refusal{Code: he.Code, Message: he.Message, Field: he.Field}
+	switch he.kind {
+	case kindDenied:
+		r.Code, r.status = CodeDenied, http.StatusForbidden
+	case kindNotFound:
+		r.status = http.StatusNotFound
+	case kindInvalid:
+		r.status = http.StatusBadRequest
+	case kindConflict:
+		r.status = http.StatusConflict
+	default:
+		return nil, false
+	}
+	if r.Message == "" { // a sentinel returned as it is
+		r.Message = he.Code
+	}
+	return r, true
 }

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
+	"net/http"
+	"time"
 
 	"github.com/crmkit/crm/plugins/sdk"
 )
@@ -41,7 +42,7 @@ func (*Loyalty) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 		return nil, sdk.Refuse(sdk.CodeInvalidArgs, err.Error())
 	}
 	host := sdk.HostFrom(ctx)
-	page, err := host.List(ctx, sdk.Query{Entity: "loyalty_account", Filter: "contact == '" + call.Record.ID + "'"})
+	page, err := host.List(ctx, sdk.Query{Entity: "loyalty_account", Filter: sdk.Eq("contact", call.Record.ID)})
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +115,7 @@ func (h *memoryHost) Get(_ context.Context, entity, id string) (sdk.Record, erro
 func (h *memoryHost) List(_ context.Context, q sdk.Query) (*sdk.Page, error) {
 	page := &sdk.Page{}
 	for _, r := range h.accounts {
-		if strings.Contains(q.Filter, "'"+r.String("contact")+"'") {
+		if q.Filter == sdk.Eq("contact", r.String("contact")) {
 			page.Items = append(page.Items, r)
 		}
 	}
@@ -144,4 +145,103 @@ func (h *memoryHost) Log(context.Context, slog.Level, string, ...any) {}
 
 func (h *memoryHost) ReadFile(context.Context, string) (sdk.FileInfo, io.ReadCloser, error) {
 	return sdk.FileInfo{}, nil, sdk.ErrNotFound
+}
+
+// A filter built from values: each value is rendered as a literal of the
+// filter language, so a VIN from a form cannot add conditions of its own.
+func ExampleFilterf() {
+	vin := `WVW" || true || "`
+	fmt.Println(sdk.Filterf("vin == %v && status != %v && mileage > %v", vin, "closed", 100000))
+	// Output:
+	// vin == "WVW\" || true || \"" && status != "closed" && mileage > 100000
+}
+
+// The same filters, composed from parts.
+func ExampleAnd() {
+	since := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	fmt.Println(sdk.And(
+		sdk.Eq("vin", "WVWZZZ1JZXW000001"),
+		sdk.In("status", "open", "pending"),
+		sdk.Or(sdk.Ge("created_at", since), sdk.Gt("amount.amount", 1500.5)),
+	))
+	// Output:
+	// (vin == "WVWZZZ1JZXW000001") && (status in ["open", "pending"]) && ((created_at >= date("2026-03-01T00:00:00Z")) || (amount.amount > 1500.5))
+}
+
+// Till is a webhook that accepts only requests signed with the shared
+// secret.
+type Till struct {
+	sdk.Base
+	secret []byte
+}
+
+func (*Till) Manifest() sdk.Manifest {
+	return sdk.Manifest{Name: "till", Version: "1.0.0", Webhooks: []sdk.Webhook{{Method: "POST", Path: "/sale"}}}
+}
+
+// HandleWebhook returns the refusal of a bad signature as it is: the host
+// answers it 401.
+func (t *Till) HandleWebhook(_ context.Context, req sdk.Request) (sdk.Response, error) {
+	if err := req.VerifySignature(t.secret); err != nil {
+		return sdk.Response{}, err
+	}
+	return sdk.Response{Body: []byte("ok")}, nil
+}
+
+func ExampleVerifySignature() {
+	till := &Till{secret: []byte("shared-secret")}
+	body := []byte(`{"phone": "+37491123456", "amount": 25500}`)
+	for _, sig := range []string{sdk.Sign([]byte("shared-secret"), body), sdk.Sign([]byte("guess"), body)} {
+		_, err := till.HandleWebhook(context.Background(), sdk.Request{
+			Method: "POST", Path: "/sale", Body: body, Header: http.Header{"X-Signature": {sig}},
+		})
+		var r *sdk.Refusal
+		if errors.As(err, &r) {
+			fmt.Println("refused:", r.Code, "-", r.Message)
+		} else {
+			fmt.Println("accepted")
+		}
+	}
+	// Output:
+	// accepted
+	// refused: bad_signature - X-Signature does not match the body
+}
+
+// Greeter greets in the instance's default language and shows dates in its
+// calendar and time zone.
+type Greeter struct {
+	sdk.Base
+	greeting string
+	loc      *time.Location
+	jalali   bool
+}
+
+func (*Greeter) Manifest() sdk.Manifest { return sdk.Manifest{Name: "greeter", Version: "1.0.0"} }
+
+// Configure reads the plugin's config and the instance's locale.
+func (g *Greeter) Configure(_ context.Context, c sdk.Config) error {
+	var settings struct {
+		Greetings map[string]string `json:"greetings"`
+	}
+	if err := c.Decode(&settings); err != nil {
+		return sdk.Refuse(sdk.CodeInvalidConfig, err.Error())
+	}
+	loc, err := c.Locale.Location()
+	if err != nil {
+		return err
+	}
+	g.greeting, g.loc = settings.Greetings[c.Locale.Default], loc
+	g.jalali = c.Locale.Calendar == sdk.CalendarJalali
+	return nil
+}
+
+func ExampleConfig() {
+	g := &Greeter{}
+	err := g.Configure(context.Background(), sdk.Config{
+		Values: map[string]any{"greetings": map[string]any{"en": "Hello", "hy": "Բարև"}},
+		Locale: sdk.Locale{Languages: []string{"hy", "en"}, Default: "hy", Calendar: sdk.CalendarGregorian, Currency: "AMD", Timezone: "Asia/Yerevan", Region: "AM"},
+	})
+	fmt.Println(g.greeting, g.loc, g.jalali, err)
+	// Output:
+	// Բարև Asia/Yerevan false <nil>
 }

@@ -19,11 +19,13 @@ type Plugin interface {
 	// Manifest says what the plugin offers. It must not depend on the
 	// configuration: the host asks for it before Configure.
 	Manifest() Manifest
-	// Configure receives the plugin's HCL `config` object (numbers as
-	// float64; use Decode for a typed struct). An error stops the plugin
-	// from starting; return Refuse(...) for a configuration the plugin
-	// will not work with, so the admin sees the message as it is.
-	Configure(ctx context.Context, config map[string]any) error
+	// Configure receives the plugin's HCL block (its `config` object in
+	// Config.Values, numbers as float64; Config.Decode gives a typed
+	// struct) and the instance's locale (Config.Locale). An error stops
+	// the plugin from starting; return Refuse(...) for a configuration
+	// the plugin will not work with, so the admin sees the message as it
+	// is.
+	Configure(ctx context.Context, c Config) error
 	// Invoke runs an action. The result is encoded as JSON for the
 	// caller. Return Refuse(...) when the action will not be done (a
 	// refusal is shown to the user and not retried); any other error is a
@@ -53,7 +55,7 @@ type HealthChecker interface {
 type Base struct{}
 
 // Configure accepts any configuration.
-func (Base) Configure(context.Context, map[string]any) error { return nil }
+func (Base) Configure(context.Context, Config) error { return nil }
 
 // Invoke refuses: the plugin has no such action.
 func (Base) Invoke(_ context.Context, call Call) (any, error) {

@@ -145,11 +145,17 @@ func (s *server) Configure(ctx context.Context, req *crmv1.ConfigureRequest) (re
 	if old != nil {
 		_ = old.Close()
 	}
-	cfg := map[string]any{}
+	cfg := Config{
+		Name: req.GetName(), Values: map[string]any{}, Read: req.GetRead(), Write: req.GetWrite(),
+		Locale: localeFromProto(req.GetLocale()),
+	}
 	if raw := req.GetConfigJson(); len(raw) > 0 {
-		if err := json.Unmarshal(raw, &cfg); err != nil {
+		if err := json.Unmarshal(raw, &cfg.Values); err != nil {
 			return nil, crmv1.Error(codes.InvalidArgument, "invalid_config", fmt.Sprintf("decode config: %v", err), "")
 		}
+	}
+	if cfg.Values == nil { // the JSON null
+		cfg.Values = map[string]any{}
 	}
 	if err := s.impl.Configure(s.withHost(ctx), cfg); err != nil {
 		if r, ok := asRefusal(err); ok {
@@ -187,7 +193,7 @@ func (s *server) Invoke(ctx context.Context, req *crmv1.InvokeRequest) (resp *cr
 	}
 	result, err := s.impl.Invoke(ctx, call)
 	if err != nil {
-		if r, ok := asRefusal(err); ok {
+		if r, ok := asCallerRefusal(err); ok {
 			return &crmv1.InvokeResponse{Refusal: refusal(r)}, nil
 		}
 		return nil, failure("Invoke "+call.Action, err)
@@ -256,7 +262,7 @@ func (s *server) HandleWebhook(ctx context.Context, req *crmv1.HandleWebhookRequ
 	}
 	out, err := s.impl.HandleWebhook(s.withHost(ctx), r)
 	if err != nil {
-		if rf, ok := asRefusal(err); ok {
+		if rf, ok := asCallerRefusal(err); ok {
 			return refusedWebhook(rf), nil
 		}
 		return nil, failure("HandleWebhook", err)
@@ -271,12 +277,12 @@ func (s *server) HandleWebhook(ctx context.Context, req *crmv1.HandleWebhookRequ
 	return pr, nil
 }
 
-// refusedWebhook answers a refused webhook request with 400 and the
-// refusal as the API's error JSON.
+// refusedWebhook answers a refused webhook request with the refusal's
+// status (webhookStatus) and the refusal as the API's error JSON.
 func refusedWebhook(r *Refusal) *crmv1.HandleWebhookResponse {
 	body, _ := json.Marshal(map[string]any{"error": map[string]string{"code": r.Code, "message": r.Message, "field": r.Field}})
 	return &crmv1.HandleWebhookResponse{
-		Status:  http.StatusBadRequest,
+		Status:  int32(webhookStatus(r)),
 		Headers: []*crmv1.Header{{Name: "Content-Type", Values: []string{"application/json"}}},
 		Body:    body,
 	}

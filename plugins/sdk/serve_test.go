@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -192,5 +193,88 @@ func TestRecordHelpers(t *testing.T) {
 	var d struct{ Title string }
 	if r.ID() != "r1" || r.Entity() != "deal" || r.Version() != 4 || r.Decode(&d) != nil || d.Title != "T" {
 		t.Errorf("record helpers on %v", r)
+	}
+}
+
+// hostErrPlugin returns, from Invoke and HandleWebhook, the host error its
+// action (or webhook path) names, wrapped as a plugin's code would.
+type hostErrPlugin struct{ Base }
+
+func (*hostErrPlugin) Manifest() Manifest { return Manifest{Name: "hosterr", Version: "1"} }
+
+func (*hostErrPlugin) hostErr(name string) error {
+	ctx := context.Background()
+	switch name {
+	case "denied":
+		return fmt.Errorf("look up the account: %w", hostError(ctx, "list contact", crmv1.Error(codes.PermissionDenied, "denied", "plugin may not read contact records", "")))
+	case "not_found":
+		return fmt.Errorf("redeem: %w", hostError(ctx, "get contact", crmv1.Error(codes.NotFound, "not_found", "no contact c9", "")))
+	case "invalid":
+		return hostError(ctx, "create contact", crmv1.Error(codes.InvalidArgument, "required", "a value is required", "name"))
+	case "conflict":
+		return hostError(ctx, "update contact", crmv1.Error(codes.Aborted, "version_conflict", "the record changed: version 4, not 3", ""))
+	case "sentinel":
+		return ErrNotFound
+	case "refusal_over_host_error":
+		return errors.Join(Refuse("no_account", "no account"), hostError(ctx, "get", crmv1.Error(codes.NotFound, "not_found", "x", "")))
+	case "unavailable":
+		return hostError(ctx, "list contact", crmv1.Error(codes.Unavailable, "", "the host is stopping", ""))
+	case "other":
+		return hostError(ctx, "list contact", crmv1.Error(codes.Internal, "internal", "disk full", ""))
+	}
+	return errors.New("no such case " + name)
+}
+
+func (p *hostErrPlugin) Invoke(_ context.Context, c Call) (any, error) {
+	return nil, p.hostErr(c.Action)
+}
+
+func (p *hostErrPlugin) HandleWebhook(_ context.Context, r Request) (Response, error) {
+	return Response{}, p.hostErr(strings.TrimPrefix(r.Path, "/"))
+}
+
+// TestCallerFaultHostErrorsAreRefusals: a host error that is the caller's
+// fault, returned (wrapped) from Invoke or HandleWebhook, is answered as a
+// refusal with the host's code, message and field; a denial keeps the code
+// "denied" (403 on a webhook); unavailable and other host errors stay
+// failures.
+func TestCallerFaultHostErrorsAreRefusals(t *testing.T) {
+	s := &server{impl: &hostErrPlugin{}}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name                 string
+		code, message, field string
+		status               int
+		failure              codes.Code
+	}{
+		{name: "denied", code: CodeDenied, message: "plugin may not read contact records", status: http.StatusForbidden},
+		{name: "not_found", code: "not_found", message: "no contact c9", status: http.StatusNotFound},
+		{name: "invalid", code: "required", message: "a value is required", field: "name", status: http.StatusBadRequest},
+		{name: "conflict", code: "version_conflict", message: "the record changed: version 4, not 3", status: http.StatusConflict},
+		{name: "sentinel", code: "not_found", message: "not_found", status: http.StatusNotFound},
+		{name: "refusal_over_host_error", code: "no_account", message: "no account", status: http.StatusBadRequest},
+		{name: "unavailable", failure: codes.Unknown},
+		{name: "other", failure: codes.Unknown},
+	} {
+		resp, err := s.Invoke(ctx, &crmv1.InvokeRequest{Action: tc.name})
+		wh, whErr := s.HandleWebhook(ctx, &crmv1.HandleWebhookRequest{Method: "POST", Path: "/" + tc.name})
+		if tc.failure != codes.OK {
+			if c, _, _, _, _ := crmv1.ErrorDetails(err); c != tc.failure || resp.GetRefusal() != nil {
+				t.Errorf("%s: Invoke answered %v, %v; want a failure", tc.name, resp, err)
+			}
+			if c, _, _, _, _ := crmv1.ErrorDetails(whErr); c != tc.failure {
+				t.Errorf("%s: HandleWebhook answered %v, %v; want a failure", tc.name, wh, whErr)
+			}
+			continue
+		}
+		r := resp.GetRefusal()
+		if err != nil || r.GetCode() != tc.code || r.GetMessage() != tc.message || r.GetField() != tc.field {
+			t.Errorf("%s: Invoke answered %v, %v; want refusal %s %q field %q", tc.name, r, err, tc.code, tc.message, tc.field)
+		}
+		var body struct{ Error map[string]string }
+		if whErr != nil || wh.GetStatus() != int32(tc.status) || json.Unmarshal(wh.GetBody(), &body) != nil ||
+			body.Error["code"] != tc.code || body.Error["message"] != tc.message || body.Error["field"] != tc.field {
+			t.Errorf("%s: HandleWebhook answered %v %s, %v; want %d with code %s", tc.name, wh.GetStatus(), wh.GetBody(), whErr, tc.status, tc.code)
+		}
 	}
 }

@@ -693,8 +693,10 @@ type ConfigureRequest struct {
 	// host_broker_id is the broker id the Host service is served on.
 	HostBrokerId uint32 `protobuf:"varint,3,opt,name=host_broker_id,json=hostBrokerId,proto3" json:"host_broker_id,omitempty"`
 	// read and write are the entities the plugin was granted.
-	Read          []string `protobuf:"bytes,4,rep,name=read,proto3" json:"read,omitempty"`
-	Write         []string `protobuf:"bytes,5,rep,name=write,proto3" json:"write,omitempty"`
+	Read  []string `protobuf:"bytes,4,rep,name=read,proto3" json:"read,omitempty"`
+	Write []string `protobuf:"bytes,5,rep,name=write,proto3" json:"write,omitempty"`
+	// locale is the instance's locale block (see Locale).
+	Locale        *Locale `protobuf:"bytes,6,opt,name=locale,proto3" json:"locale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -760,6 +762,13 @@ func (x *ConfigureRequest) GetRead() []string {
 func (x *ConfigureRequest) GetWrite() []string {
 	if x != nil {
 		return x.Write
+	}
+	return nil
+}
+
+func (x *ConfigureRequest) GetLocale() *Locale {
+	if x != nil {
+		return x.Locale
 	}
 	return nil
 }
@@ -2503,6 +2512,101 @@ func (x *FileChunk) GetData() []byte {
 	return nil
 }
 
+// Locale is the instance's locale block, sent with Configure: the
+// languages of the business, its calendar, default currency, time zone
+// and phone region. A host without the block's values sends the defaults
+// (["en"], "en", "gregorian", "USD", "UTC", "").
+type Locale struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// languages are the languages the instance works in ("en", "hy", "fa").
+	Languages []string `protobuf:"bytes,1,rep,name=languages,proto3" json:"languages,omitempty"`
+	// default_language is the one of languages used when none is chosen.
+	DefaultLanguage string `protobuf:"bytes,2,opt,name=default_language,json=defaultLanguage,proto3" json:"default_language,omitempty"`
+	// calendar is "gregorian" or "jalali".
+	Calendar string `protobuf:"bytes,3,opt,name=calendar,proto3" json:"calendar,omitempty"`
+	// currency is the default ISO 4217 currency code ("AMD").
+	Currency string `protobuf:"bytes,4,opt,name=currency,proto3" json:"currency,omitempty"`
+	// timezone is an IANA time zone name ("Asia/Yerevan").
+	Timezone string `protobuf:"bytes,5,opt,name=timezone,proto3" json:"timezone,omitempty"`
+	// region is the ISO 3166-1 alpha-2 code national phone numbers are read
+	// in ("AM"); "" when none is set.
+	Region        string `protobuf:"bytes,6,opt,name=region,proto3" json:"region,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Locale) Reset() {
+	*x = Locale{}
+	mi := &file_crm_v1_plugin_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Locale) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Locale) ProtoMessage() {}
+
+func (x *Locale) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_v1_plugin_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Locale.ProtoReflect.Descriptor instead.
+func (*Locale) Descriptor() ([]byte, []int) {
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *Locale) GetLanguages() []string {
+	if x != nil {
+		return x.Languages
+	}
+	return nil
+}
+
+func (x *Locale) GetDefaultLanguage() string {
+	if x != nil {
+		return x.DefaultLanguage
+	}
+	return ""
+}
+
+func (x *Locale) GetCalendar() string {
+	if x != nil {
+		return x.Calendar
+	}
+	return ""
+}
+
+func (x *Locale) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *Locale) GetTimezone() string {
+	if x != nil {
+		return x.Timezone
+	}
+	return ""
+}
+
+func (x *Locale) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
 var File_crm_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_crm_v1_plugin_proto_rawDesc = "" +
@@ -2556,14 +2660,15 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\bUIAction\x12\x16\n" +
 	"\x06entity\x18\x01 \x01(\tR\x06entity\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x14\n" +
-	"\x05label\x18\x03 \x01(\tR\x05label\"\x97\x01\n" +
+	"\x05label\x18\x03 \x01(\tR\x05label\"\xc6\x01\n" +
 	"\x10ConfigureRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
 	"\vconfig_json\x18\x02 \x01(\fR\n" +
 	"configJson\x12$\n" +
 	"\x0ehost_broker_id\x18\x03 \x01(\rR\fhostBrokerId\x12\x12\n" +
 	"\x04read\x18\x04 \x03(\tR\x04read\x12\x14\n" +
-	"\x05write\x18\x05 \x03(\tR\x05write\"E\n" +
+	"\x05write\x18\x05 \x03(\tR\x05write\x12-\n" +
+	"\x06locale\x18\x06 \x01(\v2\x15.crm.plugin.v1.LocaleR\x06locale\"E\n" +
 	"\x11ConfigureResponse\x120\n" +
 	"\arefusal\x18\x01 \x01(\v2\x16.crm.plugin.v1.RefusalR\arefusal\"T\n" +
 	"\x04User\x12\x0e\n" +
@@ -2689,7 +2794,14 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\x06sha256\x18\x05 \x01(\tR\x06sha256\"L\n" +
 	"\tFileChunk\x12+\n" +
 	"\x04info\x18\x01 \x01(\v2\x17.crm.plugin.v1.FileInfoR\x04info\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04data2\xe5\x03\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"\xbd\x01\n" +
+	"\x06Locale\x12\x1c\n" +
+	"\tlanguages\x18\x01 \x03(\tR\tlanguages\x12)\n" +
+	"\x10default_language\x18\x02 \x01(\tR\x0fdefaultLanguage\x12\x1a\n" +
+	"\bcalendar\x18\x03 \x01(\tR\bcalendar\x12\x1a\n" +
+	"\bcurrency\x18\x04 \x01(\tR\bcurrency\x12\x1a\n" +
+	"\btimezone\x18\x05 \x01(\tR\btimezone\x12\x16\n" +
+	"\x06region\x18\x06 \x01(\tR\x06region2\xe5\x03\n" +
 	"\x06Plugin\x12K\n" +
 	"\bManifest\x12\x1e.crm.plugin.v1.ManifestRequest\x1a\x1f.crm.plugin.v1.ManifestResponse\x12N\n" +
 	"\tConfigure\x12\x1f.crm.plugin.v1.ConfigureRequest\x1a .crm.plugin.v1.ConfigureResponse\x12E\n" +
@@ -2718,7 +2830,7 @@ func file_crm_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_crm_v1_plugin_proto_rawDescData
 }
 
-var file_crm_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_crm_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_crm_v1_plugin_proto_goTypes = []any{
 	(*ManifestRequest)(nil),       // 0: crm.plugin.v1.ManifestRequest
 	(*ManifestResponse)(nil),      // 1: crm.plugin.v1.ManifestResponse
@@ -2758,6 +2870,7 @@ var file_crm_v1_plugin_proto_goTypes = []any{
 	(*ReadFileRequest)(nil),       // 35: crm.plugin.v1.ReadFileRequest
 	(*FileInfo)(nil),              // 36: crm.plugin.v1.FileInfo
 	(*FileChunk)(nil),             // 37: crm.plugin.v1.FileChunk
+	(*Locale)(nil),                // 38: crm.plugin.v1.Locale
 }
 var file_crm_v1_plugin_proto_depIdxs = []int32{
 	2,  // 0: crm.plugin.v1.ManifestResponse.manifest:type_name -> crm.plugin.v1.Manifest
@@ -2767,53 +2880,54 @@ var file_crm_v1_plugin_proto_depIdxs = []int32{
 	8,  // 4: crm.plugin.v1.Manifest.ui_actions:type_name -> crm.plugin.v1.UIAction
 	4,  // 5: crm.plugin.v1.Action.arguments:type_name -> crm.plugin.v1.Argument
 	6,  // 6: crm.plugin.v1.Entity.fields:type_name -> crm.plugin.v1.Field
-	13, // 7: crm.plugin.v1.ConfigureResponse.refusal:type_name -> crm.plugin.v1.Refusal
-	12, // 8: crm.plugin.v1.InvokeRequest.record:type_name -> crm.plugin.v1.RecordRef
-	11, // 9: crm.plugin.v1.InvokeRequest.user:type_name -> crm.plugin.v1.User
-	13, // 10: crm.plugin.v1.InvokeResponse.refusal:type_name -> crm.plugin.v1.Refusal
-	16, // 11: crm.plugin.v1.HandleEventRequest.events:type_name -> crm.plugin.v1.Event
-	13, // 12: crm.plugin.v1.HandleEventResponse.refusal:type_name -> crm.plugin.v1.Refusal
-	19, // 13: crm.plugin.v1.HandleWebhookRequest.headers:type_name -> crm.plugin.v1.Header
-	19, // 14: crm.plugin.v1.HandleWebhookResponse.headers:type_name -> crm.plugin.v1.Header
-	24, // 15: crm.plugin.v1.GetRecordRequest.context:type_name -> crm.plugin.v1.CallContext
-	24, // 16: crm.plugin.v1.ListRecordsRequest.context:type_name -> crm.plugin.v1.CallContext
-	24, // 17: crm.plugin.v1.CreateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
-	24, // 18: crm.plugin.v1.UpdateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
-	12, // 19: crm.plugin.v1.EmitEventRequest.record:type_name -> crm.plugin.v1.RecordRef
-	24, // 20: crm.plugin.v1.EmitEventRequest.context:type_name -> crm.plugin.v1.CallContext
-	24, // 21: crm.plugin.v1.ReadFileRequest.context:type_name -> crm.plugin.v1.CallContext
-	36, // 22: crm.plugin.v1.FileChunk.info:type_name -> crm.plugin.v1.FileInfo
-	0,  // 23: crm.plugin.v1.Plugin.Manifest:input_type -> crm.plugin.v1.ManifestRequest
-	9,  // 24: crm.plugin.v1.Plugin.Configure:input_type -> crm.plugin.v1.ConfigureRequest
-	14, // 25: crm.plugin.v1.Plugin.Invoke:input_type -> crm.plugin.v1.InvokeRequest
-	17, // 26: crm.plugin.v1.Plugin.HandleEvent:input_type -> crm.plugin.v1.HandleEventRequest
-	20, // 27: crm.plugin.v1.Plugin.HandleWebhook:input_type -> crm.plugin.v1.HandleWebhookRequest
-	22, // 28: crm.plugin.v1.Plugin.Health:input_type -> crm.plugin.v1.HealthRequest
-	25, // 29: crm.plugin.v1.Host.GetRecord:input_type -> crm.plugin.v1.GetRecordRequest
-	27, // 30: crm.plugin.v1.Host.ListRecords:input_type -> crm.plugin.v1.ListRecordsRequest
-	29, // 31: crm.plugin.v1.Host.CreateRecord:input_type -> crm.plugin.v1.CreateRecordRequest
-	30, // 32: crm.plugin.v1.Host.UpdateRecord:input_type -> crm.plugin.v1.UpdateRecordRequest
-	31, // 33: crm.plugin.v1.Host.EmitEvent:input_type -> crm.plugin.v1.EmitEventRequest
-	33, // 34: crm.plugin.v1.Host.Log:input_type -> crm.plugin.v1.LogRequest
-	35, // 35: crm.plugin.v1.Host.ReadFile:input_type -> crm.plugin.v1.ReadFileRequest
-	1,  // 36: crm.plugin.v1.Plugin.Manifest:output_type -> crm.plugin.v1.ManifestResponse
-	10, // 37: crm.plugin.v1.Plugin.Configure:output_type -> crm.plugin.v1.ConfigureResponse
-	15, // 38: crm.plugin.v1.Plugin.Invoke:output_type -> crm.plugin.v1.InvokeResponse
-	18, // 39: crm.plugin.v1.Plugin.HandleEvent:output_type -> crm.plugin.v1.HandleEventResponse
-	21, // 40: crm.plugin.v1.Plugin.HandleWebhook:output_type -> crm.plugin.v1.HandleWebhookResponse
-	23, // 41: crm.plugin.v1.Plugin.Health:output_type -> crm.plugin.v1.HealthResponse
-	26, // 42: crm.plugin.v1.Host.GetRecord:output_type -> crm.plugin.v1.RecordResponse
-	28, // 43: crm.plugin.v1.Host.ListRecords:output_type -> crm.plugin.v1.ListRecordsResponse
-	26, // 44: crm.plugin.v1.Host.CreateRecord:output_type -> crm.plugin.v1.RecordResponse
-	26, // 45: crm.plugin.v1.Host.UpdateRecord:output_type -> crm.plugin.v1.RecordResponse
-	32, // 46: crm.plugin.v1.Host.EmitEvent:output_type -> crm.plugin.v1.EmitEventResponse
-	34, // 47: crm.plugin.v1.Host.Log:output_type -> crm.plugin.v1.LogResponse
-	37, // 48: crm.plugin.v1.Host.ReadFile:output_type -> crm.plugin.v1.FileChunk
-	36, // [36:49] is the sub-list for method output_type
-	23, // [23:36] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	38, // 7: crm.plugin.v1.ConfigureRequest.locale:type_name -> crm.plugin.v1.Locale
+	13, // 8: crm.plugin.v1.ConfigureResponse.refusal:type_name -> crm.plugin.v1.Refusal
+	12, // 9: crm.plugin.v1.InvokeRequest.record:type_name -> crm.plugin.v1.RecordRef
+	11, // 10: crm.plugin.v1.InvokeRequest.user:type_name -> crm.plugin.v1.User
+	13, // 11: crm.plugin.v1.InvokeResponse.refusal:type_name -> crm.plugin.v1.Refusal
+	16, // 12: crm.plugin.v1.HandleEventRequest.events:type_name -> crm.plugin.v1.Event
+	13, // 13: crm.plugin.v1.HandleEventResponse.refusal:type_name -> crm.plugin.v1.Refusal
+	19, // 14: crm.plugin.v1.HandleWebhookRequest.headers:type_name -> crm.plugin.v1.Header
+	19, // 15: crm.plugin.v1.HandleWebhookResponse.headers:type_name -> crm.plugin.v1.Header
+	24, // 16: crm.plugin.v1.GetRecordRequest.context:type_name -> crm.plugin.v1.CallContext
+	24, // 17: crm.plugin.v1.ListRecordsRequest.context:type_name -> crm.plugin.v1.CallContext
+	24, // 18: crm.plugin.v1.CreateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
+	24, // 19: crm.plugin.v1.UpdateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
+	12, // 20: crm.plugin.v1.EmitEventRequest.record:type_name -> crm.plugin.v1.RecordRef
+	24, // 21: crm.plugin.v1.EmitEventRequest.context:type_name -> crm.plugin.v1.CallContext
+	24, // 22: crm.plugin.v1.ReadFileRequest.context:type_name -> crm.plugin.v1.CallContext
+	36, // 23: crm.plugin.v1.FileChunk.info:type_name -> crm.plugin.v1.FileInfo
+	0,  // 24: crm.plugin.v1.Plugin.Manifest:input_type -> crm.plugin.v1.ManifestRequest
+	9,  // 25: crm.plugin.v1.Plugin.Configure:input_type -> crm.plugin.v1.ConfigureRequest
+	14, // 26: crm.plugin.v1.Plugin.Invoke:input_type -> crm.plugin.v1.InvokeRequest
+	17, // 27: crm.plugin.v1.Plugin.HandleEvent:input_type -> crm.plugin.v1.HandleEventRequest
+	20, // 28: crm.plugin.v1.Plugin.HandleWebhook:input_type -> crm.plugin.v1.HandleWebhookRequest
+	22, // 29: crm.plugin.v1.Plugin.Health:input_type -> crm.plugin.v1.HealthRequest
+	25, // 30: crm.plugin.v1.Host.GetRecord:input_type -> crm.plugin.v1.GetRecordRequest
+	27, // 31: crm.plugin.v1.Host.ListRecords:input_type -> crm.plugin.v1.ListRecordsRequest
+	29, // 32: crm.plugin.v1.Host.CreateRecord:input_type -> crm.plugin.v1.CreateRecordRequest
+	30, // 33: crm.plugin.v1.Host.UpdateRecord:input_type -> crm.plugin.v1.UpdateRecordRequest
+	31, // 34: crm.plugin.v1.Host.EmitEvent:input_type -> crm.plugin.v1.EmitEventRequest
+	33, // 35: crm.plugin.v1.Host.Log:input_type -> crm.plugin.v1.LogRequest
+	35, // 36: crm.plugin.v1.Host.ReadFile:input_type -> crm.plugin.v1.ReadFileRequest
+	1,  // 37: crm.plugin.v1.Plugin.Manifest:output_type -> crm.plugin.v1.ManifestResponse
+	10, // 38: crm.plugin.v1.Plugin.Configure:output_type -> crm.plugin.v1.ConfigureResponse
+	15, // 39: crm.plugin.v1.Plugin.Invoke:output_type -> crm.plugin.v1.InvokeResponse
+	18, // 40: crm.plugin.v1.Plugin.HandleEvent:output_type -> crm.plugin.v1.HandleEventResponse
+	21, // 41: crm.plugin.v1.Plugin.HandleWebhook:output_type -> crm.plugin.v1.HandleWebhookResponse
+	23, // 42: crm.plugin.v1.Plugin.Health:output_type -> crm.plugin.v1.HealthResponse
+	26, // 43: crm.plugin.v1.Host.GetRecord:output_type -> crm.plugin.v1.RecordResponse
+	28, // 44: crm.plugin.v1.Host.ListRecords:output_type -> crm.plugin.v1.ListRecordsResponse
+	26, // 45: crm.plugin.v1.Host.CreateRecord:output_type -> crm.plugin.v1.RecordResponse
+	26, // 46: crm.plugin.v1.Host.UpdateRecord:output_type -> crm.plugin.v1.RecordResponse
+	32, // 47: crm.plugin.v1.Host.EmitEvent:output_type -> crm.plugin.v1.EmitEventResponse
+	34, // 48: crm.plugin.v1.Host.Log:output_type -> crm.plugin.v1.LogResponse
+	37, // 49: crm.plugin.v1.Host.ReadFile:output_type -> crm.plugin.v1.FileChunk
+	37, // [37:50] is the sub-list for method output_type
+	24, // [24:37] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_crm_v1_plugin_proto_init() }
@@ -2827,7 +2941,7 @@ func file_crm_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crm_v1_plugin_proto_rawDesc), len(file_crm_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   38,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

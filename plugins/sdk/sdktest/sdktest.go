@@ -57,6 +57,10 @@ type Options struct {
 	PluginConfig map[string]any
 	// CallTimeout is the deadline of each call; 0 for 10 s.
 	CallTimeout time.Duration
+	// Locale is the instance's locale the plugin's Configure receives.
+	// Each field left zero comes from a locale block in Config, else from
+	// the defaults (sdk.DefaultLocale).
+	Locale sdk.Locale
 }
 
 // Host is a running temporary host with one plugin.
@@ -112,7 +116,7 @@ func Start(t testing.TB, p sdk.Plugin, opts Options) *Host {
 		records: records.New(st, sch), auth: auth.New(st, cfg.Roles, auth.Options{Logger: log})}
 	h.host = coreplugins.New(coreplugins.Options{
 		Store: st, Schema: sch, Logger: log, CallTimeout: opts.CallTimeout,
-		Reattach: map[string]*goplugin.ReattachConfig{man.Name: rc},
+		Reattach: map[string]*goplugin.ReattachConfig{man.Name: rc}, Locale: withLocale(cfg.Locale, opts.Locale),
 		Users:    h.auth.PrincipalOf, Records: h.records,
 	})
 	t.Cleanup(func() {

@@ -37,11 +37,11 @@ func (*loyalty) Manifest() sdk.Manifest {
 	}
 }
 
-func (l *loyalty) Configure(_ context.Context, cfg map[string]any) error {
+func (l *loyalty) Configure(_ context.Context, cfg sdk.Config) error {
 	var c struct {
 		PerDeal int64 `json:"points_per_deal"`
 	}
-	if err := sdk.Decode(cfg, &c); err != nil || c.PerDeal <= 0 {
+	if err := cfg.Decode(&c); err != nil || c.PerDeal <= 0 {
 		return sdk.RefuseField("points_per_deal", sdk.CodeInvalidConfig, "points_per_deal must be a positive number")
 	}
 	l.perDeal = c.PerDeal

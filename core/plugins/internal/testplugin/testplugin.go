@@ -57,6 +57,7 @@ type Plugin struct {
 	sdk.Base
 	mu     sync.Mutex
 	config map[string]any
+	locale sdk.Locale
 	seen   []string
 }
 
@@ -71,7 +72,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Name: "echo", Args: []sdk.Arg{{Name: "text", Type: sdk.TypeString}}},
 			{Name: "create", Args: []sdk.Arg{{Name: "entity", Type: sdk.TypeString, Required: true}}},
 			{Name: "update"}, {Name: "get"}, {Name: "list"}, {Name: "refuse"}, {Name: "panic"},
-			{Name: "sleep"}, {Name: "emit"}, {Name: "read_file"}, {Name: "config"}, {Name: "seen"},
+			{Name: "sleep"}, {Name: "emit"}, {Name: "read_file"}, {Name: "config"}, {Name: "locale"}, {Name: "seen"},
 			{Name: "log"}, {Name: "spawn"}, {Name: "must_create"}, {Name: "must_update"}, {Name: "create_unless"},
 		},
 		Subscriptions: []string{"contact.created"},
@@ -85,13 +86,13 @@ func (p *Plugin) Manifest() sdk.Manifest {
 	}
 }
 
-// Configure keeps the config; {"refuse": true} is refused.
-func (p *Plugin) Configure(ctx context.Context, cfg map[string]any) error {
-	if cfg["refuse"] == true {
+// Configure keeps the config and the locale; {"refuse": true} is refused.
+func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
+	if c.Values["refuse"] == true {
 		return sdk.RefuseField("refuse", sdk.CodeInvalidConfig, "this plugin will not run with refuse = true")
 	}
 	p.mu.Lock()
-	p.config = cfg
+	p.config, p.locale = c.Values, c.Locale
 	p.mu.Unlock()
 	return nil
 }
@@ -169,6 +170,10 @@ func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		return p.config, nil
+	case "locale":
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.locale, nil
 	case "seen":
 		p.mu.Lock()
 		defer p.mu.Unlock()
