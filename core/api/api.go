@@ -28,6 +28,9 @@ type Options struct {
 	Schema *schema.Schema
 	Auth   *auth.Service
 	Logger *slog.Logger
+	// PublicURL is the address users open (the server's public_url); a
+	// change made with the session cookie must come from its origin.
+	PublicURL string
 	// SecureCookies marks the session cookie Secure (serve over HTTPS).
 	SecureCookies bool
 	// SessionTTL is the session cookie's lifetime.
@@ -92,7 +95,7 @@ func (s *Server) routes() {
 	authed("POST /api/v1/users", s.adminOnly(s.createUser))
 	authed("GET /api/v1/schema", s.getSchema)
 	authed("GET /api/v1/openapi.json", s.openAPI)
-	authed("POST /api/v1/files", s.uploadFile)
+	s.mux.Handle("POST /api/v1/files", s.authenticateFor(s.uploadFile, multipartBodies))
 	authed("GET /api/v1/files/{id}", s.downloadFile)
 	authed("GET /api/v1/records/{entity}", s.listRecords)
 	authed("POST /api/v1/records/{entity}", s.createRecord)
