@@ -7,6 +7,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/crmkit/crm/core/auth"
@@ -49,7 +50,7 @@ type Options struct {
 type Server struct {
 	opts    Options
 	log     *slog.Logger
-	mux     *http.ServeMux
+	mux     *routeMux
 	metrics *metrics
 	handler http.Handler
 }
@@ -62,7 +63,7 @@ func New(opts Options) *Server {
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
 	}
-	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	s := &Server{opts: opts, log: opts.Logger, mux: &routeMux{}}
 	s.metrics = newMetrics(opts.Store)
 	if opts.Rules != nil {
 		s.metrics.reg.MustRegister(opts.Rules.Collectors()...)
@@ -74,6 +75,28 @@ func New(opts Options) *Server {
 	s.handler = s.recoverer(s.instrument(s.mux))
 	return s
 }
+
+// routeMux is the server's ServeMux; it remembers every pattern
+// registered, so that Routes can list them.
+type routeMux struct {
+	http.ServeMux
+	patterns []string
+}
+
+// Handle registers h for pattern and remembers the pattern.
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+// HandleFunc registers h for pattern and remembers the pattern.
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
+// Routes returns every pattern the server serves ("POST /api/v1/files"),
+// in the order they were registered. The authorisation test walks them.
+func (s *Server) Routes() []string { return slices.Clone(s.mux.patterns) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
