@@ -7,6 +7,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/crmkit/crm/core/auth"
@@ -29,6 +30,9 @@ type Options struct {
 	Schema *schema.Schema
 	Auth   *auth.Service
 	Logger *slog.Logger
+	// PublicURL is the address users open (the server's public_url); a
+	// change made with the session cookie must come from its origin.
+	PublicURL string
 	// SecureCookies marks the session cookie Secure (serve over HTTPS).
 	SecureCookies bool
 	// SessionTTL is the session cookie's lifetime.
@@ -49,7 +53,7 @@ type Options struct {
 type Server struct {
 	opts    Options
 	log     *slog.Logger
-	mux     *http.ServeMux
+	mux     *routeMux
 	metrics *metrics
 	handler http.Handler
 	records *records.Service
@@ -66,7 +70,7 @@ func New(opts Options) *Server {
 	if opts.Records == nil {
 		opts.Records = records.New(opts.Store, opts.Schema)
 	}
-	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux(), records: opts.Records}
+	s := &Server{opts: opts, log: opts.Logger, mux: &routeMux{}, records: opts.Records}
 	s.metrics = newMetrics(opts.Store)
 	if opts.Rules != nil {
 		s.metrics.reg.MustRegister(opts.Rules.Collectors()...)
@@ -78,6 +82,28 @@ func New(opts Options) *Server {
 	s.handler = s.recoverer(s.instrument(s.mux))
 	return s
 }
+
+// routeMux is the server's ServeMux; it remembers every pattern
+// registered, so that Routes can list them.
+type routeMux struct {
+	http.ServeMux
+	patterns []string
+}
+
+// Handle registers h for pattern and remembers the pattern.
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+// HandleFunc registers h for pattern and remembers the pattern.
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
+// Routes returns every pattern the server serves ("POST /api/v1/files"),
+// in the order they were registered. The authorisation test walks them.
+func (s *Server) Routes() []string { return slices.Clone(s.mux.patterns) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
@@ -99,7 +125,7 @@ func (s *Server) routes() {
 	authed("POST /api/v1/users", s.adminOnly(s.createUser))
 	authed("GET /api/v1/schema", s.getSchema)
 	authed("GET /api/v1/openapi.json", s.openAPI)
-	authed("POST /api/v1/files", s.uploadFile)
+	s.mux.Handle("POST /api/v1/files", s.authenticateFor(s.uploadFile, multipartBodies))
 	authed("GET /api/v1/files/{id}", s.downloadFile)
 	authed("GET /api/v1/records/{entity}", s.listRecords)
 	authed("POST /api/v1/records/{entity}", s.createRecord)

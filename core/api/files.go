@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/auth"
 	"github.com/crmkit/crm/core/store"
 )
@@ -16,8 +17,14 @@ import (
 const MaxFileBytes = 32 << 20
 
 // uploadFile stores the "file" part of a multipart body and answers its
-// file JSON; a record's file field then takes its id.
+// file JSON; a record's file field then takes its id. Only a user who may
+// write some entity with a file field may upload: the file is for such a
+// record. An upload refused or cut off leaves nothing stored (PutFile).
 func (s *Server) uploadFile(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if !s.mayUpload(p) {
+		writeError(w, http.StatusForbidden, "forbidden", "uploading a file needs write permission on an entity with a file field", "")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxFileBytes+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -54,6 +61,21 @@ func (s *Server) uploadFile(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		writeJSON(w, http.StatusCreated, f.APIForm())
 		return
 	}
+}
+
+// mayUpload reports whether p may write some entity that has a file field.
+func (s *Server) mayUpload(p *auth.Principal) bool {
+	for _, name := range s.opts.Schema.EntityNames() {
+		if !p.CanWrite(name) {
+			continue
+		}
+		for _, f := range s.opts.Schema.Entity(name).Fields {
+			if f.Type == config.TypeFile {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // downloadFile sends a file to its uploader, an admin, or a user who may

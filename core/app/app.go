@@ -278,6 +278,7 @@ func (a *App) Serve(ctx context.Context, opts ServeOptions) error {
 	handler := api.New(api.Options{
 		Store: a.Store, Schema: a.Schema, Auth: a.Auth, Logger: a.Log, Version: Version,
 		SecureCookies: strings.HasPrefix(a.Config.Server.PublicURL, "https://"),
+		PublicURL:     a.Config.Server.PublicURL,
 		Rules:         a.Engine, ConfigStatus: status, Plugins: a.Plugins,
 	})
 	srv := &http.Server{

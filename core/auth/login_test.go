@@ -86,16 +86,16 @@ func rateLimited(t *testing.T, err error) *RateLimitError {
 	return rl
 }
 
-func TestLoginRateLimitAccount(t *testing.T) {
+func TestLoginRateLimitAccountAndAddress(t *testing.T) {
 	e := newEnv(t, Options{})
 	ctx := context.Background()
 	e.user(t, "ann@example.com", "sales")
-	attempt := func(i int, password string) error {
-		// A new address each time: only the account's limit applies.
-		_, _, err := e.svc.Login(ctx, "Ann@example.com", password, fmt.Sprintf("203.0.113.%d:1", i))
+	attempt := func(port int, password string) error {
+		// One address, any port: the account-and-address limit applies.
+		_, _, err := e.svc.Login(ctx, "Ann@example.com", password, fmt.Sprintf("203.0.113.7:%d", port))
 		return err
 	}
-	for i := range accountBurst {
+	for i := range pairBurst {
 		if err := attempt(i, "wrong password"); err != ErrBadCredentials {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
@@ -108,12 +108,12 @@ func TestLoginRateLimitAccount(t *testing.T) {
 	if got := rl.Error(); got != "too many login attempts; retry in 30s" {
 		t.Errorf("Error() = %q", got)
 	}
-	if !strings.Contains(e.log.String(), "login rate limited") {
-		t.Error("the limit is not logged")
+	if !strings.Contains(e.log.String(), "login rate limited") || !strings.Contains(e.log.String(), `limit="account and address"`) {
+		t.Errorf("the limit is not logged:\n%s", e.log)
 	}
-	// Another account is not limited.
+	// Another account from the same address is not limited.
 	e.user(t, "bob@example.com", "sales")
-	if _, _, err := e.svc.Login(ctx, "bob@example.com", testPassword, "203.0.113.50:1"); err != nil {
+	if _, _, err := e.svc.Login(ctx, "bob@example.com", testPassword, "203.0.113.7:1"); err != nil {
 		t.Fatalf("another account: %v", err)
 	}
 
@@ -132,13 +132,78 @@ func TestLoginRateLimitAccount(t *testing.T) {
 	if err := attempt(14, testPassword); err != nil {
 		t.Fatalf("right password after 30 s: %v", err)
 	}
-	// A success resets the account: a full burst of failures again.
-	for i := range accountBurst {
+	// A success resets the account for the address: a full burst of failures again.
+	for i := range pairBurst {
 		if err := attempt(20+i, "wrong password"); err != ErrBadCredentials {
 			t.Fatalf("failure %d after the reset: %v", i+1, err)
 		}
 	}
 	rateLimited(t, attempt(30, testPassword))
+}
+
+// TestHammeringDoesNotLockTheOwnerOut: an attacker who hammers an account
+// from one address is limited, and the owner, from another address, with
+// the right password, gets in at once.
+func TestHammeringDoesNotLockTheOwnerOut(t *testing.T) {
+	e := newEnv(t, Options{})
+	ctx := context.Background()
+	e.user(t, "ann@example.com", "sales")
+	const attacker, owner = "198.51.100.66:4000", "192.0.2.10:5000"
+	limited := 0
+	for i := range 200 {
+		_, _, err := e.svc.Login(ctx, "ann@example.com", fmt.Sprintf("guess %d", i), attacker)
+		var rl *RateLimitError
+		switch {
+		case errors.As(err, &rl):
+			limited++
+		case err != ErrBadCredentials:
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		e.clock.Advance(100 * time.Millisecond)
+	}
+	if checked := 200 - limited; checked > pairBurst+1 {
+		t.Errorf("%d of the attacker's 200 guesses in 20 s were checked, want at most %d", checked, pairBurst+1)
+	}
+	if _, _, err := e.svc.Login(ctx, "ann@example.com", testPassword, owner); err != nil {
+		t.Fatalf("the owner from another address: %v", err)
+	}
+	_, _, err := e.svc.Login(ctx, "ann@example.com", testPassword, attacker)
+	rateLimited(t, err)
+}
+
+// TestGuessingFromManyAddressesIsLimited: failures spread over many
+// addresses exhaust the account's own limit, which then refuses any
+// address the owner has not logged in from lately, but not one the owner
+// has.
+func TestGuessingFromManyAddressesIsLimited(t *testing.T) {
+	e := newEnv(t, Options{})
+	ctx := context.Background()
+	e.user(t, "ann@example.com", "sales")
+	const home = "192.0.2.10:5000"
+	if _, _, err := e.svc.Login(ctx, "ann@example.com", testPassword, home); err != nil {
+		t.Fatal(err)
+	}
+	// The owner's first login from home took one attempt of the account's.
+	for i := range accountBurst - 1 {
+		if _, _, err := e.svc.Login(ctx, "ann@example.com", "guess", fmt.Sprintf("10.1.%d.%d:1", i/200, i%200)); err != ErrBadCredentials {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	_, _, err := e.svc.Login(ctx, "ann@example.com", testPassword, "10.2.0.1:1")
+	if rl := rateLimited(t, err); rl.RetryAfter > accountEvery {
+		t.Errorf("RetryAfter = %v, want at most %v", rl.RetryAfter, accountEvery)
+	}
+	if !strings.Contains(e.log.String(), `limit=account `) {
+		t.Errorf("the account limit is not logged:\n%s", e.log)
+	}
+	if _, _, err := e.svc.Login(ctx, "ann@example.com", testPassword, "192.0.2.10:6000"); err != nil {
+		t.Fatalf("the owner from home: %v", err)
+	}
+	// The account's limit refills: one more address may try after accountEvery.
+	e.clock.Advance(accountEvery)
+	if _, _, err := e.svc.Login(ctx, "ann@example.com", testPassword, "10.2.0.1:1"); err != nil {
+		t.Fatalf("after %v: %v", accountEvery, err)
+	}
 }
 
 func TestLoginRateLimitAddress(t *testing.T) {
@@ -186,18 +251,18 @@ func TestLoginLimitersEvicted(t *testing.T) {
 		_, _, _ = e.svc.Login(ctx, fmt.Sprintf("u%d@example.com", i), "x", fmt.Sprintf("10.0.%d.%d:1", i/100, i%100))
 	}
 	e.svc.mu.Lock()
-	na, nd := len(e.svc.limits.account), len(e.svc.limits.addr)
+	na, nd, np := len(e.svc.limits.account), len(e.svc.limits.addr), len(e.svc.limits.pair)
 	e.svc.mu.Unlock()
-	if na != 200 || nd != 200 {
-		t.Fatalf("%d account and %d address limiters, want 200 each", na, nd)
+	if na != 200 || nd != 200 || np != 200 {
+		t.Fatalf("%d account, %d address and %d pair limiters, want 200 each", na, nd, np)
 	}
-	e.clock.Advance(accountEvery + sweepEvery) // every limiter has refilled
+	e.clock.Advance(pairBurst*pairEvery + sweepEvery) // every limiter has refilled
 	_, _, _ = e.svc.Login(ctx, "last@example.com", "x", "10.9.9.9:1")
 	e.svc.mu.Lock()
-	na, nd = len(e.svc.limits.account), len(e.svc.limits.addr)
+	na, nd, np = len(e.svc.limits.account), len(e.svc.limits.addr), len(e.svc.limits.pair)
 	e.svc.mu.Unlock()
-	if na != 1 || nd != 1 {
-		t.Fatalf("after the sweep: %d account and %d address limiters, want 1 each", na, nd)
+	if na != 1 || nd != 1 || np != 1 {
+		t.Fatalf("after the sweep: %d account, %d address and %d pair limiters, want 1 each", na, nd, np)
 	}
 }
 

@@ -129,15 +129,15 @@ func (s *Service) issue(ctx context.Context, userID, kind, name string, expires 
 // An unknown e-mail, a wrong password and a disabled user all give
 // ErrBadCredentials, after the same work (an unknown e-mail is checked
 // against a dummy hash). Before any of that, the attempt must pass the rate
-// limits, for the address (the host of remoteAddr: every attempt counts)
-// and for the account (failures count; a success starts it afresh);
-// otherwise Login returns a *RateLimitError without checking the password.
+// limits of ratelimit.go: for the address (the host of remoteAddr), for
+// the account from that address (a success starts it afresh), and for the
+// account from addresses it has not logged in from lately; otherwise Login returns a *RateLimitError without checking the password.
 func (s *Service) Login(ctx context.Context, email, password, remoteAddr string) (secret string, u *User, err error) {
 	now := s.now()
 	email = normEmail(email)
 	addr := addrKey(remoteAddr)
-	if err := s.admitLogin(email, addr, now); err != nil {
-		s.log.WarnContext(ctx, "login rate limited", "email", email, "remote_addr", addr,
+	if limit, err := s.admitLogin(email, addr, now); err != nil {
+		s.log.WarnContext(ctx, "login rate limited", "email", email, "remote_addr", addr, "limit", limit,
 			"retry_after", err.(*RateLimitError).RetryAfter.Round(time.Second).String())
 		return "", nil, err
 	}
@@ -149,7 +149,7 @@ func (s *Service) Login(ctx context.Context, email, password, remoteAddr string)
 		s.log.WarnContext(ctx, "login failed", "email", email, "remote_addr", addr, "reason", reason)
 		return "", nil, ErrBadCredentials
 	}
-	s.loginSucceeded(email)
+	s.loginSucceeded(email, addr, now)
 	secret, t, err := s.issue(ctx, u.ID, KindSession, "login from "+addr, now.Add(s.opts.SessionTTL).UTC())
 	if err != nil {
 		return "", nil, err

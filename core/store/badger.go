@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -24,6 +25,10 @@ type Options struct {
 	NoSync bool
 	// InMemory keeps everything in memory (for benchmarks' baselines only).
 	InMemory bool
+	// FileGrace is how old a file no record holds must be before the
+	// collector removes it (default DefaultFileGrace); FileSweepEvery is
+	// how often the collector runs (default DefaultFileSweepEvery).
+	FileGrace, FileSweepEvery time.Duration
 }
 
 // Badger is the embedded Store backend.
@@ -80,9 +85,10 @@ func OpenBadger(dir string, sch *schema.Schema, opts Options) (*Badger, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.writer()
 	go s.gcLoop()
+	go s.fileCollector(cmp.Or(opts.FileGrace, DefaultFileGrace), cmp.Or(opts.FileSweepEvery, DefaultFileSweepEvery))
 	return s, nil
 }
 
