@@ -107,20 +107,13 @@ func (c *Consumer) Position() uint64 { return c.pos.Load() }
 // consumer is still starting is a clean stop too. The only error is a
 // stored position that cannot be read.
 func (c *Consumer) Run(ctx context.Context) error {
-	pos := c.opts.From
-	if c.opts.Name != "" {
-		p, ok, err := stored(ctx, c.st, c.opts.Name)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if ok {
-			pos = p
-		}
+	pos, err := c.start(ctx)
+	if ctx.Err() != nil {
+		return nil
 	}
-	c.pos.Store(pos)
+	if err != nil {
+		return err
+	}
 	wait := c.opts.RetryBase
 	backoff := func() {
 		sleep(ctx, wait)
@@ -154,14 +147,62 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		wait = c.opts.RetryBase
 		pos = raw[len(raw)-1].Seq
-		if c.opts.Name != "" {
-			if err := c.save(ctx, pos); err != nil {
-				c.log.Error("save change-feed position", slog.String("consumer", c.opts.Name), slog.Uint64("seq", pos), slog.Any("err", err))
-			}
-		}
-		c.pos.Store(pos)
+		c.advance(ctx, pos)
 	}
 	return nil
+}
+
+// Drain hands the handler every event committed so far, batch by batch,
+// and returns: the way a test delivers real writes at a point of its
+// choosing. The handler's first error is returned as it is, without a
+// retry, and its batch stays unhandled.
+func (c *Consumer) Drain(ctx context.Context) error {
+	pos, err := c.start(ctx)
+	if err != nil {
+		return err
+	}
+	last := c.st.LastSeq()
+	for pos < last {
+		raw, err := c.st.Events(ctx, pos, c.opts.Batch)
+		if err != nil {
+			return fmt.Errorf("read change feed after %d: %w", pos, err)
+		}
+		if len(raw) == 0 {
+			return nil
+		}
+		if err := c.h(ctx, c.decode(raw)); err != nil {
+			return err
+		}
+		pos = raw[len(raw)-1].Seq
+		c.advance(ctx, pos)
+	}
+	return nil
+}
+
+// start is the position to start after: the stored one, or From.
+func (c *Consumer) start(ctx context.Context) (uint64, error) {
+	pos := c.opts.From
+	if c.opts.Name != "" {
+		p, ok, err := stored(ctx, c.st, c.opts.Name)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			pos = p
+		}
+	}
+	c.pos.Store(pos)
+	return pos, nil
+}
+
+// advance records that the events up to pos are handled.
+func (c *Consumer) advance(ctx context.Context, pos uint64) {
+	if c.opts.Name != "" {
+		if err := c.save(ctx, pos); err != nil {
+			c.log.Error("save change-feed position", slog.String("consumer", c.opts.Name), slog.Uint64("seq", pos), slog.Any("err", err))
+		}
+	}
+	c.pos.Store(pos)
 }
 
 // decode reads every event's record versions and trigger names, once.

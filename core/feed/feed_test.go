@@ -446,3 +446,39 @@ func TestInMemoryConsumerStartsWhereToldAndStoresNothing(t *testing.T) {
 		t.Fatalf("stored positions %v, %v; want none", kept, err)
 	}
 }
+
+// TestDrainHandlesWhatIsCommittedThenReturns: Drain hands over everything
+// committed so far, once; a failing handler's batch stays unhandled and
+// comes again at the next Drain.
+func TestDrainHandlesWhatIsCommittedThenReturns(t *testing.T) {
+	st, sch := openStore(t, t.TempDir())
+	createContacts(t, st, 5)
+	fail := true
+	var got []uint64
+	c := feed.New(st, sch, func(_ context.Context, batch []feed.Event) error {
+		if fail {
+			return errors.New("not now")
+		}
+		for _, ev := range batch {
+			got = append(got, ev.Seq)
+		}
+		return nil
+	}, feed.Options{Name: "drain", Batch: 2})
+	if err := c.Drain(context.Background()); err == nil || err.Error() != "not now" {
+		t.Fatalf("drain with a failing handler: %v", err)
+	}
+	if p, _ := feed.Stored(context.Background(), st, "drain"); p != 0 {
+		t.Fatalf("position %d saved after a failed batch", p)
+	}
+	fail = false
+	if err := c.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	createContacts(t, st, 1)
+	if err := c.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[1 2 3 4 5 6]" {
+		t.Errorf("drained %v; want [1 2 3 4 5 6], each once", got)
+	}
+}

@@ -37,23 +37,44 @@ type DeliverOptions struct {
 func (h *Host) RunDeliveries(ctx context.Context, st store.Store, sch *schema.Schema, cfgs []*config.Plugin, opts DeliverOptions) {
 	var wg sync.WaitGroup
 	for _, c := range cfgs {
-		m, ok := h.Manifest(c.Name)
-		if !ok || len(m.Subscriptions) == 0 {
+		fc := h.deliveries(st, sch, c, opts)
+		if fc == nil {
 			continue
 		}
-		d := &delivery{h: h, st: st, sch: sch, cfg: c, subs: m.Subscriptions,
-			log: h.log.With(slog.String("plugin", c.Name))}
-		fc := feed.New(st, sch, d.handle, feed.Options{Name: consumer(c.Name), Batch: deliveryBatch,
-			RetryBase: opts.RetryBase, RetryMax: opts.RetryMax, Logger: d.log})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := fc.Run(ctx); err != nil {
-				d.log.Error("event deliveries stopped", slog.Any("err", err))
+				h.log.Error("event deliveries stopped", slog.String("plugin", c.Name), slog.Any("err", err))
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// DeliverPending delivers to one plugin, once and now, the events of the
+// change feed it has not had yet, through the same consumer and batches as
+// RunDeliveries; a failed batch is returned, not retried. The SDK's test
+// kit delivers real writes with it.
+func (h *Host) DeliverPending(ctx context.Context, st store.Store, sch *schema.Schema, c *config.Plugin) error {
+	fc := h.deliveries(st, sch, c, DeliverOptions{})
+	if fc == nil {
+		return nil
+	}
+	return fc.Drain(ctx)
+}
+
+// deliveries is the change-feed consumer that delivers to plugin c; nil
+// when it subscribes to nothing.
+func (h *Host) deliveries(st store.Store, sch *schema.Schema, c *config.Plugin, opts DeliverOptions) *feed.Consumer {
+	m, ok := h.Manifest(c.Name)
+	if !ok || len(m.Subscriptions) == 0 {
+		return nil
+	}
+	d := &delivery{h: h, st: st, sch: sch, cfg: c, subs: m.Subscriptions,
+		log: h.log.With(slog.String("plugin", c.Name))}
+	return feed.New(st, sch, d.handle, feed.Options{Name: consumer(c.Name), Batch: deliveryBatch,
+		RetryBase: opts.RetryBase, RetryMax: opts.RetryMax, Logger: d.log})
 }
 
 type delivery struct {

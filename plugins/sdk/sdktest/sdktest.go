@@ -73,6 +73,7 @@ type Host struct {
 	records *records.Service
 	auth    *auth.Service
 	logs    *logBuffer
+	block   *config.Plugin
 }
 
 // Start serves p in the test process and starts a host for it on a fresh
@@ -125,9 +126,8 @@ func Start(t testing.TB, p sdk.Plugin, opts Options) *Host {
 		<-closed
 		st.Close()
 	})
-	err = h.host.Start(context.Background(), []*config.Plugin{{
-		Name: man.Name, Read: opts.Read, Write: opts.Write, Config: opts.PluginConfig,
-	}})
+	h.block = &config.Plugin{Name: man.Name, Read: opts.Read, Write: opts.Write, Config: opts.PluginConfig}
+	err = h.host.Start(context.Background(), []*config.Plugin{h.block})
 	if err != nil {
 		t.Fatalf("sdktest: start the plugin: %v", err)
 	}
@@ -196,8 +196,21 @@ func (h *Host) InvokeInto(call sdk.Call, v any) error {
 	return nil
 }
 
-// Deliver delivers events to the plugin's HandleEvents as one batch. An
-// event without an IdempotencyKey gets one.
+// DeliverChanges delivers to the plugin the events of every write made so
+// far that it subscribes to and may read, and that it has not had yet:
+// through the real change feed and the same consumer, batches, API forms
+// and idempotency keys as in production (a real "vehicle.updated" with its
+// real change values, by whoever made it). Writes are delivered when the
+// test calls it, so the test decides when the plugin sees them; a failed
+// batch is the error, and is delivered again at the next call.
+func (h *Host) DeliverChanges() error {
+	return sdkError(h.host.DeliverPending(context.Background(), h.store, h.schema, h.block))
+}
+
+// Deliver delivers hand-made events to the plugin's HandleEvents as one
+// batch. An event without an IdempotencyKey gets one. Prefer making the
+// writes and calling DeliverChanges: hand-made events show only what the
+// test says, not what the CRM would send.
 func (h *Host) Deliver(events ...sdk.Event) error {
 	batch := make([]coreplugins.Event, len(events))
 	for i, ev := range events {

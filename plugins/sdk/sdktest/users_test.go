@@ -2,6 +2,7 @@ package sdktest_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -59,7 +60,7 @@ func (w *warranty) HandleEvents(_ context.Context, events []sdk.Event) error {
 	defer w.mu.Unlock()
 	for _, ev := range events {
 		if c, ok := ev.Changes["mileage"]; ok {
-			w.seen = append(w.seen, ev.Name+" by "+ev.By+": "+sdk.Record{"old": c.Old}.String("old")+" -> "+sdk.Record{"new": c.New}.String("new"))
+			w.seen = append(w.seen, fmt.Sprintf("%s by %s: %v -> %v", ev.Name, ev.By, c.Old, c.New))
 		}
 	}
 	return nil
@@ -152,5 +153,33 @@ func TestAPIForm(t *testing.T) {
 		t.Error("a duplicate vin was accepted")
 	} else if !strings.Contains(err.Error(), "vin") {
 		t.Errorf("duplicate vin: %v", err)
+	}
+}
+
+// TestDeliverChanges delivers real writes through the real change feed:
+// the plugin sees a real vehicle.updated with the real old and new values,
+// and by whom, once.
+func TestDeliverChanges(t *testing.T) {
+	h, w := startWarranty(t)
+	ann := h.AddUser("ann@example.com", "service")
+	car, err := h.As(ann).Create("vehicle", map[string]any{"vin": "WVW3", "mileage": 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.As(ann).Update("vehicle", car.ID(), map[string]any{"mileage": 1500}); err != nil {
+		t.Fatal(err)
+	}
+	h.Update("vehicle", car.ID(), map[string]any{"vin": "WVW3-B"}) // no mileage change
+	if err := h.DeliverChanges(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.DeliverChanges(); err != nil { // nothing new: nothing again
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	want := []string{"vehicle.updated by " + ann.ID + ": 1000 -> 1500"}
+	if strings.Join(w.seen, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the plugin saw:\n%s\nwant:\n%s", strings.Join(w.seen, "\n"), strings.Join(want, "\n"))
 	}
 }
