@@ -118,7 +118,7 @@ func Start(t testing.TB, p sdk.Plugin, opts Options) *Host {
 	h.host = coreplugins.New(coreplugins.Options{
 		Store: st, Schema: sch, Logger: log, CallTimeout: opts.CallTimeout,
 		Reattach: map[string]*goplugin.ReattachConfig{man.Name: rc}, Locale: withLocale(cfg.Locale, opts.Locale),
-		Users:    h.auth.PrincipalOf, Records: h.records,
+		Users: h.auth.PrincipalOf, Records: h.records,
 	})
 	t.Cleanup(func() {
 		h.host.Close()
