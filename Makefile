@@ -4,6 +4,10 @@ BIN     := bin/crm
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/crmkit/crm/core/app.Version=$(VERSION)
 FUZZTIME ?= 10s
+# Every package of every module in go.work (the core, plugins/proto,
+# plugins/sdk, plugins/sdk/sdktest, examples/loyalty): in workspace mode
+# `./...` covers only the module at the root.
+PKGS    := github.com/crmkit/crm/...
 
 .PHONY: build run test fuzz bench lint clean proto proto-tools proto-check
 
@@ -14,7 +18,7 @@ run: build
 	./$(BIN) serve --config crm.hcl
 
 test: lint
-	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -timeout 15m $(PKGS)
 	$(MAKE) fuzz
 
 # A short run of every fuzz target; the seed corpora live in testdata/fuzz.
@@ -33,7 +37,7 @@ bench:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	$(GO) vet $(PKGS)
 
 clean:
 	rm -rf bin
