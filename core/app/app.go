@@ -23,7 +23,7 @@ import (
 	"github.com/crmkit/crm/core/rules"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
-	"github.com/crmkit/crm/plugins/sdk"
+	"github.com/crmkit/crm/plugins/proto/crmv1"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -115,7 +115,7 @@ func Open(cfg *config.Config, sch *schema.Schema, set *rules.Set, dataDir string
 // startPlugins starts the configured plugins. A plugin that does not start
 // is shown failed (GET /api/v1/plugins) and the rest of the CRM serves on.
 func (a *App) startPlugins(ctx context.Context) func() {
-	reattach, err := plugins.ParseReattach(os.Getenv(sdk.ReattachEnv))
+	reattach, err := plugins.ParseReattach(os.Getenv(crmv1.ReattachEnv))
 	if err != nil {
 		a.Log.Error("ignoring the plugins to attach to", slog.Any("err", err))
 	}
