@@ -75,7 +75,7 @@ func (d *delivery) consumer() string { return "plugin:" + d.cfg.Name }
 
 func (d *delivery) run(ctx context.Context) {
 	var pos feedPosition
-	err := d.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get("consumer", d.consumer(), &pos) })
+	err := d.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get(store.KindConsumer, d.consumer(), &pos) })
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		d.log.Error("read delivery position", slog.Any("err", err))
 		return
@@ -115,7 +115,7 @@ func (d *delivery) run(ctx context.Context) {
 		}
 		wait = d.opts.RetryBase
 		pos.Seq = events[len(events)-1].Seq
-		if err := d.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put("consumer", d.consumer(), pos) }); err != nil && ctx.Err() == nil {
+		if err := d.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put(store.KindConsumer, d.consumer(), pos) }); err != nil && ctx.Err() == nil {
 			d.log.Error("save delivery position", slog.Any("err", err))
 		}
 	}

@@ -268,7 +268,7 @@ type position struct {
 
 func (e *Engine) position(ctx context.Context) (uint64, error) {
 	var p position
-	err := e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get("consumer", consumerName, &p) })
+	err := e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get(store.KindConsumer, consumerName, &p) })
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil
 	}
@@ -279,7 +279,7 @@ func (e *Engine) position(ctx context.Context) (uint64, error) {
 }
 
 func (e *Engine) savePosition(ctx context.Context, seq uint64) error {
-	return e.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put("consumer", consumerName, position{Seq: seq}) })
+	return e.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put(store.KindConsumer, consumerName, position{Seq: seq}) })
 }
 
 // Position is how far the engine has processed the change feed.

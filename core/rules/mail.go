@@ -351,7 +351,7 @@ func parseAddress(s string) (*mail.Address, error) {
 // failed send fails the run, which is retried with backoff.
 func (x *actionRun) notifyEmail(ctx context.Context, a *Action, key, title, msg string) (string, error) {
 	var sent time.Time
-	err := x.e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get("effect", key, &sent) })
+	err := x.e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get(store.KindEffect, key, &sent) })
 	switch {
 	case err == nil:
 		return "", nil // sent by an earlier attempt
@@ -395,7 +395,7 @@ func (x *actionRun) notifyEmail(ctx context.Context, a *Action, key, title, msg 
 	if err := m.Send(ctx, to, subject, x.mailBody(msg)); err != nil {
 		return "", err
 	}
-	if err := x.e.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put("effect", key, x.e.now().UTC()) }); err != nil {
+	if err := x.e.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put(store.KindEffect, key, x.e.now().UTC()) }); err != nil {
 		return "", fmt.Errorf("e-mail sent, but not recorded as sent: %w", err)
 	}
 	return "e-mailed " + strings.Join(addrs, ", "), nil

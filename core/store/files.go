@@ -31,7 +31,7 @@ type File struct {
 const fileChunk = 512 << 10
 
 func fileChunkKey(id string, n uint32) []byte {
-	return binary.BigEndian.AppendUint32([]byte("b/"+id+"/"), n)
+	return binary.BigEndian.AppendUint32(blobPrefix(id), n)
 }
 
 // PutFile stores a blob read from r (at most max bytes) and returns its
@@ -69,7 +69,7 @@ func (s *Badger) PutFile(ctx context.Context, name, contentType, by string, r io
 		return nil, fmt.Errorf("store file %s: %w", f.ID, err)
 	}
 	f.SHA256 = hex.EncodeToString(h.Sum(nil))
-	err := s.SysUpdate(ctx, func(tx SysTx) error { return tx.Put("file", f.ID, f) })
+	err := s.SysUpdate(ctx, func(tx SysTx) error { return tx.Put(KindFile, f.ID, f) })
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (s *Badger) PutFile(ctx context.Context, name, contentType, by string, r io
 // FileInfo returns a file's metadata, or ErrNotFound.
 func (s *Badger) FileInfo(ctx context.Context, id string) (*File, error) {
 	var f File
-	if err := s.SysView(ctx, func(tx SysTx) error { return tx.Get("file", id, &f) }); err != nil {
+	if err := s.SysView(ctx, func(tx SysTx) error { return tx.Get(KindFile, id, &f) }); err != nil {
 		return nil, err
 	}
 	return &f, nil
@@ -88,7 +88,7 @@ func (s *Badger) FileInfo(ctx context.Context, id string) (*File, error) {
 // WriteFile copies a file's bytes to w.
 func (s *Badger) WriteFile(ctx context.Context, id string, w io.Writer) error {
 	return s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("b/" + id + "/"), PrefetchValues: true, PrefetchSize: 4})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: blobPrefix(id), PrefetchValues: true, PrefetchSize: 4})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			if err := ctx.Err(); err != nil {
