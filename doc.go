@@ -8,7 +8,8 @@
 //
 // cmd is imported by nothing; config imports no core package and no cmd.
 // No core package imports cmd, the plugin SDK (plugins/sdk) or the
-// first-party plugin registry (plugins); the host speaks to plugins through
+// first-party plugins (plugins), which are written against the SDK alone
+// and import no core or config; the host speaks to plugins through
 // the protocol package (plugins/proto/crmv1) alone. The one exception is
 // core/plugins/internal/testplugin, a plugin the host's tests build with the
 // SDK.

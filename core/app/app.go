@@ -1,6 +1,10 @@
 // Package app assembles a running instance from a loaded configuration: the
-// schema, the store, the auth service and the HTTP API, and it owns their
-// start-up and orderly shutdown. It holds no logic of its own beyond that.
+// schema, the store, the auth service, the rules engine, the plugin host and
+// the HTTP API, and it owns their start-up, configuration reloads and
+// orderly shutdown, and the checks that need more than one of them (rules
+// that call plugins, plugin entities). It is the one core package that
+// imports the others; it holds no business rules of its own (each decision
+// belongs to the package that owns it) and must not import cmd or the SDK.
 package app
 
 import (

@@ -3,7 +3,8 @@
 // few constants both ends of a connection must agree on before the first
 // call, with the reattach contract of debug mode (reattach.go). It is the
 // only package the host (core/plugins) and the plugin SDK
-// (plugins/sdk) share; plugin authors never import it.
+// (plugins/sdk) share; plugin authors never import it. It is a module of
+// its own and must import nothing else of the repository.
 package crmv1
 
 // ProtocolVersion is the plugin protocol this package implements. The host
