@@ -4,6 +4,10 @@ BIN     := bin/crm
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/crmkit/crm/core/app.Version=$(VERSION)
 FUZZTIME ?= 10s
+# Every package of every module in go.work (the core, plugins/proto,
+# plugins/sdk, plugins/sdk/sdktest, examples/loyalty): in workspace mode
+# `./...` covers only the module at the root.
+PKGS    := github.com/crmkit/crm/...
 
 .PHONY: build run test fuzz bench lint clean proto proto-tools proto-check
 
@@ -21,7 +25,7 @@ STRESS_PKGS := ./core/rules/ ./core/plugins/ ./core/feed/
 test: lint
 	@log=$$(mktemp); \
 	$(GO) test -count=3 -timeout 15m $(STRESS_PKGS) >$$log 2>&1 & stress=$$!; \
-	$(GO) test -count=1 -timeout 15m ./...; rc=$$?; \
+	$(GO) test -count=1 -timeout 15m $(PKGS); rc=$$?; \
 	wait $$stress; src=$$?; \
 	echo "--- go test -count=3 $(STRESS_PKGS) (alongside the run above)"; cat $$log; rm -f $$log; \
 	[ $$rc -eq 0 ] && [ $$src -eq 0 ]
@@ -43,7 +47,7 @@ bench:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	$(GO) vet $(PKGS)
 
 clean:
 	rm -rf bin

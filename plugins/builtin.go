@@ -1,7 +1,9 @@
 // Package plugins holds the first-party plugins built into the crm binary,
 // registered by name in one place. `crm plugin serve NAME` serves one of
 // them; the host (core/plugins) starts them by re-executing the binary and
-// knows them only through the protocol.
+// knows them only through the protocol. The plugins here are written against
+// the SDK alone, as a partner's are: nothing here may import core/ or
+// config/.
 package plugins
 
 import (

@@ -146,7 +146,7 @@ func (s *Server) configStatus(w http.ResponseWriter, r *http.Request, _ *auth.Pr
 
 func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	var items []rules.Notification
-	err := s.opts.Store.SysList(r.Context(), "notification", p.User.ID+"/", func(key string, data []byte) error {
+	err := s.opts.Store.SysList(r.Context(), store.KindNotification, p.User.ID+"/", func(key string, data []byte) error {
 		var n rules.Notification
 		if err := json.Unmarshal(data, &n); err != nil {
 			return err
@@ -178,14 +178,14 @@ func (s *Server) readNotifications(w http.ResponseWriter, r *http.Request, p *au
 			}
 			var n rules.Notification
 			key := p.User.ID + "/" + id
-			if err := tx.Get("notification", key, &n); err != nil {
+			if err := tx.Get(store.KindNotification, key, &n); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					continue
 				}
 				return err
 			}
 			n.Read = true
-			if err := tx.Put("notification", key, n); err != nil {
+			if err := tx.Put(store.KindNotification, key, n); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,10 @@
 // Package app assembles a running instance from a loaded configuration: the
-// schema, the store, the auth service and the HTTP API, and it owns their
-// start-up and orderly shutdown. It holds no logic of its own beyond that.
+// schema, the store, the auth service, the rules engine, the plugin host and
+// the HTTP API, and it owns their start-up, configuration reloads and
+// orderly shutdown, and the checks that need more than one of them (rules
+// that call plugins, plugin entities). It is the one core package that
+// imports the others; it holds no business rules of its own (each decision
+// belongs to the package that owns it) and must not import cmd or the SDK.
 package app
 
 import (
@@ -23,7 +27,7 @@ import (
 	"github.com/crmkit/crm/core/rules"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
-	"github.com/crmkit/crm/plugins/sdk"
+	"github.com/crmkit/crm/plugins/proto/crmv1"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -115,7 +119,7 @@ func Open(cfg *config.Config, sch *schema.Schema, set *rules.Set, dataDir string
 // startPlugins starts the configured plugins. A plugin that does not start
 // is shown failed (GET /api/v1/plugins) and the rest of the CRM serves on.
 func (a *App) startPlugins(ctx context.Context) func() {
-	reattach, err := plugins.ParseReattach(os.Getenv(sdk.ReattachEnv))
+	reattach, err := plugins.ParseReattach(os.Getenv(crmv1.ReattachEnv))
 	if err != nil {
 		a.Log.Error("ignoring the plugins to attach to", slog.Any("err", err))
 	}

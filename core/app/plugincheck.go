@@ -132,8 +132,5 @@ var exprTypes = map[string][]string{
 }
 
 func suggest(given string, names []string) string {
-	if s := config.Suggest(given, names); s != "" {
-		return fmt.Sprintf("; did you mean %q?", s)
-	}
-	return ""
+	return config.DidYouMean(given, names)
 }

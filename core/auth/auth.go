@@ -63,10 +63,10 @@ const (
 
 // Store kinds of the documents this package keeps.
 const (
-	kindUser      = "user"
-	kindUserEmail = "user_email"
-	kindToken     = "token"
-	kindTokenHash = "token_hash"
+	kindUser      = store.KindUser
+	kindUserEmail = store.KindUserEmail
+	kindToken     = store.KindToken
+	kindTokenHash = store.KindTokenHash
 )
 
 var (

@@ -243,7 +243,7 @@ func (c *Consumer) save(ctx context.Context, seq uint64) error {
 	return nil
 }
 
-const consumerKind = "consumer"
+const consumerKind = store.KindConsumer
 
 // position is the stored form of a consumer's position.
 type position struct {

@@ -1,25 +1,21 @@
 package plugins
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 
-	"github.com/crmkit/crm/plugins/sdk"
+	"github.com/crmkit/crm/plugins/proto/crmv1"
 	goplugin "github.com/hashicorp/go-plugin"
 )
 
-// ParseReattach reads CRM_REATTACH_PLUGINS, the line a plugin served in
-// debug mode prints (see sdk.DebugEnv), into Options.Reattach. The host
+// ParseReattach reads CRM_REATTACH_PLUGINS (crmv1.ReattachEnv), the line
+// a plugin served in debug mode prints, into Options.Reattach. The host
 // attaches to such a plugin instead of starting it (no checksum: the
 // developer started it by hand).
 func ParseReattach(s string) (map[string]*goplugin.ReattachConfig, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var in map[string]sdk.ReattachConfig
-	if err := json.Unmarshal([]byte(s), &in); err != nil {
-		return nil, fmt.Errorf("%s: %w", sdk.ReattachEnv, err)
+	in, err := crmv1.ParseReattach(s)
+	if err != nil || len(in) == 0 {
+		return nil, err
 	}
 	out := make(map[string]*goplugin.ReattachConfig, len(in))
 	for name, rc := range in {
@@ -31,10 +27,10 @@ func ParseReattach(s string) (map[string]*goplugin.ReattachConfig, error) {
 		case "tcp":
 			addr, err = net.ResolveTCPAddr("tcp", rc.Address)
 		default:
-			err = fmt.Errorf("unknown network %q", rc.Network)
+			err = fmt.Errorf("unknown network %q", rc.Network) // crmv1.ParseReattach refuses it first
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: plugin %s: %w", sdk.ReattachEnv, name, err)
+			return nil, fmt.Errorf("%s: plugin %s: %w", crmv1.ReattachEnv, name, err)
 		}
 		out[name] = &goplugin.ReattachConfig{Protocol: goplugin.Protocol(rc.Protocol), ProtocolVersion: rc.ProtocolVersion,
 			Pid: rc.Pid, Addr: addr, Test: true}

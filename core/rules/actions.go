@@ -273,10 +273,10 @@ func (x *actionRun) notify(ctx context.Context, a *Action, key string) (string, 
 			n := Notification{ID: key, User: u, Title: title, Message: msg, Rule: x.rule.Name,
 				Entity: x.sub.after.Entity, Record: x.sub.after.ID, At: at}
 			var old Notification
-			if tx.Get("notification", u+"/"+key, &old) == nil {
+			if tx.Get(store.KindNotification, u+"/"+key, &old) == nil {
 				continue // delivered by an earlier attempt
 			}
-			if err := tx.Put("notification", u+"/"+key, n); err != nil {
+			if err := tx.Put(store.KindNotification, u+"/"+key, n); err != nil {
 				return err
 			}
 		}
@@ -351,7 +351,7 @@ func (x *actionRun) webhook(ctx context.Context, a *Action, key string) (string,
 	var sent bool
 	_ = x.e.st.SysView(ctx, func(tx store.SysTx) error {
 		var at time.Time
-		sent = tx.Get("effect", key, &at) == nil
+		sent = tx.Get(store.KindEffect, key, &at) == nil
 		return nil
 	})
 	if sent {
@@ -406,7 +406,7 @@ func (x *actionRun) webhook(ctx context.Context, a *Action, key string) (string,
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		return "", fmt.Errorf("POST %s: answered %s", url, res.Status)
 	}
-	if err := x.e.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put("effect", key, x.e.now().UTC()) }); err != nil {
+	if err := x.e.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put(store.KindEffect, key, x.e.now().UTC()) }); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("POST %s: %d", url, res.StatusCode), nil

@@ -24,6 +24,12 @@
 // Expressions only read the store, through a Lookup; the Engine applies
 // the actions. Diagnostics follow package config: the Summary says what
 // is wrong, the Detail gives the hint, the Subject is the exact place.
+//
+// It owns rules from compile to run: matching, runs and their retries,
+// schedules, and the outside effects of actions (webhooks, e-mail). It must
+// not import core/api, core/app, core/auth or core/plugins: users and
+// plugin actions reach it through the functions of Options, and it writes
+// records only through the store, as the actor rule:NAME.
 package rules
 
 import (

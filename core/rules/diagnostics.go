@@ -248,13 +248,7 @@ func fromError(src string, err error) exprError {
 // hint is the detail for an unknown name: "did you mean ...?" when a near
 // name exists, else the valid names when they are few.
 func hint(given string, names []string, kind string) string {
-	if s := config.Suggest(given, names); s != "" {
-		return fmt.Sprintf("did you mean %q?", s)
-	}
-	if len(names) == 0 || len(names) > 20 {
-		return ""
-	}
-	return kind + ": " + strings.Join(names, ", ")
+	return config.Hint(given, names, kind)
 }
 
 // variables are the names an expression sees.

@@ -294,7 +294,7 @@ rule "stale_deal" {
 		}
 	}
 	var got []rules.Notification
-	err := st.SysList(ctx, "notification", admin+"/", func(_ string, data []byte) error {
+	err := st.SysList(ctx, store.KindNotification, admin+"/", func(_ string, data []byte) error {
 		var n rules.Notification
 		if err := json.Unmarshal(data, &n); err != nil {
 			return err

@@ -5,23 +5,22 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"mime/quotedprintable"
 	"net"
 	"net/mail"
-	"net/smtp"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
 	"github.com/hashicorp/hcl/v2"
+	gomail "github.com/wneessen/go-mail"
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/store"
@@ -40,8 +39,9 @@ const (
 )
 
 // Mailer sends plain-text e-mail through the SMTP server of the smtp
-// block. It opens one connection per message and is safe for concurrent
-// use.
+// block, with github.com/wneessen/go-mail composing the MIME message and
+// speaking SMTP. It opens one connection per message and is safe for
+// concurrent use.
 type Mailer struct {
 	host     string
 	port     int
@@ -141,25 +141,18 @@ func (m *Mailer) Addr() string { return net.JoinHostPort(m.host, strconv.Itoa(m.
 // header can be injected. The whole exchange is bounded by 30 s, and
 // sooner by ctx.
 func (m *Mailer) Send(ctx context.Context, to []string, subject, body string) error {
-	msg, rcpts, err := m.compose(to, subject, body)
+	msg, _, err := m.message(to, subject, body)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.sendTimeout)
 	defer cancel()
-	conn, err := m.dial(ctx)
+	c, err := m.client(ctx)
 	if err != nil {
 		return fmt.Errorf("smtp %s: %w", m.Addr(), err)
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	if dl, ok := ctx.Deadline(); ok {
-		if err := conn.SetDeadline(dl); err != nil {
-			return fmt.Errorf("smtp %s: %w", m.Addr(), err)
-		}
-	}
-	if err := m.deliver(conn, rcpts, msg); err != nil {
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		err = m.explain(err)
 		if cerr := ctx.Err(); cerr != nil {
 			return fmt.Errorf("smtp %s: %w (%w)", m.Addr(), cerr, err)
 		}
@@ -168,14 +161,47 @@ func (m *Mailer) Send(ctx context.Context, to []string, subject, body string) er
 	return nil
 }
 
+// client is a go-mail client for one message sent under ctx: it dials
+// itself (with TLS from the start in mode "tls") and closes the connection
+// when ctx ends, so the whole exchange, not only each command, is bounded.
+// In mode "starttls" the server must offer STARTTLS: the mailer never
+// falls back to a plain connection. It logs in with AUTH PLAIN when a
+// username is set, which go-mail refuses over a plain connection to
+// anything but the local host.
+func (m *Mailer) client(ctx context.Context) (*gomail.Client, error) {
+	opts := []gomail.Option{
+		gomail.WithPort(m.port), gomail.WithHELO(m.helo), gomail.WithTimeout(m.sendTimeout),
+		gomail.WithTLSConfig(m.tlsConf()), gomail.WithTLSPolicy(gomail.NoTLS),
+		gomail.WithDialContextFunc(func(dctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := m.dial(dctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			context.AfterFunc(ctx, func() { conn.Close() })
+			return conn, nil
+		}),
+	}
+	switch m.mode {
+	case config.SMTPStartTLS:
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+	case config.SMTPTLS:
+		opts = append(opts, gomail.WithSSL())
+	}
+	if m.username != "" {
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain),
+			gomail.WithUsername(m.username), gomail.WithPassword(m.password))
+	}
+	return gomail.NewClient(m.host, opts...)
+}
+
 // dial connects, with TLS from the start in mode "tls".
-func (m *Mailer) dial(ctx context.Context) (net.Conn, error) {
+func (m *Mailer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := &net.Dialer{Timeout: m.dialTimeout}
 	if m.mode != config.SMTPTLS {
-		return d.DialContext(ctx, "tcp", m.Addr())
+		return d.DialContext(ctx, network, addr)
 	}
 	td := &tls.Dialer{NetDialer: d, Config: m.tlsConf()}
-	return td.DialContext(ctx, "tcp", m.Addr())
+	return td.DialContext(ctx, network, addr)
 }
 
 // tlsConf is the TLS configuration for the server.
@@ -190,66 +216,19 @@ func (m *Mailer) tlsConf() *tls.Config {
 	return &tls.Config{ServerName: m.host, MinVersion: tls.VersionTLS12}
 }
 
-// deliver speaks SMTP on conn: EHLO, STARTTLS (in mode "starttls", which
-// the server must offer: the mailer never falls back to a plain
-// connection), AUTH PLAIN when a username is set, MAIL, RCPT, DATA, QUIT.
-func (m *Mailer) deliver(conn net.Conn, rcpts []string, msg []byte) error {
-	c, err := smtp.NewClient(conn, m.host)
-	if err != nil {
-		return fmt.Errorf("greeting: %w", err)
-	}
-	defer c.Close()
-	if err := c.Hello(m.helo); err != nil {
-		return fmt.Errorf("EHLO: %w", err)
-	}
-	if m.mode == config.SMTPStartTLS {
-		if ok, _ := c.Extension("STARTTLS"); !ok {
-			return errors.New(`the server does not offer STARTTLS; use tls = "tls" if it speaks TLS from the start`)
-		}
-		if err := c.StartTLS(m.tlsConf()); err != nil {
-			return fmt.Errorf("STARTTLS: %w", err)
-		}
-	}
-	if m.username != "" {
-		if ok, _ := c.Extension("AUTH"); !ok {
-			return errors.New("the server does not offer AUTH, but the smtp block has a username")
-		}
-		if err := c.Auth(smtp.PlainAuth("", m.username, m.password, m.host)); err != nil {
-			return fmt.Errorf("AUTH: %w", err)
-		}
-	}
-	if err := c.Mail(m.from.Address); err != nil {
-		return fmt.Errorf("MAIL FROM: %w", err)
-	}
-	for _, r := range rcpts {
-		if err := c.Rcpt(r); err != nil {
-			return fmt.Errorf("RCPT TO %s: %w", r, err)
-		}
-	}
-	w, err := c.Data()
-	if err != nil {
-		return fmt.Errorf("DATA: %w", err)
-	}
-	if _, err := w.Write(msg); err != nil {
-		return fmt.Errorf("DATA: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("DATA: %w", err)
-	}
-	// The server has taken the message: a failed QUIT changes nothing.
-	_ = c.Quit()
-	return nil
-}
-
-// compose builds an RFC 5322 message and the envelope recipients.
-func (m *Mailer) compose(to []string, subject, body string) ([]byte, []string, error) {
+// message builds the message and its envelope recipients (each address
+// once). Its headers: From, To, Subject (RFC 2047 encoded words when not
+// ASCII), Date, a Message-ID in the sender's domain and Auto-Submitted;
+// the body is UTF-8 plain text, quoted-printable.
+func (m *Mailer) message(to []string, subject, body string) (*gomail.Msg, []string, error) {
 	if len(to) == 0 {
 		return nil, nil, errors.New("e-mail: no recipients")
 	}
 	if hasLineBreak(subject) {
 		return nil, nil, errors.New("e-mail: the subject has a line break; refused (it could inject headers)")
 	}
-	var rcpts, heads []string
+	var rcpts []string
+	var addrs []*mail.Address
 	for _, s := range to {
 		a, err := parseAddress(s)
 		if err != nil {
@@ -257,132 +236,98 @@ func (m *Mailer) compose(to []string, subject, body string) ([]byte, []string, e
 		}
 		if !slices.Contains(rcpts, a.Address) {
 			rcpts = append(rcpts, a.Address)
-			heads = append(heads, formatAddress(a))
+			addrs = append(addrs, a)
 		}
 	}
 	id, err := m.messageID()
 	if err != nil {
 		return nil, nil, err
 	}
+	msg := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithEncoding(gomail.EncodingQP),
+		gomail.WithNoDefaultUserAgent())
+	msg.FromMailAddress(m.from)
+	msg.ToMailAddress(addrs...)
+	if strings.Contains(subject, "=?") && isASCII(subject) {
+		// go-mail leaves printable ASCII as it is, and a reader would
+		// decode text that looks like an encoded word: encode it all.
+		msg.SetGenHeaderPreformatted(gomail.HeaderSubject, asciiWords(subject))
+	} else {
+		msg.Subject(subject)
+	}
+	msg.SetDateWithValue(m.now())
+	msg.SetMessageIDWithValue(id)
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	if !strings.HasSuffix(body, "\n") {
+		body += "\n"
+	}
+	msg.SetBodyString(gomail.TypeTextPlain, body)
+	return msg, rcpts, nil
+}
+
+// isASCII reports whether s is ASCII only.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiWords is ASCII text as base64 encoded words, one per folded line.
+func asciiWords(s string) string {
+	var words []string
+	for s != "" {
+		n := min(len(s), 45)
+		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, "\r\n ")
+}
+
+// explain adds to go-mail's error what an admin needs to act on it: which
+// TLS step failed, and what to set when STARTTLS is missing.
+func (m *Mailer) explain(err error) error {
+	var (
+		verify *tls.CertificateVerificationError
+		record tls.RecordHeaderError
+		alert  tls.AlertError
+	)
+	isTLS := errors.As(err, &verify) || errors.As(err, &record) || errors.As(err, &alert)
+	switch {
+	case isTLS && m.mode == config.SMTPStartTLS:
+		return fmt.Errorf("STARTTLS: %w", err)
+	case isTLS:
+		return fmt.Errorf("TLS: %w", err)
+	case m.mode == config.SMTPStartTLS && strings.Contains(err.Error(), "does not support STARTTLS"):
+		return fmt.Errorf(`the server does not offer STARTTLS; use tls = "tls" if it speaks TLS from the start (%w)`, err)
+	}
+	return err
+}
+
+// compose is the message as it goes over the wire, and its envelope
+// recipients.
+func (m *Mailer) compose(to []string, subject, body string) ([]byte, []string, error) {
+	msg, rcpts, err := m.message(to, subject, body)
+	if err != nil {
+		return nil, nil, err
+	}
 	var b bytes.Buffer
-	header := func(name, value string) { b.WriteString(name + ": " + value + "\r\n") }
-	header("From", formatAddress(m.from))
-	header("To", strings.Join(heads, ",\r\n "))
-	header("Subject", encodeSubject(subject))
-	header("Date", m.now().Format(time.RFC1123Z))
-	header("Message-ID", id)
-	header("MIME-Version", "1.0")
-	header("Content-Type", "text/plain; charset=utf-8")
-	header("Content-Transfer-Encoding", "quoted-printable")
-	header("Auto-Submitted", "auto-generated")
-	b.WriteString("\r\n")
-	qp := quotedprintable.NewWriter(&b)
-	if _, err := qp.Write([]byte(body)); err != nil {
-		return nil, nil, fmt.Errorf("e-mail: body: %w", err)
-	}
-	if err := qp.Close(); err != nil {
-		return nil, nil, fmt.Errorf("e-mail: body: %w", err)
-	}
-	if !bytes.HasSuffix(b.Bytes(), []byte("\r\n")) {
-		b.WriteString("\r\n")
+	if _, err := msg.WriteTo(&b); err != nil {
+		return nil, nil, fmt.Errorf("e-mail: %w", err)
 	}
 	return b.Bytes(), rcpts, nil
 }
 
-// messageID is a new, globally unique Message-ID in the sender's domain.
+// messageID is a new, globally unique Message-ID (without its angle
+// brackets) in the sender's domain.
 func (m *Mailer) messageID() (string, error) {
 	var r [16]byte
 	if _, err := rand.Read(r[:]); err != nil {
 		return "", fmt.Errorf("e-mail: message id: %w", err)
 	}
 	domain := m.from.Address[strings.LastIndexByte(m.from.Address, '@')+1:]
-	return "<" + hex.EncodeToString(r[:]) + "@" + domain + ">", nil
-}
-
-// encodeSubject is the Subject header's value: the subject as it is when
-// it is printable ASCII (folded at spaces), else RFC 2047 encoded words.
-func encodeSubject(s string) string {
-	if needsEncoding(s) {
-		return encodeWords(s)
-	}
-	return foldHeader(len("Subject: "), s)
-}
-
-// needsEncoding reports text that cannot go in a header as it is: not
-// printable ASCII, or with something a reader would take for an encoded
-// word.
-func needsEncoding(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < ' ' && c != '\t') || c > '~' {
-			return true
-		}
-	}
-	return strings.Contains(s, "=?")
-}
-
-// encodeWords encodes text as UTF-8 Q-encoded words of at most 57
-// characters, one per folded line, never splitting a character. Only
-// letters and digits go as they are and a space as "_", which RFC 2047
-// allows in a subject and in a display name alike.
-func encodeWords(s string) string {
-	const budget = 45 // encoded characters per word, besides "=?utf-8?q?" and "?="
-	var words []string
-	var cur strings.Builder
-	var buf [utf8.UTFMax]byte
-	for _, r := range s {
-		n := utf8.EncodeRune(buf[:], r)
-		enc := ""
-		for _, c := range buf[:n] {
-			switch {
-			case c == ' ':
-				enc += "_"
-			case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-				enc += string(rune(c))
-			default:
-				enc += fmt.Sprintf("=%02X", c)
-			}
-		}
-		if cur.Len() > 0 && cur.Len()+len(enc) > budget {
-			words = append(words, "=?utf-8?q?"+cur.String()+"?=")
-			cur.Reset()
-		}
-		cur.WriteString(enc)
-	}
-	if cur.Len() > 0 {
-		words = append(words, "=?utf-8?q?"+cur.String()+"?=")
-	}
-	return strings.Join(words, "\r\n ")
-}
-
-// foldHeader folds a header value at spaces so that its lines stay within
-// 78 characters, the first of which already holds used; a word longer
-// than a line stays whole.
-func foldHeader(used int, v string) string {
-	const width = 78
-	var b strings.Builder
-	line := used
-	for i, w := range strings.Split(v, " ") {
-		if i > 0 {
-			if line+1+len(w) > width {
-				b.WriteString("\r\n")
-				line = 0
-			}
-			b.WriteByte(' ')
-			line++
-		}
-		b.WriteString(w)
-		line += len(w)
-	}
-	return b.String()
-}
-
-// formatAddress is an address for a From or To header, its display name
-// in encoded words when it is not printable ASCII.
-func formatAddress(a *mail.Address) string {
-	if a.Name == "" || !needsEncoding(a.Name) {
-		return a.String()
-	}
-	return encodeWords(a.Name) + " " + (&mail.Address{Address: a.Address}).String()
+	return hex.EncodeToString(r[:]) + "@" + domain, nil
 }
 
 // hasLineBreak reports a character that would end a header line.
@@ -406,7 +351,7 @@ func parseAddress(s string) (*mail.Address, error) {
 // failed send fails the run, which is retried with backoff.
 func (x *actionRun) notifyEmail(ctx context.Context, a *Action, key, title, msg string) (string, error) {
 	var sent time.Time
-	err := x.e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get("effect", key, &sent) })
+	err := x.e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get(store.KindEffect, key, &sent) })
 	switch {
 	case err == nil:
 		return "", nil // sent by an earlier attempt
@@ -450,7 +395,7 @@ func (x *actionRun) notifyEmail(ctx context.Context, a *Action, key, title, msg 
 	if err := m.Send(ctx, to, subject, x.mailBody(msg)); err != nil {
 		return "", err
 	}
-	if err := x.e.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put("effect", key, x.e.now().UTC()) }); err != nil {
+	if err := x.e.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put(store.KindEffect, key, x.e.now().UTC()) }); err != nil {
 		return "", fmt.Errorf("e-mail sent, but not recorded as sent: %w", err)
 	}
 	return "e-mailed " + strings.Join(addrs, ", "), nil

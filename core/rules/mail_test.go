@@ -563,9 +563,11 @@ func TestMailerMessageFormat(t *testing.T) {
 	if id := h.Get("Message-ID"); !regexp.MustCompile(`^<[0-9a-f]{32}@example\.am>$`).MatchString(id) {
 		t.Errorf("Message-ID = %q", id)
 	}
+	if mt, params, err := mime.ParseMediaType(h.Get("Content-Type")); err != nil || mt != "text/plain" || !strings.EqualFold(params["charset"], "utf-8") {
+		t.Errorf("Content-Type = %q, want text/plain; charset=utf-8", h.Get("Content-Type"))
+	}
 	for k, want := range map[string]string{
-		"MIME-Version": "1.0", "Content-Type": "text/plain; charset=utf-8",
-		"Content-Transfer-Encoding": "quoted-printable", "Auto-Submitted": "auto-generated",
+		"MIME-Version": "1.0", "Content-Transfer-Encoding": "quoted-printable", "Auto-Submitted": "auto-generated",
 	} {
 		if got := h.Get(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)

@@ -56,7 +56,7 @@ func runKey(rule string, seq uint64) string { return fmt.Sprintf("%s/%020d", rul
 func (e *Engine) runJob(ctx context.Context, j *job) {
 	key := runKey(j.rule.Name, j.event.Seq)
 	var prev Run
-	err := e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get("rule_run", key, &prev) })
+	err := e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get(store.KindRuleRun, key, &prev) })
 	if err == nil && prev.Status != "" {
 		return // ok, retrying (the retry loop owns it) or failed: nothing to do here
 	}
@@ -108,19 +108,19 @@ func (e *Engine) attempt(ctx context.Context, rule *Rule, sub *subject, subErr e
 func (e *Engine) saveRun(ctx context.Context, run *Run) error {
 	return e.st.SysUpdate(ctx, func(tx store.SysTx) error {
 		var old Run
-		hadOld := tx.Get("rule_run", run.ID, &old) == nil
-		if err := tx.Put("rule_run", run.ID, run); err != nil {
+		hadOld := tx.Get(store.KindRuleRun, run.ID, &old) == nil
+		if err := tx.Put(store.KindRuleRun, run.ID, run); err != nil {
 			return err
 		}
 		if run.Status == StatusRetrying {
-			if err := tx.Put("rule_retry", run.ID, run.NextAt); err != nil {
+			if err := tx.Put(store.KindRuleRetry, run.ID, run.NextAt); err != nil {
 				return err
 			}
-		} else if err := tx.Delete("rule_retry", run.ID); err != nil {
+		} else if err := tx.Delete(store.KindRuleRetry, run.ID); err != nil {
 			return err
 		}
 		var st Stats
-		if err := tx.Get("rule_stats", run.Rule, &st); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := tx.Get(store.KindRuleStats, run.Rule, &st); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		st.Rule = run.Rule
@@ -132,7 +132,7 @@ func (e *Engine) saveRun(ctx context.Context, run *Run) error {
 		if run.Error != "" {
 			st.LastError = run.Error
 		}
-		return tx.Put("rule_stats", run.Rule, &st)
+		return tx.Put(store.KindRuleStats, run.Rule, &st)
 	})
 }
 
@@ -173,7 +173,7 @@ func (e *Engine) maintenance(ctx context.Context) {
 func (e *Engine) retryDue(ctx context.Context) {
 	now := e.now()
 	var due []string
-	err := e.st.SysList(ctx, "rule_retry", "", func(key string, data []byte) error {
+	err := e.st.SysList(ctx, store.KindRuleRetry, "", func(key string, data []byte) error {
 		var at time.Time
 		if err := at.UnmarshalJSON(data); err == nil && !at.After(now) {
 			due = append(due, key)
@@ -203,13 +203,13 @@ func (e *Engine) Retry(ctx context.Context, runID string) (*Run, error) {
 		return nil, err
 	}
 	var run Run
-	err := e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get("rule_run", runID, &run) })
+	err := e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get(store.KindRuleRun, runID, &run) })
 	return &run, err
 }
 
 func (e *Engine) retry(ctx context.Context, runID string, manual bool) error {
 	var run Run
-	err := e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get("rule_run", runID, &run) })
+	err := e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get(store.KindRuleRun, runID, &run) })
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrUnknownRun
 	}
@@ -249,7 +249,7 @@ func (e *Engine) runSubject(ctx context.Context, rule *Rule, run *Run) (*subject
 func (e *Engine) prune(ctx context.Context) error {
 	cutoff := e.now().Add(-e.opts.Retention)
 	var old []string
-	err := e.st.SysList(ctx, "rule_run", "", func(key string, data []byte) error {
+	err := e.st.SysList(ctx, store.KindRuleRun, "", func(key string, data []byte) error {
 		var r Run
 		if err := json.Unmarshal(data, &r); err == nil && r.Status == StatusOK && r.Started.Before(cutoff) {
 			old = append(old, key)
@@ -265,7 +265,7 @@ func (e *Engine) prune(ctx context.Context) error {
 		old = old[n:]
 		if err := e.st.SysUpdate(ctx, func(tx store.SysTx) error {
 			for _, k := range batch {
-				if err := tx.Delete("rule_run", k); err != nil {
+				if err := tx.Delete(store.KindRuleRun, k); err != nil {
 					return err
 				}
 			}
@@ -280,7 +280,7 @@ func (e *Engine) prune(ctx context.Context) error {
 // Runs lists a rule's recorded runs, newest first, at most limit.
 func (e *Engine) Runs(ctx context.Context, rule string, limit int) ([]*Run, error) {
 	var all []*Run
-	err := e.st.SysList(ctx, "rule_run", rule+"/", func(key string, data []byte) error {
+	err := e.st.SysList(ctx, store.KindRuleRun, rule+"/", func(key string, data []byte) error {
 		var r Run
 		if err := json.Unmarshal(data, &r); err != nil {
 			return fmt.Errorf("read run %s: %w", key, err)
@@ -301,7 +301,7 @@ func (e *Engine) Runs(ctx context.Context, rule string, limit int) ([]*Run, erro
 // Stats returns every rule's run counts.
 func (e *Engine) Stats(ctx context.Context) (map[string]*Stats, error) {
 	out := map[string]*Stats{}
-	err := e.st.SysList(ctx, "rule_stats", "", func(key string, data []byte) error {
+	err := e.st.SysList(ctx, store.KindRuleStats, "", func(key string, data []byte) error {
 		var s Stats
 		if err := json.Unmarshal(data, &s); err != nil {
 			return err

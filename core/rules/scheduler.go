@@ -56,7 +56,7 @@ func (e *Engine) next(r *Rule, last time.Time) time.Time {
 
 func (e *Engine) maybeTick(ctx context.Context, r *Rule) error {
 	var st tickState
-	err := e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get("rule_tick", r.Name, &st) })
+	err := e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get(store.KindRuleTick, r.Name, &st) })
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
@@ -67,7 +67,7 @@ func (e *Engine) maybeTick(ctx context.Context, r *Rule) error {
 	if err := e.Tick(ctx, r.Name); err != nil {
 		return err
 	}
-	return e.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put("rule_tick", r.Name, tickState{Last: now}) })
+	return e.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put(store.KindRuleTick, r.Name, tickState{Last: now}) })
 }
 
 // Tick runs a scheduled rule once over its records now, a page at a time.
@@ -100,7 +100,7 @@ func (e *Engine) Tick(ctx context.Context, name string) error {
 func (e *Engine) runScheduled(ctx context.Context, r *Rule, rec *store.Record) {
 	key := fmt.Sprintf("%s/s-%s-%d", r.Name, rec.ID, rec.Version)
 	var prev Run
-	if e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get("rule_run", key, &prev) }) == nil {
+	if e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get(store.KindRuleRun, key, &prev) }) == nil {
 		return // this version already had its run
 	}
 	run := &Run{ID: key, Rule: r.Name, Event: "schedule", Entity: rec.Entity, RecordID: rec.ID, Version: rec.Version}

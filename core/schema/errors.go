@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/crmkit/crm/config"
 )
 
 // Codes of FieldError.
@@ -64,53 +66,8 @@ func quoteList(values []string) string {
 	return strings.Join(q, ", ")
 }
 
-// suggest returns the candidate nearest to given if it is near enough to be
-// a plausible typo ("did you mean"), else "".
-func suggest(given string, candidates []string) string {
-	g := []rune(strings.ToLower(given))
-	if len(g) == 0 || len(g) > 64 {
-		return ""
-	}
-	limit := len(g)/3 + 1
-	best, bestD := "", limit+1
-	for _, c := range candidates {
-		cr := []rune(strings.ToLower(c))
-		if len(cr) > 64 {
-			continue
-		}
-		if d := levenshtein(g, cr); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// didYouMean returns `; did you mean "x"?` for the nearest candidate, or "".
+// didYouMean returns `; did you mean "x"?` for the nearest candidate, or ""
+// (config.DidYouMean, the one "did you mean" of the CRM).
 func didYouMean(given string, candidates []string) string {
-	if s := suggest(given, candidates); s != "" && s != given {
-		return "; did you mean " + strconv.Quote(s) + "?"
-	}
-	return ""
-}
-
-// levenshtein is the edit distance (insertions, deletions, substitutions)
-// between a and b.
-func levenshtein(a, b []rune) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return config.DidYouMean(given, candidates)
 }

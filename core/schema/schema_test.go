@@ -164,8 +164,8 @@ func TestSuggest(t *testing.T) {
 		{"nmae", "name"}, {"Name", "name"}, {"emial", "email"}, {"phnoe", "phone"},
 		{"birthdya", "birthday"}, {"compnay", "company"}, {"xyz", ""}, {"", ""}, {"ab", ""},
 	} {
-		if got := suggest(c.in, cands); got != c.want {
-			t.Errorf("suggest(%q) = %q, want %q", c.in, got, c.want)
+		if got := config.Suggest(c.in, cands); got != c.want {
+			t.Errorf("config.Suggest(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

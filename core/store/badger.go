@@ -99,10 +99,10 @@ func (s *Badger) loadMeta() error {
 			return err
 		}
 		s.seq.Store(seq)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("m/count/"), PrefetchValues: true})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixCount), PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			entity := string(it.Item().Key()[len("m/count/"):])
+			entity := string(it.Item().Key()[len(prefixCount):])
 			v, err := it.Item().ValueCopy(nil)
 			if err != nil || len(v) != 8 {
 				return fmt.Errorf("read count of %s: bad value", entity)

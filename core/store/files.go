@@ -33,10 +33,8 @@ type File struct {
 // fileChunk is the size of one stored piece of a file.
 const fileChunk = 512 << 10
 
-func fileChunkPrefix(id string) []byte { return []byte("b/" + id + "/") }
-
 func fileChunkKey(id string, n uint32) []byte {
-	return binary.BigEndian.AppendUint32(fileChunkPrefix(id), n)
+	return binary.BigEndian.AppendUint32(blobPrefix(id), n)
 }
 
 // PutFile stores a blob read from r (at most max bytes) and returns its
@@ -89,7 +87,7 @@ func (s *Badger) PutFile(ctx context.Context, name, contentType, by string, r io
 		return nil, fmt.Errorf("store file %s: %w", f.ID, err)
 	}
 	f.SHA256 = hex.EncodeToString(h.Sum(nil))
-	if err := s.SysUpdate(ctx, func(tx SysTx) error { return tx.Put("file", f.ID, f) }); err != nil {
+	if err := s.SysUpdate(ctx, func(tx SysTx) error { return tx.Put(KindFile, f.ID, f) }); err != nil {
 		return nil, fmt.Errorf("store file %s: %w", f.ID, err)
 	}
 	return f, nil
@@ -115,7 +113,7 @@ func fill(r io.Reader, buf []byte) (int, error) {
 func (s *Badger) dropChunks(id string) error {
 	var keys [][]byte
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: fileChunkPrefix(id)})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: blobPrefix(id)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			keys = append(keys, it.Item().KeyCopy(nil))
@@ -144,7 +142,7 @@ func (s *Badger) dropChunks(id string) error {
 // FileInfo returns a file's metadata, or ErrNotFound.
 func (s *Badger) FileInfo(ctx context.Context, id string) (*File, error) {
 	var f File
-	if err := s.SysView(ctx, func(tx SysTx) error { return tx.Get("file", id, &f) }); err != nil {
+	if err := s.SysView(ctx, func(tx SysTx) error { return tx.Get(KindFile, id, &f) }); err != nil {
 		return nil, err
 	}
 	return &f, nil
@@ -153,7 +151,7 @@ func (s *Badger) FileInfo(ctx context.Context, id string) (*File, error) {
 // WriteFile copies a file's bytes to w.
 func (s *Badger) WriteFile(ctx context.Context, id string, w io.Writer) error {
 	return s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: fileChunkPrefix(id), PrefetchValues: true, PrefetchSize: 4})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: blobPrefix(id), PrefetchValues: true, PrefetchSize: 4})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			if err := ctx.Err(); err != nil {
@@ -213,12 +211,12 @@ type FileUsage struct {
 func (s *Badger) FileUsage(ctx context.Context) (FileUsage, error) {
 	var u FileUsage
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: sysPrefix("file", "")})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: sysPrefix(KindFile, "")})
 		for it.Rewind(); it.Valid(); it.Next() {
 			u.Files++
 		}
 		it.Close()
-		it = txn.NewIterator(badger.IteratorOptions{Prefix: []byte("b/")})
+		it = txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixBlob)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			if err := ctx.Err(); err != nil {
@@ -248,7 +246,7 @@ func (s *Badger) FileUsage(ctx context.Context) (FileUsage, error) {
 func (s *Badger) CollectFiles(ctx context.Context, grace time.Duration) (int, error) {
 	cutoff := time.Now().Add(-grace)
 	var old []string
-	err := s.SysList(ctx, "file", "", func(key string, data []byte) error {
+	err := s.SysList(ctx, KindFile, "", func(key string, data []byte) error {
 		var f File
 		if err := json.Unmarshal(data, &f); err != nil {
 			return fmt.Errorf("decode file %s: %w", key, err)
@@ -275,11 +273,11 @@ func (s *Badger) CollectFiles(ctx context.Context, grace time.Duration) (int, er
 				return err
 			}
 			var f File
-			if err := tx.Get("file", id, &f); err != nil {
+			if err := tx.Get(KindFile, id, &f); err != nil {
 				return err
 			}
 			dropped = true
-			return tx.Delete("file", id)
+			return tx.Delete(KindFile, id)
 		})
 		if errors.Is(err, ErrNotFound) {
 			continue
@@ -333,7 +331,7 @@ func (s *Badger) fileHeld(txn *badger.Txn, id string) (bool, error) {
 func (s *Badger) orphanChunks(ctx context.Context, cutoff time.Time) ([]string, error) {
 	var ids []string
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("b/")})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixBlob)})
 		defer it.Close()
 		last := ""
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -353,7 +351,7 @@ func (s *Badger) orphanChunks(ctx context.Context, cutoff time.Time) ([]string, 
 			if err != nil || !ulid.Time(u.Time()).Before(cutoff) {
 				continue
 			}
-			if err := s.exists(txn, sysKey("file", id)); errors.Is(err, ErrNotFound) {
+			if err := s.exists(txn, sysKey(KindFile, id)); errors.Is(err, ErrNotFound) {
 				ids = append(ids, id)
 			} else if err != nil {
 				return err

@@ -14,10 +14,28 @@ package store
 //	o/{seq:8}                             outbox event (JSON), the change feed
 //	m/seq                                 last committed feed position (8 bytes)
 //	m/count/{entity}                      number of live records (8 bytes)
-//	s/{kind}/{key}                        system document (JSON): users, sessions, tokens, file metadata
+//	s/{kind}/{key}                        system document (JSON) of one of the kinds below
 //	b/{file id}/{chunk:4}                 a stored file's bytes, in chunks of 512 KiB
 //
+// The kinds of system documents (s/{kind}/{key}), with their keys:
+//
+//	user/{user id}                        a user (core/auth)
+//	user_email/{lower-cased e-mail}       -> user id (core/auth)
+//	token/{token id}                      a session or API token, without its secret (core/auth)
+//	token_hash/{hash of the secret}       -> token id (core/auth)
+//	file/{file id}                        a stored file's metadata; its bytes are under b/
+//	idem/{idempotency key}                the record a write with that key made, so a retry returns it
+//	consumer/{name}                       a change-feed consumer's position: "rules", "plugin:{name}"
+//	effect/{idempotency key}              a rule action's outside effect done (e-mail, webhook), when
+//	notification/{user id}/{key}          an in-app notification
+//	rule_run/{run id}                     a rule run, as GET /api/v1/rules/.../runs shows it
+//	rule_retry/{run id}                   a failed run due for retry -> when
+//	rule_stats/{rule}                     a rule's counters
+//	rule_tick/{rule}                      when a scheduled rule last ran
+//
 // IDs are 26-character ULIDs, so an index key's id is its last 26 bytes.
+// Every prefix and kind is a constant below: code names them, never spells
+// them.
 
 import (
 	"encoding/binary"
@@ -25,11 +43,45 @@ import (
 
 const idLen = 26
 
-func recordPrefix(entity string) []byte { return []byte("r/" + entity + "/") }
+// Key prefixes, one per kind of key in the layout above.
+const (
+	prefixRecord  = "r/"
+	prefixIndex   = "x/"
+	prefixUnique  = "u/"
+	prefixHistory = "h/"
+	prefixOutbox  = "o/"
+	prefixMeta    = "m/"
+	prefixSys     = "s/"
+	prefixBlob    = "b/"
 
-func recordKey(entity, id string) []byte { return []byte("r/" + entity + "/" + id) }
+	keySeq      = prefixMeta + "seq"
+	prefixCount = prefixMeta + "count/"
+)
 
-func indexPrefix(entity, field string) []byte { return []byte("x/" + entity + "/" + field + "/") }
+// Kinds of system documents (SysTx, SysList), as listed above.
+const (
+	KindUser         = "user"
+	KindUserEmail    = "user_email"
+	KindToken        = "token"
+	KindTokenHash    = "token_hash"
+	KindFile         = "file"
+	KindIdempotency  = "idem"
+	KindConsumer     = "consumer"
+	KindEffect       = "effect"
+	KindNotification = "notification"
+	KindRuleRun      = "rule_run"
+	KindRuleRetry    = "rule_retry"
+	KindRuleStats    = "rule_stats"
+	KindRuleTick     = "rule_tick"
+)
+
+func recordPrefix(entity string) []byte { return []byte(prefixRecord + entity + "/") }
+
+func recordKey(entity, id string) []byte { return []byte(prefixRecord + entity + "/" + id) }
+
+func indexPrefix(entity, field string) []byte {
+	return []byte(prefixIndex + entity + "/" + field + "/")
+}
 
 func indexKey(entity, field string, enc []byte, id string) []byte {
 	k := indexPrefix(entity, field)
@@ -38,24 +90,28 @@ func indexKey(entity, field string, enc []byte, id string) []byte {
 }
 
 func uniqueKey(entity, field string, enc []byte) []byte {
-	k := []byte("u/" + entity + "/" + field + "/")
+	k := []byte(prefixUnique + entity + "/" + field + "/")
 	return append(k, enc...)
 }
 
-func historyPrefix(entity, id string) []byte { return []byte("h/" + entity + "/" + id + "/") }
+func historyPrefix(entity, id string) []byte {
+	return []byte(prefixHistory + entity + "/" + id + "/")
+}
 
 func historyKey(entity, id string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(historyPrefix(entity, id), seq)
 }
 
-var outboxPrefix = []byte("o/")
+var outboxPrefix = []byte(prefixOutbox)
 
-func outboxKey(seq uint64) []byte { return binary.BigEndian.AppendUint64([]byte("o/"), seq) }
+func outboxKey(seq uint64) []byte { return binary.BigEndian.AppendUint64([]byte(prefixOutbox), seq) }
 
-var seqKey = []byte("m/seq")
+var seqKey = []byte(keySeq)
 
-func countKey(entity string) []byte { return []byte("m/count/" + entity) }
+func countKey(entity string) []byte { return []byte(prefixCount + entity) }
 
-func sysKey(kind, key string) []byte { return []byte("s/" + kind + "/" + key) }
+func sysKey(kind, key string) []byte { return []byte(prefixSys + kind + "/" + key) }
 
-func sysPrefix(kind, prefix string) []byte { return []byte("s/" + kind + "/" + prefix) }
+func sysPrefix(kind, prefix string) []byte { return []byte(prefixSys + kind + "/" + prefix) }
+
+func blobPrefix(fileID string) []byte { return []byte(prefixBlob + fileID + "/") }

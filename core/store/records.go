@@ -364,7 +364,7 @@ func (s *Badger) checkOwner(txn *badger.Txn, owner string) error {
 	if owner == "" {
 		return nil
 	}
-	if err := s.exists(txn, sysKey("user", owner)); err != nil {
+	if err := s.exists(txn, sysKey(KindUser, owner)); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return &InvalidError{Field: "owner", Message: fmt.Sprintf("owner: no user with id %q", owner)}
 		}
@@ -392,9 +392,9 @@ func (s *Badger) checkRefs(txn *badger.Txn, ent *schema.Entity, values map[strin
 		case config.TypeRef:
 			key, what = recordKey(f.To, v), "no "+f.To+" with id"
 		case config.TypeUser:
-			key, what = sysKey("user", v), "no user with id"
+			key, what = sysKey(KindUser, v), "no user with id"
 		case config.TypeFile:
-			key, what = sysKey("file", v), "no file with id"
+			key, what = sysKey(KindFile, v), "no file with id"
 		default:
 			continue
 		}
@@ -502,7 +502,7 @@ func (s *Badger) idempotent(txn *badger.Txn, key string) (bool, *Record, error) 
 	if key == "" {
 		return false, nil, nil
 	}
-	item, err := txn.Get(sysKey("idem", key))
+	item, err := txn.Get(sysKey(KindIdempotency, key))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return false, nil, nil
 	}
@@ -522,7 +522,7 @@ func (s *Badger) idempotent(txn *badger.Txn, key string) (bool, *Record, error) 
 
 func idemMutation(key string, rec *Record) mutation {
 	v, _ := json.Marshal(Ref{Entity: rec.Entity, ID: rec.ID})
-	return mutation{key: sysKey("idem", key), val: v}
+	return mutation{key: sysKey(KindIdempotency, key), val: v}
 }
 
 // DecodeEvent reads the record versions an event carries: after (the

@@ -6,7 +6,8 @@
 // Badger or about keys. This package validates what only a transaction can
 // see (references, uniqueness, versions); field values arrive already
 // normalised by package schema, and authorisation is the caller's, given to
-// the store as a check that runs inside the write.
+// the store as a check that runs inside the write. The key layout, with
+// every prefix and system-document kind, is the table in keys.go.
 package store
 
 import (

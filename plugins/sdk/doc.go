@@ -81,6 +81,31 @@
 //	  write  = ["loyalty_account"]
 //	}
 //
+// # Requiring the SDK
+//
+// The SDK is a Go module of its own, github.com/crmkit/crm/plugins/sdk,
+// that needs only the protocol module (github.com/crmkit/crm/plugins/proto),
+// go-plugin, hclog and gRPC: a plugin that requires it does not pull in the
+// CRM's store, configuration or rules engine. A partner's go.mod says
+//
+//	require github.com/crmkit/crm/plugins/sdk v1.2.0
+//
+// (go get github.com/crmkit/crm/plugins/sdk@latest), and, for the plugin's
+// tests, github.com/crmkit/crm/plugins/sdk/sdktest: the test kit runs a real
+// CRM host, so it is a module of its own that requires the core; it is a
+// test-only dependency and never linked into the plugin binary.
+// examples/loyalty is such a module.
+//
+// # Versions
+//
+// The SDK is versioned with the plugin protocol. Its major version is the
+// protocol's: releases are tagged plugins/sdk/v1.x.y and
+// plugins/proto/v1.x.y, and every SDK v1 release speaks protocol version 1,
+// so a plugin built with any SDK v1 release runs on every CRM that speaks
+// protocol 1. Minor releases add to the API (new Host calls, new manifest
+// fields that older hosts ignore); patch releases fix. A protocol 2 would
+// come as a new major version, github.com/crmkit/crm/plugins/sdk/v2.
+//
 // # Refusals and failures
 //
 // A method's error is one of two things, and the CRM treats them apart. A

@@ -15,6 +15,11 @@
 //		}
 //	}
 //
+// It is the one part of the SDK that imports the core (a module of its
+// own, github.com/crmkit/crm/plugins/sdk/sdktest, so that a plugin that
+// requires only the SDK does not pull the core in): a plugin's tests
+// require it, the plugin itself never imports it.
+//
 // The entities the plugin's manifest contributes are added to the host's
 // schema; Options.Config adds more HCL (entities, fields, pipelines).
 package sdktest
