@@ -149,7 +149,8 @@ func (a *App) invokePlugin(ctx context.Context, plugin, action string, args map[
 		IdempotencyKey: key, Cause: cause,
 	})
 	var refusal *plugins.Refusal
-	if errors.As(err, &refusal) {
+	var invalid *plugins.InvalidCall
+	if errors.As(err, &refusal) || errors.As(err, &invalid) {
 		return nil, rules.Permanent(err)
 	}
 	if err != nil {
