@@ -66,20 +66,27 @@ func (s *Server) invokePlugin(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		return
 	}
 	name, action := r.PathValue("name"), r.PathValue("action")
-	if m, ok := h.Manifest(name); ok && !hasAction(m, action) {
-		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("plugin %s has no action %q", name, action), "")
-		return
-	}
 	var in struct {
-		Entity string         `json:"entity"`
-		ID     string         `json:"id"`
-		Args   map[string]any `json:"args"`
+		Entity string          `json:"entity"`
+		ID     string          `json:"id"`
+		Args   json.RawMessage `json:"args"`
 	}
 	if err := readJSON(w, r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	call := plugins.Call{Action: action, Args: in.Args,
+	// The host checks the arguments against the plugin's manifest; numbers
+	// reach it exactly as they were sent.
+	var args map[string]any
+	if len(in.Args) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(in.Args))
+		dec.UseNumber()
+		if err := dec.Decode(&args); err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_json", "args must be a JSON object of the action's arguments", "args")
+			return
+		}
+	}
+	call := plugins.Call{Action: action, Args: args,
 		User: &plugins.User{ID: p.User.ID, Email: p.User.Email, Name: p.User.Name, Role: p.User.Role}}
 	if in.Entity != "" || in.ID != "" {
 		if _, err := s.records.Get(r.Context(), records.UserActor(p), in.Entity, in.ID); err != nil {
@@ -96,15 +103,6 @@ func (s *Server) invokePlugin(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	writeJSON(w, http.StatusOK, map[string]any{"result": json.RawMessage(orNull(res))})
 }
 
-func hasAction(m *plugins.Manifest, action string) bool {
-	for _, a := range m.Actions {
-		if a.Name == action {
-			return true
-		}
-	}
-	return false
-}
-
 func orNull(b []byte) []byte {
 	if len(b) == 0 {
 		return []byte("null")
@@ -112,12 +110,25 @@ func orNull(b []byte) []byte {
 	return b
 }
 
-// pluginError answers a plugin's refusal as the client's error (422) and
-// a plugin's failure as the upstream failure it is (502/503/504).
+// pluginError answers a call the host refused for its plugin's manifest
+// as the client's error (400, 404 or 405, naming the argument), a
+// plugin's refusal as the client's error (422) and a plugin's failure as
+// the upstream failure it is (502/503/504).
 func (s *Server) pluginError(w http.ResponseWriter, r *http.Request, err error) {
 	var refusal *plugins.Refusal
 	var ce *plugins.CallError
+	var ic *plugins.InvalidCall
 	switch {
+	case errors.As(err, &ic):
+		status := http.StatusBadRequest
+		switch ic.Code {
+		case plugins.CodeUnknownAction, plugins.CodeNoRoute:
+			status = http.StatusNotFound
+		case plugins.CodeMethodNotAllowed:
+			status = http.StatusMethodNotAllowed
+			w.Header().Set("Allow", strings.Join(ic.Allow, ", "))
+		}
+		writeError(w, status, ic.Code, ic.Error(), ic.Field)
 	case errors.As(err, &refusal):
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]apiError{"error": {Code: refusal.Code, Message: refusal.Error(), Field: refusal.Field}})
 	case errors.Is(err, plugins.ErrUnknown):

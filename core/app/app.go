@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmkit/crm/config"
@@ -49,6 +50,13 @@ type App struct {
 	Log        *slog.Logger
 	// EngineOptions tune the rules engine (tests shorten its retries).
 	EngineOptions rules.Options
+
+	// deliveries runs the plugins' event deliveries; a reload that
+	// changes plugin blocks starts them again for the new blocks.
+	deliveries struct {
+		mu   sync.Mutex
+		stop func()
+	}
 }
 
 // Check loads a configuration and compiles everything in it that can be
@@ -131,19 +139,35 @@ func (a *App) startPlugins(ctx context.Context) func() {
 	for _, d := range CheckPluginActions(a.Rules, a.Plugins.Manifest) {
 		a.Log.Error("a rule's plugin action does not match the plugin's manifest", slog.String("diagnostic", config.FormatDiagnostic(d)))
 	}
-	dctx, stopDeliveries := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		a.Plugins.RunDeliveries(dctx, a.Store, a.Schema, a.Config.Plugins, plugins.DeliverOptions{})
-	}()
+	a.runDeliveries(a.Config.Plugins)
 	return func() {
-		stopDeliveries()
-		<-done
+		a.runDeliveries(nil)
 		if err := a.Plugins.Close(); err != nil {
 			a.Log.Error("stop plugins", slog.Any("err", err))
 		}
 	}
+}
+
+// runDeliveries stops the running event deliveries, if any, and starts
+// those of cfgs (none for nil). Each delivery resumes at its stored
+// position, so a restart loses no event.
+func (a *App) runDeliveries(cfgs []*config.Plugin) {
+	a.deliveries.mu.Lock()
+	defer a.deliveries.mu.Unlock()
+	if a.deliveries.stop != nil {
+		a.deliveries.stop()
+		a.deliveries.stop = nil
+	}
+	if cfgs == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Plugins.RunDeliveries(ctx, a.Store, a.Schema, cfgs, plugins.DeliverOptions{})
+	}()
+	a.deliveries.stop = func() { cancel(); <-done }
 }
 
 // invokePlugin is the rules engine's way to call a plugin action.
@@ -153,7 +177,8 @@ func (a *App) invokePlugin(ctx context.Context, plugin, action string, args map[
 		IdempotencyKey: key, Cause: cause,
 	})
 	var refusal *plugins.Refusal
-	if errors.As(err, &refusal) {
+	var invalid *plugins.InvalidCall
+	if errors.As(err, &refusal) || errors.As(err, &invalid) {
 		return nil, rules.Permanent(err)
 	}
 	if err != nil {
@@ -276,8 +301,14 @@ func (a *App) Serve(ctx context.Context, opts ServeOptions) error {
 		rl := newReloader(a, a.ConfigPath)
 		status = rl.Status
 		wctx, stopWatch := context.WithCancel(ctx)
-		defer stopWatch()
-		go rl.watch(wctx, 2*time.Second)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			rl.watch(wctx, 2*time.Second)
+		}()
+		// The watcher stops (a reload in progress ends) before the
+		// engine and the plugins it changes.
+		defer func() { stopWatch(); <-watched }()
 	}
 	handler := api.New(api.Options{
 		Store: a.Store, Schema: a.Schema, Auth: a.Auth, Logger: a.Log, Version: Version,

@@ -129,6 +129,7 @@ var exprTypes = map[string][]string{
 	config.TypeRef: {"string"}, config.TypeUser: {"string"}, config.TypeFile: {"string"},
 	config.TypeInt: {"int"}, config.TypeDecimal: {"int", "float"}, config.TypeMoney: {"money", "map"},
 	config.TypeBool: {"bool"}, config.TypeDate: {"time", "string"}, config.TypeDateTime: {"time", "string"},
+	"object": {"map"},
 }
 
 func suggest(given string, names []string) string {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/plugins"
 	"github.com/crmkit/crm/core/rules"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -30,11 +31,27 @@ type ConfigStatus struct {
 	Diagnostics []string  `json:"diagnostics"`
 	Warnings    []string  `json:"warnings,omitempty"`
 	Rules       int       `json:"rules"`
+	// Plugins are the plugins the last applied change restarted under a
+	// changed block, started (a new block) or stopped (a removed one).
+	Plugins *PluginChange `json:"plugins,omitempty"`
 }
 
-// reloader watches the configuration files and swaps in new rules and roles
-// when they change and check clean; a configuration with errors is refused
-// and the running one stays.
+// PluginChange names the plugins a configuration change restarted,
+// started and stopped.
+type PluginChange struct {
+	Restarted []string `json:"restarted,omitempty"`
+	Started   []string `json:"started,omitempty"`
+	Stopped   []string `json:"stopped,omitempty"`
+}
+
+// reloader watches the configuration files and swaps in new rules, roles
+// and plugin blocks when they change and check clean; a configuration with
+// errors is refused and the running one stays. A plugin whose block
+// changed is started under its new block beside the running one, checked
+// (its checksum, its start and Configure, the rules' actions against its
+// new manifest), and put in place only when the whole change is clean;
+// plugins of added blocks are started, of removed blocks stopped, and
+// plugins whose block did not change are not touched.
 type reloader struct {
 	a      *App
 	path   string
@@ -68,13 +85,13 @@ func (r *reloader) watch(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			r.check()
+			r.check(ctx)
 		}
 	}
 }
 
 // check reloads when the files' contents changed.
-func (r *reloader) check() {
+func (r *reloader) check(ctx context.Context) {
 	sum, err := fingerprint(r.path)
 	if err != nil || sum == r.sum {
 		return
@@ -89,7 +106,26 @@ func (r *reloader) check() {
 		cfg = keepPluginEntities(cfg, r.a.Config)
 		_, _, set, diags = compile(cfg, r.a.Schema, diags)
 	}
+	var change *plugins.Change
+	var warnings []string
+	if !diags.HasErrors() && r.a.Plugins != nil {
+		var pd hcl.Diagnostics
+		change, pd, warnings = r.preparePlugins(ctx, cfg, set)
+		diags = append(diags, pd...)
+	}
 	lines := formatDiags(cfg, diags)
+	if diags.HasErrors() && change != nil {
+		change.Discard()
+	}
+	if !diags.HasErrors() && change != nil && !change.Empty() {
+		// The plugins first: the new rules may call their new actions.
+		if err := change.Apply(); err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: err.Error()})
+			lines = formatDiags(cfg, diags)
+		} else {
+			r.a.runDeliveries(cfg.Plugins)
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.status.CheckedAt = now
@@ -104,7 +140,11 @@ func (r *reloader) check() {
 	r.a.Engine.SetRules(set)
 	r.a.Auth.SetRoles(cfg.Roles)
 	r.status.OK, r.status.LoadedAt, r.status.Rules = true, now, len(set.Rules)
-	r.status.Warnings = nil
+	r.status.Warnings, r.status.Plugins = warnings, nil
+	if change != nil && !change.Empty() {
+		r.status.Plugins = &PluginChange{Restarted: change.Changed, Started: change.Added, Stopped: change.Removed}
+		log.Info("plugins reloaded", slog.Any("restarted", change.Changed), slog.Any("started", change.Added), slog.Any("stopped", change.Removed))
+	}
 	if !sameEntities(r.a.Config, cfg) {
 		r.status.Warnings = append(r.status.Warnings, "entity and field changes take effect after a restart")
 	}
@@ -115,6 +155,59 @@ func (r *reloader) check() {
 		log.Warn(w)
 	}
 	log.Info("configuration reloaded", slog.Int("rules", len(set.Rules)))
+}
+
+// preparePlugins starts the plugins of cfg whose block changed or was
+// added (see plugins.Host.Prepare) and checks the change: each must start
+// under its new block, and every rule's PLUGIN.ACTION must match the
+// manifest its plugin will have. A problem is an error at the plugin's
+// block or the rule's action; the change is then to be discarded. It
+// also returns the warnings of a change that is applied but takes full
+// effect only at a restart (a plugin's contributed entities).
+func (r *reloader) preparePlugins(ctx context.Context, cfg *config.Config, set *rules.Set) (*plugins.Change, hcl.Diagnostics, []string) {
+	change := r.a.Plugins.Prepare(ctx, cfg.Plugins)
+	var diags hcl.Diagnostics
+	var warnings []string
+	for _, p := range cfg.Plugins {
+		if err := change.Failed[p.Name]; err != nil {
+			rng := p.Range
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Subject: &rng,
+				Summary: fmt.Sprintf("plugin %s: its changed block was refused, the running plugin stays: %v", p.Name, err)})
+		}
+	}
+	diags = append(diags, CheckPluginActions(set, change.Manifest)...)
+	for _, p := range cfg.Plugins {
+		if !slices.Contains(change.Changed, p.Name) && !slices.Contains(change.Added, p.Name) {
+			continue
+		}
+		if m, ok := change.Manifest(p.Name); ok && !sameContributed(p, m, r.a.Config) {
+			warnings = append(warnings, fmt.Sprintf("plugin %s: changes of the entities it contributes take effect after a restart", p.Name))
+		}
+	}
+	return change, diags, warnings
+}
+
+// sameContributed reports whether the entities that block p declares, as
+// manifest m describes them, are those of the running configuration.
+func sameContributed(p *config.Plugin, m *plugins.Manifest, running *config.Config) bool {
+	ents, _ := contributedEntities(p, m)
+	if len(ents) != len(p.Entities) {
+		return false
+	}
+	for _, e := range ents {
+		have := running.Entity(e.Name)
+		if have == nil || len(have.Fields) != len(e.Fields) {
+			return false
+		}
+		for i, f := range e.Fields {
+			g := have.Fields[i]
+			if f.Name != g.Name || f.Type != g.Type || f.Required != g.Required || f.Unique != g.Unique ||
+				f.Index != g.Index || f.To != g.To || !slices.Equal(f.Values, g.Values) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func formatDiags(cfg *config.Config, diags hcl.Diagnostics) []string {

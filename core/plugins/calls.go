@@ -78,8 +78,10 @@ func callErr(err error, timeout time.Duration) error {
 // waits for it within its deadline. rpc names the method for the latency
 // figures. A call that may be repeated (it carries idempotency keys) and
 // that was in flight when the process died is sent once more, to the new
-// process.
-func call[T any](ctx context.Context, h *Host, name, rpc, method string, repeatable bool, fn func(context.Context, crmv1.PluginClient) (T, error)) (T, error) {
+// process. check, when not nil, is given the instance about to be called
+// (its manifest) first: its error is returned as it is, and the plugin is
+// not called.
+func call[T any](ctx context.Context, h *Host, name, rpc, method string, repeatable bool, check func(*instance) error, fn func(context.Context, crmv1.PluginClient) (T, error)) (T, error) {
 	var zero T
 	m, err := h.plugin(name)
 	if err != nil {
@@ -95,6 +97,13 @@ func call[T any](ctx context.Context, h *Host, name, rpc, method string, repeata
 	for attempt := 0; ; attempt++ {
 		inst, err := m.await(ctx, dead)
 		switch {
+		case errors.Is(err, errRetired):
+			// A reload replaced the plugin: call the one now configured.
+			if m, err = h.plugin(name); err != nil {
+				return zero, err
+			}
+			dead, attempt = nil, attempt-1
+			continue
 		case errors.Is(err, ErrNotRunning):
 			return zero, &CallError{Plugin: name, Method: method, Message: ErrNotRunning.Error(), err: ErrNotRunning}
 		case errors.Is(err, context.DeadlineExceeded):
@@ -103,8 +112,15 @@ func call[T any](ctx context.Context, h *Host, name, rpc, method string, repeata
 		case err != nil:
 			return zero, &CallError{Plugin: name, Method: method, Message: err.Error(), err: err}
 		}
+		if check != nil {
+			if err := check(inst); err != nil {
+				m.leave()
+				return zero, err
+			}
+		}
 		began := time.Now()
 		out, err := fn(ctx, inst.rpc)
+		m.leave()
 		m.observe(rpc, time.Since(began))
 		if err == nil {
 			return out, nil
@@ -163,17 +179,22 @@ type Call struct {
 }
 
 // Invoke calls one of a plugin's actions and returns its result as JSON.
-// A refusal is a *Refusal; a failure a *CallError (or ErrUnknown).
+// The call is first checked against the plugin's manifest (see
+// enforce.go): one that does not match it is an *InvalidCall and the
+// plugin is not called; the plugin gets the arguments in their API JSON
+// form. A refusal is a *Refusal; a failure a *CallError (or ErrUnknown).
 func (h *Host) Invoke(ctx context.Context, plugin string, c Call) (json.RawMessage, error) {
-	args := c.Args
-	if args == nil {
-		args = map[string]any{}
+	req := &crmv1.InvokeRequest{Action: c.Action, IdempotencyKey: c.IdempotencyKey, Cause: c.Cause}
+	check := func(inst *instance) error {
+		args, err := checkCall(plugin, inst.manifest, h.opts.Schema, c)
+		if err != nil {
+			return err
+		}
+		if req.ArgsJson, err = json.Marshal(args); err != nil {
+			return fmt.Errorf("plugin %q: action %s: encode arguments: %w", plugin, c.Action, err)
+		}
+		return nil
 	}
-	raw, err := json.Marshal(args)
-	if err != nil {
-		return nil, fmt.Errorf("plugin %q: action %s: encode arguments: %w", plugin, c.Action, err)
-	}
-	req := &crmv1.InvokeRequest{Action: c.Action, ArgsJson: raw, IdempotencyKey: c.IdempotencyKey, Cause: c.Cause}
 	if c.Record != nil {
 		req.Record = &crmv1.RecordRef{Entity: c.Record.Entity, Id: c.Record.ID}
 	}
@@ -185,7 +206,7 @@ func (h *Host) Invoke(ctx context.Context, plugin string, c Call) (json.RawMessa
 		h.onBehalf.Store(req.CallToken, iv)
 		defer h.onBehalf.Delete(req.CallToken)
 	}
-	resp, err := call(ctx, h, plugin, rpcInvoke, "action "+c.Action, c.IdempotencyKey != "", func(ctx context.Context, p crmv1.PluginClient) (*crmv1.InvokeResponse, error) {
+	resp, err := call(ctx, h, plugin, rpcInvoke, "action "+c.Action, c.IdempotencyKey != "", check, func(ctx context.Context, p crmv1.PluginClient) (*crmv1.InvokeResponse, error) {
 		return p.Invoke(ctx, req)
 	})
 	if err == nil && resp.GetRefusal() != nil {
@@ -234,7 +255,7 @@ func (h *Host) HandleEvents(ctx context.Context, plugin string, events []Event) 
 	for _, ev := range events {
 		repeatable = repeatable && ev.IdempotencyKey != ""
 	}
-	resp, err := call(ctx, h, plugin, rpcEvents, "handle events", repeatable, func(ctx context.Context, p crmv1.PluginClient) (*crmv1.HandleEventResponse, error) {
+	resp, err := call(ctx, h, plugin, rpcEvents, "handle events", repeatable, nil, func(ctx context.Context, p crmv1.PluginClient) (*crmv1.HandleEventResponse, error) {
 		return p.HandleEvent(ctx, req)
 	})
 	if err != nil {
@@ -265,12 +286,15 @@ type WebhookResponse struct {
 }
 
 // HandleWebhook passes an HTTP request to a plugin and returns its answer.
+// A request that matches none of the manifest's webhook routes, or a route
+// but not its method, is an *InvalidCall and the plugin is not called.
 func (h *Host) HandleWebhook(ctx context.Context, plugin string, r WebhookRequest) (*WebhookResponse, error) {
+	check := func(inst *instance) error { return inst.routes.check(plugin, r) }
 	req := &crmv1.HandleWebhookRequest{Method: r.Method, Path: r.Path, Query: r.Query, Body: r.Body, RemoteAddr: r.RemoteAddr}
 	for name, values := range r.Header {
 		req.Headers = append(req.Headers, &crmv1.Header{Name: name, Values: values})
 	}
-	resp, err := call(ctx, h, plugin, rpcWebhook, "webhook "+r.Method+" "+r.Path, false, func(ctx context.Context, p crmv1.PluginClient) (*crmv1.HandleWebhookResponse, error) {
+	resp, err := call(ctx, h, plugin, rpcWebhook, "webhook "+r.Method+" "+r.Path, false, check, func(ctx context.Context, p crmv1.PluginClient) (*crmv1.HandleWebhookResponse, error) {
 		return p.HandleWebhook(ctx, req)
 	})
 	if err != nil {
@@ -287,7 +311,7 @@ func (h *Host) HandleWebhook(ctx context.Context, plugin string, r WebhookReques
 
 // Health asks a plugin whether it can do its work; nil when it can.
 func (h *Host) Health(ctx context.Context, plugin string) error {
-	resp, err := call(ctx, h, plugin, rpcHealth, "health", false, func(ctx context.Context, p crmv1.PluginClient) (*crmv1.HealthResponse, error) {
+	resp, err := call(ctx, h, plugin, rpcHealth, "health", false, nil, func(ctx context.Context, p crmv1.PluginClient) (*crmv1.HealthResponse, error) {
 		return p.Health(ctx, &crmv1.HealthRequest{})
 	})
 	if err != nil {

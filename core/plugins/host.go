@@ -52,6 +52,10 @@ var (
 	ErrUnknown = errors.New("no such plugin")
 	// ErrTimeout: a call that got no answer within its deadline.
 	ErrTimeout = errors.New("no answer in time")
+
+	// errRetired: a call reached a plugin that a reload replaced; it is
+	// made again to the plugin now configured under that name.
+	errRetired = errors.New("plugin replaced by a reload")
 )
 
 // State is where a plugin is in its life.
@@ -332,11 +336,20 @@ type managed struct {
 	started time.Time
 	inst    *instance
 	sup     supervision
+	// active counts the calls in flight (see await and leave); drained,
+	// when not nil, is closed as the last of them ends. retired is set
+	// when a reload replaced this plugin: calls go to its successor.
+	active  int
+	drained chan struct{}
+	retired bool
+
+	// quit is closed when the plugin is retired; its supervisor stops.
+	quit chan struct{}
 }
 
 func newManaged(h *Host, c *config.Plugin) *managed {
 	m := &managed{
-		host: h, cfg: c, state: StateStarting,
+		host: h, cfg: c, state: StateStarting, quit: make(chan struct{}),
 		log:    h.log.With(slog.String("plugin", c.Name)),
 		grants: newGrants(c),
 	}

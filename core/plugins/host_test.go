@@ -61,7 +61,7 @@ func TestThirdPartyPlugin(t *testing.T) {
 		if m.Name != "testplugin" || m.Version != "0.1.0" || m.ProtocolVersion != crmv1.ProtocolVersion {
 			t.Errorf("manifest %+v", m)
 		}
-		if a := m.Action("create"); a == nil || len(a.Args) != 1 || a.Args[0].Type != "string" || !a.Args[0].Required {
+		if a := m.Action("create"); a == nil || len(a.Args) != 2 || a.Args[0].Type != "string" || !a.Args[0].Required || a.Args[1].Type != "object" {
 			t.Errorf("action create: %+v", a)
 		}
 		if !slices.Equal(m.Emits, []string{"testplugin.pinged"}) || len(m.Entities) != 1 || m.Entities[0].Fields[1].Values[2] != "l" {
@@ -178,7 +178,8 @@ func TestThirdPartyPlugin(t *testing.T) {
 			t.Fatalf("refuse: %v", err)
 		}
 		_, err = e.host.Invoke(background(), "tp", plugins.Call{Action: "no_such_action"})
-		if !errors.As(err, &r) || r.Code != "unknown_action" {
+		var ic *plugins.InvalidCall
+		if !errors.As(err, &ic) || ic.Code != plugins.CodeUnknownAction {
 			t.Errorf("unknown action: %v", err)
 		}
 	})

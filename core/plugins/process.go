@@ -74,6 +74,7 @@ type instance struct {
 	rpc      crmv1.PluginClient
 	broker   *goplugin.GRPCBroker
 	manifest *Manifest
+	routes   *routes // the manifest's webhook routes
 	protocol int
 	pid      int
 	stderr   *tail
@@ -180,6 +181,9 @@ func (inst *instance) handshake(ctx context.Context, m *managed) error {
 		return fmt.Errorf("plugin %q: fetch its manifest: %w", name, callErr(err, m.host.opts.CallTimeout))
 	}
 	if inst.manifest, err = manifestFromProto(resp.GetManifest(), inst.protocol); err != nil {
+		return fmt.Errorf("plugin %q: %w", name, err)
+	}
+	if inst.routes, err = newRoutes(inst.manifest.Webhooks); err != nil {
 		return fmt.Errorf("plugin %q: %w", name, err)
 	}
 	svc := newHostService(m, inst.manifest)

@@ -137,16 +137,23 @@ func (m *managed) poke() {
 }
 
 // await returns the running instance of the plugin, other than dead,
-// waiting while the plugin starts or restarts until ctx is done. It fails
-// with ErrNotRunning when the plugin is failed or stopped.
+// waiting while the plugin starts or restarts until ctx is done, and
+// counts the call in flight: the caller calls leave when it is done. It
+// fails with ErrNotRunning when the plugin is failed or stopped, and with
+// errRetired when a reload replaced it.
 func (m *managed) await(ctx context.Context, dead *instance) (*instance, error) {
 	for {
 		m.mu.Lock()
+		if m.retired {
+			m.mu.Unlock()
+			return nil, errRetired
+		}
 		m.exitedLocked()
 		switch m.state {
 		case StateRunning:
 			if m.inst != dead {
 				inst := m.inst
+				m.active++
 				m.mu.Unlock()
 				return inst, nil
 			}
@@ -162,6 +169,17 @@ func (m *managed) await(ctx context.Context, dead *instance) (*instance, error) 
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// leave ends a call that await counted in flight.
+func (m *managed) leave() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.active--
+	if m.active == 0 && m.drained != nil {
+		close(m.drained)
+		m.drained = nil
 	}
 }
 
@@ -219,6 +237,8 @@ func (h *Host) Restart(ctx context.Context, name string) error {
 		return fmt.Errorf("restart plugin %q: %w", name, ctx.Err())
 	case <-h.quit:
 		return fmt.Errorf("restart plugin %q: the host is closed", name)
+	case <-m.quit:
+		return fmt.Errorf("restart plugin %q: a configuration reload restarted it meanwhile", name)
 	}
 	select {
 	case err := <-done:
@@ -229,7 +249,7 @@ func (h *Host) Restart(ctx context.Context, name string) error {
 }
 
 // supervise is the supervisor of one plugin; it returns when the host
-// closes.
+// closes or a reload retires the plugin.
 func (h *Host) supervise(m *managed) {
 	defer h.supervisors.Done()
 	health := time.NewTicker(h.opts.HealthInterval)
@@ -241,6 +261,8 @@ func (h *Host) supervise(m *managed) {
 		reason := ""
 		select {
 		case <-h.quit:
+			return
+		case <-m.quit:
 			return
 		case done := <-m.sup.req:
 			done <- m.restartNow()
@@ -324,6 +346,9 @@ func (m *managed) recover(reason string) {
 		timer := time.NewTimer(wait)
 		select {
 		case <-h.quit:
+			timer.Stop()
+			return
+		case <-m.quit:
 			timer.Stop()
 			return
 		case done := <-m.sup.req:

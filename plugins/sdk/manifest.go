@@ -21,6 +21,9 @@ const (
 	TypeRef      = "ref"  // a record's id
 	TypeUser     = "user" // a user's id
 	TypeFile     = "file" // a stored file's id
+	// TypeObject is for an action's arguments only: a JSON object the
+	// host passes on as it is given; the plugin checks its contents.
+	TypeObject = "object"
 )
 
 // Manifest is what a plugin declares about itself. The host reads it at

@@ -15,6 +15,11 @@ var FieldTypes = []string{
 	"enum", "email", "phone", "url", "ref", "user", "file",
 }
 
+// ArgTypes are the types an action's argument may have: the field types,
+// and "object", a JSON object the host passes on as it is given (the
+// plugin checks its contents).
+var ArgTypes = append(slices.Clone(FieldTypes), "object")
+
 // ReservedFields are the system fields every record has; a contributed
 // entity may not declare them.
 var ReservedFields = []string{"id", "entity", "version", "created_at", "updated_at", "created_by", "owner"}
@@ -51,7 +56,7 @@ func ValidateManifest(m *Manifest) error {
 			gat := fmt.Sprintf("%s: argument %q", at, g.GetName())
 			v.name(at+": argument name", g.GetName())
 			v.unique(args, g.GetName(), at+": argument")
-			v.typed(gat, g.GetType(), g.GetValues(), g.GetTo())
+			v.typed(gat, ArgTypes, g.GetType(), g.GetValues(), g.GetTo())
 		}
 	}
 	for _, ev := range m.GetSubscriptions() {
@@ -73,7 +78,7 @@ func ValidateManifest(m *Manifest) error {
 				v.addf("%s: %q is a system field every record has", at, f.GetName())
 			}
 			v.unique(fields, f.GetName(), at+": field")
-			v.typed(fat, f.GetType(), f.GetValues(), f.GetTo())
+			v.typed(fat, FieldTypes, f.GetType(), f.GetValues(), f.GetTo())
 		}
 	}
 	routes := map[string]bool{}
@@ -122,10 +127,10 @@ func (v *validator) event(what, name string) {
 	}
 }
 
-func (v *validator) typed(at, typ string, values []string, to string) {
+func (v *validator) typed(at string, known []string, typ string, values []string, to string) {
 	switch {
-	case !slices.Contains(FieldTypes, typ):
-		v.addf("%s: unknown type %q (one of %s)", at, typ, strings.Join(FieldTypes, ", "))
+	case !slices.Contains(known, typ):
+		v.addf("%s: unknown type %q (one of %s)", at, typ, strings.Join(known, ", "))
 	case typ == "enum" && len(values) == 0:
 		v.addf("%s: an enum needs values", at)
 	case typ == "ref" && to == "":

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +60,7 @@ type Plugin struct {
 	config map[string]any
 	locale sdk.Locale
 	seen   []string
+	calls  int
 }
 
 // New returns a fresh test plugin.
@@ -70,10 +72,29 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		Name: "testplugin", Version: "0.1.0", Description: "exercises the plugin host",
 		Actions: []sdk.Action{
 			{Name: "echo", Args: []sdk.Arg{{Name: "text", Type: sdk.TypeString}}},
-			{Name: "create", Args: []sdk.Arg{{Name: "entity", Type: sdk.TypeString, Required: true}}},
-			{Name: "update"}, {Name: "get"}, {Name: "list"}, {Name: "refuse"}, {Name: "panic"},
-			{Name: "sleep"}, {Name: "emit"}, {Name: "read_file"}, {Name: "config"}, {Name: "locale"}, {Name: "seen"},
-			{Name: "log"}, {Name: "spawn"}, {Name: "must_create"}, {Name: "must_update"}, {Name: "create_unless"},
+			{Name: "create", Args: []sdk.Arg{{Name: "entity", Type: sdk.TypeString, Required: true}, valuesArg}},
+			{Name: "update", Args: []sdk.Arg{entityArg, idArg, valuesArg}},
+			{Name: "get", Args: []sdk.Arg{entityArg, idArg}},
+			{Name: "list", Args: []sdk.Arg{entityArg, {Name: "filter", Type: sdk.TypeString}}},
+			{Name: "refuse"}, {Name: "panic"},
+			{Name: "sleep", Args: []sdk.Arg{{Name: "ms", Type: sdk.TypeInt, Required: true}}},
+			{Name: "emit", Args: []sdk.Arg{entityArg}},
+			{Name: "read_file", Args: []sdk.Arg{idArg}},
+			{Name: "config"}, {Name: "locale"}, {Name: "seen"}, {Name: "log"}, {Name: "spawn"},
+			{Name: "must_create", Args: []sdk.Arg{entityArg, valuesArg}},
+			{Name: "must_update", Args: []sdk.Arg{entityArg, idArg, valuesArg}},
+			{Name: "create_unless", Args: []sdk.Arg{entityArg, valuesArg, {Name: "filter", Type: sdk.TypeString}}},
+			// award exercises the host's checks of a manifest: typed
+			// arguments, and contacts only.
+			{Name: "award", Entities: []string{"contact"}, Args: []sdk.Arg{
+				{Name: "points", Type: sdk.TypeInt, Required: true},
+				{Name: "level", Type: sdk.TypeEnum, Values: []string{"bronze", "gold"}},
+				{Name: "until", Type: sdk.TypeDate},
+				{Name: "price", Type: sdk.TypeMoney},
+			}},
+			// calls says how many calls (actions and webhook requests,
+			// itself left out) reached this process.
+			{Name: "calls"},
 		},
 		Subscriptions: []string{"contact.created"},
 		Emits:         []string{"testplugin.pinged"},
@@ -81,10 +102,17 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Name: "title", Type: sdk.TypeString, Required: true},
 			{Name: "size", Type: sdk.TypeEnum, Values: []string{"s", "m", "l"}},
 		}}},
-		Webhooks:  []sdk.Webhook{{Method: "POST", Path: "/ping"}},
+		Webhooks:  []sdk.Webhook{{Method: "POST", Path: "/ping"}, {Method: "GET", Path: "/items/{id}"}},
 		UIActions: []sdk.UIAction{{Entity: "contact", Action: "echo", Label: "Echo"}},
 	}
 }
+
+// Arguments several actions take.
+var (
+	entityArg = sdk.Arg{Name: "entity", Type: sdk.TypeString}
+	idArg     = sdk.Arg{Name: "id", Type: sdk.TypeString}
+	valuesArg = sdk.Arg{Name: "values", Type: sdk.TypeObject}
+)
 
 // Configure keeps the config and the locale; {"refuse": true} is refused.
 func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
@@ -107,12 +135,21 @@ type args struct {
 
 // Invoke runs the test actions.
 func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
+	p.mu.Lock()
+	if call.Action == "calls" {
+		defer p.mu.Unlock()
+		return map[string]any{"calls": p.calls}, nil
+	}
+	p.calls++
+	p.mu.Unlock()
 	var a args
 	if err := call.DecodeArgs(&a); err != nil {
 		return nil, sdk.Refuse(sdk.CodeInvalidArgs, err.Error())
 	}
 	host := sdk.HostFrom(ctx)
 	switch call.Action {
+	case "award":
+		return map[string]any{"args": call.Args, "record": call.Record.Entity + "/" + call.Record.ID}, nil
 	case "echo":
 		out := map[string]any{"args": call.Args, "key": call.IdempotencyKey}
 		if call.User != nil {
@@ -234,8 +271,15 @@ func (p *Plugin) HandleEvents(_ context.Context, events []sdk.Event) error {
 	return nil
 }
 
-// HandleWebhook answers POST /ping with 202 and "pong: BODY".
+// HandleWebhook answers POST /ping with 202 and "pong: BODY", and GET
+// /items/ID with "item ID".
 func (p *Plugin) HandleWebhook(_ context.Context, r sdk.Request) (sdk.Response, error) {
+	p.mu.Lock()
+	p.calls++
+	p.mu.Unlock()
+	if id, ok := strings.CutPrefix(r.Path, "/items/"); ok && r.Method == http.MethodGet {
+		return sdk.Response{Status: http.StatusOK, Body: []byte("item " + id)}, nil
+	}
 	if r.Method != http.MethodPost || r.Path != "/ping" {
 		return sdk.Response{Status: http.StatusNotFound}, nil
 	}
