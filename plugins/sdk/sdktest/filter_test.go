@@ -16,7 +16,15 @@ import (
 type finder struct{ sdk.Base }
 
 func (*finder) Manifest() sdk.Manifest {
-	return sdk.Manifest{Name: "finder", Version: "1.0.0", Actions: []sdk.Action{{Name: "eq"}, {Name: "where"}}}
+	return sdk.Manifest{Name: "finder", Version: "1.0.0", Actions: []sdk.Action{
+		{Name: "eq", Args: []sdk.Arg{
+			{Name: "entity", Type: sdk.TypeString, Required: true},
+			{Name: "field", Type: sdk.TypeString, Required: true},
+			{Name: "value", Type: sdk.TypeText, Required: true}}},
+		{Name: "where", Args: []sdk.Arg{
+			{Name: "entity", Type: sdk.TypeString, Required: true},
+			{Name: "filter", Type: sdk.TypeString, Required: true}}},
+	}}
 }
 
 // Invoke answers the ids of the records that match: "eq" builds
