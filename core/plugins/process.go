@@ -182,6 +182,9 @@ func (inst *instance) handshake(ctx context.Context, m *managed) error {
 	if inst.manifest, err = manifestFromProto(resp.GetManifest(), inst.protocol); err != nil {
 		return fmt.Errorf("plugin %q: %w", name, err)
 	}
+	if err := checkEvents(inst.manifest, m.host.opts.Schema); err != nil {
+		return fmt.Errorf("plugin %q: %w", name, err)
+	}
 	svc := newHostService(m, inst.manifest)
 	id := inst.broker.NextId()
 	go inst.broker.AcceptAndServe(id, svc.server)
