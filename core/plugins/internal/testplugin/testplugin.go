@@ -82,6 +82,13 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		}}},
 		Webhooks:  []sdk.Webhook{{Method: "POST", Path: "/ping"}},
 		UIActions: []sdk.UIAction{{Entity: "contact", Action: "echo", Label: "Echo"}},
+		Events: []sdk.EventSpec{
+			{Name: "testplugin.serviced", Subject: "contact", Payload: []sdk.Arg{
+				{Name: "mileage", Type: sdk.TypeInt, Required: true},
+				{Name: "kind", Type: sdk.TypeEnum, Values: []string{"oil", "tyres"}},
+			}},
+			{Name: "testplugin.noted", Payload: []sdk.Arg{{Name: "note", Type: sdk.TypeString}}},
+		},
 	}
 }
 
@@ -151,8 +158,16 @@ func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-	case "emit":
-		return outcome(nil, host.Emit(ctx, a.Entity, map[string]any{"n": 1}))
+	case "emit": // entity is the event; values, when given, the payload; id the contact it is about
+		payload := map[string]any{"n": 1}
+		if a.Values != nil {
+			payload = a.Values
+		}
+		var opts []sdk.Option
+		if a.ID != "" {
+			opts = append(opts, sdk.About("contact", a.ID))
+		}
+		return outcome(nil, host.Emit(ctx, a.Entity, payload, opts...))
 	case "read_file":
 		return readFile(ctx, host, a.ID)
 	case "config":
