@@ -43,6 +43,12 @@ type Config struct {
 	// read their manifests, those of third-party plugins. Rules on them
 	// are type-checked against their payload and subject.
 	Events []*PluginEvent
+	// PluginEventsKnown is set (by the app, after it read the manifests of
+	// every third-party plugin declared) when Events holds all their
+	// events: a rule on an event that is neither a record's nor among
+	// Events is then an error. Until then the loader accepts an unknown
+	// event when a third-party plugin is declared, which may emit it.
+	PluginEventsKnown bool
 }
 
 // Event returns the plugin event with the given full name, or nil.

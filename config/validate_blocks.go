@@ -260,7 +260,7 @@ func (l *loader) checkEvent(ev string, at hcl.Range) {
 		return
 	}
 	if slices.ContainsFunc(l.cfg.Plugins, func(p *Plugin) bool { return p.Path != "" }) {
-		return // maybe a third-party plugin's event: checked against the manifests later
+		return // maybe a third-party plugin's event: the rules compiler checks it once the app read their manifests (Config.PluginEventsKnown)
 	}
 	names := l.entityNames()
 	for _, ev := range l.firstPartyEvents() {

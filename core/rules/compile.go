@@ -263,6 +263,9 @@ func (c *compiler) triggers(r *Rule, cr *config.Rule) {
 		r.On = append(r.On, Trigger{Entity: ent, Event: what})
 		name, about := "", fmt.Sprintf("plugin event %q", ev)
 		pe := c.cfg.Event(ev)
+		if pe == nil && c.sch.Entity(ent) == nil && c.cfg.PluginEventsKnown {
+			c.report(c.elemRange(cr.Range, "on", i), fmt.Sprintf("unknown event %q", ev), c.eventHint(ev))
+		}
 		switch {
 		case c.sch.Entity(ent) != nil:
 			name, about = ent, ent

@@ -123,3 +123,24 @@ func payloadEnv(ent *schema.Entity, payload map[string]any) map[string]any {
 	}
 	return out
 }
+
+// eventHint is the hint for an unknown event: the nearest known event (a
+// record's or a plugin's), or the plugins' events.
+func (c *compiler) eventHint(ev string) string {
+	var names, plugin []string
+	for _, e := range c.sch.EntityNames() {
+		for _, what := range recordEventNames {
+			names = append(names, e+"."+what)
+		}
+	}
+	for _, e := range c.cfg.Events {
+		plugin = append(plugin, e.Name)
+	}
+	if s := config.Suggest(ev, append(names, plugin...)); s != "" {
+		return fmt.Sprintf("did you mean %q?", s)
+	}
+	if len(plugin) == 0 {
+		return "no plugin declares it; a record's event is ENTITY.created, updated, deleted or stage_changed"
+	}
+	return "no plugin declares it; the plugins' events: " + strings.Join(plugin, ", ")
+}
