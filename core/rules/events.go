@@ -144,3 +144,44 @@ func (c *compiler) eventHint(ev string) string {
 	}
 	return "no plugin declares it; the plugins' events: " + strings.Join(plugin, ", ")
 }
+
+// payload is a test's payload for a rule on a typed plugin event, its
+// values checked against the event's declaration as the host checks an
+// emit's: each a declared field of its type, the required ones given.
+func (p *preparer) payload() map[string]any {
+	t, ev := p.test, p.rule.Event
+	if t.Payload == nil {
+		return nil
+	}
+	if ev == nil || !ev.Typed {
+		detail := "a rule on a record's event gets the record: give its values in given"
+		if ev != nil || (len(p.rule.On) > 0 && p.sch.Entity(p.rule.On[0].Entity) == nil) {
+			detail = "its plugin's manifest declares no payload for the event; the rule sees the event's values as record: give them in given"
+		}
+		p.report(t.At("payload"), fmt.Sprintf("rule %q is not on a plugin event with a declared payload", p.rule.Name), detail)
+		return nil
+	}
+	ent, err := payloadEntity(p.cfg, p.sch, ev)
+	if err != nil {
+		p.report(t.At("payload"), err.Error(), "")
+		return nil
+	}
+	in := "the payload of " + ev.Name
+	out := map[string]any{}
+	for _, tv := range t.Payload.Fields {
+		f := ent.Field(tv.Name)
+		if f == nil {
+			p.report(tv.NameRange, fmt.Sprintf("unknown field %q in %s", tv.Name, in), hint(tv.Name, ent.FieldNames(), "fields"))
+			continue
+		}
+		if _, ok := p.normalize(f, tv, in); ok && tv.Value != nil {
+			out[tv.Name] = tv.Value
+		}
+	}
+	for _, f := range ev.Payload {
+		if f.Required && t.Payload.Get(f.Name) == nil {
+			p.report(t.At("payload"), fmt.Sprintf("%s lacks the required field %q", in, f.Name), fmt.Sprintf("plugin %s always sends it", ev.Plugin))
+		}
+	}
+	return out
+}

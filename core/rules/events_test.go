@@ -87,3 +87,91 @@ func TestTypedPluginEventDiagnostics(t *testing.T) {
 		})
 	}
 }
+
+// warrantyTestRules are rules on typed plugin events, for tests that give
+// a payload.
+const warrantyTestRules = `
+plugin "warranty" {}
+rule "expired" {
+  on   = ["warranty.expired"]
+  when = "event.mileage > 100000 && event.reason == 'mileage'"
+  action "notify" {
+    to      = "record.owner"
+    message = "record.vin + ' at ' + string(event.mileage) + ' km'"
+  }
+}
+rule "reminder" {
+  on = ["warranty.reminder"]
+  action "notify" {
+    to      = "'admin'"
+    message = "event.note ?? 'reminder'"
+  }
+}
+`
+
+// A rule test gives a typed plugin event's payload, checked against the
+// event's declaration; the rule sees it as event.
+func TestRuleTestPayload(t *testing.T) {
+	got, passed, failed := runReport(t, warrantyTestRules+`
+test "expired_by_mileage" {
+  rule    = "expired"
+  given   = { vin = "WVW1", owner = "u1" }
+  payload = { mileage = 120000, reason = "mileage" }
+  expect {
+    action "notify" { message = "WVW1 at 120000 km" }
+  }
+}
+test "expired_by_age" {
+  rule    = "expired"
+  given   = { vin = "WVW1" }
+  payload = { mileage = 120000, reason = "age" }
+  expect { matched = false }
+}
+test "reminder_without_subject" {
+  rule    = "reminder"
+  payload = { note = "check the brakes" }
+  expect {
+    action "notify" { message = "check the brakes" }
+  }
+}
+`, nil)
+	if passed != 3 || failed != 0 {
+		t.Fatalf("%d passed, %d failed:\n%s", passed, failed, got)
+	}
+	for _, c := range []struct{ test, want string }{
+		{`test "t" {
+  rule    = "expired"
+  given   = { vin = "WVW1" }
+  payload = { milage = 120000 }
+  expect { matched = false }
+}`, `rules.hcl:29:13: error: the payload of warranty.expired lacks the required field "mileage"; plugin warranty always sends it
+rules.hcl:29:15: error: unknown field "milage" in the payload of warranty.expired; did you mean "mileage"?`},
+		{`test "t" {
+  rule    = "expired"
+  given   = { vin = "WVW1" }
+  payload = { mileage = "far", reason = "km" }
+  expect { matched = false }
+}`, `rules.hcl:29:25: error: invalid value of mileage in the payload of warranty.expired; expected an integer, got a string
+rules.hcl:29:41: error: invalid value of reason in the payload of warranty.expired; "km" is not one of "age", "mileage"`},
+		{`test "t" {
+  rule    = "lead"
+  given   = { name = "Ani" }
+  payload = { mileage = 1 }
+  expect { matched = false }
+}`, `rules.hcl:29:13: error: rule "lead" is not on a plugin event with a declared payload; a rule on a record's event gets the record: give its values in given`},
+	} {
+		cfg, sch := load(t, warrantyTestRules+`
+rule "lead" {
+  on = ["contact.created"]
+  action "notify" {
+    to      = "record.owner"
+    message = "'hi'"
+  }
+}
+`+c.test)
+		set := mustCompileCfg(t, cfg, sch)
+		if got := formatDiags(CheckTests(cfg, sch, set)); got != c.want {
+			t.Errorf("diagnostics:\n%s\nwant:\n%s", got, c.want)
+		}
+	}
+}
