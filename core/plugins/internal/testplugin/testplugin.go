@@ -32,6 +32,8 @@ const (
 	ModeProto2    = "proto2"    // speaks only protocol version 2 in the handshake
 	ModeManifest2 = "manifest2" // handshakes on 1, but its manifest says 2
 	ModeStdout    = "stdout"    // prints on stdout before serving
+	// ModeBadSubject declares an event whose subject is no entity ("contcat").
+	ModeBadSubject = "badsubject"
 )
 
 // Main runs the plugin in the given mode; it returns when the host is done.
@@ -47,6 +49,10 @@ func Main(mode string) {
 		serveRaw(2, 2)
 	case ModeManifest2:
 		serveRaw(crmv1.ProtocolVersion, 2)
+	case ModeBadSubject:
+		p := New()
+		p.subject = "contcat"
+		sdk.Serve(p)
 	default:
 		sdk.Serve(New())
 	}
@@ -58,10 +64,12 @@ type Plugin struct {
 	mu     sync.Mutex
 	config map[string]any
 	seen   []string
+	// subject is the subject entity of testplugin.serviced.
+	subject string
 }
 
 // New returns a fresh test plugin.
-func New() *Plugin { return &Plugin{} }
+func New() *Plugin { return &Plugin{subject: "contact"} }
 
 // Manifest declares the test plugin.
 func (p *Plugin) Manifest() sdk.Manifest {
@@ -83,7 +91,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		Webhooks:  []sdk.Webhook{{Method: "POST", Path: "/ping"}},
 		UIActions: []sdk.UIAction{{Entity: "contact", Action: "echo", Label: "Echo"}},
 		Events: []sdk.EventSpec{
-			{Name: "testplugin.serviced", Subject: "contact", Payload: []sdk.Arg{
+			{Name: "testplugin.serviced", Subject: p.subject, Payload: []sdk.Arg{
 				{Name: "mileage", Type: sdk.TypeInt, Required: true},
 				{Name: "kind", Type: sdk.TypeEnum, Values: []string{"oil", "tyres"}},
 			}},
