@@ -1,13 +1,17 @@
 package main_test
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmkit/crm/core/testkit"
 )
@@ -103,5 +107,18 @@ func TestCheckThirdPartyEvents(t *testing.T) {
 		if code != 1 || !strings.Contains(stderr, c.want) {
 			t.Errorf("on %s when %s: exit %d, want %q in\n%s", c.on, c.when, code, c.want, stderr)
 		}
+	}
+	// crm serve checks the same before it opens the store or listens.
+	write("testplugin.serviced", "record.mkae == 'BMW'")
+	// (Killed after a minute, so that a server that starts fails the test.)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	serve := exec.CommandContext(ctx, testkit.Binary(t), "serve", "--config", dir, "--data", filepath.Join(t.TempDir(), "data"), "--listen", "127.0.0.1:0")
+	var errb bytes.Buffer
+	serve.Stderr = &errb
+	err := serve.Run()
+	var exit *exec.ExitError
+	if want := rules + `:3:18: error: unknown field "mkae" of contact`; !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(errb.String(), want) {
+		t.Errorf("crm serve: %v, want exit 1 and %q in\n%s", err, want, errb.String())
 	}
 }
