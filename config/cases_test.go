@@ -108,10 +108,26 @@ entity "car" {}`, []string{
 }`, []string{
 		`t.hcl:3:9: error: duplicate field "vin" in entity "car"; first defined at t.hcl:2`,
 	}},
-	{"field built into contact", `entity "contact" {
-  field "email" { type = "email" }
+	{"field built into contact, another type", `entity "contact" {
+  field "email" { type = "string" }
 }`, []string{
-		`t.hcl:2:9: error: field "email" is built into contact`,
+		`t.hcl:2:9: error: field "email" is built into contact with type email, not string; repeat it with type = "email", or name your field otherwise`,
+	}},
+	{"field built into contact, made required", `entity "contact" {
+  field "email" {
+    type     = "email"
+    required = true
+  }
+}`, []string{
+		`t.hcl:2:9: error: field "email" is built into contact; a repeat may change only its label and index`,
+	}},
+	{"field built into deal, another ref target", `entity "deal" {
+  field "contact" {
+    type = "ref"
+    to   = "company"
+  }
+}`, []string{
+		`t.hcl:2:9: error: field "contact" is built into deal as a ref to contact, not to company`,
 	}},
 	{"string where bool", `entity "car" {
   field "vin" {

@@ -38,6 +38,27 @@ type Config struct {
 	// Tests are the test blocks, in the order of the files and of the
 	// blocks in each; `crm rules test` runs them.
 	Tests []*Test
+	// Events are the plugin events known before any plugin runs: those of
+	// the first-party plugins (FirstParty), and, added by the app after it
+	// read their manifests, those of third-party plugins. Rules on them
+	// are type-checked against their payload and subject.
+	Events []*PluginEvent
+	// PluginEventsKnown is set (by the app, after it read the manifests of
+	// every third-party plugin declared) when Events holds all their
+	// events: a rule on an event that is neither a record's nor among
+	// Events is then an error. Until then the loader accepts an unknown
+	// event when a third-party plugin is declared, which may emit it.
+	PluginEventsKnown bool
+}
+
+// Event returns the plugin event with the given full name, or nil.
+func (c *Config) Event(name string) *PluginEvent {
+	for _, e := range c.Events {
+		if e.Name == name {
+			return e
+		}
+	}
+	return nil
 }
 
 // Server is the server block: where to listen and where to keep data.

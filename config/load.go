@@ -53,10 +53,12 @@ func LoadSources(files map[string][]byte) (*Config, hcl.Diagnostics) {
 	}
 
 	l := &loader{cfg: cfg, src: map[any]*src{}}
+	l.firstParty, l.firstPartyNames = firstPartyTable()
 	for _, f := range parsed {
 		l.decodeFile(f)
 	}
 	l.validate()
+	cfg.Events = l.firstPartyEvents()
 	return cfg, SortDiagnostics(l.diags)
 }
 
@@ -134,6 +136,9 @@ type loader struct {
 	localeSrc *src
 
 	workflowSeen *hcl.Range // the first workflow block
+
+	firstParty      map[string]FirstPartyPlugin // FirstParty's answer, by name
+	firstPartyNames []string                    // in FirstParty's order
 }
 
 // report adds an error at r.

@@ -514,3 +514,26 @@ rule "sweep" {
 		t.Error("the loader added a contributed entity; app.WithPluginEntities does that")
 	}
 }
+
+// TestRepeatedBuiltinFieldAccepted: an entity block that repeats a built-in
+// field with the same type is accepted; its label applies, and the field
+// stays the built-in one (once, in its place).
+func TestRepeatedBuiltinFieldAccepted(t *testing.T) {
+	cfg := mustLoad(t, `entity "contact" {
+  field "email" {
+    type  = "email"
+    label = "E-mail"
+  }
+  field "vip" { type = "bool" }
+}`)
+	c := cfg.Entity("contact")
+	n := 0
+	for _, f := range c.Fields {
+		if f.Name == "email" {
+			n++
+		}
+	}
+	if f := c.Field("email"); n != 1 || f == nil || f.Label != "E-mail" || !f.Builtin || f.Type != TypeEmail || c.Field("vip") == nil {
+		t.Fatalf("contact fields: %d email, %+v", n, c.Fields)
+	}
+}

@@ -32,11 +32,15 @@ var TestUserKeys = []string{"id", "email", "name", "role"}
 // Test is a test block: a record given to one rule, and what the rule is
 // expected to do with it.
 type Test struct {
-	Name    string
-	Rule    string      // the rule tested; it names a rule of the configuration
-	Event   string      // "" means the rule's first trigger's event ("schedule" for a scheduled rule)
-	Now     time.Time   // the evaluation's clock; DefaultTestNow when not given
-	Given   *TestValues // the record; never nil after a load without errors
+	Name  string
+	Rule  string      // the rule tested; it names a rule of the configuration
+	Event string      // "" means the rule's first trigger's event ("schedule" for a scheduled rule)
+	Now   time.Time   // the evaluation's clock; DefaultTestNow when not given
+	Given *TestValues // the record; never nil after a load without errors (empty when only Payload is given)
+	// Payload is a plugin event's payload, for a rule on an event whose
+	// manifest declares it (the rules package checks its values against
+	// that declaration); nil when absent.
+	Payload *TestValues
 	Old     *TestValues // the previous version's values that differ from Given; nil when absent
 	User    *TestUser   // who made the change; nil when absent
 	Related []*TestRelated
@@ -48,7 +52,8 @@ type Test struct {
 }
 
 // At is the range of the value of attribute attr of the test block (rule,
-// event, now, given, old, user), or the block header when it is absent.
+// event, now, given, payload, old, user), or the block header when it is
+// absent.
 func (t *Test) At(attr string) hcl.Range {
 	if r, ok := t.attrs[attr]; ok {
 		return r
@@ -137,7 +142,7 @@ type TestAction struct {
 var testSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "rule", Required: true},
-		{Name: "event"}, {Name: "now"}, {Name: "given", Required: true},
+		{Name: "event"}, {Name: "now"}, {Name: "given"}, {Name: "payload"},
 		{Name: "old"}, {Name: "user"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
@@ -171,6 +176,14 @@ func (l *loader) decodeTest(hb *hcl.Block) {
 		}
 	}
 	t.Given = l.testValues(b, "given")
+	t.Payload = l.testValues(b, "payload")
+	switch {
+	case t.Given == nil && t.Payload != nil: // a plugin event without a subject record
+		t.Given = &TestValues{Range: hb.DefRange}
+	case !b.src.has("given") && !b.src.has("payload"):
+		l.report(b.src.name, fmt.Sprintf("test %q gives no record", t.Name),
+			`give the record the rule gets, e.g. given = { name = "Ani" }, or, for a rule on a plugin event, its payload = { ... }`)
+	}
 	t.Old = l.testValues(b, "old")
 	t.User = l.testUser(b)
 	var expect *hcl.Block
@@ -197,7 +210,8 @@ func (l *loader) decodeTest(hb *hcl.Block) {
 	l.cfg.Tests = append(l.cfg.Tests, t)
 }
 
-// testValues decodes an object attribute of field values: given or old.
+// testValues decodes an object attribute of field values: given, payload
+// or old.
 func (l *loader) testValues(b *block, attr string) *TestValues {
 	a, present := b.attrs[attr]
 	if !present {

@@ -46,7 +46,7 @@ var testErrorCases = []struct {
 	{"missing given", `test "a" {
   rule = "lead"
   expect {}
-}`, []string{`t.hcl:10:10: error: Missing required argument; The argument "given" is required, but no definition was found.`}},
+}`, []string{`t.hcl:10:6: error: test "a" gives no record; give the record the rule gets, e.g. given = { name = "Ani" }, or, for a rule on a plugin event, its payload = { ... }`}},
 	{"unknown attribute", `test "a" {
   rule  = "lead"
   given = {}

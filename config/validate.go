@@ -81,10 +81,35 @@ func (l *loader) extend(b, e *Entity) {
 	}
 	for _, f := range e.Fields {
 		if bf := b.Field(f.Name); bf != nil && bf.Builtin {
-			l.report(l.src[f].name, fmt.Sprintf("field %q is built into %s", f.Name, b.Name), "")
+			l.repeatBuiltin(b, bf, f)
 			continue
 		}
 		b.Fields = append(b.Fields, f)
+	}
+}
+
+// repeatBuiltin accepts an entity block's field that repeats built-in
+// field bf with the same type (and, for a ref or an enum, the same target
+// or values): its label replaces the built-in one and index may be added.
+// Any other change is an error, since records were stored under the
+// built-in definition.
+func (l *loader) repeatBuiltin(b *Entity, bf, f *Field) {
+	at := l.src[f]
+	switch {
+	case f.Type != bf.Type:
+		l.report(at.name, fmt.Sprintf("field %q is built into %s with type %s, not %s", f.Name, b.Name, bf.Type, f.Type),
+			fmt.Sprintf("repeat it with type = %q, or name your field otherwise", bf.Type))
+	case f.Type == TypeRef && f.To != bf.To:
+		l.report(at.name, fmt.Sprintf("field %q is built into %s as a ref to %s, not to %s", f.Name, b.Name, bf.To, f.To), "")
+	case f.Type == TypeEnum && at.has("values") && !slices.Equal(f.Values, bf.Values):
+		l.report(at.name, fmt.Sprintf("field %q is built into %s with values %s", f.Name, b.Name, strings.Join(bf.Values, ", ")), "")
+	case (at.has("required") && f.Required != bf.Required) || (at.has("unique") && f.Unique != bf.Unique):
+		l.report(at.name, fmt.Sprintf("field %q is built into %s; a repeat may change only its label and index", f.Name, b.Name), "")
+	default:
+		if at.ok("label") {
+			bf.Label = f.Label
+		}
+		bf.Index = bf.Index || f.Index
 	}
 }
 
@@ -203,7 +228,7 @@ func (l *loader) entityNames() []string {
 	names := l.configEntityNames()
 	for _, p := range l.cfg.Plugins {
 		if p.Path == "" {
-			names = append(names, firstParty[p.Name].entities...)
+			names = append(names, l.firstParty[p.Name].Entities...)
 		}
 	}
 	for _, n := range l.contributedNames() {

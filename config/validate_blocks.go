@@ -116,7 +116,7 @@ func (l *loader) checkContributed(p *Plugin, s *src) {
 // contributes the entity.
 func (l *loader) isFirstPartyEntity(name string) bool {
 	for _, p := range l.cfg.Plugins {
-		if p.Path == "" && slices.Contains(firstParty[p.Name].entities, name) {
+		if p.Path == "" && slices.Contains(l.firstParty[p.Name].Entities, name) {
 			return true
 		}
 	}
@@ -131,9 +131,9 @@ func (l *loader) checkPluginSource(p *Plugin, s *src) {
 	case s.has("path") && !s.has("sha256"):
 		l.report(s.at("path"), fmt.Sprintf("plugin %q has path but no sha256", p.Name), "the host runs a third-party plugin only if its SHA-256 matches")
 	case !s.has("path"):
-		if _, ok := firstParty[p.Name]; !ok {
-			d := hint(p.Name, firstPartyNames, "first-party plugins")
-			if Suggest(p.Name, firstPartyNames) == "" {
+		if _, ok := l.firstParty[p.Name]; !ok {
+			d := hint(p.Name, l.firstPartyNames, "first-party plugins")
+			if Suggest(p.Name, l.firstPartyNames) == "" {
 				d += "; a third-party plugin needs path and sha256"
 			}
 			l.report(s.name, fmt.Sprintf("unknown first-party plugin %q", p.Name), d)
@@ -247,7 +247,7 @@ func (l *loader) checkEvent(ev string, at hcl.Range) {
 		l.report(at, fmt.Sprintf("invalid event %q", ev), `an event is ENTITY.EVENT, e.g. "deal.created", or a plugin event, e.g. "call.missed"`)
 		return
 	}
-	if pluginOfEvent(ev) != "" {
+	if l.pluginOfEvent(ev) != "" {
 		l.checkEventPlugin(ev, at)
 		return
 	}
@@ -259,10 +259,15 @@ func (l *loader) checkEvent(ev string, at hcl.Range) {
 		l.report(at, fmt.Sprintf("unknown event %q", ev), hint(ev, p, "events"))
 		return
 	}
-	if pl := l.cfg.Plugin(prefix); pl != nil && pl.Path != "" {
-		return // a third-party plugin's event; its manifest is checked later
+	if slices.ContainsFunc(l.cfg.Plugins, func(p *Plugin) bool { return p.Path != "" }) {
+		return // maybe a third-party plugin's event: the rules compiler checks it once the app read their manifests (Config.PluginEventsKnown)
 	}
-	names := append(l.entityNames(), "call", "invoice")
+	names := l.entityNames()
+	for _, ev := range l.firstPartyEvents() {
+		if p, _, _ := strings.Cut(ev.Name, "."); !slices.Contains(names, p) {
+			names = append(names, p)
+		}
+	}
 	l.report(at, fmt.Sprintf("unknown entity %q in event %q", prefix, ev), hint(prefix, names, "entities"))
 }
 
@@ -284,7 +289,7 @@ func (l *loader) checkRecordEvent(entity, what string, at hcl.Range) {
 // checkEventPlugin warns when a first-party plugin's event is used but the
 // plugin is not declared, so the rule would never run.
 func (l *loader) checkEventPlugin(ev string, at hcl.Range) {
-	name := pluginOfEvent(ev)
+	name := l.pluginOfEvent(ev)
 	if l.cfg.Plugin(name) == nil {
 		l.warn(at, fmt.Sprintf("event %q comes from plugin %q, which is not declared", ev, name), fmt.Sprintf(`add plugin %q {} or the rule never runs`, name))
 	}
@@ -293,11 +298,9 @@ func (l *loader) checkEventPlugin(ev string, at hcl.Range) {
 // pluginEvents are the known first-party events that start with prefix.
 func (l *loader) pluginEvents(prefix string) []string {
 	var out []string
-	for _, name := range firstPartyNames {
-		for _, ev := range firstParty[name].events {
-			if strings.HasPrefix(ev, prefix+".") {
-				out = append(out, ev)
-			}
+	for _, ev := range l.firstPartyEvents() {
+		if strings.HasPrefix(ev.Name, prefix+".") {
+			out = append(out, ev.Name)
 		}
 	}
 	return out

@@ -75,17 +75,19 @@ func CheckSources(files map[string][]byte) (*config.Config, *schema.Schema, *rul
 }
 
 // checkLoaded adds the plugins' contributed entities to a loaded
-// configuration and compiles it, unless loading failed.
+// configuration and compiles it. When there are errors, the rules are
+// still compiled, against the part of the configuration that did load
+// (see loadedPart), so that every problem shows in one run; the schema and
+// rules are then nil.
 func checkLoaded(cfg *config.Config, diags hcl.Diagnostics) (*config.Config, *schema.Schema, *rules.Set, hcl.Diagnostics) {
-	if diags.HasErrors() {
-		return cfg, nil, nil, diags
-	}
 	cfg, pd := WithPluginEntities(context.Background(), cfg)
 	diags = append(diags, pd...)
-	if pd.HasErrors() {
-		return cfg, nil, nil, diags
+	if !diags.HasErrors() {
+		return compile(cfg, nil, diags)
 	}
-	return compile(cfg, nil, diags)
+	part, sch := loadedPart(cfg)
+	_, _, _, cd := compile(part, sch, nil)
+	return cfg, nil, nil, config.SortDiagnostics(dedupe(append(diags, cd...)))
 }
 
 // compile builds the schema (unless one is given: a reload keeps the

@@ -13,25 +13,45 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-// WithPluginEntities adds to a loaded configuration the entities its
-// plugin blocks contribute (`entities = [...]`), so that the schema built
-// from it has them: their records have the API, history and rules of any
-// other. It starts those plugins against a throwaway in-memory store (as
-// CheckPlugins does) and builds each entity from the plugin's manifest.
+// WithPluginEntities adds to a loaded configuration what its plugins
+// declare that rules and the schema need before the plugins run: the
+// entities their blocks contribute (`entities = [...]`), so that the schema
+// built from it has them (their records have the API, history and rules of
+// any other), and, when a rule is on an event that is neither a record's
+// nor a first-party plugin's, the events of every third-party plugin
+// (Config.Events, with Config.PluginEventsKnown set), so that the rules on
+// them are type-checked against their payload and subject, and an event no
+// plugin declares is an error. It starts those plugins against a throwaway
+// in-memory store (as CheckPlugins does) and reads their manifests.
 //
 // It reports, at the plugin's block, a plugin that does not start, a
 // declared entity its manifest does not describe, a field type unknown to
 // config.FieldTypes, and (as a warning) a manifest entity the block does
-// not declare. The configuration is returned unchanged when no plugin
-// contributes entities; otherwise a copy with the entities appended.
+// not declare. The configuration is returned unchanged when there is
+// nothing to add; otherwise a copy with the entities and events appended.
 func WithPluginEntities(ctx context.Context, cfg *config.Config) (*config.Config, hcl.Diagnostics) {
-	var declaring []*config.Plugin
+	var declaring, thirdParty []*config.Plugin
 	for _, p := range cfg.Plugins {
 		if len(p.Entities) > 0 {
 			declaring = append(declaring, p)
 		}
+		if p.Path != "" {
+			thirdParty = append(thirdParty, p)
+		}
 	}
-	if len(declaring) == 0 {
+	// Third-party plugins start only when a rule may be on one of their
+	// events: a check of a configuration without such rules starts no
+	// more processes than before.
+	needEvents := len(thirdParty) > 0 && namesUnknownEvent(cfg)
+	start := slices.Clone(declaring)
+	if needEvents {
+		for _, p := range thirdParty {
+			if !slices.Contains(start, p) {
+				start = append(start, p)
+			}
+		}
+	}
+	if len(start) == 0 {
 		return cfg, nil
 	}
 	// The throwaway schema has a field-less stand-in for every contributed
@@ -47,7 +67,7 @@ func WithPluginEntities(ctx context.Context, cfg *config.Config) (*config.Config
 	if err != nil {
 		return cfg, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: fmt.Sprintf("plugin entities: %v", err)}}
 	}
-	h, stop, diags := startForCheck(ctx, declaring, sch)
+	h, stop, diags := startForCheck(ctx, start, sch)
 	if h == nil {
 		return cfg, diags
 	}
@@ -64,7 +84,85 @@ func WithPluginEntities(ctx context.Context, cfg *config.Config) (*config.Config
 		diags = append(diags, ds...)
 		out.Entities = append(out.Entities, ents...)
 	}
+	if needEvents {
+		out.Events, out.PluginEventsKnown = slices.Clone(cfg.Events), true
+		for _, p := range thirdParty {
+			m, ok := h.Manifest(p.Name)
+			if !ok {
+				out.PluginEventsKnown = false // did not start: startForCheck said so
+				continue
+			}
+			for _, e := range pluginEvents(p.Name, m) {
+				if out.Event(e.Name) == nil {
+					out.Events = append(out.Events, e)
+				}
+			}
+		}
+	}
 	return &out, diags
+}
+
+// namesUnknownEvent reports whether a rule of cfg is on an event that is
+// neither a record's (of an entity of the configuration or one a plugin
+// block declares) nor among cfg.Events: maybe a third-party plugin's.
+func namesUnknownEvent(cfg *config.Config) bool {
+	for _, r := range cfg.Rules {
+		if r == nil {
+			continue
+		}
+		for _, ev := range r.On {
+			prefix, _, ok := strings.Cut(ev, ".")
+			if !ok || cfg.Entity(prefix) != nil || cfg.Event(ev) != nil ||
+				slices.ContainsFunc(cfg.Plugins, func(p *config.Plugin) bool { return slices.Contains(p.Entities, prefix) }) {
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// keepPluginEvents adds to cfg, being reloaded, the third-party events of
+// the running configuration whose plugins cfg still declares, unchanged;
+// cfg knows every plugin event when the running one did and cfg declares
+// no third-party plugin it did not run.
+func keepPluginEvents(cfg, running *config.Config) {
+	same := func(p *config.Plugin) bool {
+		q := running.Plugin(p.Name)
+		return q != nil && q.Path == p.Path && q.SHA256 == p.SHA256
+	}
+	cfg.Events = slices.Clone(cfg.Events)
+	cfg.PluginEventsKnown = running.PluginEventsKnown
+	for _, p := range cfg.Plugins {
+		if p.Path != "" && !same(p) {
+			cfg.PluginEventsKnown = false
+		}
+	}
+	for _, e := range running.Events {
+		if p := cfg.Plugin(e.Plugin); p != nil && p.Path != "" && same(p) && cfg.Event(e.Name) == nil {
+			cfg.Events = append(cfg.Events, e)
+		}
+	}
+}
+
+// pluginEvents are the events plugin name's manifest declares, typed (with
+// their payload and subject) or only listed in emits.
+func pluginEvents(name string, m *plugins.Manifest) []*config.PluginEvent {
+	var out []*config.PluginEvent
+	for _, e := range m.Events {
+		ev := &config.PluginEvent{Name: e.Name, Plugin: name, Typed: true, Subject: e.Subject}
+		for _, a := range e.Payload {
+			ev.Payload = append(ev.Payload, &config.Field{Name: a.Name, Label: a.Name, Type: a.Type, Required: a.Required,
+				Values: slices.Clone(a.Values), To: a.To})
+		}
+		out = append(out, ev)
+	}
+	for _, e := range m.Emits {
+		if m.Event(e) == nil {
+			out = append(out, &config.PluginEvent{Name: e, Plugin: name})
+		}
+	}
+	return out
 }
 
 // contributedEntities builds the config entities that plugin block p

@@ -55,3 +55,31 @@ func TestWithPluginEntitiesNone(t *testing.T) {
 		t.Fatalf("got %p %v", out, diags)
 	}
 }
+
+// TestKeepPluginEvents: a reload keeps the third-party events read at
+// start-up for the plugins it still runs unchanged, and knows every plugin
+// event only when it declares no third-party plugin the server did not run.
+func TestKeepPluginEvents(t *testing.T) {
+	serviced := &config.PluginEvent{Name: "warranty.expired", Plugin: "warranty", Typed: true, Subject: "contact"}
+	called := &config.PluginEvent{Name: "call.missed", Plugin: "calltracking"}
+	running := &config.Config{
+		Plugins:           []*config.Plugin{{Name: "warranty", Path: "/p/w", SHA256: "aa"}},
+		Events:            []*config.PluginEvent{called, serviced},
+		PluginEventsKnown: true,
+	}
+	fresh := func(plugins ...*config.Plugin) *config.Config {
+		return &config.Config{Plugins: plugins, Events: []*config.PluginEvent{called}}
+	}
+	got := keepPluginEntities(fresh(&config.Plugin{Name: "warranty", Path: "/p/w", SHA256: "aa"}), running)
+	if !got.PluginEventsKnown || got.Event("warranty.expired") != serviced || len(got.Events) != 2 {
+		t.Errorf("same plugin: known %v, events %v", got.PluginEventsKnown, got.Events)
+	}
+	got = keepPluginEntities(fresh(&config.Plugin{Name: "warranty", Path: "/p/w", SHA256: "bb"}), running)
+	if got.PluginEventsKnown || got.Event("warranty.expired") != nil {
+		t.Errorf("another build of the plugin: known %v, events %v", got.PluginEventsKnown, got.Events)
+	}
+	got = keepPluginEntities(fresh(), running)
+	if !got.PluginEventsKnown || got.Event("warranty.expired") != nil || len(got.Events) != 1 {
+		t.Errorf("plugin removed: known %v, events %v", got.PluginEventsKnown, got.Events)
+	}
+}

@@ -271,6 +271,7 @@ func fingerprint(path string) ([32]byte, error) {
 // keepPluginEntities returns cfg with the plugin-contributed entities of the
 // running configuration that cfg's plugin blocks still declare: a reload
 // does not restart plugins, so their entities are those read at start-up.
+// So are their events (see keepPluginEvents).
 func keepPluginEntities(cfg, running *config.Config) *config.Config {
 	var add []*config.Entity
 	for _, p := range cfg.Plugins {
@@ -280,10 +281,8 @@ func keepPluginEntities(cfg, running *config.Config) *config.Config {
 			}
 		}
 	}
-	if len(add) == 0 {
-		return cfg
-	}
 	out := *cfg
 	out.Entities = append(slices.Clone(cfg.Entities), add...)
+	keepPluginEvents(&out, running)
 	return &out
 }

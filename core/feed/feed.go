@@ -209,12 +209,19 @@ func (c *Consumer) advance(ctx context.Context, pos uint64) {
 func (c *Consumer) decode(raw []store.Event) []Event {
 	out := make([]Event, len(raw))
 	for i := range raw {
-		ev := &out[i]
-		ev.Event = raw[i]
-		ev.After, ev.Before, ev.DecodeErr = store.DecodeEvent(c.sch, &ev.Event)
-		ev.Names = Names(&ev.Event)
+		out[i] = Decode(c.sch, raw[i])
 	}
 	return out
+}
+
+// Decode reads one raw event's record versions and trigger names, as a
+// consumer hands them to its handler: for a reader that finds an event
+// again outside a batch (a rule run retried later).
+func Decode(sch *schema.Schema, raw store.Event) Event {
+	ev := Event{Event: raw}
+	ev.After, ev.Before, ev.DecodeErr = store.DecodeEvent(sch, &ev.Event)
+	ev.Names = Names(&ev.Event)
+	return ev
 }
 
 // Names are the trigger events a feed event answers, the most specific

@@ -81,7 +81,7 @@ func checkCall(plugin string, man *Manifest, sch *schema.Schema, c Call) (map[st
 		for _, a := range man.Actions {
 			names = append(names, a.Name)
 		}
-		return nil, refuse(CodeUnknownAction, "", "the plugin has no action %q%s", c.Action, didYouMean(c.Action, names))
+		return nil, refuse(CodeUnknownAction, "", "the plugin has no action %q%s", c.Action, config.DidYouMean(c.Action, names))
 	}
 	if len(spec.Entities) > 0 {
 		on := strings.Join(spec.Entities, ", ")
@@ -103,7 +103,7 @@ func checkCall(plugin string, man *Manifest, sch *schema.Schema, c Call) (map[st
 	sort.Strings(given)
 	for _, name := range given {
 		if !slices.Contains(declared, name) {
-			hint := didYouMean(name, declared)
+			hint := config.DidYouMean(name, declared)
 			if hint == "" {
 				hint = "; it takes " + takes(declared)
 			}
@@ -180,13 +180,6 @@ func takes(names []string) string {
 		return "none"
 	}
 	return strings.Join(names, ", ")
-}
-
-func didYouMean(given string, names []string) string {
-	if s := config.Suggest(given, names); s != "" {
-		return fmt.Sprintf("; did you mean %q?", s)
-	}
-	return ""
 }
 
 // routes are a manifest's webhook routes, matched as net/http's ServeMux

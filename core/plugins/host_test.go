@@ -64,7 +64,7 @@ func TestThirdPartyPlugin(t *testing.T) {
 		if a := m.Action("create"); a == nil || len(a.Args) != 2 || a.Args[0].Type != "string" || !a.Args[0].Required || a.Args[1].Type != "object" {
 			t.Errorf("action create: %+v", a)
 		}
-		if !slices.Equal(m.Emits, []string{"testplugin.pinged"}) || len(m.Entities) != 1 || m.Entities[0].Fields[1].Values[2] != "l" {
+		if !slices.Equal(m.Emits, []string{"testplugin.pinged", "testplugin.serviced", "testplugin.noted"}) || len(m.Events) != 2 || len(m.Entities) != 1 || m.Entities[0].Fields[1].Values[2] != "l" {
 			t.Errorf("manifest %+v", m)
 		}
 		st := e.host.Plugins()

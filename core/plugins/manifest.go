@@ -1,8 +1,12 @@
 package plugins
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/plugins/proto/crmv1"
 )
 
@@ -20,6 +24,27 @@ type Manifest struct {
 	Entities        []Entity   `json:"entities"`
 	Webhooks        []Webhook  `json:"webhooks"`
 	UIActions       []UIAction `json:"ui_actions"`
+	// Events are the typed declarations of the events the plugin emits.
+	Events []EventSpec `json:"events,omitempty"`
+}
+
+// EventSpec is a typed declaration of an event a plugin emits: the fields
+// of its payload and the entity of its subject record, if any.
+type EventSpec struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Payload     []Arg  `json:"payload"`
+	Subject     string `json:"subject,omitempty"`
+}
+
+// Event returns the typed declaration of the event name, or nil.
+func (m *Manifest) Event(name string) *EventSpec {
+	for i := range m.Events {
+		if m.Events[i].Name == name {
+			return &m.Events[i]
+		}
+	}
+	return nil
 }
 
 // Action is a plugin action: `PLUGIN.NAME` in rules.
@@ -98,7 +123,7 @@ func manifestFromProto(pm *crmv1.Manifest, negotiated int) (*Manifest, error) {
 	}
 	m := &Manifest{
 		Name: pm.GetName(), Version: pm.GetVersion(), ProtocolVersion: int(pm.GetProtocolVersion()),
-		Description: pm.GetDescription(), Subscriptions: pm.GetSubscriptions(), Emits: pm.GetEmits(),
+		Description: pm.GetDescription(), Subscriptions: pm.GetSubscriptions(), Emits: crmv1.EmittedEvents(pm),
 	}
 	for _, a := range pm.GetActions() {
 		act := Action{Name: a.GetName(), Description: a.GetDescription(), Entities: a.GetEntities(), Args: []Arg{}}
@@ -122,5 +147,36 @@ func manifestFromProto(pm *crmv1.Manifest, negotiated int) (*Manifest, error) {
 	for _, u := range pm.GetUiActions() {
 		m.UIActions = append(m.UIActions, UIAction{Entity: u.GetEntity(), Action: u.GetAction(), Label: u.GetLabel()})
 	}
+	for _, e := range pm.GetEvents() {
+		spec := EventSpec{Name: e.GetName(), Description: e.GetDescription(), Subject: e.GetSubject(), Payload: []Arg{}}
+		for _, g := range e.GetPayload() {
+			spec.Payload = append(spec.Payload, Arg{Name: g.GetName(), Type: g.GetType(), Required: g.GetRequired(),
+				Description: g.GetDescription(), Values: g.GetValues(), To: g.GetTo()})
+		}
+		m.Events = append(m.Events, spec)
+	}
 	return m, nil
 }
+
+// checkEvents checks a manifest's event declarations against the schema
+// the plugin runs with: a subject must be an entity of it, and an event's
+// prefix must not be one (the store keeps those names for record events).
+func checkEvents(m *Manifest, sch *schema.Schema) error {
+	if sch == nil {
+		return nil
+	}
+	var errs []error
+	for _, e := range m.Events {
+		if prefix, _, _ := strings.Cut(e.Name, "."); sch.Entity(prefix) != nil {
+			errs = append(errs, fmt.Errorf("event %q: %q is an entity, whose events come from writes; name the event after something else", e.Name, prefix))
+		}
+		if e.Subject != "" && sch.Entity(e.Subject) == nil {
+			errs = append(errs, fmt.Errorf("event %q: subject %q is not an entity of this crm%s", e.Name, e.Subject, config.DidYouMean(e.Subject, sch.EntityNames())))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrManifest, errors.Join(errs...))
+	}
+	return nil
+}
+

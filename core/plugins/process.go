@@ -186,6 +186,9 @@ func (inst *instance) handshake(ctx context.Context, m *managed) error {
 	if inst.routes, err = newRoutes(inst.manifest.Webhooks); err != nil {
 		return fmt.Errorf("plugin %q: %w", name, err)
 	}
+	if err := checkEvents(inst.manifest, m.host.opts.Schema); err != nil {
+		return fmt.Errorf("plugin %q: %w", name, err)
+	}
 	svc := newHostService(m, inst.manifest)
 	id := inst.broker.NextId()
 	go inst.broker.AcceptAndServe(id, svc.server)

@@ -63,10 +63,11 @@ type hostService struct {
 	m     *managed
 	by    string // "plugin:NAME": the author of the plugin's writes
 	emits map[string]bool
+	man   *Manifest
 }
 
 func newHostService(m *managed, man *Manifest) *hostService {
-	s := &hostService{m: m, by: "plugin:" + m.cfg.Name, emits: map[string]bool{}}
+	s := &hostService{m: m, by: "plugin:" + m.cfg.Name, emits: map[string]bool{}, man: man}
 	for _, ev := range man.Emits {
 		s.emits[ev] = true
 	}
@@ -334,6 +335,9 @@ func (s *hostService) EmitEvent(ctx context.Context, req *crmv1.EmitEventRequest
 		if err := json.Unmarshal(raw, &payload); err != nil {
 			return nil, crmv1.Error(codes.InvalidArgument, "invalid_json", "the payload of "+name+" is not a JSON object: "+err.Error(), "payload")
 		}
+	}
+	if err := s.checkEmit(ctx, s.man.Event(name), payload, req.GetRecord()); err != nil {
+		return nil, err // events.go
 	}
 	_, err := s.store().Emit(ctx, store.EmitRequest{
 		Name: name, ID: req.GetRecord().GetId(), Payload: payload, By: s.by,

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmkit/crm/core/feed"
 	"github.com/crmkit/crm/core/records"
 	"github.com/crmkit/crm/core/store"
 )
@@ -29,6 +30,7 @@ type subject struct {
 	seq           uint64
 	at            time.Time
 	changes       map[string]store.Change
+	payload       map[string]any // a plugin event's payload
 }
 
 // records is the record service the rules' actions write through, as
@@ -38,14 +40,18 @@ func (e *Engine) records() *records.Service { return records.New(e.st, e.sch) }
 // Record is a store record (an alias, so the engine reads naturally).
 type Record = store.Record
 
-// eventSubject is the subject of a run triggered by a change-feed event.
-func (e *Engine) eventSubject(rule *Rule, ev *store.Event, event string) (*subject, error) {
-	after, before, err := store.DecodeEvent(e.sch, ev)
-	if err != nil {
-		return nil, err
+// eventSubject is the subject of a run triggered by a change-feed event,
+// from the record versions the feed decoded once for every rule.
+func (e *Engine) eventSubject(ctx context.Context, rule *Rule, ev *feed.Event, event string) (*subject, error) {
+	if ev.DecodeErr != nil {
+		return nil, ev.DecodeErr
 	}
-	return &subject{after: after, before: before, event: event, cause: ev.Cause, by: ev.By,
-		keyBase: fmt.Sprintf("%s:%d", rule.Name, ev.Seq), seq: ev.Seq, at: ev.At, changes: ev.Changes}, nil
+	sub := &subject{after: ev.After, before: ev.Before, event: event, cause: ev.Cause, by: ev.By,
+		keyBase: fmt.Sprintf("%s:%d", rule.Name, ev.Seq), seq: ev.Seq, at: ev.At, changes: ev.Changes}
+	if e.sch.Entity(ev.Entity) == nil {
+		return e.pluginSubject(ctx, rule, &ev.Event, sub) // events.go
+	}
+	return sub, nil
 }
 
 // execute evaluates a rule on its subject and, when its condition holds,
@@ -57,7 +63,7 @@ func (e *Engine) execute(ctx context.Context, rule *Rule, sub *subject) (bool, [
 		return true, nil, &loopError{chain: chain}
 	}
 	in := &Input{
-		Ctx: ctx, Record: sub.after, Old: sub.before, Event: sub.event, Now: e.now(),
+		Ctx: ctx, Record: sub.after, Old: sub.before, Event: sub.event, Payload: sub.payload, Now: e.now(),
 		Lookup: StoreLookup{Store: e.st}, Location: e.opts.Location,
 	}
 	if e.opts.UserInfo != nil && sub.by != "" && !strings.Contains(sub.by, ":") {
@@ -216,6 +222,7 @@ type Notification struct {
 	Rule    string    `json:"rule"`
 	Entity  string    `json:"entity,omitempty"`
 	Record  string    `json:"record,omitempty"`
+	Event   string    `json:"event,omitempty"` // the full event name: "deal.created", "warranty.expired"
 	At      time.Time `json:"at"`
 	Read    bool      `json:"read"`
 }
@@ -271,7 +278,7 @@ func (x *actionRun) notify(ctx context.Context, a *Action, key string) (string, 
 	err = x.e.st.SysUpdate(ctx, func(tx store.SysTx) error {
 		for _, u := range users {
 			n := Notification{ID: key, User: u, Title: title, Message: msg, Rule: x.rule.Name,
-				Entity: x.sub.after.Entity, Record: x.sub.after.ID, At: at}
+				Entity: x.sub.after.Entity, Record: x.sub.after.ID, Event: x.sub.fullEvent(), At: at}
 			var old Notification
 			if tx.Get(store.KindNotification, u+"/"+key, &old) == nil {
 				continue // delivered by an earlier attempt
@@ -387,7 +394,7 @@ func (x *actionRun) webhook(ctx context.Context, a *Action, key string) (string,
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "crm-webhook/1")
-	req.Header.Set("X-CRM-Event", x.sub.after.Entity+"."+x.in.Event)
+	req.Header.Set("X-CRM-Event", x.sub.fullEvent())
 	req.Header.Set("X-CRM-Idempotency-Key", key)
 	if secret != "" {
 		mac := hmac.New(sha256.New, []byte(secret))
@@ -446,7 +453,7 @@ func (x *actionRun) webhookBody(ctx context.Context, a *Action) ([]byte, error) 
 		rec = store.APIForm(ctx, x.e.st, ent, x.in.Record)
 	}
 	return json.Marshal(map[string]any{
-		"rule": x.rule.Name, "event": x.sub.after.Entity + "." + x.in.Event, "seq": x.sub.seq,
+		"rule": x.rule.Name, "event": x.sub.fullEvent(), "seq": x.sub.seq,
 		"at": x.sub.at, "by": x.sub.by, "changes": x.sub.changes, "record": rec,
 	})
 }

@@ -15,7 +15,12 @@
 //	old     the previous version of the record on updates; nil otherwise
 //	user    who made the change: {id, email, name, role}; nil for the system
 //	event   the event's name: "created", "updated", "deleted", "stage_changed",
-//	        "schedule", or a plugin's event such as "call.missed"
+//	        "schedule", or a plugin's event such as "call.missed"; for a plugin
+//	        event whose manifest types its payload, the payload: event.mileage
+//
+// A rule on a typed plugin event sees as record the event's subject record
+// (typed as its entity), or no record when the event declares no subject;
+// see events.go.
 //
 // and the functions listed in functions.go besides expr's own builtins. A
 // field without a value is nil: == and != compare it as such, `??` gives a
@@ -72,6 +77,9 @@ type Rule struct {
 	When    *Program      // nil means always
 	Actions []*Action
 	Config  *config.Rule
+	// Event is the plugin event the rule is on, when its manifest (or the
+	// first-party table) declares it; nil otherwise.
+	Event *config.PluginEvent
 }
 
 // Scheduled reports whether the rule runs on a schedule rather than on events.
@@ -189,9 +197,13 @@ type compiler struct {
 type scope struct {
 	sch    *schema.Schema
 	entity *schema.Entity // nil when the record's shape is not known
-	loc    *time.Location
-	lang   string
-	opts   []expr.Option
+	// event is the typed plugin event of rules on one, and payload its
+	// payload's fields as an entity (nil when the declaration is wrong).
+	event   *config.PluginEvent
+	payload *schema.Entity
+	loc     *time.Location
+	lang    string
+	opts    []expr.Option
 }
 
 // Compile compiles every rule of cfg against the schema: its triggers and
@@ -227,6 +239,9 @@ func (c *compiler) rule(cr *config.Rule) *Rule {
 	c.triggers(r, cr)
 	c.schedule(r, cr)
 	sc := c.scope(r.Entity)
+	if r.Event != nil && r.Event.Typed {
+		sc = c.eventScope(r.Event, cr)
+	}
 	if cr.Filter != nil {
 		r.Filter = c.filter(sc, cr.Filter)
 	}
@@ -253,11 +268,23 @@ func (c *compiler) triggers(r *Rule, cr *config.Rule) {
 		}
 		r.On = append(r.On, Trigger{Entity: ent, Event: what})
 		name, about := "", fmt.Sprintf("plugin event %q", ev)
-		if c.sch.Entity(ent) != nil {
+		pe := c.cfg.Event(ev)
+		if pe == nil && c.sch.Entity(ent) == nil && c.cfg.PluginEventsKnown {
+			c.report(c.elemRange(cr.Range, "on", i), fmt.Sprintf("unknown event %q", ev), c.eventHint(ev))
+		}
+		switch {
+		case c.sch.Entity(ent) != nil:
 			name, about = ent, ent
+		case pe != nil && pe.Typed:
+			name = pe.Subject
 		}
 		if len(r.On) == 1 {
-			r.Entity, first = name, about
+			r.Entity, first, r.Event = name, about, pe
+			continue
+		}
+		if (pe != nil && pe.Typed) || (r.Event != nil && r.Event.Typed) {
+			c.report(c.elemRange(cr.Range, "on", i), fmt.Sprintf("rule %q is on typed plugin event %q and on %q", r.Name, r.On[0].String(), ev),
+				"a rule on a plugin event whose payload is declared is on that event alone, whose payload its expressions use; write one rule per event")
 			continue
 		}
 		if name != r.Entity {
@@ -303,8 +330,34 @@ func (c *compiler) scope(entity string) *scope {
 	return sc
 }
 
+// eventScope returns the scope of rules on the typed plugin event ev,
+// built once per event: its payload is `event`, its subject `record`.
+func (c *compiler) eventScope(ev *config.PluginEvent, cr *config.Rule) *scope {
+	key := "event:" + ev.Name
+	if sc := c.scopes[key]; sc != nil {
+		return sc
+	}
+	sc := &scope{sch: c.sch, entity: c.sch.Entity(ev.Subject), loc: c.loc, lang: c.lang, event: ev}
+	payload, err := payloadEntity(c.cfg, c.sch, ev)
+	if err != nil {
+		c.report(c.elemRange(cr.Range, "on", 0), err.Error(), fmt.Sprintf("the manifest of plugin %q declares it", ev.Plugin))
+		payload = nil
+	}
+	if ev.Subject != "" && sc.entity == nil {
+		c.report(c.elemRange(cr.Range, "on", 0), fmt.Sprintf("plugin event %q is about %q, which is not an entity", ev.Name, ev.Subject),
+			fmt.Sprintf("the manifest of plugin %q declares it", ev.Plugin))
+	}
+	sc.payload = payload
+	sc.opts = append([]expr.Option{expr.Env(sc.envType()), expr.Patch(exprpatcher.WithTimezone{Location: c.loc})}, functionOptions...)
+	c.scopes[key] = sc
+	return sc
+}
+
 // envType is the static type of the environment, for the checker.
 func (sc *scope) envType() types.Map {
+	if sc.event != nil {
+		return sc.eventEnvType()
+	}
 	var record types.Type = types.Any
 	related := types.Map{}
 	if sc.entity != nil {
@@ -315,15 +368,48 @@ func (sc *scope) envType() types.Map {
 			}
 		}
 	}
+	return types.Map{
+		"record":   record,
+		"old":      record,
+		"user":     userType(),
+		"event":    types.String,
+		stateVar:   types.TypeOf(&evalState{}),
+		relatedVar: related,
+	}
+}
+
+// userType is the static type of `user`.
+func userType() types.Map {
 	user := types.Map{}
 	for _, f := range userFields {
 		user[f] = types.String
 	}
+	return user
+}
+
+// eventEnvType is the environment of rules on a typed plugin event: the
+// payload as event, the subject record (or none: a map without fields) as
+// record, and no old version.
+func (sc *scope) eventEnvType() types.Map {
+	var record types.Type = types.Map{}
+	related := types.Map{}
+	if sc.entity != nil {
+		record = sc.entity.ExprType()
+		for _, f := range sc.entity.Fields {
+			if t := sc.refTarget(f.Name); t != nil {
+				related[f.Name] = t.ExprType()
+			}
+		}
+	}
+	var event types.Type = types.Map{}
+	if sc.payload != nil {
+		event = payloadType(sc.payload)
+	}
 	return types.Map{
 		"record":   record,
-		"old":      record,
-		"user":     user,
-		"event":    types.String,
+		"old":      types.Nil,
+		"user":     userType(),
+		"event":    event,
 		stateVar:   types.TypeOf(&evalState{}),
 		relatedVar: related,
 	}

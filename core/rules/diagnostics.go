@@ -360,6 +360,10 @@ func (sc *scope) owner(n ast.Node) (string, []string) {
 			return sc.entity.Name, recordFields(sc.entity)
 		case x.Value == "user":
 			return "user", userFields
+		case x.Value == "event" && sc.payload != nil:
+			return "event " + sc.event.Name, sc.payload.FieldNames()
+		case x.Value == "record" && sc.event != nil && sc.entity == nil:
+			return "plugin event " + sc.event.Name + ", which declares no subject record", nil
 		}
 	case *ast.MemberNode:
 		prop, ok := x.Property.(*ast.StringNode)

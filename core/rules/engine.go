@@ -2,7 +2,6 @@ package rules
 
 import (
 	"context"
-	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"net/http"
@@ -231,16 +230,6 @@ func (e *Engine) worker(q chan *job) {
 // Position is how far the engine has processed the change feed, as stored.
 func (e *Engine) Position(ctx context.Context) (uint64, error) {
 	return feed.Stored(ctx, e.st, consumerName)
-}
-
-// feedSubject is the subject of a run triggered by a change-feed event,
-// from the record versions the feed decoded.
-func (e *Engine) feedSubject(rule *Rule, ev *feed.Event, event string) (*subject, error) {
-	if ev.DecodeErr != nil {
-		return nil, ev.DecodeErr
-	}
-	return &subject{after: ev.After, before: ev.Before, event: event, cause: ev.Cause, by: ev.By,
-		keyBase: fmt.Sprintf("%s:%d", rule.Name, ev.Seq), seq: ev.Seq, at: ev.At, changes: ev.Changes}, nil
 }
 
 // chainOf is the rule chain that led to an event, as a list.

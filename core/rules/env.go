@@ -33,8 +33,11 @@ type Input struct {
 	Old    *store.Record   // the previous version on updates, else nil
 	User   *UserInfo       // who made the change; nil for the system
 	Event  string          // "created", "updated", "deleted", "stage_changed", "schedule", or a plugin event like "call.missed"
-	Now    time.Time       // the evaluation's clock; the zero time means time.Now()
-	Lookup Lookup          // for related and count_related; may be nil when no program uses them
+	// Payload is a plugin event's payload, which rules on a typed plugin
+	// event see as `event`; Record is then the event's subject record.
+	Payload map[string]any
+	Now     time.Time // the evaluation's clock; the zero time means time.Now()
+	Lookup  Lookup    // for related and count_related; may be nil when no program uses them
 	// Location is the time zone of locale.timezone, in which now(),
 	// days_until, is_anniversary and format_date see dates; nil means the
 	// time zone the rules were compiled with.
@@ -222,6 +225,12 @@ func (p *Program) env(st *evalState) (map[string]any, error) {
 		"event":    in.Event,
 		stateVar:   st,
 		relatedVar: nil,
+	}
+	if sc := p.scope; sc.event != nil {
+		env["old"] = nil
+		if sc.payload != nil {
+			env["event"] = payloadEnv(sc.payload, in.Payload)
+		}
 	}
 	if len(p.refs) > 0 {
 		rel, err := p.related(st)

@@ -191,6 +191,7 @@ func prepareTest(cfg *config.Config, sch *schema.Schema, set *Set, t *config.Tes
 	}
 	tc.in.Record = p.record(tc.in)
 	tc.in.Old = p.old(tc.in)
+	tc.in.Payload = p.payload()
 	p.related(tc.in, lookup)
 	p.counts(lookup)
 	tc.want = p.expect()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmkit/crm/core/feed"
 	"github.com/crmkit/crm/core/store"
 )
 
@@ -61,7 +62,8 @@ func (e *Engine) runJob(ctx context.Context, j *job) {
 		return // ok, retrying (the retry loop owns it) or failed: nothing to do here
 	}
 	run := &Run{ID: key, Rule: j.rule.Name, Seq: j.event.Seq, Event: j.event2, Entity: j.event.Entity, RecordID: j.event.ID, Chain: j.event.Cause}
-	sub, err := e.feedSubject(j.rule, j.event, j.event2)
+	e.nameRun(run, j.rule, &j.event.Event) // events.go
+	sub, err := e.eventSubject(ctx, j.rule, j.event, j.event2)
 	e.attempt(ctx, j.rule, sub, err, run)
 }
 
@@ -242,7 +244,8 @@ func (e *Engine) runSubject(ctx context.Context, rule *Rule, run *Run) (*subject
 	if len(evs) == 0 || evs[0].Seq != run.Seq {
 		return nil, fmt.Errorf("event %d is gone from the change feed", run.Seq)
 	}
-	return e.eventSubject(rule, &evs[0], run.Event)
+	ev := feed.Decode(e.sch, evs[0])
+	return e.eventSubject(ctx, rule, &ev, run.Event)
 }
 
 // prune drops finished runs older than the retention.

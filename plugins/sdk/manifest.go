@@ -40,11 +40,33 @@ type Manifest struct {
 	// Subscriptions are the events delivered to HandleEvents: record
 	// events ("deal.updated") and plugin events ("call.missed").
 	Subscriptions []string
-	// Emits are the events the plugin may emit with Host.Emit.
+	// Emits are the events the plugin may emit with Host.Emit, untyped:
+	// rules on them see the payload as an untyped record. Prefer Events.
 	Emits     []string
 	Entities  []Entity
 	Webhooks  []Webhook
 	UIActions []UIAction
+	// Events declares the events the plugin emits with their payload's
+	// fields and subject entity: rules on them are type-checked at load
+	// (`event.mileage`, `record.make`) and the host refuses an emit that
+	// does not match. A declared event need not be listed in Emits.
+	Events []EventSpec
+}
+
+// EventSpec declares one event the plugin emits.
+type EventSpec struct {
+	// Name is the event's full name, PREFIX.EVENT: "warranty.expired".
+	// The prefix must not be an entity (record events come from writes).
+	Name        string
+	Description string
+	// Payload are the payload's fields, with the same types as entity
+	// fields; Required ones must be present (not null) in every emit.
+	// Rules see the payload as `event`: `event.mileage`.
+	Payload []Arg
+	// Subject is the entity of the record the event is about, if any.
+	// Every emit must then name an existing record of it with About, and
+	// rules see that record as `record`, with its owner and related().
+	Subject string
 }
 
 // Action is an action that rules (`action "PLUGIN.NAME" { ... }`) and users
@@ -140,6 +162,15 @@ func (m Manifest) proto() *crmv1.Manifest {
 	}
 	for _, u := range m.UIActions {
 		pm.UiActions = append(pm.UiActions, &crmv1.UIAction{Entity: u.Entity, Action: u.Action, Label: u.Label})
+	}
+	for _, e := range m.Events {
+		pe := &crmv1.EventSpec{Name: e.Name, Description: e.Description, Subject: e.Subject}
+		for _, g := range e.Payload {
+			pe.Payload = append(pe.Payload, &crmv1.Argument{
+				Name: g.Name, Type: g.Type, Required: g.Required, Description: g.Description, Values: g.Values, To: g.To,
+			})
+		}
+		pm.Events = append(pm.Events, pe)
 	}
 	return pm
 }

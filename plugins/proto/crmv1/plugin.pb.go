@@ -135,9 +135,12 @@ type Manifest struct {
 	// emits are the events the plugin may emit through Host.EmitEvent.
 	Emits []string `protobuf:"bytes,7,rep,name=emits,proto3" json:"emits,omitempty"`
 	// entities are the entities the plugin contributes to the schema.
-	Entities      []*Entity       `protobuf:"bytes,8,rep,name=entities,proto3" json:"entities,omitempty"`
-	Webhooks      []*WebhookRoute `protobuf:"bytes,9,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
-	UiActions     []*UIAction     `protobuf:"bytes,10,rep,name=ui_actions,json=uiActions,proto3" json:"ui_actions,omitempty"`
+	Entities  []*Entity       `protobuf:"bytes,8,rep,name=entities,proto3" json:"entities,omitempty"`
+	Webhooks  []*WebhookRoute `protobuf:"bytes,9,rep,name=webhooks,proto3" json:"webhooks,omitempty"`
+	UiActions []*UIAction     `protobuf:"bytes,10,rep,name=ui_actions,json=uiActions,proto3" json:"ui_actions,omitempty"`
+	// events declares, for rules and the host, the payload and the subject
+	// of the events the plugin emits (numbered apart from the fields above).
+	Events        []*EventSpec `protobuf:"bytes,20,rep,name=events,proto3" json:"events,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -238,6 +241,13 @@ func (x *Manifest) GetWebhooks() []*WebhookRoute {
 func (x *Manifest) GetUiActions() []*UIAction {
 	if x != nil {
 		return x.UiActions
+	}
+	return nil
+}
+
+func (x *Manifest) GetEvents() []*EventSpec {
+	if x != nil {
+		return x.Events
 	}
 	return nil
 }
@@ -684,6 +694,83 @@ func (x *UIAction) GetLabel() string {
 	return ""
 }
 
+// EventSpec declares one event a plugin emits. Rules on it are type-checked
+// at load against it (`event.FIELD` is a payload field, `record` the
+// subject record) and the host refuses an emit that does not match it.
+// A declared event may be emitted whether or not emits lists it too.
+type EventSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the event's full name, PREFIX.EVENT: "warranty.expired".
+	Name        string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	// payload are the fields of the event's payload, with the HCL field
+	// types; required ones must be present (not null) in every emit.
+	Payload []*Argument `protobuf:"bytes,3,rep,name=payload,proto3" json:"payload,omitempty"`
+	// subject is the entity of the record the event is about, if any: an
+	// emit must then name an existing record of it (EmitEventRequest.record).
+	Subject       string `protobuf:"bytes,4,opt,name=subject,proto3" json:"subject,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventSpec) Reset() {
+	*x = EventSpec{}
+	mi := &file_crm_v1_plugin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventSpec) ProtoMessage() {}
+
+func (x *EventSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_v1_plugin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventSpec.ProtoReflect.Descriptor instead.
+func (*EventSpec) Descriptor() ([]byte, []int) {
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *EventSpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *EventSpec) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *EventSpec) GetPayload() []*Argument {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *EventSpec) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
 type ConfigureRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// name is the plugin's name in the HCL configuration.
@@ -703,7 +790,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[9]
+	mi := &file_crm_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +802,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[9]
+	mi := &file_crm_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +815,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ConfigureRequest) GetName() string {
@@ -782,7 +869,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[10]
+	mi := &file_crm_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -794,7 +881,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[10]
+	mi := &file_crm_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -807,7 +894,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ConfigureResponse) GetRefusal() *Refusal {
@@ -830,7 +917,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[11]
+	mi := &file_crm_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +929,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[11]
+	mi := &file_crm_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +942,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *User) GetId() string {
@@ -897,7 +984,7 @@ type RecordRef struct {
 
 func (x *RecordRef) Reset() {
 	*x = RecordRef{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[12]
+	mi := &file_crm_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -909,7 +996,7 @@ func (x *RecordRef) String() string {
 func (*RecordRef) ProtoMessage() {}
 
 func (x *RecordRef) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[12]
+	mi := &file_crm_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -922,7 +1009,7 @@ func (x *RecordRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRef.ProtoReflect.Descriptor instead.
 func (*RecordRef) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RecordRef) GetEntity() string {
@@ -952,7 +1039,7 @@ type Refusal struct {
 
 func (x *Refusal) Reset() {
 	*x = Refusal{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[13]
+	mi := &file_crm_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +1051,7 @@ func (x *Refusal) String() string {
 func (*Refusal) ProtoMessage() {}
 
 func (x *Refusal) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[13]
+	mi := &file_crm_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +1064,7 @@ func (x *Refusal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Refusal.ProtoReflect.Descriptor instead.
 func (*Refusal) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Refusal) GetCode() string {
@@ -1023,7 +1110,7 @@ type InvokeRequest struct {
 
 func (x *InvokeRequest) Reset() {
 	*x = InvokeRequest{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[14]
+	mi := &file_crm_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1035,7 +1122,7 @@ func (x *InvokeRequest) String() string {
 func (*InvokeRequest) ProtoMessage() {}
 
 func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[14]
+	mi := &file_crm_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1048,7 +1135,7 @@ func (x *InvokeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeRequest.ProtoReflect.Descriptor instead.
 func (*InvokeRequest) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *InvokeRequest) GetAction() string {
@@ -1111,7 +1198,7 @@ type InvokeResponse struct {
 
 func (x *InvokeResponse) Reset() {
 	*x = InvokeResponse{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[15]
+	mi := &file_crm_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1123,7 +1210,7 @@ func (x *InvokeResponse) String() string {
 func (*InvokeResponse) ProtoMessage() {}
 
 func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[15]
+	mi := &file_crm_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1136,7 +1223,7 @@ func (x *InvokeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvokeResponse.ProtoReflect.Descriptor instead.
 func (*InvokeResponse) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *InvokeResponse) GetResultJson() []byte {
@@ -1181,7 +1268,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[16]
+	mi := &file_crm_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1280,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[16]
+	mi := &file_crm_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1293,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Event) GetSeq() uint64 {
@@ -1288,7 +1375,7 @@ type HandleEventRequest struct {
 
 func (x *HandleEventRequest) Reset() {
 	*x = HandleEventRequest{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[17]
+	mi := &file_crm_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1300,7 +1387,7 @@ func (x *HandleEventRequest) String() string {
 func (*HandleEventRequest) ProtoMessage() {}
 
 func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[17]
+	mi := &file_crm_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +1400,7 @@ func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventRequest.ProtoReflect.Descriptor instead.
 func (*HandleEventRequest) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *HandleEventRequest) GetEvents() []*Event {
@@ -1334,7 +1421,7 @@ type HandleEventResponse struct {
 
 func (x *HandleEventResponse) Reset() {
 	*x = HandleEventResponse{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[18]
+	mi := &file_crm_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1346,7 +1433,7 @@ func (x *HandleEventResponse) String() string {
 func (*HandleEventResponse) ProtoMessage() {}
 
 func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[18]
+	mi := &file_crm_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1359,7 +1446,7 @@ func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventResponse.ProtoReflect.Descriptor instead.
 func (*HandleEventResponse) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *HandleEventResponse) GetRefusal() *Refusal {
@@ -1380,7 +1467,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[19]
+	mi := &file_crm_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1479,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[19]
+	mi := &file_crm_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1492,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Header) GetName() string {
@@ -1437,7 +1524,7 @@ type HandleWebhookRequest struct {
 
 func (x *HandleWebhookRequest) Reset() {
 	*x = HandleWebhookRequest{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[20]
+	mi := &file_crm_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1449,7 +1536,7 @@ func (x *HandleWebhookRequest) String() string {
 func (*HandleWebhookRequest) ProtoMessage() {}
 
 func (x *HandleWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[20]
+	mi := &file_crm_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1462,7 +1549,7 @@ func (x *HandleWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleWebhookRequest.ProtoReflect.Descriptor instead.
 func (*HandleWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *HandleWebhookRequest) GetMethod() string {
@@ -1518,7 +1605,7 @@ type HandleWebhookResponse struct {
 
 func (x *HandleWebhookResponse) Reset() {
 	*x = HandleWebhookResponse{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[21]
+	mi := &file_crm_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1530,7 +1617,7 @@ func (x *HandleWebhookResponse) String() string {
 func (*HandleWebhookResponse) ProtoMessage() {}
 
 func (x *HandleWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[21]
+	mi := &file_crm_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1543,7 +1630,7 @@ func (x *HandleWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleWebhookResponse.ProtoReflect.Descriptor instead.
 func (*HandleWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *HandleWebhookResponse) GetStatus() int32 {
@@ -1575,7 +1662,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[22]
+	mi := &file_crm_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1587,7 +1674,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[22]
+	mi := &file_crm_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1600,7 +1687,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 type HealthResponse struct {
@@ -1613,7 +1700,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[23]
+	mi := &file_crm_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1625,7 +1712,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[23]
+	mi := &file_crm_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1638,7 +1725,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *HealthResponse) GetOk() bool {
@@ -1673,7 +1760,7 @@ type CallContext struct {
 
 func (x *CallContext) Reset() {
 	*x = CallContext{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[24]
+	mi := &file_crm_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1685,7 +1772,7 @@ func (x *CallContext) String() string {
 func (*CallContext) ProtoMessage() {}
 
 func (x *CallContext) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[24]
+	mi := &file_crm_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1698,7 +1785,7 @@ func (x *CallContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallContext.ProtoReflect.Descriptor instead.
 func (*CallContext) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CallContext) GetUserId() string {
@@ -1733,7 +1820,7 @@ type GetRecordRequest struct {
 
 func (x *GetRecordRequest) Reset() {
 	*x = GetRecordRequest{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[25]
+	mi := &file_crm_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1745,7 +1832,7 @@ func (x *GetRecordRequest) String() string {
 func (*GetRecordRequest) ProtoMessage() {}
 
 func (x *GetRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[25]
+	mi := &file_crm_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1758,7 +1845,7 @@ func (x *GetRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecordRequest.ProtoReflect.Descriptor instead.
 func (*GetRecordRequest) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetRecordRequest) GetEntity() string {
@@ -1795,7 +1882,7 @@ type RecordResponse struct {
 
 func (x *RecordResponse) Reset() {
 	*x = RecordResponse{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[26]
+	mi := &file_crm_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1807,7 +1894,7 @@ func (x *RecordResponse) String() string {
 func (*RecordResponse) ProtoMessage() {}
 
 func (x *RecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[26]
+	mi := &file_crm_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1820,7 +1907,7 @@ func (x *RecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordResponse.ProtoReflect.Descriptor instead.
 func (*RecordResponse) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{26}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RecordResponse) GetRecordJson() []byte {
@@ -1854,7 +1941,7 @@ type ListRecordsRequest struct {
 
 func (x *ListRecordsRequest) Reset() {
 	*x = ListRecordsRequest{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[27]
+	mi := &file_crm_v1_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1866,7 +1953,7 @@ func (x *ListRecordsRequest) String() string {
 func (*ListRecordsRequest) ProtoMessage() {}
 
 func (x *ListRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[27]
+	mi := &file_crm_v1_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1879,7 +1966,7 @@ func (x *ListRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecordsRequest.ProtoReflect.Descriptor instead.
 func (*ListRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{27}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListRecordsRequest) GetEntity() string {
@@ -1934,7 +2021,7 @@ type ListRecordsResponse struct {
 
 func (x *ListRecordsResponse) Reset() {
 	*x = ListRecordsResponse{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[28]
+	mi := &file_crm_v1_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2033,7 @@ func (x *ListRecordsResponse) String() string {
 func (*ListRecordsResponse) ProtoMessage() {}
 
 func (x *ListRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[28]
+	mi := &file_crm_v1_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2046,7 @@ func (x *ListRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecordsResponse.ProtoReflect.Descriptor instead.
 func (*ListRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{28}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListRecordsResponse) GetRecordsJson() [][]byte {
@@ -1993,7 +2080,7 @@ type CreateRecordRequest struct {
 
 func (x *CreateRecordRequest) Reset() {
 	*x = CreateRecordRequest{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[29]
+	mi := &file_crm_v1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2005,7 +2092,7 @@ func (x *CreateRecordRequest) String() string {
 func (*CreateRecordRequest) ProtoMessage() {}
 
 func (x *CreateRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[29]
+	mi := &file_crm_v1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2018,7 +2105,7 @@ func (x *CreateRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRecordRequest.ProtoReflect.Descriptor instead.
 func (*CreateRecordRequest) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{29}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CreateRecordRequest) GetEntity() string {
@@ -2064,7 +2151,7 @@ type UpdateRecordRequest struct {
 
 func (x *UpdateRecordRequest) Reset() {
 	*x = UpdateRecordRequest{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[30]
+	mi := &file_crm_v1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2076,7 +2163,7 @@ func (x *UpdateRecordRequest) String() string {
 func (*UpdateRecordRequest) ProtoMessage() {}
 
 func (x *UpdateRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[30]
+	mi := &file_crm_v1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2089,7 +2176,7 @@ func (x *UpdateRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRecordRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRecordRequest) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *UpdateRecordRequest) GetEntity() string {
@@ -2140,7 +2227,7 @@ type EmitEventRequest struct {
 
 func (x *EmitEventRequest) Reset() {
 	*x = EmitEventRequest{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[31]
+	mi := &file_crm_v1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2152,7 +2239,7 @@ func (x *EmitEventRequest) String() string {
 func (*EmitEventRequest) ProtoMessage() {}
 
 func (x *EmitEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[31]
+	mi := &file_crm_v1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2165,7 +2252,7 @@ func (x *EmitEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmitEventRequest.ProtoReflect.Descriptor instead.
 func (*EmitEventRequest) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *EmitEventRequest) GetName() string {
@@ -2204,7 +2291,7 @@ type EmitEventResponse struct {
 
 func (x *EmitEventResponse) Reset() {
 	*x = EmitEventResponse{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[32]
+	mi := &file_crm_v1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2216,7 +2303,7 @@ func (x *EmitEventResponse) String() string {
 func (*EmitEventResponse) ProtoMessage() {}
 
 func (x *EmitEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[32]
+	mi := &file_crm_v1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2229,7 +2316,7 @@ func (x *EmitEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmitEventResponse.ProtoReflect.Descriptor instead.
 func (*EmitEventResponse) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 type LogRequest struct {
@@ -2245,7 +2332,7 @@ type LogRequest struct {
 
 func (x *LogRequest) Reset() {
 	*x = LogRequest{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[33]
+	mi := &file_crm_v1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2257,7 +2344,7 @@ func (x *LogRequest) String() string {
 func (*LogRequest) ProtoMessage() {}
 
 func (x *LogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[33]
+	mi := &file_crm_v1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2270,7 +2357,7 @@ func (x *LogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogRequest.ProtoReflect.Descriptor instead.
 func (*LogRequest) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LogRequest) GetLevel() string {
@@ -2302,7 +2389,7 @@ type LogResponse struct {
 
 func (x *LogResponse) Reset() {
 	*x = LogResponse{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[34]
+	mi := &file_crm_v1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2314,7 +2401,7 @@ func (x *LogResponse) String() string {
 func (*LogResponse) ProtoMessage() {}
 
 func (x *LogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[34]
+	mi := &file_crm_v1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2327,7 +2414,7 @@ func (x *LogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogResponse.ProtoReflect.Descriptor instead.
 func (*LogResponse) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 type ReadFileRequest struct {
@@ -2340,7 +2427,7 @@ type ReadFileRequest struct {
 
 func (x *ReadFileRequest) Reset() {
 	*x = ReadFileRequest{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[35]
+	mi := &file_crm_v1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2352,7 +2439,7 @@ func (x *ReadFileRequest) String() string {
 func (*ReadFileRequest) ProtoMessage() {}
 
 func (x *ReadFileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[35]
+	mi := &file_crm_v1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2365,7 +2452,7 @@ func (x *ReadFileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadFileRequest.ProtoReflect.Descriptor instead.
 func (*ReadFileRequest) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ReadFileRequest) GetId() string {
@@ -2396,7 +2483,7 @@ type FileInfo struct {
 
 func (x *FileInfo) Reset() {
 	*x = FileInfo{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[36]
+	mi := &file_crm_v1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2408,7 +2495,7 @@ func (x *FileInfo) String() string {
 func (*FileInfo) ProtoMessage() {}
 
 func (x *FileInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[36]
+	mi := &file_crm_v1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2421,7 +2508,7 @@ func (x *FileInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileInfo.ProtoReflect.Descriptor instead.
 func (*FileInfo) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *FileInfo) GetId() string {
@@ -2470,7 +2557,7 @@ type FileChunk struct {
 
 func (x *FileChunk) Reset() {
 	*x = FileChunk{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[37]
+	mi := &file_crm_v1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2482,7 +2569,7 @@ func (x *FileChunk) String() string {
 func (*FileChunk) ProtoMessage() {}
 
 func (x *FileChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[37]
+	mi := &file_crm_v1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2495,7 +2582,7 @@ func (x *FileChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileChunk.ProtoReflect.Descriptor instead.
 func (*FileChunk) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *FileChunk) GetInfo() *FileInfo {
@@ -2537,7 +2624,7 @@ type Locale struct {
 
 func (x *Locale) Reset() {
 	*x = Locale{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[38]
+	mi := &file_crm_v1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2549,7 +2636,7 @@ func (x *Locale) String() string {
 func (*Locale) ProtoMessage() {}
 
 func (x *Locale) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[38]
+	mi := &file_crm_v1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2562,7 +2649,7 @@ func (x *Locale) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Locale.ProtoReflect.Descriptor instead.
 func (*Locale) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Locale) GetLanguages() []string {
@@ -2614,7 +2701,7 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\x13crm/v1/plugin.proto\x12\rcrm.plugin.v1\"\x11\n" +
 	"\x0fManifestRequest\"G\n" +
 	"\x10ManifestResponse\x123\n" +
-	"\bmanifest\x18\x01 \x01(\v2\x17.crm.plugin.v1.ManifestR\bmanifest\"\x96\x03\n" +
+	"\bmanifest\x18\x01 \x01(\v2\x17.crm.plugin.v1.ManifestR\bmanifest\"\xc8\x03\n" +
 	"\bManifest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12)\n" +
@@ -2627,7 +2714,8 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\bwebhooks\x18\t \x03(\v2\x1b.crm.plugin.v1.WebhookRouteR\bwebhooks\x126\n" +
 	"\n" +
 	"ui_actions\x18\n" +
-	" \x03(\v2\x17.crm.plugin.v1.UIActionR\tuiActions\"\x91\x01\n" +
+	" \x03(\v2\x17.crm.plugin.v1.UIActionR\tuiActions\x120\n" +
+	"\x06events\x18\x14 \x03(\v2\x18.crm.plugin.v1.EventSpecR\x06events\"\x91\x01\n" +
 	"\x06Action\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x125\n" +
@@ -2660,7 +2748,12 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\bUIAction\x12\x16\n" +
 	"\x06entity\x18\x01 \x01(\tR\x06entity\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x14\n" +
-	"\x05label\x18\x03 \x01(\tR\x05label\"\xc6\x01\n" +
+	"\x05label\x18\x03 \x01(\tR\x05label\"\x8e\x01\n" +
+	"\tEventSpec\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\x121\n" +
+	"\apayload\x18\x03 \x03(\v2\x17.crm.plugin.v1.ArgumentR\apayload\x12\x18\n" +
+	"\asubject\x18\x04 \x01(\tR\asubject\"\xc6\x01\n" +
 	"\x10ConfigureRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
 	"\vconfig_json\x18\x02 \x01(\fR\n" +
@@ -2830,7 +2923,7 @@ func file_crm_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_crm_v1_plugin_proto_rawDescData
 }
 
-var file_crm_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_crm_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_crm_v1_plugin_proto_goTypes = []any{
 	(*ManifestRequest)(nil),       // 0: crm.plugin.v1.ManifestRequest
 	(*ManifestResponse)(nil),      // 1: crm.plugin.v1.ManifestResponse
@@ -2841,36 +2934,37 @@ var file_crm_v1_plugin_proto_goTypes = []any{
 	(*Field)(nil),                 // 6: crm.plugin.v1.Field
 	(*WebhookRoute)(nil),          // 7: crm.plugin.v1.WebhookRoute
 	(*UIAction)(nil),              // 8: crm.plugin.v1.UIAction
-	(*ConfigureRequest)(nil),      // 9: crm.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),     // 10: crm.plugin.v1.ConfigureResponse
-	(*User)(nil),                  // 11: crm.plugin.v1.User
-	(*RecordRef)(nil),             // 12: crm.plugin.v1.RecordRef
-	(*Refusal)(nil),               // 13: crm.plugin.v1.Refusal
-	(*InvokeRequest)(nil),         // 14: crm.plugin.v1.InvokeRequest
-	(*InvokeResponse)(nil),        // 15: crm.plugin.v1.InvokeResponse
-	(*Event)(nil),                 // 16: crm.plugin.v1.Event
-	(*HandleEventRequest)(nil),    // 17: crm.plugin.v1.HandleEventRequest
-	(*HandleEventResponse)(nil),   // 18: crm.plugin.v1.HandleEventResponse
-	(*Header)(nil),                // 19: crm.plugin.v1.Header
-	(*HandleWebhookRequest)(nil),  // 20: crm.plugin.v1.HandleWebhookRequest
-	(*HandleWebhookResponse)(nil), // 21: crm.plugin.v1.HandleWebhookResponse
-	(*HealthRequest)(nil),         // 22: crm.plugin.v1.HealthRequest
-	(*HealthResponse)(nil),        // 23: crm.plugin.v1.HealthResponse
-	(*CallContext)(nil),           // 24: crm.plugin.v1.CallContext
-	(*GetRecordRequest)(nil),      // 25: crm.plugin.v1.GetRecordRequest
-	(*RecordResponse)(nil),        // 26: crm.plugin.v1.RecordResponse
-	(*ListRecordsRequest)(nil),    // 27: crm.plugin.v1.ListRecordsRequest
-	(*ListRecordsResponse)(nil),   // 28: crm.plugin.v1.ListRecordsResponse
-	(*CreateRecordRequest)(nil),   // 29: crm.plugin.v1.CreateRecordRequest
-	(*UpdateRecordRequest)(nil),   // 30: crm.plugin.v1.UpdateRecordRequest
-	(*EmitEventRequest)(nil),      // 31: crm.plugin.v1.EmitEventRequest
-	(*EmitEventResponse)(nil),     // 32: crm.plugin.v1.EmitEventResponse
-	(*LogRequest)(nil),            // 33: crm.plugin.v1.LogRequest
-	(*LogResponse)(nil),           // 34: crm.plugin.v1.LogResponse
-	(*ReadFileRequest)(nil),       // 35: crm.plugin.v1.ReadFileRequest
-	(*FileInfo)(nil),              // 36: crm.plugin.v1.FileInfo
-	(*FileChunk)(nil),             // 37: crm.plugin.v1.FileChunk
-	(*Locale)(nil),                // 38: crm.plugin.v1.Locale
+	(*EventSpec)(nil),             // 9: crm.plugin.v1.EventSpec
+	(*ConfigureRequest)(nil),      // 10: crm.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),     // 11: crm.plugin.v1.ConfigureResponse
+	(*User)(nil),                  // 12: crm.plugin.v1.User
+	(*RecordRef)(nil),             // 13: crm.plugin.v1.RecordRef
+	(*Refusal)(nil),               // 14: crm.plugin.v1.Refusal
+	(*InvokeRequest)(nil),         // 15: crm.plugin.v1.InvokeRequest
+	(*InvokeResponse)(nil),        // 16: crm.plugin.v1.InvokeResponse
+	(*Event)(nil),                 // 17: crm.plugin.v1.Event
+	(*HandleEventRequest)(nil),    // 18: crm.plugin.v1.HandleEventRequest
+	(*HandleEventResponse)(nil),   // 19: crm.plugin.v1.HandleEventResponse
+	(*Header)(nil),                // 20: crm.plugin.v1.Header
+	(*HandleWebhookRequest)(nil),  // 21: crm.plugin.v1.HandleWebhookRequest
+	(*HandleWebhookResponse)(nil), // 22: crm.plugin.v1.HandleWebhookResponse
+	(*HealthRequest)(nil),         // 23: crm.plugin.v1.HealthRequest
+	(*HealthResponse)(nil),        // 24: crm.plugin.v1.HealthResponse
+	(*CallContext)(nil),           // 25: crm.plugin.v1.CallContext
+	(*GetRecordRequest)(nil),      // 26: crm.plugin.v1.GetRecordRequest
+	(*RecordResponse)(nil),        // 27: crm.plugin.v1.RecordResponse
+	(*ListRecordsRequest)(nil),    // 28: crm.plugin.v1.ListRecordsRequest
+	(*ListRecordsResponse)(nil),   // 29: crm.plugin.v1.ListRecordsResponse
+	(*CreateRecordRequest)(nil),   // 30: crm.plugin.v1.CreateRecordRequest
+	(*UpdateRecordRequest)(nil),   // 31: crm.plugin.v1.UpdateRecordRequest
+	(*EmitEventRequest)(nil),      // 32: crm.plugin.v1.EmitEventRequest
+	(*EmitEventResponse)(nil),     // 33: crm.plugin.v1.EmitEventResponse
+	(*LogRequest)(nil),            // 34: crm.plugin.v1.LogRequest
+	(*LogResponse)(nil),           // 35: crm.plugin.v1.LogResponse
+	(*ReadFileRequest)(nil),       // 36: crm.plugin.v1.ReadFileRequest
+	(*FileInfo)(nil),              // 37: crm.plugin.v1.FileInfo
+	(*FileChunk)(nil),             // 38: crm.plugin.v1.FileChunk
+	(*Locale)(nil),                // 39: crm.plugin.v1.Locale
 }
 var file_crm_v1_plugin_proto_depIdxs = []int32{
 	2,  // 0: crm.plugin.v1.ManifestResponse.manifest:type_name -> crm.plugin.v1.Manifest
@@ -2878,56 +2972,58 @@ var file_crm_v1_plugin_proto_depIdxs = []int32{
 	5,  // 2: crm.plugin.v1.Manifest.entities:type_name -> crm.plugin.v1.Entity
 	7,  // 3: crm.plugin.v1.Manifest.webhooks:type_name -> crm.plugin.v1.WebhookRoute
 	8,  // 4: crm.plugin.v1.Manifest.ui_actions:type_name -> crm.plugin.v1.UIAction
-	4,  // 5: crm.plugin.v1.Action.arguments:type_name -> crm.plugin.v1.Argument
-	6,  // 6: crm.plugin.v1.Entity.fields:type_name -> crm.plugin.v1.Field
-	38, // 7: crm.plugin.v1.ConfigureRequest.locale:type_name -> crm.plugin.v1.Locale
-	13, // 8: crm.plugin.v1.ConfigureResponse.refusal:type_name -> crm.plugin.v1.Refusal
-	12, // 9: crm.plugin.v1.InvokeRequest.record:type_name -> crm.plugin.v1.RecordRef
-	11, // 10: crm.plugin.v1.InvokeRequest.user:type_name -> crm.plugin.v1.User
-	13, // 11: crm.plugin.v1.InvokeResponse.refusal:type_name -> crm.plugin.v1.Refusal
-	16, // 12: crm.plugin.v1.HandleEventRequest.events:type_name -> crm.plugin.v1.Event
-	13, // 13: crm.plugin.v1.HandleEventResponse.refusal:type_name -> crm.plugin.v1.Refusal
-	19, // 14: crm.plugin.v1.HandleWebhookRequest.headers:type_name -> crm.plugin.v1.Header
-	19, // 15: crm.plugin.v1.HandleWebhookResponse.headers:type_name -> crm.plugin.v1.Header
-	24, // 16: crm.plugin.v1.GetRecordRequest.context:type_name -> crm.plugin.v1.CallContext
-	24, // 17: crm.plugin.v1.ListRecordsRequest.context:type_name -> crm.plugin.v1.CallContext
-	24, // 18: crm.plugin.v1.CreateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
-	24, // 19: crm.plugin.v1.UpdateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
-	12, // 20: crm.plugin.v1.EmitEventRequest.record:type_name -> crm.plugin.v1.RecordRef
-	24, // 21: crm.plugin.v1.EmitEventRequest.context:type_name -> crm.plugin.v1.CallContext
-	24, // 22: crm.plugin.v1.ReadFileRequest.context:type_name -> crm.plugin.v1.CallContext
-	36, // 23: crm.plugin.v1.FileChunk.info:type_name -> crm.plugin.v1.FileInfo
-	0,  // 24: crm.plugin.v1.Plugin.Manifest:input_type -> crm.plugin.v1.ManifestRequest
-	9,  // 25: crm.plugin.v1.Plugin.Configure:input_type -> crm.plugin.v1.ConfigureRequest
-	14, // 26: crm.plugin.v1.Plugin.Invoke:input_type -> crm.plugin.v1.InvokeRequest
-	17, // 27: crm.plugin.v1.Plugin.HandleEvent:input_type -> crm.plugin.v1.HandleEventRequest
-	20, // 28: crm.plugin.v1.Plugin.HandleWebhook:input_type -> crm.plugin.v1.HandleWebhookRequest
-	22, // 29: crm.plugin.v1.Plugin.Health:input_type -> crm.plugin.v1.HealthRequest
-	25, // 30: crm.plugin.v1.Host.GetRecord:input_type -> crm.plugin.v1.GetRecordRequest
-	27, // 31: crm.plugin.v1.Host.ListRecords:input_type -> crm.plugin.v1.ListRecordsRequest
-	29, // 32: crm.plugin.v1.Host.CreateRecord:input_type -> crm.plugin.v1.CreateRecordRequest
-	30, // 33: crm.plugin.v1.Host.UpdateRecord:input_type -> crm.plugin.v1.UpdateRecordRequest
-	31, // 34: crm.plugin.v1.Host.EmitEvent:input_type -> crm.plugin.v1.EmitEventRequest
-	33, // 35: crm.plugin.v1.Host.Log:input_type -> crm.plugin.v1.LogRequest
-	35, // 36: crm.plugin.v1.Host.ReadFile:input_type -> crm.plugin.v1.ReadFileRequest
-	1,  // 37: crm.plugin.v1.Plugin.Manifest:output_type -> crm.plugin.v1.ManifestResponse
-	10, // 38: crm.plugin.v1.Plugin.Configure:output_type -> crm.plugin.v1.ConfigureResponse
-	15, // 39: crm.plugin.v1.Plugin.Invoke:output_type -> crm.plugin.v1.InvokeResponse
-	18, // 40: crm.plugin.v1.Plugin.HandleEvent:output_type -> crm.plugin.v1.HandleEventResponse
-	21, // 41: crm.plugin.v1.Plugin.HandleWebhook:output_type -> crm.plugin.v1.HandleWebhookResponse
-	23, // 42: crm.plugin.v1.Plugin.Health:output_type -> crm.plugin.v1.HealthResponse
-	26, // 43: crm.plugin.v1.Host.GetRecord:output_type -> crm.plugin.v1.RecordResponse
-	28, // 44: crm.plugin.v1.Host.ListRecords:output_type -> crm.plugin.v1.ListRecordsResponse
-	26, // 45: crm.plugin.v1.Host.CreateRecord:output_type -> crm.plugin.v1.RecordResponse
-	26, // 46: crm.plugin.v1.Host.UpdateRecord:output_type -> crm.plugin.v1.RecordResponse
-	32, // 47: crm.plugin.v1.Host.EmitEvent:output_type -> crm.plugin.v1.EmitEventResponse
-	34, // 48: crm.plugin.v1.Host.Log:output_type -> crm.plugin.v1.LogResponse
-	37, // 49: crm.plugin.v1.Host.ReadFile:output_type -> crm.plugin.v1.FileChunk
-	37, // [37:50] is the sub-list for method output_type
-	24, // [24:37] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	9,  // 5: crm.plugin.v1.Manifest.events:type_name -> crm.plugin.v1.EventSpec
+	4,  // 6: crm.plugin.v1.Action.arguments:type_name -> crm.plugin.v1.Argument
+	6,  // 7: crm.plugin.v1.Entity.fields:type_name -> crm.plugin.v1.Field
+	4,  // 8: crm.plugin.v1.EventSpec.payload:type_name -> crm.plugin.v1.Argument
+	39, // 9: crm.plugin.v1.ConfigureRequest.locale:type_name -> crm.plugin.v1.Locale
+	14, // 10: crm.plugin.v1.ConfigureResponse.refusal:type_name -> crm.plugin.v1.Refusal
+	13, // 11: crm.plugin.v1.InvokeRequest.record:type_name -> crm.plugin.v1.RecordRef
+	12, // 12: crm.plugin.v1.InvokeRequest.user:type_name -> crm.plugin.v1.User
+	14, // 13: crm.plugin.v1.InvokeResponse.refusal:type_name -> crm.plugin.v1.Refusal
+	17, // 14: crm.plugin.v1.HandleEventRequest.events:type_name -> crm.plugin.v1.Event
+	14, // 15: crm.plugin.v1.HandleEventResponse.refusal:type_name -> crm.plugin.v1.Refusal
+	20, // 16: crm.plugin.v1.HandleWebhookRequest.headers:type_name -> crm.plugin.v1.Header
+	20, // 17: crm.plugin.v1.HandleWebhookResponse.headers:type_name -> crm.plugin.v1.Header
+	25, // 18: crm.plugin.v1.GetRecordRequest.context:type_name -> crm.plugin.v1.CallContext
+	25, // 19: crm.plugin.v1.ListRecordsRequest.context:type_name -> crm.plugin.v1.CallContext
+	25, // 20: crm.plugin.v1.CreateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
+	25, // 21: crm.plugin.v1.UpdateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
+	13, // 22: crm.plugin.v1.EmitEventRequest.record:type_name -> crm.plugin.v1.RecordRef
+	25, // 23: crm.plugin.v1.EmitEventRequest.context:type_name -> crm.plugin.v1.CallContext
+	25, // 24: crm.plugin.v1.ReadFileRequest.context:type_name -> crm.plugin.v1.CallContext
+	37, // 25: crm.plugin.v1.FileChunk.info:type_name -> crm.plugin.v1.FileInfo
+	0,  // 26: crm.plugin.v1.Plugin.Manifest:input_type -> crm.plugin.v1.ManifestRequest
+	10, // 27: crm.plugin.v1.Plugin.Configure:input_type -> crm.plugin.v1.ConfigureRequest
+	15, // 28: crm.plugin.v1.Plugin.Invoke:input_type -> crm.plugin.v1.InvokeRequest
+	18, // 29: crm.plugin.v1.Plugin.HandleEvent:input_type -> crm.plugin.v1.HandleEventRequest
+	21, // 30: crm.plugin.v1.Plugin.HandleWebhook:input_type -> crm.plugin.v1.HandleWebhookRequest
+	23, // 31: crm.plugin.v1.Plugin.Health:input_type -> crm.plugin.v1.HealthRequest
+	26, // 32: crm.plugin.v1.Host.GetRecord:input_type -> crm.plugin.v1.GetRecordRequest
+	28, // 33: crm.plugin.v1.Host.ListRecords:input_type -> crm.plugin.v1.ListRecordsRequest
+	30, // 34: crm.plugin.v1.Host.CreateRecord:input_type -> crm.plugin.v1.CreateRecordRequest
+	31, // 35: crm.plugin.v1.Host.UpdateRecord:input_type -> crm.plugin.v1.UpdateRecordRequest
+	32, // 36: crm.plugin.v1.Host.EmitEvent:input_type -> crm.plugin.v1.EmitEventRequest
+	34, // 37: crm.plugin.v1.Host.Log:input_type -> crm.plugin.v1.LogRequest
+	36, // 38: crm.plugin.v1.Host.ReadFile:input_type -> crm.plugin.v1.ReadFileRequest
+	1,  // 39: crm.plugin.v1.Plugin.Manifest:output_type -> crm.plugin.v1.ManifestResponse
+	11, // 40: crm.plugin.v1.Plugin.Configure:output_type -> crm.plugin.v1.ConfigureResponse
+	16, // 41: crm.plugin.v1.Plugin.Invoke:output_type -> crm.plugin.v1.InvokeResponse
+	19, // 42: crm.plugin.v1.Plugin.HandleEvent:output_type -> crm.plugin.v1.HandleEventResponse
+	22, // 43: crm.plugin.v1.Plugin.HandleWebhook:output_type -> crm.plugin.v1.HandleWebhookResponse
+	24, // 44: crm.plugin.v1.Plugin.Health:output_type -> crm.plugin.v1.HealthResponse
+	27, // 45: crm.plugin.v1.Host.GetRecord:output_type -> crm.plugin.v1.RecordResponse
+	29, // 46: crm.plugin.v1.Host.ListRecords:output_type -> crm.plugin.v1.ListRecordsResponse
+	27, // 47: crm.plugin.v1.Host.CreateRecord:output_type -> crm.plugin.v1.RecordResponse
+	27, // 48: crm.plugin.v1.Host.UpdateRecord:output_type -> crm.plugin.v1.RecordResponse
+	33, // 49: crm.plugin.v1.Host.EmitEvent:output_type -> crm.plugin.v1.EmitEventResponse
+	35, // 50: crm.plugin.v1.Host.Log:output_type -> crm.plugin.v1.LogResponse
+	38, // 51: crm.plugin.v1.Host.ReadFile:output_type -> crm.plugin.v1.FileChunk
+	39, // [39:52] is the sub-list for method output_type
+	26, // [26:39] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_crm_v1_plugin_proto_init() }
@@ -2941,7 +3037,7 @@ func file_crm_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crm_v1_plugin_proto_rawDesc), len(file_crm_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   39,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

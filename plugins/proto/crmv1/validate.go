@@ -67,6 +67,11 @@ func ValidateManifest(m *Manifest) error {
 	}
 	entities := map[string]bool{}
 	for _, e := range m.GetEntities() {
+		entities[e.GetName()] = true
+	}
+	v.eventSpecs(m.GetEvents(), entities)
+	entities = map[string]bool{}
+	for _, e := range m.GetEntities() {
 		at := fmt.Sprintf("entity %q", e.GetName())
 		v.name("entity name", e.GetName())
 		v.unique(entities, e.GetName(), "entity")
@@ -100,6 +105,44 @@ func ValidateManifest(m *Manifest) error {
 		}
 	}
 	return errors.Join(v.errs...)
+}
+
+// eventSpecs checks the typed declarations of emitted events: a well
+// formed, unique name whose prefix is not one of the plugin's entities
+// (record events come from writes), payload fields with known types, and
+// a well formed subject entity.
+func (v *validator) eventSpecs(specs []*EventSpec, entities map[string]bool) {
+	seen := map[string]bool{}
+	for _, e := range specs {
+		at := fmt.Sprintf("event %q", e.GetName())
+		v.event("event", e.GetName())
+		v.unique(seen, e.GetName(), "event")
+		if prefix, _, _ := strings.Cut(e.GetName(), "."); entities[prefix] {
+			v.addf("%s: %q is an entity of the plugin, whose events come from writes; name the event after something else", at, prefix)
+		}
+		if s := e.GetSubject(); s != "" {
+			v.name(at+": subject entity", s)
+		}
+		fields := map[string]bool{}
+		for _, f := range e.GetPayload() {
+			fat := fmt.Sprintf("%s: payload field %q", at, f.GetName())
+			v.name(at+": payload field name", f.GetName())
+			v.unique(fields, f.GetName(), at+": payload field")
+			v.typed(fat, FieldTypes, f.GetType(), f.GetValues(), f.GetTo())
+		}
+	}
+}
+
+// EmittedEvents are the events a manifest lets its plugin emit: those
+// listed in emits and those declared in events, each once.
+func EmittedEvents(m *Manifest) []string {
+	out := slices.Clone(m.GetEmits())
+	for _, e := range m.GetEvents() {
+		if !slices.Contains(out, e.GetName()) {
+			out = append(out, e.GetName())
+		}
+	}
+	return out
 }
 
 type validator struct{ errs []error }

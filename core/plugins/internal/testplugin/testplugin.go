@@ -33,6 +33,8 @@ const (
 	ModeProto2    = "proto2"    // speaks only protocol version 2 in the handshake
 	ModeManifest2 = "manifest2" // handshakes on 1, but its manifest says 2
 	ModeStdout    = "stdout"    // prints on stdout before serving
+	// ModeBadSubject declares an event whose subject is no entity ("contcat").
+	ModeBadSubject = "badsubject"
 )
 
 // Main runs the plugin in the given mode; it returns when the host is done.
@@ -48,6 +50,10 @@ func Main(mode string) {
 		serveRaw(2, 2)
 	case ModeManifest2:
 		serveRaw(crmv1.ProtocolVersion, 2)
+	case ModeBadSubject:
+		p := New()
+		p.subject = "contcat"
+		sdk.Serve(p)
 	default:
 		sdk.Serve(New())
 	}
@@ -61,10 +67,12 @@ type Plugin struct {
 	locale sdk.Locale
 	seen   []string
 	calls  int
+	// subject is the subject entity of testplugin.serviced.
+	subject string
 }
 
 // New returns a fresh test plugin.
-func New() *Plugin { return &Plugin{} }
+func New() *Plugin { return &Plugin{subject: "contact"} }
 
 // Manifest declares the test plugin.
 func (p *Plugin) Manifest() sdk.Manifest {
@@ -104,6 +112,13 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		}}},
 		Webhooks:  []sdk.Webhook{{Method: "POST", Path: "/ping"}, {Method: "GET", Path: "/items/{id}"}},
 		UIActions: []sdk.UIAction{{Entity: "contact", Action: "echo", Label: "Echo"}},
+		Events: []sdk.EventSpec{
+			{Name: "testplugin.serviced", Subject: p.subject, Payload: []sdk.Arg{
+				{Name: "mileage", Type: sdk.TypeInt, Required: true},
+				{Name: "kind", Type: sdk.TypeEnum, Values: []string{"oil", "tyres"}},
+			}},
+			{Name: "testplugin.noted", Payload: []sdk.Arg{{Name: "note", Type: sdk.TypeString}}},
+		},
 	}
 }
 
@@ -199,8 +214,16 @@ func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-	case "emit":
-		return outcome(nil, host.Emit(ctx, a.Entity, map[string]any{"n": 1}))
+	case "emit": // entity is the event; values, when given, the payload; id the contact it is about
+		payload := map[string]any{"n": 1}
+		if a.Values != nil {
+			payload = a.Values
+		}
+		var opts []sdk.Option
+		if a.ID != "" {
+			opts = append(opts, sdk.About("contact", a.ID))
+		}
+		return outcome(nil, host.Emit(ctx, a.Entity, payload, opts...))
 	case "read_file":
 		return readFile(ctx, host, a.ID)
 	case "config":
