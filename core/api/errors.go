@@ -77,7 +77,11 @@ func (s *Server) classify(err error) (int, apiError) {
 	case errors.As(err, &ie):
 		return http.StatusUnprocessableEntity, apiError{Code: "invalid_value", Message: ie.Message, Field: ie.Field}
 	case errors.As(err, &flt):
-		return http.StatusBadRequest, apiError{Code: "invalid_filter", Message: flt.Error(), Field: "filter", Line: flt.Line, Column: flt.Column}
+		code := "invalid_filter"
+		if flt.Budget != "" {
+			code = "filter_budget_exceeded" // a filter too costly to run: steps, memory or time
+		}
+		return http.StatusBadRequest, apiError{Code: code, Message: flt.Error(), Field: "filter", Line: flt.Line, Column: flt.Column}
 	case errors.As(err, &qe):
 		return http.StatusBadRequest, apiError{Code: "invalid_query", Message: qe.Error(), Field: qe.Param}
 	case errors.As(err, &rl):
