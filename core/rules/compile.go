@@ -50,6 +50,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/exprbudget"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
@@ -398,6 +399,7 @@ func optimiseAndCompile(tree *parser.Tree, ec *conf.Config) (*vm.Program, error)
 		return nil, err
 	}
 	ast.Walk(&tree.Node, visitor(untypeEquality))
+	exprbudget.Instrument(&tree.Node, stepCosts)
 	return exprcompiler.Compile(tree, ec)
 }
 
