@@ -179,4 +179,3 @@ func checkEvents(m *Manifest, sch *schema.Schema) error {
 	}
 	return nil
 }
-

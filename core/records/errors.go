@@ -34,6 +34,10 @@ const (
 	KindUnavailable
 )
 
+// CodeBudgetExceeded is the code of a filter that exceeded its budget of
+// steps, memory or time while it ran.
+const CodeBudgetExceeded = "filter_budget_exceeded"
+
 // Error is the one error type of a record operation: a kind, a code for
 // programs, a message for people and, where there is one, the field (or
 // request parameter) it is about.
@@ -108,7 +112,11 @@ func ErrorOf(err error) *Error {
 	case errors.As(err, &ie):
 		return &Error{Kind: KindInvalid, Code: schema.CodeInvalidValue, Message: ie.Message, Field: ie.Field, err: err}
 	case errors.As(err, &flt):
-		return &Error{Kind: KindBadRequest, Code: "invalid_filter", Message: flt.Error(), Field: "filter", Line: flt.Line, Column: flt.Column, err: err}
+		code := "invalid_filter"
+		if flt.Budget != "" {
+			code = CodeBudgetExceeded
+		}
+		return &Error{Kind: KindBadRequest, Code: code, Message: flt.Error(), Field: "filter", Line: flt.Line, Column: flt.Column, err: err}
 	case errors.As(err, &qe):
 		return &Error{Kind: KindBadRequest, Code: "invalid_query", Message: qe.Error(), Field: qe.Param, err: err}
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, auth.ErrNotFound):

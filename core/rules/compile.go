@@ -61,6 +61,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/exprbudget"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
@@ -490,6 +491,7 @@ func optimiseAndCompile(tree *parser.Tree, ec *conf.Config) (*vm.Program, error)
 		return nil, err
 	}
 	ast.Walk(&tree.Node, visitor(untypeEquality))
+	exprbudget.Instrument(&tree.Node, stepCosts)
 	return exprcompiler.Compile(tree, ec)
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/expr-lang/expr/file"
@@ -122,9 +121,6 @@ const (
 	countFunc  = "__count"
 )
 
-// machines are reused virtual machines: running a program allocates less.
-var machines = sync.Pool{New: func() any { return new(vm.VM) }}
-
 // Type returns the static type of the program's result as messages name
 // it: "bool", "string", "int", "float", "time", "duration", "money",
 // "list", "map" or "any" when only the run can tell.
@@ -155,16 +151,21 @@ func (p *Program) Eval(in *Input) (any, error) {
 		in = &Input{}
 	}
 	if p.filter != nil {
-		return in.Record != nil && p.filter.Match(in.Record), nil
+		if in.Record == nil {
+			return false, nil
+		}
+		ok, err := p.filter.Eval(in.Record)
+		if err != nil {
+			return nil, p.wrap(err)
+		}
+		return ok, nil
 	}
 	st := p.state(in)
 	env, err := p.env(st)
 	if err != nil {
 		return nil, p.wrap(err)
 	}
-	m := machines.Get().(*vm.VM)
-	out, err := m.Run(p.prog, env)
-	machines.Put(m)
+	out, err := p.run(env)
 	if err != nil {
 		return nil, p.wrap(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/crmkit/crm/core/exprbudget"
 	"github.com/crmkit/crm/core/schema"
 )
 
@@ -131,4 +132,13 @@ func fieldOf(ent *schema.Entity, kind, name string) *schema.Field {
 		return nil
 	}
 	return ent.Lookup(name)
+}
+
+// run runs a compiled expression on its environment under the budgets of
+// package exprbudget (steps, memory, time); Compile instrumented it for
+// them. An expression over a budget is an error that names the budget, so
+// the engine records a failed run, a rule test fails and a dry run reports
+// it; the process lives on.
+func (p *Program) run(env map[string]any) (any, error) {
+	return exprbudget.Run(p.prog, env, exprbudget.NewMeter(exprbudget.Default))
 }

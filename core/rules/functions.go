@@ -17,6 +17,7 @@ import (
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/calendar"
+	"github.com/crmkit/crm/core/exprbudget"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
@@ -63,6 +64,14 @@ var functions = []function{
 	{countFunc, true, fnCount, []any{new(func(*evalState, int) int)}},
 }
 
+// countSteps is what a count_related call costs of the steps budget of
+// package exprbudget: it reads the store, so one evaluation may make at
+// most exprbudget.MaxSteps/countSteps of them.
+const countSteps = 1000
+
+// stepCosts are the functions whose calls cost more than one step.
+var stepCosts = map[string]int64{countFunc: countSteps}
+
 // Functions rewritten at compile time rather than called.
 const (
 	fnRelated      = "related"
@@ -88,6 +97,7 @@ func init() {
 			names = append(names, f.name)
 		}
 	}
+	functionOptions = append(functionOptions, exprbudget.Options()...)
 	functionNames = append(names, builtin.Names...)
 	sort.Strings(functionNames)
 	functionNames = slices.Compact(functionNames)

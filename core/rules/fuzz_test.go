@@ -152,6 +152,12 @@ func FuzzCompileRule(f *testing.F) {
 		{"__rt != nil", "$env.__related"},
 		{"related(related('contact'))", "count_related('deal', \"stge == 1\", 'x')"},
 		{"\"\\u00e9\" == 'é'\n&& true", "'${x}' + \"\\\"\""},
+		// Hostile shapes: each must stop at a budget of package exprbudget.
+		{"len(repeat(repeat('a', 100000), 1000000)) > 0", "reduce(1..64, #acc + #acc, 'ab')"},
+		{"!all(1..999990, {# > 0})", "let r = 1..1000; all(r, {all(r, {all(r, {# > 0})})})"},
+		{"all(1..1000, {count_related('activity') >= 0})", "toJSON(map(1..1000, {map(1..1000, {#})}))"},
+		{"len(replace(repeat('a', 4000), 'a', repeat('a', 4000))) > 0", "join(map(1..1000, {repeat('a', 1000000)}), ',')"},
+		{"len(reduce(1..1000, [#acc], [])) > 0", "split(repeat('a', 4000000), '')"},
 	} {
 		f.Add(seed[0], seed[1])
 	}

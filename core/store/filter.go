@@ -3,13 +3,19 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/exprbudget"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
@@ -17,13 +23,20 @@ import (
 // MaxFilterLen is the longest filter expression accepted, in bytes.
 const MaxFilterLen = 4096
 
-// FilterError is a filter expression that does not compile, with the
-// position (1-based line and column) of the problem in the source.
+// FilterError is a filter expression that does not compile, or that
+// exceeded a budget when it ran (Budget names which), with the position
+// (1-based line and column) of the problem in the source.
 type FilterError struct {
 	Message string
 	Line    int
 	Column  int
+	Budget  string // "steps", "memory", "time" or "nesting" for an exceeded budget; "" otherwise
+
+	err error
 }
+
+// Unwrap returns the *exprbudget.Error of an exceeded budget, or nil.
+func (e *FilterError) Unwrap() error { return e.err }
 
 func (e *FilterError) Error() string {
 	return fmt.Sprintf("filter:%d:%d: %s", e.Line, e.Column, e.Message)
@@ -50,6 +63,8 @@ var systemTypes = map[string]any{
 
 // CompileFilter compiles src against an entity's fields; an unknown field, a
 // type mismatch or a non-boolean result is a *FilterError with its position.
+// The program is instrumented by package exprbudget, so that each run is
+// bounded in steps, memory and time.
 func CompileFilter(ent *schema.Entity, src string) (*Filter, error) {
 	if len(src) > MaxFilterLen {
 		return nil, &FilterError{Message: fmt.Sprintf("filter is %d bytes long; at most %d", len(src), MaxFilterLen), Line: 1, Column: 1}
@@ -61,15 +76,45 @@ func CompileFilter(ent *schema.Entity, src string) (*Filter, error) {
 	for _, f := range ent.Fields {
 		env[f.Name] = f.ExprZero()
 	}
-	prog, err := expr.Compile(src, expr.Env(env), expr.AsBool())
+	ec := conf.CreateNew()
+	for _, op := range append([]expr.Option{expr.Env(env), expr.AsBool()}, exprbudget.Options()...) {
+		op(ec)
+	}
+	ec.Check()
+	tree, err := checker.ParseCheck(src, ec)
 	if err != nil {
 		return nil, filterError(err)
 	}
-	f := &Filter{Source: src, entity: ent, program: prog}
-	if tree, err := parser.Parse(src); err == nil {
-		f.plan = planIndex(ent, tree.Node)
+	if err := hiddenName(tree); err != nil {
+		return nil, err
 	}
-	return f, nil
+	plan := planIndex(ent, tree.Node)
+	if err := optimizer.Optimize(&tree.Node, ec); err != nil {
+		return nil, filterError(err)
+	}
+	exprbudget.Instrument(&tree.Node, nil)
+	prog, err := compiler.Compile(tree, ec)
+	if err != nil {
+		return nil, filterError(err)
+	}
+	return &Filter{Source: src, entity: ent, program: prog, plan: plan}, nil
+}
+
+// hiddenName refuses the names that only the instrumented program uses.
+func hiddenName(tree *parser.Tree) error {
+	var bad *ast.IdentifierNode
+	ast.Find(tree.Node, func(n ast.Node) bool {
+		if id, ok := n.(*ast.IdentifierNode); ok && strings.HasPrefix(id.Value, "__") {
+			bad = id
+			return true
+		}
+		return false
+	})
+	if bad == nil {
+		return nil
+	}
+	fe := &file.Error{Location: bad.Location(), Message: fmt.Sprintf("unknown name %s", bad.Value)}
+	return filterError(fe.Bind(tree.Source))
 }
 
 func filterError(err error) error {
@@ -80,12 +125,26 @@ func filterError(err error) error {
 	return &FilterError{Message: err.Error(), Line: 1, Column: 1}
 }
 
-// Match reports whether a record satisfies the filter.
+// Match reports whether a record satisfies the filter: false when the
+// filter fails on it, a budget included (Eval says why).
 func (f *Filter) Match(r *Record) bool {
+	ok, _ := f.Eval(r)
+	return ok
+}
+
+// Eval reports whether a record satisfies the filter. A comparison that
+// fails at run time on the record (nil > 5) is no match and no error; a
+// filter that exceeds a budget of package exprbudget (steps, memory, time)
+// is a *FilterError that says which, wrapping the *exprbudget.Error.
+func (f *Filter) Eval(r *Record) (bool, error) {
+	return f.eval(r, exprbudget.NewMeter(exprbudget.Default))
+}
+
+func (f *Filter) eval(r *Record, m *exprbudget.Meter) (bool, error) {
 	if f == nil {
-		return true
+		return true, nil
 	}
-	env := make(map[string]any, len(r.Values)+len(systemTypes))
+	env := make(map[string]any, len(r.Values)+len(systemTypes)+1)
 	env["id"], env["version"], env["owner"], env["created_by"] = r.ID, r.Version, r.Owner, r.CreatedBy
 	env["created_at"], env["updated_at"] = r.CreatedAt, r.UpdatedAt
 	for name, v := range r.Values {
@@ -93,12 +152,52 @@ func (f *Filter) Match(r *Record) bool {
 			env[name] = fd.ExprValue(v)
 		}
 	}
-	out, err := expr.Run(f.program, env)
+	out, err := exprbudget.Run(f.program, env, m)
 	if err != nil {
-		return false
+		var be *exprbudget.Error
+		if errors.As(err, &be) {
+			fe := &FilterError{Message: be.Error(), Line: 1, Column: 1, Budget: be.Budget, err: be}
+			var pos *file.Error
+			if errors.As(err, &pos) {
+				fe.Line, fe.Column = max(pos.Line, 1), pos.Column+1
+			}
+			return false, fe
+		}
+		return false, nil
 	}
 	ok, _ := out.(bool)
-	return ok
+	return ok, nil
+}
+
+// MaxFilterTime is how long a filter may run in total over the records of
+// one list query; each record has the budgets of package exprbudget.
+const MaxFilterTime = 2 * time.Second
+
+// matcher evaluates a filter on the records of one query, within
+// MaxFilterTime in total.
+type matcher struct {
+	f     *Filter
+	spent time.Duration
+}
+
+// matcher starts the evaluations of one query.
+func (f *Filter) matcher() *matcher { return &matcher{f: f} }
+
+// match is Eval within the query's budget.
+func (q *matcher) match(r *Record) (bool, error) {
+	if q.f == nil {
+		return true, nil
+	}
+	start := time.Now()
+	m := exprbudget.NewMeter(exprbudget.Default).WithDeadline(start.Add(MaxFilterTime-q.spent),
+		fmt.Sprintf("the filter ran longer than %s in total over the records of the query", MaxFilterTime))
+	ok, err := q.f.eval(r, m)
+	q.spent += time.Since(start)
+	if err == nil && q.spent > MaxFilterTime {
+		err = &FilterError{Message: fmt.Sprintf("time budget exceeded: the filter ran longer than %s in total over the records of the query", MaxFilterTime),
+			Line: 1, Column: 1, Budget: "time"}
+	}
+	return ok, err
 }
 
 // indexPlan is the index range a filter's top-level conjunction allows:

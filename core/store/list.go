@@ -149,6 +149,7 @@ func (s *Badger) listByID(ctx context.Context, txn *badger.Txn, q Query, desc bo
 	default:
 		it.Rewind()
 	}
+	match := q.Filter.matcher()
 	for ; it.Valid(); it.Next() {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -157,7 +158,10 @@ func (s *Badger) listByID(ctx context.Context, txn *badger.Txn, q Query, desc bo
 		if err != nil {
 			return err
 		}
-		if !q.Filter.Match(rec) {
+		if ok, err := match.match(rec); err != nil || !ok {
+			if err != nil {
+				return err
+			}
 			continue
 		}
 		if len(page.Items) == q.Limit {
@@ -197,15 +201,17 @@ func (s *Badger) listSorted(ctx context.Context, txn *badger.Txn, q Query, plan 
 		keys [][]byte
 	}
 	var rows []row
-	add := func(rec *Record) {
-		if !q.Filter.Match(rec) {
-			return
+	match := q.Filter.matcher()
+	add := func(rec *Record) error {
+		if ok, err := match.match(rec); err != nil || !ok {
+			return err
 		}
 		ks := make([][]byte, len(keys))
 		for i, k := range keys {
 			ks[i] = encodeValue(fieldValue(rec, k.Field))
 		}
 		rows = append(rows, row{rec, ks})
+		return nil
 	}
 	var err error
 	if plan != nil {
@@ -214,8 +220,7 @@ func (s *Badger) listSorted(ctx context.Context, txn *badger.Txn, q Query, plan 
 			if err != nil {
 				return err
 			}
-			add(rec)
-			return nil
+			return add(rec)
 		})
 	} else {
 		err = s.scanAll(ctx, txn, q.Entity, add)
@@ -253,7 +258,7 @@ func (s *Badger) listSorted(ctx context.Context, txn *badger.Txn, q Query, plan 
 	return nil
 }
 
-func (s *Badger) scanAll(ctx context.Context, txn *badger.Txn, entity string, fn func(*Record)) error {
+func (s *Badger) scanAll(ctx context.Context, txn *badger.Txn, entity string, fn func(*Record) error) error {
 	prefix := recordPrefix(entity)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
 	defer it.Close()
@@ -265,7 +270,9 @@ func (s *Badger) scanAll(ctx context.Context, txn *badger.Txn, entity string, fn
 		if err != nil {
 			return err
 		}
-		fn(rec)
+		if err := fn(rec); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -39,7 +39,11 @@ func (s *Badger) firstMatch(txn *badger.Txn, ent *schema.Entity, f *Filter) (*Re
 			if err != nil {
 				return err
 			}
-			if f.Match(rec) {
+			ok, err := f.Eval(rec)
+			if err != nil {
+				return err
+			}
+			if ok {
 				found = rec
 				return errFound
 			}
@@ -58,7 +62,11 @@ func (s *Badger) firstMatch(txn *badger.Txn, ent *schema.Entity, f *Filter) (*Re
 		if err != nil {
 			return nil, err
 		}
-		if f.Match(rec) {
+		ok, err := f.Eval(rec)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			return rec, nil
 		}
 	}
