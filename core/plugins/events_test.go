@@ -27,7 +27,11 @@ func TestEmitChecksTheDeclaredPayload(t *testing.T) {
 		t.Fatal(err)
 	}
 	emit := func(name, id string, payload map[string]any) map[string]any {
-		return invoke(t, e, "tp", plugins.Call{Action: "emit", Args: map[string]any{"entity": name, "id": id, "values": payload}})
+		args := map[string]any{"entity": name, "values": payload}
+		if id != "" {
+			args["id"] = id
+		}
+		return invoke(t, e, "tp", plugins.Call{Action: "emit", Args: args})
 	}
 	before := e.store.LastSeq()
 	if out := emit("testplugin.serviced", c.ID, map[string]any{"mileage": 42000, "kind": "oil"}); out["error"] != nil {

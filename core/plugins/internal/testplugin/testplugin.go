@@ -86,7 +86,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Name: "list", Args: []sdk.Arg{entityArg, {Name: "filter", Type: sdk.TypeString}}},
 			{Name: "refuse"}, {Name: "panic"},
 			{Name: "sleep", Args: []sdk.Arg{{Name: "ms", Type: sdk.TypeInt, Required: true}}},
-			{Name: "emit", Args: []sdk.Arg{entityArg}},
+			{Name: "emit", Args: []sdk.Arg{entityArg, idArg, valuesArg}},
 			{Name: "read_file", Args: []sdk.Arg{idArg}},
 			{Name: "config"}, {Name: "locale"}, {Name: "seen"}, {Name: "log"}, {Name: "spawn"},
 			{Name: "must_create", Args: []sdk.Arg{entityArg, valuesArg}},

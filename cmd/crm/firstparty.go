@@ -1,4 +1,4 @@
-package app
+package main
 
 import (
 	"github.com/crmkit/crm/config"
@@ -9,24 +9,24 @@ import (
 // The configuration loader learns the first-party plugins (their entities
 // and events) from their static manifests, through config.FirstParty, so
 // that roles and rules may name them before any plugin process starts.
-func init() { config.FirstParty = FirstPartyPlugins }
+func init() { config.FirstParty = firstPartyPlugins }
 
-// FirstPartyPlugins reads the manifests of the first-party plugins
+// firstPartyPlugins reads the manifests of the first-party plugins
 // registered in package plugins, in name order.
-func FirstPartyPlugins() []config.FirstPartyPlugin {
+func firstPartyPlugins() []config.FirstPartyPlugin {
 	var out []config.FirstPartyPlugin
 	for _, name := range plugins.Names() {
 		f, ok := plugins.Builtin(name)
 		if !ok {
 			continue
 		}
-		out = append(out, FirstPartyOf(name, f().Manifest()))
+		out = append(out, firstPartyOf(name, f().Manifest()))
 	}
 	return out
 }
 
-// FirstPartyOf is what the loader knows of a plugin from its manifest.
-func FirstPartyOf(name string, m sdk.Manifest) config.FirstPartyPlugin {
+// firstPartyOf is what the loader knows of a plugin from its manifest.
+func firstPartyOf(name string, m sdk.Manifest) config.FirstPartyPlugin {
 	p := config.FirstPartyPlugin{Name: name}
 	for _, e := range m.Entities {
 		p.Entities = append(p.Entities, e.Name)
