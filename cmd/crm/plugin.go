@@ -17,7 +17,7 @@ import (
 
 // pluginCmd is `crm plugin list|serve`.
 func pluginCmd(args []string, stdout, stderr io.Writer) int {
-	const use = "usage: crm plugin list [--config PATH] | crm plugin serve NAME"
+	const use = "usage: crm plugin list [--config PATH] [--server URL] | crm plugin serve NAME"
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		fmt.Fprintln(stdout, use)
 		return 0

@@ -46,9 +46,9 @@
 //			return nil, sdk.Refuse(sdk.CodeInvalidArgs, err.Error())
 //		}
 //		host := sdk.HostFrom(ctx)
-//		page, err := host.List(ctx, sdk.Query{Entity: "loyalty_account", Filter: "contact == '" + call.Record.ID + "'"})
+//		page, err := host.List(ctx, sdk.Query{Entity: "loyalty_account", Filter: sdk.Eq("contact", call.Record.ID)})
 //		if err != nil {
-//			return nil, err // a failure: the host may retry the call
+//			return nil, err // the caller's fault (a refusal) or a failure the host may retry
 //		}
 //		if len(page.Items) == 0 {
 //			return nil, sdk.Refuse("no_account", "this contact has no loyalty account")
