@@ -122,3 +122,41 @@ func TestCheckThirdPartyEvents(t *testing.T) {
 		t.Errorf("crm serve: %v, want exit 1 and %q in\n%s", err, want, errb.String())
 	}
 }
+
+// TestCheckPluginActionEntity: crm check refuses, at the action block, a
+// rule that calls a plugin action on a record of an entity the action does
+// not work on (testplugin.award takes contacts only): a rule on deal
+// events, or on a plugin event that carries no record. A rule on contact
+// events, or on a typed plugin event whose subject is a contact, passes.
+func TestCheckPluginActionEntity(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "plugins.hcl"), []byte(testPlugin(t)), 0o600)
+	rules := filepath.Join(dir, "rules.hcl")
+	write := func(on string) {
+		os.WriteFile(rules, []byte(`rule "award" {
+  on = ["`+on+`"]
+  action "testplugin.award" {
+    points = "10"
+  }
+}
+`), 0o600)
+	}
+	for _, on := range []string{"contact.created", "testplugin.serviced"} {
+		write(on)
+		out, stderr, code := crm(t, "", "check", "--config", dir)
+		if code != 0 || !strings.Contains(out, ": ok (") {
+			t.Errorf("award on %s: exit %d\n%s%s", on, code, out, stderr)
+		}
+	}
+	for _, c := range []struct{ on, want string }{
+		{"deal.created", rules + `:3:3: error: testplugin.award works on a record of contact, not of deal (rule "award" is about deal records)`},
+		{"testplugin.pinged", rules + `:3:3: error: testplugin.award works on a record of contact, but rule "award" is on testplugin.pinged, which carries no record`},
+		{"testplugin.noted", rules + `:3:3: error: testplugin.award works on a record of contact, but rule "award" is on testplugin.noted, which carries no record`},
+	} {
+		write(c.on)
+		_, stderr, code := crm(t, "", "check", "--config", dir)
+		if code != 1 || strings.Count(stderr, c.want) != 1 {
+			t.Errorf("award on %s: exit %d, want once %q in\n%s", c.on, code, c.want, stderr)
+		}
+	}
+}

@@ -182,3 +182,95 @@ rule "echo_contacts" {
 		t.Fatalf("after a refused change: greeting %v, pid %v (was %v)", got, pid(), running)
 	}
 }
+
+// TestReloadTypeChecksPluginEvents: a crm serve whose rules are on no
+// plugin event starts without reading the plugins' events; a reload that
+// adds a rule on the test plugin's typed event testplugin.serviced (its
+// subject a contact, its payload mileage and kind) is type-checked against
+// the running plugin's manifest: a field the subject or the payload does
+// not have, or an event the plugin does not declare, is refused and shown
+// at /api/v1/config/status; a rule that uses them as declared is applied.
+func TestReloadTypeChecksPluginEvents(t *testing.T) {
+	dir := t.TempDir()
+	cfgDir := filepath.Join(dir, "conf")
+	os.Mkdir(cfgDir, 0o700)
+	write := func(name, text string) {
+		t.Helper()
+		tmp := filepath.Join(cfgDir, name+".tmp")
+		if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(cfgDir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const contactRule = `rule "welcome" {
+  on = ["contact.created"]
+  action "create_task" {
+    title = "'welcome ' + record.name"
+  }
+}
+`
+	servicedRule := func(on, when string) string {
+		return contactRule + fmt.Sprintf(`
+rule "serviced" {
+  on   = [%q]
+  when = %q
+  action "create_task" {
+    title = "'serviced ' + record.name"
+  }
+}
+`, on, when)
+	}
+	write("main.hcl", crashConfig+testPlugin(t))
+	write("rules.hcl", contactRule)
+	c := startChild(t, testkit.Binary(t), cfgDir, filepath.Join(dir, "data"))
+	defer func() { c.cmd.Process.Signal(syscall.SIGTERM); c.cmd.Wait() }()
+	client := &http.Client{Timeout: 15 * time.Second}
+	token := login(t, c, client)
+	get := func(path string) map[string]any {
+		t.Helper()
+		code, out, err := c.call(client, "GET", path, token, nil)
+		if err != nil || code != 200 {
+			t.Fatalf("GET %s: %d %v", path, code, err)
+		}
+		return out
+	}
+	checkedAt := get("/api/v1/config/status")["checked_at"]
+	waitStatus := func(ok bool) map[string]any {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			st := get("/api/v1/config/status")
+			if st["checked_at"] != checkedAt {
+				checkedAt = st["checked_at"]
+				if st["ok"] != ok {
+					t.Fatalf("config status ok = %v, want %v: %v", st["ok"], ok, st)
+				}
+				return st
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("the change was never checked: %v\n%s", get("/api/v1/config/status"), c.logs)
+		return nil
+	}
+	rules := filepath.Join(cfgDir, "rules.hcl")
+	for _, bad := range []struct{ on, when, want string }{
+		{"testplugin.serviced", "record.mkae == 'BMW'", rules + `:10:18: error: unknown field "mkae" of contact`},
+		{"testplugin.serviced", "event.milage > 1", rules + `:10:17: error: unknown field "milage" of event testplugin.serviced; did you mean "mileage"?`},
+		{"testplugin.servcied", "true", rules + `:9:11: error: unknown event "testplugin.servcied"; did you mean "testplugin.serviced"?`},
+	} {
+		write("rules.hcl", servicedRule(bad.on, bad.when))
+		st := waitStatus(false)
+		if diags := fmt.Sprint(st["diagnostics"]); !strings.Contains(diags, bad.want) {
+			t.Errorf("on %s when %s: diagnostics %s; want %q", bad.on, bad.when, diags, bad.want)
+		}
+		if st["rules"] != float64(1) {
+			t.Errorf("on %s when %s: rules in force %v; want the running 1", bad.on, bad.when, st["rules"])
+		}
+	}
+	write("rules.hcl", servicedRule("testplugin.serviced", "event.mileage > 10000 && event.kind == 'oil' && record.name != ''"))
+	if st := waitStatus(true); st["rules"] != float64(2) {
+		t.Fatalf("a rule on the typed event as declared: %v", st)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/plugins"
@@ -88,10 +89,34 @@ func CheckPluginActions(set *rules.Set, manifest func(string) (*plugins.Manifest
 				report(a.Range, "plugin %s has no action %q%s", a.Plugin, a.PluginAction, suggest(a.PluginAction, names))
 				continue
 			}
+			checkEntity(rule, a, m.Actions[i], report)
 			checkArgs(a, m.Actions[i], report)
 		}
 	}
 	return diags
+}
+
+// checkEntity checks that an action which works on records of some
+// entities only (its manifest's Entities) is called by a rule about a
+// record of one of them: the rule's entity (of its on events, the subject
+// of a typed plugin event, or for_each). A rule on an event that carries no
+// record, or on a schedule without for_each, cannot call it.
+func checkEntity(rule *rules.Rule, a *rules.Action, spec plugins.Action, report func(hcl.Range, string, ...any)) {
+	if len(spec.Entities) == 0 || slices.Contains(spec.Entities, rule.Entity) {
+		return
+	}
+	on := strings.Join(spec.Entities, ", ")
+	switch {
+	case rule.Entity != "":
+		report(a.Range, "%s.%s works on a record of %s, not of %s (rule %q is about %s records)",
+			a.Plugin, a.PluginAction, on, rule.Entity, rule.Name, rule.Entity)
+	case len(rule.On) > 0:
+		report(a.Range, "%s.%s works on a record of %s, but rule %q is on %s, which carries no record",
+			a.Plugin, a.PluginAction, on, rule.Name, rule.On[0])
+	default:
+		report(a.Range, "%s.%s works on a record of %s, but rule %q runs for no record (it has no for_each)",
+			a.Plugin, a.PluginAction, on, rule.Name)
+	}
 }
 
 func checkArgs(a *rules.Action, spec plugins.Action, report func(hcl.Range, string, ...any)) {

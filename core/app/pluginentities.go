@@ -145,6 +145,40 @@ func keepPluginEvents(cfg, running *config.Config) {
 	}
 }
 
+// manifestEvents sets the events of cfg's third-party plugins, being
+// reloaded, from manifest: the manifests they will have once the reload's
+// plugin change is applied (plugins.Change.Manifest). cfg then knows every
+// plugin event (PluginEventsKnown), so that a rule on a typed event is
+// type-checked and an event no plugin declares is an error, whether or not
+// the running configuration had read the manifests. A plugin with no
+// manifest (it did not start) keeps the events keepPluginEvents kept, and
+// cfg knows every event only if keepPluginEvents said so.
+func manifestEvents(cfg *config.Config, manifest func(string) (*plugins.Manifest, bool)) {
+	read := map[string]*plugins.Manifest{}
+	known := true
+	for _, p := range cfg.Plugins {
+		if p.Path == "" {
+			continue
+		}
+		if m, ok := manifest(p.Name); ok {
+			read[p.Name] = m
+		} else {
+			known = known && cfg.PluginEventsKnown
+		}
+	}
+	events := slices.DeleteFunc(slices.Clone(cfg.Events), func(e *config.PluginEvent) bool { return read[e.Plugin] != nil })
+	for _, p := range cfg.Plugins {
+		if m := read[p.Name]; m != nil {
+			for _, e := range pluginEvents(p.Name, m) {
+				if !slices.ContainsFunc(events, func(x *config.PluginEvent) bool { return x.Name == e.Name }) {
+					events = append(events, e)
+				}
+			}
+		}
+	}
+	cfg.Events, cfg.PluginEventsKnown = events, known
+}
+
 // pluginEvents are the events plugin name's manifest declares, typed (with
 // their payload and subject) or only listed in emits.
 func pluginEvents(name string, m *plugins.Manifest) []*config.PluginEvent {

@@ -101,16 +101,23 @@ func (r *reloader) check(ctx context.Context) {
 	now := time.Now().UTC()
 	cfg, diags := config.Load(r.path)
 	var set *rules.Set
+	var change *plugins.Change
+	var warnings []string
 	if !diags.HasErrors() {
 		// Compiled against the running schema: entities change at a restart.
 		cfg = keepPluginEntities(cfg, r.a.Config)
+		if r.a.Plugins != nil {
+			// The changed and added plugins start first, so that the
+			// rules are compiled against the events of every manifest.
+			change = r.a.Plugins.Prepare(ctx, cfg.Plugins)
+			manifestEvents(cfg, change.Manifest)
+			diags = append(diags, failedPlugins(cfg, change)...)
+		}
 		_, _, set, diags = compile(cfg, r.a.Schema, diags)
 	}
-	var change *plugins.Change
-	var warnings []string
-	if !diags.HasErrors() && r.a.Plugins != nil {
+	if !diags.HasErrors() && change != nil {
 		var pd hcl.Diagnostics
-		change, pd, warnings = r.preparePlugins(ctx, cfg, set)
+		pd, warnings = r.checkPlugins(cfg, set, change)
 		diags = append(diags, pd...)
 	}
 	lines := formatDiags(cfg, diags)
@@ -157,17 +164,11 @@ func (r *reloader) check(ctx context.Context) {
 	log.Info("configuration reloaded", slog.Int("rules", len(set.Rules)))
 }
 
-// preparePlugins starts the plugins of cfg whose block changed or was
-// added (see plugins.Host.Prepare) and checks the change: each must start
-// under its new block, and every rule's PLUGIN.ACTION must match the
-// manifest its plugin will have. A problem is an error at the plugin's
-// block or the rule's action; the change is then to be discarded. It
-// also returns the warnings of a change that is applied but takes full
-// effect only at a restart (a plugin's contributed entities).
-func (r *reloader) preparePlugins(ctx context.Context, cfg *config.Config, set *rules.Set) (*plugins.Change, hcl.Diagnostics, []string) {
-	change := r.a.Plugins.Prepare(ctx, cfg.Plugins)
+// failedPlugins reports, at its block, each plugin of cfg that did not
+// start under its changed or new block (see plugins.Host.Prepare): the
+// change is then to be discarded.
+func failedPlugins(cfg *config.Config, change *plugins.Change) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	var warnings []string
 	for _, p := range cfg.Plugins {
 		if err := change.Failed[p.Name]; err != nil {
 			rng := p.Range
@@ -175,7 +176,18 @@ func (r *reloader) preparePlugins(ctx context.Context, cfg *config.Config, set *
 				Summary: fmt.Sprintf("plugin %s: its changed block was refused, the running plugin stays: %v", p.Name, err)})
 		}
 	}
-	diags = append(diags, CheckPluginActions(set, change.Manifest)...)
+	return diags
+}
+
+// checkPlugins checks a prepared plugin change against the compiled rules:
+// every rule's PLUGIN.ACTION must match the manifest its plugin will have;
+// a mismatch is an error at the rule's action, and the change is then to
+// be discarded. It also returns the warnings of a change that is applied
+// but takes full effect only at a restart (a plugin's contributed
+// entities).
+func (r *reloader) checkPlugins(cfg *config.Config, set *rules.Set, change *plugins.Change) (hcl.Diagnostics, []string) {
+	diags := CheckPluginActions(set, change.Manifest)
+	var warnings []string
 	for _, p := range cfg.Plugins {
 		if !slices.Contains(change.Changed, p.Name) && !slices.Contains(change.Added, p.Name) {
 			continue
@@ -184,7 +196,7 @@ func (r *reloader) preparePlugins(ctx context.Context, cfg *config.Config, set *
 			warnings = append(warnings, fmt.Sprintf("plugin %s: changes of the entities it contributes take effect after a restart", p.Name))
 		}
 	}
-	return change, diags, warnings
+	return diags, warnings
 }
 
 // sameContributed reports whether the entities that block p declares, as
@@ -269,9 +281,10 @@ func fingerprint(path string) ([32]byte, error) {
 }
 
 // keepPluginEntities returns cfg with the plugin-contributed entities of the
-// running configuration that cfg's plugin blocks still declare: a reload
-// does not restart plugins, so their entities are those read at start-up.
-// So are their events (see keepPluginEvents).
+// running configuration that cfg's plugin blocks still declare: entities
+// change at a restart, so they are those read at start-up. So are, at
+// first, their events (see keepPluginEvents); the reload then sets them
+// from the plugins' manifests (see manifestEvents).
 func keepPluginEntities(cfg, running *config.Config) *config.Config {
 	var add []*config.Entity
 	for _, p := range cfg.Plugins {

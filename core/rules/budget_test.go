@@ -209,3 +209,72 @@ rule "slow_filter" {
 		}
 	}
 }
+
+// hostileCountRules count related records with a filter over its budget:
+// were the budget error taken for "no match", the count would be 0 and
+// each rule would create its task; "honest_count" shows an honest filter
+// still counts.
+const hostileCountRules = `
+rule "count_oom" {
+  on   = ["contact.updated"]
+  when = "count_related('deal', \"len(repeat(repeat('a', 100000), 1000000)) > 0\") == 0"
+  action "create_task" {
+    title = "'oom counted nothing'"
+  }
+}
+
+rule "count_slow" {
+  on   = ["contact.updated"]
+  when = "count_related('deal', \"!all(1..999990, {# > 0})\") == 0"
+  action "create_task" {
+    title = "'slow counted nothing'"
+  }
+}
+
+rule "honest_count" {
+  on   = ["contact.updated"]
+  when = "count_related('deal', \"stage == 'won'\") == 1"
+  action "create_task" {
+    title = "'one won deal'"
+  }
+}
+`
+
+// TestHostileCountRelatedFilterFailsTheRun: a count_related filter that
+// exceeds a budget on a related record fails the rule's run with the
+// budget named, rather than counting the record as no match.
+func TestHostileCountRelatedFilterFailsTheRun(t *testing.T) {
+	st, eng := engineFor(t, hostileCountRules)
+	ani := create(t, st, "contact", map[string]any{"name": "Ani"})
+	create(t, st, "deal", map[string]any{"title": "Roof", "stage": "won", "contact": ani.ID})
+	if _, err := st.Update(context.Background(), store.UpdateRequest{Entity: "contact", ID: ani.ID, Set: map[string]any{"name": "Ani B"}, By: admin}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"count_oom": "memory budget exceeded", "count_slow": "steps budget exceeded"}
+	deadline := time.Now().Add(20 * time.Second)
+	for name, msg := range want {
+		for {
+			runs, err := eng.Runs(context.Background(), name, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(runs) > 0 && runs[0].Status != rules.StatusRetrying {
+				r := runs[0]
+				if r.Status != rules.StatusFailed || !strings.Contains(r.Error, msg) || !strings.Contains(r.Error, "count_related") {
+					t.Errorf("%s: run %s %q; want a failed run naming count_related and %q", name, r.Status, r.Error, msg)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: runs = %+v; want a finished run on contact.updated", name, runs)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	settle(t, st, eng)
+	for title, n := range map[string]int{"oom counted nothing": 0, "slow counted nothing": 0, "one won deal": 1} {
+		if tasks := list(t, st, "task", fmt.Sprintf("title == %q", title)); len(tasks) != n {
+			t.Errorf("tasks %q: %d, want %d", title, len(tasks), n)
+		}
+	}
+}

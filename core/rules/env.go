@@ -21,8 +21,9 @@ type Lookup interface {
 	// Get returns a record; the error is store.ErrNotFound when it is absent.
 	Get(ctx context.Context, entity, id string) (*store.Record, error)
 	// CountRefs counts the records of entity whose ref field `field` holds
-	// id and for which match (nil: every record) is true.
-	CountRefs(ctx context.Context, entity, field, id string, match func(*store.Record) bool) (int, error)
+	// id and for which match (nil: every record) is true. An error of
+	// match (a filter over its budget) stops the count and is returned.
+	CountRefs(ctx context.Context, entity, field, id string, match func(*store.Record) (bool, error)) (int, error)
 }
 
 // Input is what one evaluation sees.
@@ -333,8 +334,9 @@ func (l StoreLookup) Get(ctx context.Context, entity, id string) (*store.Record,
 }
 
 // CountRefs lists, page by page through the ref field's index, the records
-// of entity whose field holds id, and counts those that match.
-func (l StoreLookup) CountRefs(ctx context.Context, entity, field, id string, match func(*store.Record) bool) (int, error) {
+// of entity whose field holds id, and counts those that match; it stops at
+// the first error of match.
+func (l StoreLookup) CountRefs(ctx context.Context, entity, field, id string, match func(*store.Record) (bool, error)) (int, error) {
 	sch := l.Schema
 	if s, ok := l.Store.(interface{ Schema() *schema.Schema }); ok && sch == nil {
 		sch = s.Schema()
@@ -361,7 +363,13 @@ func (l StoreLookup) CountRefs(ctx context.Context, entity, field, id string, ma
 			return 0, fmt.Errorf("count %s by %s: %w", entity, field, err)
 		}
 		for _, r := range page.Items {
-			if match == nil || match(r) {
+			ok := match == nil
+			if !ok {
+				if ok, err = match(r); err != nil {
+					return 0, fmt.Errorf("count %s by %s: %s %s: %w", entity, field, entity, r.ID, err)
+				}
+			}
+			if ok {
 				n++
 			}
 		}

@@ -108,7 +108,7 @@ type failingLookup struct{}
 var errDown = errors.New("store down")
 
 func (failingLookup) Get(context.Context, string, string) (*store.Record, error) { return nil, errDown }
-func (failingLookup) CountRefs(context.Context, string, string, string, func(*store.Record) bool) (int, error) {
+func (failingLookup) CountRefs(context.Context, string, string, string, func(*store.Record) (bool, error)) (int, error) {
 	return 0, errDown
 }
 

@@ -438,9 +438,9 @@ func fnCount(params ...any) (any, error) {
 	if st.in.Lookup == nil {
 		return nil, fmt.Errorf("count_related(%q): no store to read from", c.entity)
 	}
-	var match func(*store.Record) bool
+	var match func(*store.Record) (bool, error)
 	if c.filter != nil {
-		match = c.filter.Match
+		match = c.filter.Eval // a budget exceeded fails the evaluation, not "no match"
 	}
 	n, err := st.in.Lookup.CountRefs(st.ctx, c.entity, c.field, st.in.Record.ID, match)
 	if err != nil {

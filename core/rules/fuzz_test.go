@@ -76,11 +76,15 @@ func (fakeLookup) Get(_ context.Context, entity, id string) (*store.Record, erro
 	return &store.Record{ID: id, Entity: entity, Values: map[string]any{"name": "Ani", "title": "T"}}, nil
 }
 
-func (fakeLookup) CountRefs(_ context.Context, _, _, _ string, match func(*store.Record) bool) (int, error) {
-	if match == nil || match(&store.Record{Values: map[string]any{"stage": "won", "kind": "call"}}) {
+func (fakeLookup) CountRefs(_ context.Context, _, _, _ string, match func(*store.Record) (bool, error)) (int, error) {
+	if match == nil {
 		return 1, nil
 	}
-	return 0, nil
+	ok, err := match(&store.Record{Values: map[string]any{"stage": "won", "kind": "call"}})
+	if err != nil || !ok {
+		return 0, err
+	}
+	return 1, nil
 }
 
 // withSources is a copy of the template's rules with every expression's

@@ -607,7 +607,7 @@ func (l *testLookup) Get(_ context.Context, entity, id string) (*store.Record, e
 }
 
 // CountRefs returns the test's count for entity, whatever the filter.
-func (l *testLookup) CountRefs(_ context.Context, entity, _, _ string, _ func(*store.Record) bool) (int, error) {
+func (l *testLookup) CountRefs(_ context.Context, entity, _, _ string, _ func(*store.Record) (bool, error)) (int, error) {
 	return l.counts[entity], nil
 }
 
