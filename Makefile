@@ -42,7 +42,7 @@ fuzz:
 
 # Benchmarks report ratios against a baseline measured in the same run.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchtime=2s -timeout 30m ./core/store/ ./core/api/ ./core/rules/ ./core/plugins/
+	$(GO) test -run='^$$' -bench=. -benchtime=2s -timeout 30m ./core/store/ ./core/records/ ./core/api/ ./core/rules/ ./core/plugins/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
