@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -353,6 +356,10 @@ func TestSupervisorRestartsHungPlugin(t *testing.T) {
 	}
 	before := status(t, e, "victim")
 	kill(t, before.PID, syscall.SIGSTOP)
+	// kill returns once the signal is queued, not once the process has
+	// stopped: until the thread the kernel woke for it gets a CPU, the
+	// plugin's other threads go on answering calls.
+	waitStopped(t, before.PID)
 	ctx, cancel = context.WithTimeout(background(), 200*time.Millisecond)
 	defer cancel()
 	if _, err := e.host.Invoke(ctx, "victim", plugins.Call{Action: "echo"}); !errors.Is(err, plugins.ErrTimeout) {
@@ -365,4 +372,40 @@ func TestSupervisorRestartsHungPlugin(t *testing.T) {
 	invoke(t, e, "victim", plugins.Call{Action: "echo"})
 	waitGone(t, before.PID)
 	by.check(t)
+}
+
+// waitStopped waits until every thread of a process is stopped by a
+// signal (state T in /proc), so that none of them can answer a call.
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	dir := filepath.Join("/proc", strconv.Itoa(pid), "task")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("no %s to see the plugin stop: %v", dir, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		running := ""
+		threads, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatalf("threads of process %d: %v", pid, err)
+		}
+		for _, th := range threads {
+			stat, err := os.ReadFile(filepath.Join(dir, th.Name(), "stat"))
+			if err != nil {
+				continue // the thread ended
+			}
+			_, rest, _ := strings.Cut(string(stat), ") ")
+			if !strings.HasPrefix(rest, "T") {
+				running = th.Name() + " " + rest[:min(len(rest), 1)]
+				break
+			}
+		}
+		if running == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d did not stop: thread %s", pid, running)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
