@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/plugins"
@@ -64,11 +63,12 @@ func TestReloadPluginBlocks(t *testing.T) {
 	v2.Config = map[string]any{"greeting": "hello", "limit": int64(5)}
 	t.Run("a changed config restarts the plugin with it; a call in flight ends first", func(t *testing.T) {
 		slept := make(chan error, 1)
+		calls := callsReached(t, e, "tp")
 		go func() {
 			_, err := e.host.Invoke(background(), "tp", plugins.Call{Action: "sleep", Args: map[string]any{"ms": 700}})
 			slept <- err
 		}()
-		time.Sleep(200 * time.Millisecond)
+		waitCallsReached(t, e, "tp", calls+1) // the old process has it
 		c := apply(&v2)
 		if !slices.Equal(c.Changed, []string{"tp"}) || len(c.Added)+len(c.Removed) != 0 {
 			t.Fatalf("change %+v", c)

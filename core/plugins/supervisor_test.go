@@ -286,6 +286,7 @@ func TestSupervisorRetriesInFlightCall(t *testing.T) {
 	}
 	keyed, unkeyed := make(chan result, 1), make(chan result, 1)
 	sleep := map[string]any{"ms": 1500}
+	calls := callsReached(t, e, "victim")
 	go func() {
 		raw, err := e.host.Invoke(background(), "victim", plugins.Call{Action: "sleep", Args: sleep, IdempotencyKey: "inflight-1"})
 		keyed <- result{raw, err}
@@ -294,7 +295,7 @@ func TestSupervisorRetriesInFlightCall(t *testing.T) {
 		raw, err := e.host.Invoke(background(), "victim", plugins.Call{Action: "sleep", Args: sleep})
 		unkeyed <- result{raw, err}
 	}()
-	time.Sleep(300 * time.Millisecond) // both are in flight
+	waitCallsReached(t, e, "victim", calls+2) // both are in flight
 	began := time.Now()
 	kill(t, status(t, e, "victim").PID, syscall.SIGKILL)
 
@@ -405,6 +406,30 @@ func waitStopped(t *testing.T, pid int) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("process %d did not stop: thread %s", pid, running)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// callsReached returns how many calls reached the test plugin's current
+// process (its "calls" action).
+func callsReached(t *testing.T, e *env, name string) int {
+	t.Helper()
+	return int(invoke(t, e, name, plugins.Call{Action: "calls"})["calls"].(float64))
+}
+
+// waitCallsReached waits until n calls have reached the plugin's process:
+// a call sent from a goroutine is in flight only once the plugin has it.
+func waitCallsReached(t *testing.T, e *env, name string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := callsReached(t, e, name)
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("plugin %s: %d calls reached it, want %d", name, got, n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
