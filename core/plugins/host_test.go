@@ -192,9 +192,15 @@ func TestThirdPartyPlugin(t *testing.T) {
 		}
 		mustContain(t, "the error", err.Error(), "boom")
 		invoke(t, e, "tp", plugins.Call{Action: "echo"})
-		// The stack comes on the plugin's stderr, a moment after the answer.
-		waitForLog(t, e, "the plugin panicked")
-		mustContain(t, "the host log", e.log.String(), "stack=")
+		// The stack comes on the plugin's stderr, a moment after the answer
+		// or before it: wait for the plugin's own line (the host's "plugin
+		// call failed" line has err="the plugin panicked in Invoke ...").
+		waitForLog(t, e, `msg="the plugin panicked"`)
+		for line := range strings.Lines(e.log.String()) {
+			if strings.Contains(line, `msg="the plugin panicked"`) {
+				mustContain(t, "the plugin's panic line", line, "stack=", "level=ERROR")
+			}
+		}
 	})
 
 	t.Run("a call past its deadline", func(t *testing.T) {
