@@ -2,6 +2,8 @@ package records_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"fmt"
 	"sync"
 	"testing"
@@ -62,7 +64,7 @@ func open(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return &env{svc: records.New(st, sch), st: st, users: auth.New(st, cfg.Roles, auth.Options{})}
+	return &env{svc: records.New(st, sch), st: st, users: auth.New(st, cfg.Roles, auth.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})}
 }
 
 func (e *env) user(t testing.TB, email, role string) records.Actor {
