@@ -2,9 +2,9 @@ package records_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
-	"fmt"
 	"sync"
 	"testing"
 
