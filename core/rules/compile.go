@@ -359,16 +359,7 @@ func (sc *scope) envType() types.Map {
 	if sc.event != nil {
 		return sc.eventEnvType()
 	}
-	var record types.Type = types.Any
-	related := types.Map{}
-	if sc.entity != nil {
-		record = sc.entity.ExprType()
-		for _, f := range sc.entity.Fields {
-			if t := sc.refTarget(f.Name); t != nil {
-				related[f.Name] = t.ExprType()
-			}
-		}
-	}
+	record, related := sc.recordTypes(types.Any)
 	return types.Map{
 		"record":   record,
 		"old":      record,
@@ -377,6 +368,21 @@ func (sc *scope) envType() types.Map {
 		stateVar:   types.TypeOf(&evalState{}),
 		relatedVar: related,
 	}
+}
+
+// recordTypes are the static types of `record` (none when the scope has
+// no entity) and of the records its ref fields lead to, for related().
+func (sc *scope) recordTypes(none types.Type) (types.Type, types.Map) {
+	related := types.Map{}
+	if sc.entity == nil {
+		return none, related
+	}
+	for _, f := range sc.entity.Fields {
+		if t := sc.refTarget(f.Name); t != nil {
+			related[f.Name] = t.ExprType()
+		}
+	}
+	return sc.entity.ExprType(), related
 }
 
 // userType is the static type of `user`.
@@ -392,16 +398,7 @@ func userType() types.Map {
 // payload as event, the subject record (or none: a map without fields) as
 // record, and no old version.
 func (sc *scope) eventEnvType() types.Map {
-	var record types.Type = types.Map{}
-	related := types.Map{}
-	if sc.entity != nil {
-		record = sc.entity.ExprType()
-		for _, f := range sc.entity.Fields {
-			if t := sc.refTarget(f.Name); t != nil {
-				related[f.Name] = t.ExprType()
-			}
-		}
-	}
+	record, related := sc.recordTypes(types.Map{})
 	var event types.Type = types.Map{}
 	if sc.payload != nil {
 		event = payloadType(sc.payload)

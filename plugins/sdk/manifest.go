@@ -140,11 +140,7 @@ func (m Manifest) proto() *crmv1.Manifest {
 	}
 	for _, a := range m.Actions {
 		pa := &crmv1.Action{Name: a.Name, Description: a.Description, Entities: a.Entities}
-		for _, g := range a.Args {
-			pa.Arguments = append(pa.Arguments, &crmv1.Argument{
-				Name: g.Name, Type: g.Type, Required: g.Required, Description: g.Description, Values: g.Values, To: g.To,
-			})
-		}
+		pa.Arguments = protoArgs(a.Args)
 		pm.Actions = append(pm.Actions, pa)
 	}
 	for _, e := range m.Entities {
@@ -164,13 +160,20 @@ func (m Manifest) proto() *crmv1.Manifest {
 		pm.UiActions = append(pm.UiActions, &crmv1.UIAction{Entity: u.Entity, Action: u.Action, Label: u.Label})
 	}
 	for _, e := range m.Events {
-		pe := &crmv1.EventSpec{Name: e.Name, Description: e.Description, Subject: e.Subject}
-		for _, g := range e.Payload {
-			pe.Payload = append(pe.Payload, &crmv1.Argument{
-				Name: g.Name, Type: g.Type, Required: g.Required, Description: g.Description, Values: g.Values, To: g.To,
-			})
-		}
-		pm.Events = append(pm.Events, pe)
+		pm.Events = append(pm.Events, &crmv1.EventSpec{Name: e.Name, Description: e.Description, Subject: e.Subject,
+			Payload: protoArgs(e.Payload)})
 	}
 	return pm
+}
+
+// protoArgs is arguments (of an action, or an event's payload) in the
+// protocol's terms.
+func protoArgs(args []Arg) []*crmv1.Argument {
+	var out []*crmv1.Argument
+	for _, g := range args {
+		out = append(out, &crmv1.Argument{
+			Name: g.Name, Type: g.Type, Required: g.Required, Description: g.Description, Values: g.Values, To: g.To,
+		})
+	}
+	return out
 }
