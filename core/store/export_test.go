@@ -20,3 +20,13 @@ func (s *Badger) SampleIDs(entity string, n int) []string {
 	})
 	return out
 }
+
+// RecordsRead returns how many records lists have read so far.
+func RecordsRead() int64 { return recordsRead.Load() }
+
+// SetSortLimit lowers MaxSortMatches for a test; the returned func restores it.
+func SetSortLimit(n int) func() {
+	old := sortLimit
+	sortLimit = n
+	return func() { sortLimit = old }
+}

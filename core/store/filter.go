@@ -52,7 +52,7 @@ type Filter struct {
 	Source  string
 	entity  *schema.Entity
 	program *vm.Program
-	plan    *indexPlan
+	plan    *access // the indexes the planner may use; nil for none
 }
 
 // systemTypes are the expr types of the system fields.
@@ -88,7 +88,7 @@ func CompileFilter(ent *schema.Entity, src string) (*Filter, error) {
 	if err := hiddenName(tree); err != nil {
 		return nil, err
 	}
-	plan := planIndex(ent, tree.Node)
+	plan := analyse(ent, tree.Node)
 	if err := optimizer.Optimize(&tree.Node, ec); err != nil {
 		return nil, filterError(err)
 	}
@@ -198,81 +198,6 @@ func (q *matcher) match(r *Record) (bool, error) {
 			Line: 1, Column: 1, Budget: "time"}
 	}
 	return ok, err
-}
-
-// indexPlan is the index range a filter's top-level conjunction allows:
-// every record the filter matches has an index entry in it.
-type indexPlan struct {
-	field  string
-	op     string // "=", "prefix", "range"
-	eq     []byte // encoded value for "=" and "prefix"
-	lo, hi []byte // encoded bounds for "range"; nil for open
-	loExcl bool
-	hiExcl bool
-}
-
-func (p *indexPlan) String() string {
-	if p == nil {
-		return "scan"
-	}
-	return "index " + p.field + " " + p.op
-}
-
-// planIndex looks at the conjuncts of the filter's top level for one it can
-// answer from an index: equality first, then a string prefix, then a range.
-func planIndex(ent *schema.Entity, root ast.Node) *indexPlan {
-	var conj []*ast.BinaryNode
-	var walk func(n ast.Node)
-	walk = func(n ast.Node) {
-		b, ok := n.(*ast.BinaryNode)
-		if !ok {
-			return
-		}
-		if b.Operator == "&&" || b.Operator == "and" {
-			walk(b.Left)
-			walk(b.Right)
-			return
-		}
-		conj = append(conj, b)
-	}
-	walk(root)
-	var best *indexPlan
-	ranges := map[string]*indexPlan{}
-	for _, b := range conj {
-		field, val, op, ok := comparison(ent, b)
-		if !ok {
-			continue
-		}
-		switch op {
-		case "==":
-			return &indexPlan{field: field, op: "=", eq: encodeValue(val)}
-		case "startsWith":
-			s, isStr := val.(string)
-			if isStr && best == nil {
-				best = &indexPlan{field: field, op: "prefix", eq: encodePrefix(s)}
-			}
-		case "<", "<=", ">", ">=":
-			r := ranges[field]
-			if r == nil {
-				r = &indexPlan{field: field, op: "range"}
-				ranges[field] = r
-			}
-			if op[0] == '>' {
-				r.lo, r.loExcl = encodeValue(val), op == ">"
-			} else {
-				r.hi, r.hiExcl = encodeValue(val), op == "<"
-			}
-		}
-	}
-	if best != nil {
-		return best
-	}
-	for _, r := range ranges {
-		if best == nil || (r.lo != nil && r.hi != nil) {
-			best = r
-		}
-	}
-	return best
 }
 
 // comparison recognises `field OP constant` (or `constant OP field`) where

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 
+	"github.com/crmkit/crm/core/schema"
 	badger "github.com/dgraph-io/badger/v4"
 )
 
@@ -82,8 +84,15 @@ func decodeCursor(s, sort string) (*cursor, error) {
 	return &c, nil
 }
 
+// recordsRead counts the records a list has read (decoded), for the tests
+// that a page costs what a page costs.
+var recordsRead atomic.Int64
+
 // List returns one page of an entity's records that match the filter, in
 // the requested order (by id, that is creation order, when none is given).
+// Ties are broken by id, in the direction of the last sort key; records
+// without a value for a sort field come last in either direction. The plan
+// chosen (see plan.go) is in Page.Plan.
 func (s *Badger) List(ctx context.Context, q Query) (*Page, error) {
 	ent, err := s.entity(q.Entity)
 	if err != nil {
@@ -102,7 +111,8 @@ func (s *Badger) List(ctx context.Context, q Query) (*Page, error) {
 		}
 	}
 	if len(keys) == 0 || keys[len(keys)-1].Field != "id" {
-		keys = append(slices.Clone(keys), SortKey{Field: "id"})
+		desc := len(keys) > 0 && keys[len(keys)-1].Desc
+		keys = append(slices.Clone(keys), SortKey{Field: "id", Desc: desc})
 	}
 	spec := sortString(keys)
 	cur, err := decodeCursor(q.Cursor, spec)
@@ -112,16 +122,19 @@ func (s *Badger) List(ctx context.Context, q Query) (*Page, error) {
 	if cur != nil && len(cur.Keys) != len(keys) {
 		return nil, &QueryError{Param: "cursor", Message: "not a cursor this server gave out"}
 	}
-	var plan *indexPlan
+	var acc *access
 	if q.Filter != nil {
-		plan = q.Filter.plan
+		acc = q.Filter.plan
 	}
-	page := &Page{Plan: plan.String()}
+	page := &Page{}
 	err = s.db.View(func(txn *badger.Txn) error {
-		if len(keys) == 1 && plan == nil {
-			return s.listByID(ctx, txn, q, keys[0].Desc, cur, page)
+		p := s.choosePlan(txn, ent, acc, keys, q.Limit)
+		page.Plan = p.String()
+		l := &lister{s: s, txn: txn, ctx: ctx, ent: ent, q: q, keys: keys, spec: spec, cur: cur, match: q.Filter.matcher()}
+		if p.ordered {
+			return l.stream(p, page)
 		}
-		return s.listSorted(ctx, txn, q, plan, keys, spec, cur, page)
+		return l.collect(p, page)
 	})
 	if err != nil {
 		return nil, err
@@ -129,49 +142,417 @@ func (s *Badger) List(ctx context.Context, q Query) (*Page, error) {
 	return page, nil
 }
 
-// listByID walks the records in key (creation) order and stops at the end
-// of the page: the common case, without reading more than it returns.
-func (s *Badger) listByID(ctx context.Context, txn *badger.Txn, q Query, desc bool, cur *cursor, page *Page) error {
-	prefix := recordPrefix(q.Entity)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: min(q.Limit+1, 100), Reverse: desc})
-	defer it.Close()
+// lister runs one list query in one read transaction.
+type lister struct {
+	s     *Badger
+	txn   *badger.Txn
+	ctx   context.Context
+	ent   *schema.Entity
+	q     Query
+	keys  []SortKey
+	spec  string
+	cur   *cursor
+	match *matcher
+}
+
+// next yields the candidates of a plan: a record, or an id to read;
+// ok is false at the end.
+type next func() (id string, rec *Record, ok bool, err error)
+
+// sortKey encodes a value for sorting: missing (nil or "") is 0x00.
+func sortKey(v any) []byte {
+	if isZero(v) {
+		return []byte{0x00}
+	}
+	return encodeValue(v)
+}
+
+func missingKey(k []byte) bool { return len(k) == 1 && k[0] == 0x00 }
+
+func (l *lister) keysOf(rec *Record) [][]byte {
+	ks := make([][]byte, len(l.keys))
+	for i, k := range l.keys {
+		ks[i] = sortKey(fieldValue(rec, k.Field))
+	}
+	return ks
+}
+
+// compare orders two records' sort keys: missing values last.
+func (l *lister) compare(a, b [][]byte) int {
+	for i, k := range l.keys {
+		am, bm := missingKey(a[i]), missingKey(b[i])
+		var c int
+		switch {
+		case am && bm:
+		case am:
+			c = 1
+		case bm:
+			c = -1
+		default:
+			c = bytes.Compare(a[i], b[i])
+			if k.Desc {
+				c = -c
+			}
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// candidate reads one candidate and runs the filter on it.
+func (l *lister) candidate(nx next) (*Record, bool, error) {
+	if err := l.ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	id, rec, ok, err := nx()
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	if rec == nil {
+		if rec, err = l.s.getRecord(l.txn, l.ent.Name, id); err != nil {
+			return nil, false, err
+		}
+		recordsRead.Add(1)
+	}
+	matched, err := l.match.match(rec)
+	if err != nil || !matched {
+		return nil, true, err
+	}
+	return rec, true, nil
+}
+
+// stream reads a source that yields the requested order, resuming after
+// the cursor, and stops when the page is full and one more match shows
+// there is a next page.
+func (l *lister) stream(p *plan, page *Page) error {
+	nx, done := l.source(p)
+	defer done()
+	for {
+		rec, ok, err := l.candidate(nx)
+		if err != nil || !ok {
+			return err
+		}
+		if rec == nil {
+			continue
+		}
+		if len(page.Items) == l.q.Limit {
+			page.NextCursor = cursor{Sort: l.spec, Keys: l.keysOf(page.Items[len(page.Items)-1])}.encode()
+			return nil
+		}
+		page.Items = append(page.Items, rec)
+	}
+}
+
+// collect reads every candidate of a source in another order, keeping the
+// matches after the cursor in a buffer of a few pages that is sorted and
+// cut to one page (and one more) whenever it fills.
+func (l *lister) collect(p *plan, page *Page) error {
+	type row struct {
+		rec  *Record
+		keys [][]byte
+	}
+	nx, done := l.source(p)
+	defer done()
+	var seen map[string]bool
+	if p.kind == "union" {
+		seen = map[string]bool{}
+	}
+	keep := l.q.Limit + 1
+	var rows []row
+	trim := func() {
+		slices.SortFunc(rows, func(a, b row) int { return l.compare(a.keys, b.keys) })
+		if len(rows) > keep {
+			clear(rows[keep:])
+			rows = rows[:keep]
+		}
+	}
+	matches := 0
+	for {
+		rec, ok, err := l.candidate(nx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		if rec == nil {
+			continue
+		}
+		if seen != nil {
+			if seen[rec.ID] {
+				continue
+			}
+			seen[rec.ID] = true
+		}
+		if matches++; matches > sortLimit {
+			return planError(l.ent, l.keys)
+		}
+		ks := l.keysOf(rec)
+		if l.cur != nil && l.compare(ks, l.cur.Keys) <= 0 {
+			continue
+		}
+		rows = append(rows, row{rec, ks})
+		if len(rows) >= max(4*keep, 1024) {
+			trim()
+		}
+	}
+	trim()
+	for _, r := range rows[:min(l.q.Limit, len(rows))] {
+		page.Items = append(page.Items, r.rec)
+	}
+	if len(rows) > l.q.Limit {
+		page.NextCursor = cursor{Sort: l.spec, Keys: rows[l.q.Limit-1].keys}.encode()
+	}
+	return nil
+}
+
+// source makes the candidates of a plan. For a plan in the requested
+// order, it resumes after the cursor; else it starts at the beginning.
+func (l *lister) source(p *plan) (next, func()) {
+	desc := l.keys[len(l.keys)-1].Desc
+	var afterID string
+	var afterVal []byte
+	if l.cur != nil && p.ordered {
+		afterID = idFromKey(l.cur.Keys[len(l.cur.Keys)-1])
+		afterVal = l.cur.Keys[0]
+	}
+	entity := l.ent.Name
+	switch p.kind {
+	case "scan":
+		w := l.s.newIDWalk(l.txn, entity, desc, afterID)
+		return w.next, w.close
+	case "index":
+		pr := p.preds[0]
+		var after []byte
+		if afterID != "" {
+			v := afterVal
+			if pr.op == "=" {
+				v = pr.eq // id order within one value
+			}
+			after = append(slices.Clone(v), afterID...)
+		}
+		w := newIndexWalk(l.txn, entity, pr, desc, after)
+		return w.ids, w.close
+	case "union":
+		walks := make([]*indexWalk, len(p.preds))
+		for i, b := range p.preds {
+			var after []byte
+			if afterID != "" {
+				after = append(slices.Clone(b.eq), afterID...)
+			}
+			walks[i] = newIndexWalk(l.txn, entity, b, desc, after)
+		}
+		closeAll := func() {
+			for _, w := range walks {
+				w.close()
+			}
+		}
+		if !p.ordered {
+			i := 0
+			return func() (string, *Record, bool, error) {
+				for ; i < len(walks); i++ {
+					if id, ok := walks[i].next(); ok {
+						return id, nil, true, nil
+					}
+				}
+				return "", nil, false, nil
+			}, closeAll
+		}
+		return mergeIDs(walks, desc), closeAll
+	}
+	// "order": the field's whole index, then the records without a value.
+	var w *indexWalk
+	tailAfter := ""
+	if afterID != "" && missingKey(afterVal) {
+		tailAfter = afterID
+	} else {
+		var after []byte
+		if afterID != "" {
+			after = append(slices.Clone(afterVal), afterID...)
+		}
+		w = newIndexWalk(l.txn, entity, &pred{field: p.field, op: "all"}, desc, after)
+	}
+	var tail *idWalk
+	nx := func() (string, *Record, bool, error) {
+		if w != nil {
+			if id, ok := w.next(); ok {
+				return id, nil, true, nil
+			}
+			w.close()
+			w = nil
+		}
+		if tail == nil {
+			tail = l.s.newIDWalk(l.txn, entity, desc, tailAfter)
+		}
+		for {
+			_, rec, ok, err := tail.next()
+			if err != nil || !ok {
+				return "", nil, false, err
+			}
+			if isZero(fieldValue(rec, p.field)) {
+				return rec.ID, rec, true, nil
+			}
+		}
+	}
+	return nx, func() {
+		if w != nil {
+			w.close()
+		}
+		if tail != nil {
+			tail.close()
+		}
+	}
+}
+
+// mergeIDs merges walks of equality ranges (each in id order) into one
+// stream in id order, each id once.
+func mergeIDs(walks []*indexWalk, desc bool) next {
+	heads := make([]string, len(walks))
+	for i, w := range walks {
+		heads[i], _ = w.next()
+	}
+	return func() (string, *Record, bool, error) {
+		best := ""
+		for _, h := range heads {
+			if h != "" && (best == "" || desc && h > best || !desc && h < best) {
+				best = h
+			}
+		}
+		if best == "" {
+			return "", nil, false, nil
+		}
+		for i, h := range heads {
+			if h == best {
+				heads[i], _ = walks[i].next()
+			}
+		}
+		return best, nil, true, nil
+	}
+}
+
+// idWalk walks an entity's records in id order, after an id.
+type idWalk struct {
+	s      *Badger
+	it     *badger.Iterator
+	entity string
+	strip  int
+}
+
+func (s *Badger) newIDWalk(txn *badger.Txn, entity string, desc bool, after string) *idWalk {
+	prefix := recordPrefix(entity)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64, Reverse: desc})
 	switch {
-	case cur != nil && desc:
-		it.Seek(append(recordKey(q.Entity, idFromKey(cur.Keys[0])), 0x00))
+	case after != "" && desc:
+		k := recordKey(entity, after)
+		it.Seek(k)
 		// Seek lands on the cursor's own key or the one before it: skip it.
-		if it.Valid() && bytes.Equal(it.Item().Key(), recordKey(q.Entity, idFromKey(cur.Keys[0]))) {
+		if it.Valid() && bytes.Equal(it.Item().Key(), k) {
 			it.Next()
 		}
-	case cur != nil:
-		it.Seek(append(recordKey(q.Entity, idFromKey(cur.Keys[0])), 0x00))
+	case after != "":
+		it.Seek(append(recordKey(entity, after), 0x00))
 	case desc:
 		it.Seek(append(slices.Clone(prefix), 0xFF))
 	default:
 		it.Rewind()
 	}
-	match := q.Filter.matcher()
-	for ; it.Valid(); it.Next() {
-		if err := ctx.Err(); err != nil {
-			return err
+	return &idWalk{s: s, it: it, entity: entity, strip: len(prefix)}
+}
+
+func (w *idWalk) next() (string, *Record, bool, error) {
+	if !w.it.Valid() {
+		return "", nil, false, nil
+	}
+	rec, err := w.s.itemRecord(w.it.Item(), w.entity, w.strip)
+	if err != nil {
+		return "", nil, false, err
+	}
+	recordsRead.Add(1)
+	w.it.Next()
+	return rec.ID, rec, true, nil
+}
+
+func (w *idWalk) close() { w.it.Close() }
+
+// indexWalk walks the index entries of a predicate (op "all": the whole
+// index of its field) in (value, id) order, after a position (value and
+// id, as in the key) when one is given.
+type indexWalk struct {
+	it   *badger.Iterator
+	base []byte
+	p    *pred
+	desc bool
+}
+
+// past is longer than any value and id that follow a prefix in an index
+// key, so that a reverse seek to prefix+past lands on its last entry.
+var past = bytes.Repeat([]byte{0xFF}, 64)
+
+func newIndexWalk(txn *badger.Txn, entity string, p *pred, desc bool, after []byte) *indexWalk {
+	base := indexPrefix(entity, p.field)
+	prefix := base
+	if p.op == "=" || p.op == "prefix" {
+		prefix = append(slices.Clone(base), p.eq...)
+	}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false, Reverse: desc})
+	join := func(parts ...[]byte) []byte { return bytes.Join(append([][]byte{base}, parts...), nil) }
+	switch {
+	case after != nil && desc:
+		k := join(after)
+		it.Seek(k)
+		if it.Valid() && bytes.Equal(it.Item().Key(), k) {
+			it.Next()
 		}
-		rec, err := s.itemRecord(it.Item(), q.Entity, len(prefix))
-		if err != nil {
-			return err
-		}
-		if ok, err := match.match(rec); err != nil || !ok {
-			if err != nil {
-				return err
-			}
+	case after != nil:
+		it.Seek(join(after, []byte{0x00}))
+	case desc && p.op == "range" && p.hi != nil && p.hiExcl:
+		it.Seek(join(p.hi))
+	case desc && p.op == "range" && p.hi != nil:
+		it.Seek(join(p.hi, past))
+	case desc:
+		it.Seek(append(slices.Clone(prefix), past...))
+	case p.op == "range" && p.lo != nil:
+		it.Seek(join(p.lo))
+	default:
+		it.Rewind()
+	}
+	return &indexWalk{it: it, base: base, p: p, desc: desc}
+}
+
+// next returns the next entry's id; false past the end of the range.
+func (w *indexWalk) next() (string, bool) {
+	for ; w.it.Valid(); w.it.Next() {
+		k := w.it.Item().Key()
+		if len(k) < len(w.base)+idLen {
 			continue
 		}
-		if len(page.Items) == q.Limit {
-			page.NextCursor = cursor{Sort: sortString([]SortKey{{Field: "id", Desc: desc}}), Keys: [][]byte{encodeValue(page.Items[len(page.Items)-1].ID)}}.encode()
-			return nil
+		val := k[len(w.base) : len(k)-idLen]
+		if w.p.op == "range" {
+			below := w.p.lo != nil && (bytes.Compare(val, w.p.lo) < 0 || w.p.loExcl && bytes.Equal(val, w.p.lo))
+			above := w.p.hi != nil && (bytes.Compare(val, w.p.hi) > 0 || w.p.hiExcl && bytes.Equal(val, w.p.hi))
+			if below && w.desc || above && !w.desc {
+				return "", false
+			}
+			if below || above {
+				continue
+			}
 		}
-		page.Items = append(page.Items, rec)
+		id := string(k[len(k)-idLen:])
+		w.it.Next()
+		return id, true
 	}
-	return nil
+	return "", false
 }
+
+// ids is next as a source of candidates.
+func (w *indexWalk) ids() (string, *Record, bool, error) {
+	id, ok := w.next()
+	return id, nil, ok, nil
+}
+
+func (w *indexWalk) close() { w.it.Close() }
 
 func idFromKey(enc []byte) string {
 	// encodeValue of an id: tag, the id's bytes, terminator.
@@ -190,133 +571,4 @@ func (s *Badger) itemRecord(item *badger.Item, entity string, strip int) (*Recor
 		return err
 	})
 	return rec, err
-}
-
-// listSorted collects every matching record (from the index range when the
-// filter has one, else from a scan), sorts by the keys and cuts the page
-// after the cursor.
-func (s *Badger) listSorted(ctx context.Context, txn *badger.Txn, q Query, plan *indexPlan, keys []SortKey, spec string, cur *cursor, page *Page) error {
-	type row struct {
-		rec  *Record
-		keys [][]byte
-	}
-	var rows []row
-	match := q.Filter.matcher()
-	add := func(rec *Record) error {
-		if ok, err := match.match(rec); err != nil || !ok {
-			return err
-		}
-		ks := make([][]byte, len(keys))
-		for i, k := range keys {
-			ks[i] = encodeValue(fieldValue(rec, k.Field))
-		}
-		rows = append(rows, row{rec, ks})
-		return nil
-	}
-	var err error
-	if plan != nil {
-		err = s.scanIndex(ctx, txn, q.Entity, plan, func(id string) error {
-			rec, err := s.getRecord(txn, q.Entity, id)
-			if err != nil {
-				return err
-			}
-			return add(rec)
-		})
-	} else {
-		err = s.scanAll(ctx, txn, q.Entity, add)
-	}
-	if err != nil {
-		return err
-	}
-	cmp := func(a, b [][]byte) int {
-		for i, k := range keys {
-			c := bytes.Compare(a[i], b[i])
-			if k.Desc {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-		}
-		return 0
-	}
-	slices.SortFunc(rows, func(a, b row) int { return cmp(a.keys, b.keys) })
-	start := 0
-	if cur != nil {
-		start, _ = slices.BinarySearchFunc(rows, cur.Keys, func(r row, k [][]byte) int { return cmp(r.keys, k) })
-		if start < len(rows) && cmp(rows[start].keys, cur.Keys) == 0 {
-			start++
-		}
-	}
-	end := min(start+q.Limit, len(rows))
-	for _, r := range rows[start:end] {
-		page.Items = append(page.Items, r.rec)
-	}
-	if end < len(rows) {
-		page.NextCursor = cursor{Sort: spec, Keys: rows[end-1].keys}.encode()
-	}
-	return nil
-}
-
-func (s *Badger) scanAll(ctx context.Context, txn *badger.Txn, entity string, fn func(*Record) error) error {
-	prefix := recordPrefix(entity)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rec, err := s.itemRecord(it.Item(), entity, len(prefix))
-		if err != nil {
-			return err
-		}
-		if err := fn(rec); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// scanIndex calls fn with the id of every index entry the plan covers.
-func (s *Badger) scanIndex(ctx context.Context, txn *badger.Txn, entity string, p *indexPlan, fn func(id string) error) error {
-	base := indexPrefix(entity, p.field)
-	prefix := base
-	if p.op != "range" {
-		prefix = append(slices.Clone(base), p.eq...)
-	}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	defer it.Close()
-	if p.op == "range" && p.lo != nil {
-		it.Seek(append(slices.Clone(base), p.lo...))
-	} else {
-		it.Rewind()
-	}
-	for ; it.Valid(); it.Next() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		k := it.Item().Key()
-		if len(k) < len(base)+idLen {
-			continue
-		}
-		val, id := k[len(base):len(k)-idLen], string(k[len(k)-idLen:])
-		if p.op == "range" {
-			if p.lo != nil && p.loExcl && bytes.Equal(val, p.lo) {
-				continue
-			}
-			if p.hi != nil {
-				c := bytes.Compare(val, p.hi)
-				if c > 0 || c == 0 && p.hiExcl {
-					return nil
-				}
-			}
-			if len(val) > 0 && val[0] == 0x00 {
-				continue // missing value
-			}
-		}
-		if err := fn(id); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -238,12 +238,12 @@ func TestListUsesIndexesAndAgreesWithScan(t *testing.T) {
 		filter, scanEquivalent, plan string
 		want                         int
 	}{
-		{"vin == 'VIN007'", "vin + '' == 'VIN007'", "index vin =", 1},
-		{"mileage >= 10000 && mileage < 20000", "mileage + 0 >= 10000 && mileage + 0 < 20000", "index mileage range", 10},
-		{"mileage > 58000", "mileage + 0 > 58000", "index mileage range", 1},
-		{"-5 < mileage && status == 'sold'", "status + '' == 'sold'", "index mileage range", 20},
-		{"vin startsWith 'VIN05'", "hasPrefix(vin + '', 'VIN05')", "index vin prefix", 10},
-		{"owner == '" + testUser + "'", "owner + '' == '" + testUser + "'", "index owner =", 60},
+		{"vin == 'VIN007'", "vin + '' == 'VIN007'", "index vehicle.vin =", 1},
+		{"mileage >= 10000 && mileage < 20000", "mileage + 0 >= 10000 && mileage + 0 < 20000", "index vehicle.mileage range", 10},
+		{"mileage > 58000", "mileage + 0 > 58000", "index vehicle.mileage range", 1},
+		{"-5 < mileage && status == 'sold'", "status + '' == 'sold'", "index vehicle.mileage range", 20},
+		{"vin startsWith 'VIN05'", "hasPrefix(vin + '', 'VIN05')", "index vehicle.vin prefix", 10},
+		{"owner == '" + testUser + "'", "owner + '' == '" + testUser + "'", "index vehicle.owner =", 60},
 	}
 	for _, c := range cases {
 		t.Run(c.filter, func(t *testing.T) {
@@ -264,8 +264,8 @@ func TestListUsesIndexesAndAgreesWithScan(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if a.Plan != c.plan || b.Plan != "scan" {
-					t.Fatalf("plans %q and %q, want %q and scan", a.Plan, b.Plan, c.plan)
+				if !strings.HasPrefix(a.Plan, c.plan) || sort == "" && b.Plan != "scan" {
+					t.Fatalf("sort %q: plans %q and %q, want %q and scan", sort, a.Plan, b.Plan, c.plan)
 				}
 				if len(a.Items) != c.want || !slices.Equal(ids(a), ids(b)) {
 					t.Fatalf("sort %q: index gave %d items, scan %d, want %d", sort, len(a.Items), len(b.Items), c.want)

@@ -1,0 +1,415 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/crmkit/crm/core/schema"
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/expr-lang/expr/ast"
+)
+
+// How a list runs (the query planner).
+//
+// A filter is analysed once, when it compiles (analyse): its top-level
+// conjunction gives the predicates an index can answer — `f == c`,
+// `f startsWith 's'`, a range `lo <= f < hi` (bounds on one field merge),
+// and unions: a conjunct `a == 1 || b == 2` or `f in [c1, c2]` whose every
+// branch is such a predicate. Every record the filter matches has an entry
+// in each of these ranges, so any one of them is a complete source of
+// candidates; the whole filter is still evaluated on each candidate (within
+// the budgets of Filter.Eval), which is how `&&` of two indexed predicates
+// intersects: walk the smaller, check the other.
+//
+// At query time (choosePlan) each candidate source is priced in records
+// read, with two cheap estimates: the entity's live count N, and each
+// predicate's index entries counted up to a cap (countCap); a count that
+// reaches the cap is taken as "as many as N". The matches M are estimated
+// as the smallest predicate count (N without one). A source read in the
+// requested order streams: it stops at the end of the page, after about
+// (limit+1)·E/M of its E entries. A source in another order is collected:
+// all its E entries are read, and the matches after the cursor are kept in
+// a buffer of a few pages, sorted (never more than MaxSortMatches matches).
+//
+// Sources in order:
+//   - id order (sort "id" or "created_at", whose order is the id's: ids
+//     are time-sorted ULIDs made when a record is created): the records
+//     themselves ("scan"), an equality's index range (entries of one value
+//     are in id order) or a union of equalities, merged in id order;
+//   - order of an indexed field f (sort "f" or "-f"): the index range of a
+//     predicate on f, or the whole index of f followed by the records
+//     without a value ("index E.f order"). An index walk gives ties in id
+//     order in its own direction, so these apply when the id tiebreak goes
+//     the same way as f, which is the default (see List).
+//
+// Sorts on other fields, or on several fields, are collected from the
+// cheapest source. Missing values sort last in either direction.
+//
+// Cursors are keyset positions (the last item's sort keys and id): each
+// page is read from one snapshot and resumes strictly after the cursor, so
+// records written between pages neither repeat nor shift the others.
+
+// MaxSortMatches is how many matching records a list sorted in memory may
+// consider; past it the list is refused, with advice to index the field.
+const MaxSortMatches = 100_000
+
+// sortLimit is MaxSortMatches, lowered by tests.
+var sortLimit = MaxSortMatches
+
+// countCap bounds the index entries counted to estimate a predicate.
+const countCap = 1024
+
+// pred is one index range that holds every record a filter matches.
+type pred struct {
+	field  string
+	op     string // "=", "prefix", "range"
+	eq     []byte // encoded value for "=", encoded prefix for "prefix"
+	lo, hi []byte // encoded bounds for "range"; nil for open
+	loExcl bool
+	hiExcl bool
+}
+
+func (p *pred) String() string { return p.field + " " + p.op }
+
+// rank orders the kinds of predicates when their estimates tie: equality
+// over range over prefix.
+func (p *pred) rank() int {
+	switch p.op {
+	case "=":
+		return 0
+	case "range":
+		return 1
+	}
+	return 2
+}
+
+// access is what a filter offers the planner: its indexable conjuncts and
+// its unions of indexable predicates.
+type access struct {
+	conj   []*pred
+	unions [][]*pred
+}
+
+// analyse reads the indexable predicates off a filter's checked AST.
+func analyse(ent *schema.Entity, root ast.Node) *access {
+	var conj []ast.Node
+	var walk func(n ast.Node)
+	walk = func(n ast.Node) {
+		if b, ok := n.(*ast.BinaryNode); ok && (b.Operator == "&&" || b.Operator == "and") {
+			walk(b.Left)
+			walk(b.Right)
+			return
+		}
+		conj = append(conj, n)
+	}
+	walk(root)
+	a := &access{}
+	ranges := map[string]*pred{}
+	for _, n := range conj {
+		if u := unionOf(ent, n); len(u) > 1 {
+			a.unions = append(a.unions, u)
+			continue
+		}
+		b, ok := n.(*ast.BinaryNode)
+		if !ok {
+			continue
+		}
+		p := predOf(ent, b)
+		if p == nil {
+			continue
+		}
+		if p.op != "range" {
+			a.conj = append(a.conj, p)
+			continue
+		}
+		r := ranges[p.field]
+		if r == nil {
+			ranges[p.field] = p
+			a.conj = append(a.conj, p)
+			continue
+		}
+		if p.lo != nil {
+			r.lo, r.loExcl = p.lo, p.loExcl
+		}
+		if p.hi != nil {
+			r.hi, r.hiExcl = p.hi, p.hiExcl
+		}
+	}
+	if len(a.conj) == 0 && len(a.unions) == 0 {
+		return nil
+	}
+	return a
+}
+
+// predOf makes the index range of one comparison, or nil.
+func predOf(ent *schema.Entity, b *ast.BinaryNode) *pred {
+	field, val, op, ok := comparison(ent, b)
+	if !ok || isZero(val) {
+		return nil // "" is no value, and has no index entry
+	}
+	switch op {
+	case "==":
+		return &pred{field: field, op: "=", eq: encodeValue(val)}
+	case "startsWith":
+		if s, isStr := val.(string); isStr {
+			return &pred{field: field, op: "prefix", eq: encodePrefix(s)}
+		}
+	case ">", ">=":
+		return &pred{field: field, op: "range", lo: encodeValue(val), loExcl: op == ">"}
+	case "<", "<=":
+		if _, isStr := val.(string); isStr {
+			return nil // "" < "b" would match records with no index entry
+		}
+		return &pred{field: field, op: "range", hi: encodeValue(val), hiExcl: op == "<"}
+	}
+	return nil
+}
+
+// unionOf returns the branches of `x || y || ...` when each is an indexable
+// predicate, or of `f in [c1, c2, ...]` on an indexed field; else nil.
+func unionOf(ent *schema.Entity, n ast.Node) []*pred {
+	b, ok := n.(*ast.BinaryNode)
+	if !ok {
+		return nil
+	}
+	switch b.Operator {
+	case "||", "or":
+		var out []*pred
+		for _, side := range []ast.Node{b.Left, b.Right} {
+			if u := unionOf(ent, side); u != nil {
+				out = append(out, u...)
+				continue
+			}
+			sb, ok := side.(*ast.BinaryNode)
+			if !ok {
+				return nil
+			}
+			p := predOf(ent, sb)
+			if p == nil {
+				return nil
+			}
+			out = append(out, p)
+		}
+		return out
+	case "in":
+		arr, ok := b.Right.(*ast.ArrayNode)
+		if !ok || len(arr.Nodes) == 0 {
+			return nil
+		}
+		var out []*pred
+		for _, el := range arr.Nodes {
+			p := predOf(ent, &ast.BinaryNode{Operator: "==", Left: b.Left, Right: el})
+			if p == nil {
+				return nil
+			}
+			out = append(out, p)
+		}
+		return out
+	}
+	return nil
+}
+
+// plan is how one list query runs.
+type plan struct {
+	kind    string  // "scan", "index", "union", "order"
+	preds   []*pred // the index range ("index"), the branches ("union")
+	field   string  // the index walked in order ("order")
+	ordered bool    // the source yields the requested order: stream it
+	entity  string
+}
+
+func (p *plan) String() string {
+	var s string
+	switch p.kind {
+	case "scan":
+		s = "scan"
+	case "index":
+		s = "index " + p.entity + "." + p.preds[0].String()
+	case "order":
+		s = "index " + p.entity + "." + p.field + " order"
+	case "union":
+		parts := make([]string, len(p.preds))
+		for i, b := range p.preds {
+			parts[i] = "index " + p.entity + "." + b.String()
+		}
+		s = "union(" + strings.Join(parts, ", ") + ")"
+	}
+	if !p.ordered {
+		s += "; sort in memory"
+	}
+	return s
+}
+
+// sortOrder says which walks give the order of the sort keys (the id
+// last): id order (byID), or the order of one indexed field (field).
+func sortOrder(ent *schema.Entity, keys []SortKey) (byID bool, field string) {
+	if len(keys) == 1 {
+		return true, ""
+	}
+	if len(keys) != 2 || keys[0].Desc != keys[1].Desc {
+		return false, ""
+	}
+	k := keys[0].Field
+	if k == "created_at" {
+		return true, ""
+	}
+	if k == "owner" {
+		return false, k
+	}
+	if f := ent.Field(k); f != nil && indexed(f) {
+		return false, k
+	}
+	return false, ""
+}
+
+// estimate is a predicate's counted index entries, and whether the count
+// stopped at the cap.
+type estimate struct {
+	n      int64
+	capped bool
+}
+
+// choosePlan prices the sources a query can use and returns the cheapest.
+func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, keys []SortKey, limit int) *plan {
+	byID, sortField := sortOrder(ent, keys)
+	scan := &plan{kind: "scan", ordered: byID, entity: ent.Name}
+	if acc == nil && sortField == "" {
+		return scan
+	}
+	var total int64
+	if v, ok := s.counts.Load(ent.Name); ok {
+		total = v.(interface{ Load() int64 }).Load()
+	}
+	n := float64(max(total, 1))
+	counted := map[*pred]estimate{}
+	count := func(p *pred) float64 {
+		e, ok := counted[p]
+		if !ok {
+			e = s.countIndex(txn, ent.Name, p)
+			counted[p] = e
+		}
+		if e.capped {
+			return n
+		}
+		return float64(e.n)
+	}
+	matches := n
+	if acc != nil {
+		for _, p := range acc.conj {
+			c := count(p)
+			if counted[p].capped {
+				c = countCap
+			}
+			matches = min(matches, c)
+		}
+	}
+	if acc != nil {
+		for _, u := range acc.unions {
+			var c float64
+			for _, b := range u {
+				c += count(b)
+			}
+			matches = min(matches, c)
+		}
+	}
+	matches = max(matches, 1)
+	page := float64(limit + 1)
+	stream := func(e float64) float64 { return min(e, page*e/matches) }
+
+	best, bestCost, bestRank := scan, n, 3
+	if byID {
+		bestCost = stream(n)
+	}
+	consider := func(p *plan, cost float64, rank int) {
+		if cost < bestCost || cost == bestCost && rank < bestRank {
+			best, bestCost, bestRank = p, cost, rank
+		}
+	}
+	if sortField != "" {
+		consider(&plan{kind: "order", field: sortField, ordered: true, entity: ent.Name}, stream(n), 2)
+	}
+	if acc != nil {
+		for _, p := range acc.conj {
+			c := count(p)
+			ordered := byID && p.op == "=" || p.field == sortField
+			cost := c
+			if ordered {
+				cost = stream(c)
+			}
+			consider(&plan{kind: "index", preds: []*pred{p}, ordered: ordered, entity: ent.Name}, cost, p.rank())
+		}
+		for _, u := range acc.unions {
+			var c float64
+			allEq := true
+			for _, b := range u {
+				c += count(b)
+				allEq = allEq && b.op == "="
+			}
+			c = min(c, n)
+			ordered := byID && allEq
+			cost := c
+			if ordered {
+				cost = stream(c)
+			}
+			consider(&plan{kind: "union", preds: u, ordered: ordered, entity: ent.Name}, cost, 2)
+		}
+	}
+	return best
+}
+
+// countIndex counts a predicate's index entries, up to countCap.
+func (s *Badger) countIndex(txn *badger.Txn, entity string, p *pred) estimate {
+	w := newIndexWalk(txn, entity, p, false, nil)
+	defer w.close()
+	var e estimate
+	for ; e.n < countCap; e.n++ {
+		if _, ok := w.next(); !ok {
+			return e
+		}
+	}
+	e.capped = true
+	return e
+}
+
+// planError is the refusal of a sort in memory past MaxSortMatches.
+func planError(ent *schema.Entity, keys []SortKey) error {
+	return &QueryError{Param: "sort", Message: fmt.Sprintf(
+		"sorting %s by %s needs more than %d matching records in memory: narrow the filter with an indexed field, sort by an indexed field or by id, or mark the field index = true",
+		ent.Name, sortString(keys[:len(keys)-1]), sortLimit)}
+}
+
+// scanIndex calls fn with the id of every entry of one index range that
+// holds every record the filter matches (an id may come twice from a
+// union): the first equality, else the first predicate, else the first
+// union. It serves conditional creates, which stop at the first match.
+func (s *Badger) scanIndex(ctx context.Context, txn *badger.Txn, entity string, a *access, fn func(id string) error) error {
+	var preds []*pred
+	for _, p := range a.conj {
+		if preds == nil || p.rank() < preds[0].rank() {
+			preds = []*pred{p}
+		}
+	}
+	if preds == nil && len(a.unions) > 0 {
+		preds = a.unions[0]
+	}
+	for _, p := range preds {
+		w := newIndexWalk(txn, entity, p, false, nil)
+		for {
+			if err := ctx.Err(); err != nil {
+				w.close()
+				return err
+			}
+			id, ok := w.next()
+			if !ok {
+				break
+			}
+			if err := fn(id); err != nil {
+				w.close()
+				return err
+			}
+		}
+		w.close()
+	}
+	return nil
+}
