@@ -9,7 +9,7 @@ FUZZTIME ?= 10s
 # `./...` covers only the module at the root.
 PKGS    := github.com/crmkit/crm/...
 
-.PHONY: build run test fuzz bench lint clean proto proto-tools proto-check
+.PHONY: build run test fuzz bench bench-compare lint clean proto proto-tools proto-check
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/crm
@@ -41,8 +41,18 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzRuleTests$$' -fuzztime=$(FUZZTIME) ./core/rules/
 
 # Benchmarks report ratios against a baseline measured in the same run.
-bench:
+# bench-compare is issue 15's side-by-side table at CRM_BENCH_N contacts
+# (100k; CRM_BENCH_N=1000000 for the 1M figures, which take most of an
+# hour): crm serve, PocketBase v0.36.0 (skipped with a line saying why if
+# it cannot be installed) and raw Badger.
+PB_BIN := $(CURDIR)/bin/pocketbase-v0.36.0/base
+bench: bench-compare
 	$(GO) test -run='^$$' -bench=. -benchtime=2s -timeout 30m ./core/store/ ./core/records/ ./core/api/ ./core/rules/ ./core/plugins/
+
+bench-compare:
+	@[ -x $(PB_BIN) ] || GOBIN=$(dir $(PB_BIN)) $(GO) install github.com/pocketbase/pocketbase/examples/base@v0.36.0 || \
+	  echo "could not install PocketBase v0.36.0; the table will have no PocketBase column"
+	CRM_BENCH_POCKETBASE=$(PB_BIN) $(GO) test -run='^$$' -bench='^BenchmarkCompare$$' -benchtime=1x -timeout 90m ./core/benchmarks/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -65,7 +65,20 @@ func OpenBadger(dir string, sch *schema.Schema, opts Options) (*Badger, error) {
 		WithLogger(badgerLogger{log}).
 		WithNumVersionsToKeep(1).
 		WithCompactL0OnClose(true).
-		WithInMemory(opts.InMemory)
+		WithInMemory(opts.InMemory).
+		// Memory (issue 15, point 5). Badger's defaults take up to 5 memtables
+		// of 64 MiB, a 256 MiB block cache that a scan of a large entity fills,
+		// and every table's index and bloom filter unbounded in memory. These
+		// bound Badger's own share to about 32*2 + 32 + 16 MiB. The memtable
+		// stays at 32 MiB because a transaction may hold 15% of it (4.8 MiB)
+		// and the writer groups up to maxBatchBytes (4 MiB) in one. Cost,
+		// measured with core/store BenchmarkCreate and core/benchmarks: see
+		// the commit message; reads of a hot working set larger than 32 MiB
+		// go to the OS page cache (the tables are mmapped) and decompress again.
+		WithMemTableSize(32 << 20).
+		WithNumMemtables(2).
+		WithBlockCacheSize(32 << 20).
+		WithIndexCacheSize(16 << 20)
 	if opts.InMemory {
 		bo = bo.WithDir("").WithValueDir("")
 	}
