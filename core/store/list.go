@@ -154,7 +154,7 @@ func (s *Badger) listByID(ctx context.Context, txn *badger.Txn, q Query, desc bo
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rec, err := s.itemRecord(it.Item(), q.Entity, len(prefix))
+		rec, err := match.item(s, it.Item(), q.Entity, len(prefix))
 		if err != nil {
 			return err
 		}
