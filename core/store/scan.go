@@ -553,7 +553,9 @@ func (sc *scanner) match(m *exprbudget.Meter) (bool, error) {
 // MatchRaw reports whether the record stored as raw under id (the value of
 // its record key) satisfies the filter, with the answer and the errors of
 // Eval on the decoded record, without decoding more of it than the filter
-// reads. A stored form it cannot read is an error.
+// reads. A stored form it cannot read is an error where it reads it: it
+// stops after the last field the filter names, so the caller's decoding
+// of a record that matches is what finds damage past that point.
 func (f *Filter) MatchRaw(id string, raw []byte) (bool, error) {
 	if f == nil {
 		return true, nil
