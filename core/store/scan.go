@@ -161,7 +161,10 @@ func (f *Filter) newScanner() *scanner {
 // stored form of record id.
 func (sc *scanner) load(id string, raw []byte) error {
 	f := sc.f
-	clear(sc.env)
+	if f.scan.all || len(f.scan.fields) > 64 {
+		// Else every name the filter reads is set or deleted below.
+		clear(sc.env)
+	}
 	if f.scan.all {
 		rec, err := decodeRecord(f.entity, id, raw)
 		if err != nil {
@@ -169,6 +172,17 @@ func (sc *scanner) load(id string, raw []byte) error {
 		}
 		fillEnv(sc.env, f.entity, rec)
 		return nil
+	}
+	if f.scan.sysKeys == 0 {
+		// No envelope member but the values: jump to them when what comes
+		// before holds no object or list, so that the first `"f":` is the
+		// top-level key (inside a JSON string a quote is escaped).
+		if k := bytes.Index(raw, valuesKey); k > 0 && bytes.IndexAny(raw[1:k], "{[") < 0 {
+			if _, err := sc.loadValues(raw, k+len(valuesKey)); err != nil && err != errStop {
+				return fmt.Errorf("decode %s %s: %w", f.entity.Name, id, err)
+			}
+			return sc.loadSystem(id, [5][]byte{})
+		}
 	}
 	var top [5][]byte // v, c, u, cb, o
 	sawValues := false
@@ -208,6 +222,13 @@ func (sc *scanner) load(id string, raw []byte) error {
 	if err != nil && err != errStop {
 		return fmt.Errorf("decode %s %s: %w", f.entity.Name, id, err)
 	}
+	return sc.loadSystem(id, top)
+}
+
+// loadSystem puts the system fields the filter names in the environment,
+// from the id and the raw envelope members (v, c, u, cb, o).
+func (sc *scanner) loadSystem(id string, top [5][]byte) error {
+	f := sc.f
 	for i := range f.scan.fields {
 		sf := &f.scan.fields[i]
 		if sf.field != nil {
@@ -221,6 +242,9 @@ func (sc *scanner) load(id string, raw []byte) error {
 	}
 	return nil
 }
+
+// valuesKey is the envelope's key of the field values.
+var valuesKey = []byte(`"f":`)
 
 // seenKeys is the set of envelope members read, as a bit set in the
 // order of top.
@@ -244,6 +268,14 @@ func (sc *scanner) loadValues(b []byte, i int) (int, error) {
 		return skipValue(b, i)
 	}
 	found := 0
+	var seen uint64 // the indexes in fields of the fields read
+	defer func() {
+		for j := range f.scan.fields {
+			if sf := &f.scan.fields[j]; sf.field != nil && seen&(1<<(j%64)) == 0 {
+				delete(sc.env, sf.name)
+			}
+		}
+	}()
 	return scanObject(b, i, func(key []byte, i int) (int, error) {
 		end, err := skipValue(b, i)
 		if err != nil {
@@ -258,6 +290,7 @@ func (sc *scanner) loadValues(b []byte, i int) (int, error) {
 			if err != nil {
 				return 0, err
 			}
+			seen |= 1 << (j % 64)
 			if v == nil {
 				delete(sc.env, sf.name)
 			} else {
@@ -486,13 +519,6 @@ func skipValue(b []byte, i int) (int, error) {
 	}
 	switch b[i] {
 	case '"':
-		q := bytes.IndexByte(b[i+1:], '"')
-		if q < 0 {
-			return 0, errSyntax
-		}
-		if bytes.IndexByte(b[i+1:i+1+q], '\\') < 0 {
-			return i + 2 + q, nil
-		}
 		for j := i + 1; j < len(b); j++ {
 			switch b[j] {
 			case '\\':

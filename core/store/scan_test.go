@@ -225,3 +225,38 @@ func TestScanStopsAtThePage(t *testing.T) {
 		t.Errorf("pages = %v; want %v", got, even)
 	}
 }
+
+// BenchmarkMatchRaw is the cost of deciding one stored record with a
+// substring filter: a scan (MatchRaw) against decoding it and Eval.
+func BenchmarkMatchRaw(b *testing.B) {
+	_, sch := openStore(b, b.TempDir())
+	ent := sch.Entity("vehicle")
+	rec := &store.Record{ID: store.NewID(), Entity: "vehicle", Version: 3, CreatedAt: time.Now(), UpdatedAt: time.Now(), CreatedBy: testUser,
+		Values: map[string]any{"vin": "VIN000012345", "mileage": int64(2345), "status": "sold", "price": schema.Money{Minor: 150000, Currency: "AMD"}}}
+	raw, err := store.EncodeRecord(ent, rec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := store.CompileFilter(ent, "vin contains '99999'")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			if ok, err := f.MatchRaw(rec.ID, raw); ok || err != nil {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+	b.Run("decode_eval", func(b *testing.B) {
+		for b.Loop() {
+			r, err := store.DecodeRecord(ent, rec.ID, raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if ok, err := f.Eval(r); ok || err != nil {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+}
