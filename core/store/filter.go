@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmkit/crm/config"
@@ -53,6 +54,12 @@ type Filter struct {
 	entity  *schema.Entity
 	program *vm.Program
 	plan    *access // the indexes the planner may use; nil for none
+
+	// fast is the program without instrumentation, for a filter that
+	// cannot exceed a budget (see scan.go); nil for any other.
+	fast     *vm.Program
+	scan     *scanPlan
+	scanners *sync.Pool
 }
 
 // systemTypes are the expr types of the system fields.
@@ -92,12 +99,18 @@ func CompileFilter(ent *schema.Entity, src string) (*Filter, error) {
 	if err := optimizer.Optimize(&tree.Node, ec); err != nil {
 		return nil, filterError(err)
 	}
+	f := &Filter{Source: src, entity: ent, plan: plan, scan: newScanPlan(ent, tree.Node)}
+	if budgetFree(tree.Node) {
+		if f.fast, err = compiler.Compile(tree, ec); err != nil {
+			return nil, filterError(err)
+		}
+	}
 	exprbudget.Instrument(&tree.Node, nil)
-	prog, err := compiler.Compile(tree, ec)
-	if err != nil {
+	if f.program, err = compiler.Compile(tree, ec); err != nil {
 		return nil, filterError(err)
 	}
-	return &Filter{Source: src, entity: ent, program: prog, plan: plan}, nil
+	f.scanners = scannerPool(f)
+	return f, nil
 }
 
 // hiddenName refuses the names that only the instrumented program uses.
@@ -145,13 +158,25 @@ func (f *Filter) eval(r *Record, m *exprbudget.Meter) (bool, error) {
 		return true, nil
 	}
 	env := make(map[string]any, len(r.Values)+len(systemTypes)+1)
+	fillEnv(env, f.entity, r)
+	return f.run(env, m)
+}
+
+// fillEnv puts what a filter sees of a record in env: every system field
+// and every declared field that has a value.
+func fillEnv(env map[string]any, ent *schema.Entity, r *Record) {
 	env["id"], env["version"], env["owner"], env["created_by"] = r.ID, r.Version, r.Owner, r.CreatedBy
 	env["created_at"], env["updated_at"] = r.CreatedAt, r.UpdatedAt
 	for name, v := range r.Values {
-		if fd := f.entity.Field(name); fd != nil {
+		if fd := ent.Field(name); fd != nil {
 			env[name] = fd.ExprValue(v)
 		}
 	}
+}
+
+// run runs the instrumented program on env under m: a failure on the
+// record is no match, an exceeded budget a *FilterError.
+func (f *Filter) run(env map[string]any, m *exprbudget.Meter) (bool, error) {
 	out, err := exprbudget.Run(f.program, env, m)
 	if err != nil {
 		var be *exprbudget.Error
@@ -174,10 +199,12 @@ func (f *Filter) eval(r *Record, m *exprbudget.Meter) (bool, error) {
 const MaxFilterTime = 2 * time.Second
 
 // matcher evaluates a filter on the records of one query, within
-// MaxFilterTime in total.
+// MaxFilterTime in total. It is for one goroutine.
 type matcher struct {
-	f     *Filter
-	spent time.Duration
+	f      *Filter
+	spent  time.Duration
+	sc     *scanner // for matchRaw, made on first use
+	passed *Record  // the record item last read because it matched
 }
 
 // matcher starts the evaluations of one query.
@@ -188,10 +215,27 @@ func (q *matcher) match(r *Record) (bool, error) {
 	if q.f == nil {
 		return true, nil
 	}
+	if r == nil {
+		return false, nil // item read no record: it does not match
+	}
+	if r == q.passed {
+		return true, nil
+	}
 	start := time.Now()
-	m := exprbudget.NewMeter(exprbudget.Default).WithDeadline(start.Add(MaxFilterTime-q.spent),
-		fmt.Sprintf("the filter ran longer than %s in total over the records of the query", MaxFilterTime))
-	ok, err := q.f.eval(r, m)
+	ok, err := q.f.eval(r, q.meter(start))
+	return q.account(start, ok, err)
+}
+
+// meter is the budget of one record of the query, evaluated from start.
+func (q *matcher) meter(start time.Time) *exprbudget.Meter {
+	return exprbudget.NewMeter(exprbudget.Default).WithDeadline(start.Add(MaxFilterTime-q.spent), queryTimeMsg)
+}
+
+var queryTimeMsg = fmt.Sprintf("the filter ran longer than %s in total over the records of the query", MaxFilterTime)
+
+// account adds the time of an evaluation that began at start to the
+// query's, and fails the query past MaxFilterTime.
+func (q *matcher) account(start time.Time, ok bool, err error) (bool, error) {
 	q.spent += time.Since(start)
 	if err == nil && q.spent > MaxFilterTime {
 		err = &FilterError{Message: fmt.Sprintf("time budget exceeded: the filter ran longer than %s in total over the records of the query", MaxFilterTime),

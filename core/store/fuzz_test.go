@@ -46,6 +46,13 @@ func FuzzCompileFilter(f *testing.F) {
 			if err != nil && (!errors.As(err, &fe) || fe.Budget == "") {
 				t.Fatalf("%q: Eval err = %v; want only budget errors", src, err)
 			}
+			// A scan of the stored form answers as Eval does.
+			if raw, encErr := store.EncodeRecord(ent, r); encErr == nil && err == nil {
+				want, _ := flt.Eval(r)
+				if got, gerr := flt.MatchRaw(r.ID, raw); got != want || gerr != nil {
+					t.Fatalf("%q: MatchRaw = %v, %v; Eval = %v", src, got, gerr, want)
+				}
+			}
 		}
 	})
 }

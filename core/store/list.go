@@ -321,7 +321,7 @@ func (l *lister) source(p *plan) (next, func()) {
 	entity := l.ent.Name
 	switch p.kind {
 	case "scan":
-		w := l.s.newIDWalk(l.txn, entity, desc, afterID)
+		w := l.s.newIDWalk(l.txn, entity, desc, afterID, l.match)
 		return w.next, w.close
 	case "index":
 		pr := p.preds[0]
@@ -384,7 +384,7 @@ func (l *lister) source(p *plan) (next, func()) {
 			w = nil
 		}
 		if tail == nil {
-			tail = l.s.newIDWalk(l.txn, entity, desc, tailAfter)
+			tail = l.s.newIDWalk(l.txn, entity, desc, tailAfter, l.match)
 		}
 		for {
 			_, rec, ok, err := tail.next()
@@ -438,11 +438,16 @@ type idWalk struct {
 	it     *badger.Iterator
 	entity string
 	strip  int
+	match  *matcher // reads only the records that match; nil for every record
 }
 
-func (s *Badger) newIDWalk(txn *badger.Txn, entity string, desc bool, after string) *idWalk {
+// A walk with a matcher skips the records that do not match it, reading
+// only the fields the filter names from their stored form (see scan.go).
+// Values are not prefetched: records are small and inline in the LSM tree,
+// where prefetching costs a goroutine an item and gains nothing.
+func (s *Badger) newIDWalk(txn *badger.Txn, entity string, desc bool, after string, match *matcher) *idWalk {
 	prefix := recordPrefix(entity)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64, Reverse: desc})
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: desc})
 	switch {
 	case after != "" && desc:
 		k := recordKey(entity, after)
@@ -458,20 +463,29 @@ func (s *Badger) newIDWalk(txn *badger.Txn, entity string, desc bool, after stri
 	default:
 		it.Rewind()
 	}
-	return &idWalk{s: s, it: it, entity: entity, strip: len(prefix)}
+	return &idWalk{s: s, it: it, entity: entity, strip: len(prefix), match: match}
 }
 
 func (w *idWalk) next() (string, *Record, bool, error) {
-	if !w.it.Valid() {
-		return "", nil, false, nil
+	for ; w.it.Valid(); w.it.Next() {
+		var rec *Record
+		var err error
+		if w.match != nil && w.match.f != nil {
+			rec, err = w.match.item(w.s, w.it.Item(), w.entity, w.strip)
+		} else {
+			rec, err = w.s.itemRecord(w.it.Item(), w.entity, w.strip)
+		}
+		if err != nil {
+			return "", nil, false, err
+		}
+		recordsRead.Add(1)
+		if rec == nil {
+			continue // did not match
+		}
+		w.it.Next()
+		return rec.ID, rec, true, nil
 	}
-	rec, err := w.s.itemRecord(w.it.Item(), w.entity, w.strip)
-	if err != nil {
-		return "", nil, false, err
-	}
-	recordsRead.Add(1)
-	w.it.Next()
-	return rec.ID, rec, true, nil
+	return "", nil, false, nil
 }
 
 func (w *idWalk) close() { w.it.Close() }
