@@ -224,7 +224,13 @@ func (s *Badger) Search(ctx context.Context, q string, entities []string, limit 
 // searchEntity finds up to limit hits in one entity.
 func (s *Badger) searchEntity(ctx context.Context, txn *badger.Txn, ent *schema.Entity, tokens []string, driver string, limit int) ([]SearchHit, error) {
 	gram := cutRunes(driver, maxGramRunes)
-	verify := len(tokens) > 1 || gram != driver
+	var others []string // the other tokens, checked per candidate
+	for _, t := range tokens {
+		if t != driver {
+			others = append(others, t)
+		}
+	}
+	verify := gram != driver // a cut gram may match more than the token
 	seen := map[string]bool{}
 	var hits []SearchHit
 	accept := func(id string, kind byte) error {
@@ -232,6 +238,19 @@ func (s *Badger) searchEntity(ctx context.Context, txn *badger.Txn, ent *schema.
 			return nil
 		}
 		seen[id] = true
+		// Another token that is an exact or prefix gram of the record is
+		// confirmed by its key; only an infix needs the record's tokens.
+		check := verify
+		for _, o := range others {
+			found, err := s.hasGram(txn, ent.Name, cutRunes(o, maxGramRunes), id)
+			if err != nil {
+				return err
+			}
+			if !found && utf8.RuneCountInString(o) < minInfixRunes {
+				return nil
+			}
+			check = check || !found || o != cutRunes(o, maxGramRunes)
+		}
 		rec, err := s.getRecord(txn, ent.Name, id)
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -239,7 +258,7 @@ func (s *Badger) searchEntity(ctx context.Context, txn *badger.Txn, ent *schema.
 		if err != nil {
 			return err
 		}
-		if verify && !matchesAll(searchTokens(ent, rec), tokens) {
+		if check && !matchesAll(searchTokens(ent, rec), tokens) {
 			return nil
 		}
 		hits = append(hits, SearchHit{Entity: ent.Name, ID: id, Match: matchNames[kind], Title: title(ent, rec), Record: rec})
@@ -296,6 +315,21 @@ func (s *Badger) searchEntity(ctx context.Context, txn *badger.Txn, ent *schema.
 		}
 	}
 	return hits, nil
+}
+
+// hasGram reports whether a record has gram as a whole token or a prefix
+// of one.
+func (s *Badger) hasGram(txn *badger.Txn, entity, gram, id string) (bool, error) {
+	for _, k := range []byte{kindExact, kindPrefix} {
+		_, err := txn.Get(searchKey(entity, gram, k, id))
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, badger.ErrKeyNotFound) {
+			return false, fmt.Errorf("search %s: %w", entity, err)
+		}
+	}
+	return false, nil
 }
 
 // matchesAll reports whether every query token matches one of a record's
