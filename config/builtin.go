@@ -8,6 +8,7 @@ type builtinField struct {
 	name, typ string
 	required  bool
 	index     bool
+	search    bool     // global search finds records by it
 	to        string   // ref target
 	values    []string // enum values
 }
@@ -17,18 +18,18 @@ var builtinDefs = []struct {
 	fields      []builtinField
 }{
 	{"contact", "Contact", []builtinField{
-		{name: "name", typ: TypeString, required: true, index: true},
-		{name: "email", typ: TypeEmail, index: true},
-		{name: "phone", typ: TypePhone, index: true},
+		{name: "name", typ: TypeString, required: true, index: true, search: true},
+		{name: "email", typ: TypeEmail, index: true, search: true},
+		{name: "phone", typ: TypePhone, index: true, search: true},
 		{name: "company", typ: TypeRef, to: "company"},
 		{name: "source", typ: TypeString, index: true},
 		{name: "birthday", typ: TypeDate},
 		{name: "notes", typ: TypeText},
 	}},
 	{"company", "Company", []builtinField{
-		{name: "name", typ: TypeString, required: true, index: true},
-		{name: "phone", typ: TypePhone},
-		{name: "email", typ: TypeEmail, index: true},
+		{name: "name", typ: TypeString, required: true, index: true, search: true},
+		{name: "phone", typ: TypePhone, search: true},
+		{name: "email", typ: TypeEmail, index: true, search: true},
 		{name: "website", typ: TypeURL},
 		{name: "industry", typ: TypeString, index: true},
 		{name: "notes", typ: TypeText},
@@ -88,6 +89,7 @@ func builtinEntities() []*Entity {
 				Type:     bf.typ,
 				Required: bf.required,
 				Index:    bf.index,
+				Search:   bf.search,
 				Values:   append([]string(nil), bf.values...),
 				To:       bf.to,
 				Builtin:  true,

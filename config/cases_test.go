@@ -119,7 +119,15 @@ entity "car" {}`, []string{
     required = true
   }
 }`, []string{
-		`t.hcl:2:9: error: field "email" is built into contact; a repeat may change only its label and index`,
+		`t.hcl:2:9: error: field "email" is built into contact; a repeat may change only its label, index and search`,
+	}},
+	{"search on a number", `entity "car" {
+  field "mileage" {
+    type   = "int"
+    search = true
+  }
+}`, []string{
+		`t.hcl:4:14: error: field "mileage" of type int cannot be searched; search = true is for fields of type string, text, email, phone, url, enum`,
 	}},
 	{"field built into deal, another ref target", `entity "deal" {
   field "contact" {

@@ -126,6 +126,7 @@ type Field struct {
 	Required bool     // a create must give it a value
 	Unique   bool     // no two records may share a non-empty value; implies Index
 	Index    bool     // a secondary index is kept for it
+	Search   bool     // global search finds records by it (string, text, email, phone, url, enum)
 	Values   []string // enum values (TypeEnum only)
 	To       string   // target entity (TypeRef only)
 	Builtin  bool     // part of a built-in entity's definition

@@ -39,7 +39,7 @@ var entitySchema = &hcl.BodySchema{
 
 var fieldSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "type", Required: true},
-	{Name: "label"}, {Name: "required"}, {Name: "unique"}, {Name: "index"},
+	{Name: "label"}, {Name: "required"}, {Name: "unique"}, {Name: "index"}, {Name: "search"},
 	{Name: "values"}, {Name: "to"},
 }}
 
@@ -432,6 +432,7 @@ func (l *loader) decodeField(hb *hcl.Block) *Field {
 	b.boolean("required", &f.Required)
 	b.boolean("unique", &f.Unique)
 	b.boolean("index", &f.Index)
+	b.boolean("search", &f.Search)
 	b.list("values", &f.Values)
 	b.str("to", &f.To)
 	f.Index = f.Index || f.Unique

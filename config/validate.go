@@ -92,7 +92,7 @@ func (l *loader) extend(b, e *Entity) {
 // field bf with the same type (and, for a ref or an enum, the same target
 // or values): its label replaces the built-in one and index may be added.
 // Any other change is an error, since records were stored under the
-// built-in definition.
+// built-in definition. search, like index, may be added.
 func (l *loader) repeatBuiltin(b *Entity, bf, f *Field) {
 	at := l.src[f]
 	switch {
@@ -104,12 +104,16 @@ func (l *loader) repeatBuiltin(b *Entity, bf, f *Field) {
 	case f.Type == TypeEnum && at.has("values") && !slices.Equal(f.Values, bf.Values):
 		l.report(at.name, fmt.Sprintf("field %q is built into %s with values %s", f.Name, b.Name, strings.Join(bf.Values, ", ")), "")
 	case (at.has("required") && f.Required != bf.Required) || (at.has("unique") && f.Unique != bf.Unique):
-		l.report(at.name, fmt.Sprintf("field %q is built into %s; a repeat may change only its label and index", f.Name, b.Name), "")
+		l.report(at.name, fmt.Sprintf("field %q is built into %s; a repeat may change only its label, index and search", f.Name, b.Name), "")
 	default:
 		if at.ok("label") {
 			bf.Label = f.Label
 		}
 		bf.Index = bf.Index || f.Index
+		bf.Search = bf.Search || f.Search
+		if f.Search {
+			l.checkSearch(bf, at)
+		}
 	}
 }
 
@@ -157,6 +161,18 @@ func (l *loader) checkField(f *Field) {
 	}
 	l.checkEnum(f, s)
 	l.checkRef(f, s)
+	l.checkSearch(f, s)
+}
+
+// SearchTypes are the field types global search can find records by.
+var SearchTypes = []string{TypeString, TypeText, TypeEmail, TypePhone, TypeURL, TypeEnum}
+
+// checkSearch refuses search = true on a field whose values are not text.
+func (l *loader) checkSearch(f *Field, s *src) {
+	if f.Search && !slices.Contains(SearchTypes, f.Type) {
+		l.report(s.at("search"), fmt.Sprintf("field %q of type %s cannot be searched", f.Name, f.Type),
+			"search = true is for fields of type "+strings.Join(SearchTypes, ", "))
+	}
 }
 
 // checkEnum checks values: given, non-empty and unique for an enum, absent

@@ -133,6 +133,7 @@ func (s *Server) routes() {
 	authed("PATCH /api/v1/records/{entity}/{id}", s.updateRecord)
 	authed("DELETE /api/v1/records/{entity}/{id}", s.deleteRecord)
 	authed("GET /api/v1/records/{entity}/{id}/history", s.history)
+	authed("GET /api/v1/search", s.search)
 	s.ruleRoutes(authed)
 	s.pluginRoutes(authed)
 	// Everything else: 401 without credentials, then 404 or 405.

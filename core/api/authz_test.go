@@ -78,6 +78,7 @@ func TestEveryRouteIsAuthorised(t *testing.T) {
 		{method: "GET", path: "/api/v1/records/contact", viewer: 0, sales: 0, admin: 0},
 		{method: "POST", path: "/api/v1/records/contact", body: map[string]any{"name": "n"}, viewer: 403, sales: 0, admin: 0},
 		{method: "GET", path: "/api/v1/records/vehicle", viewer: 403, sales: 403, admin: 0},
+		{method: "GET", path: "/api/v1/search?q=deal&entity=company", viewer: 403, sales: 0, admin: 0},
 		{method: "GET", path: "/api/v1/rules", viewer: 403, sales: 403, admin: 0},
 		{method: "GET", path: "/api/v1/rules/nope/runs", viewer: 403, sales: 403, admin: 404},
 		{method: "POST", path: "/api/v1/rules/nope/runs/1/retry", viewer: 403, sales: 403, admin: 404},

@@ -296,3 +296,35 @@ func (s *Service) readableRefs(a Actor, ent *schema.Entity, values map[string]an
 	}
 	return nil
 }
+
+// SearchRequest is a global search ("find a customer").
+type SearchRequest struct {
+	Query    string
+	Entities []string // the entities to search; none for every searched entity the actor may read
+	Limit    int      // default 20, at most 100
+}
+
+// Search finds records by their searched fields, only among entities the
+// actor may read: an entity named that it may not read is refused as a
+// list of it would be; with none named, the others are left out silently.
+func (s *Service) Search(ctx context.Context, a Actor, req SearchRequest) ([]store.SearchHit, error) {
+	ents := []string{}
+	for _, name := range req.Entities {
+		ent, err := s.Entity(a, name, false)
+		if err != nil {
+			return nil, err
+		}
+		ents = append(ents, ent.Name)
+	}
+	if len(req.Entities) == 0 {
+		for _, ent := range s.sch.Entities() {
+			if len(ent.SearchFields()) > 0 && a.CanRead(ent.Name) {
+				ents = append(ents, ent.Name)
+			}
+		}
+		if len(ents) == 0 {
+			return nil, nil // nothing searched that the actor may read
+		}
+	}
+	return s.st.Search(ctx, req.Query, ents, req.Limit)
+}

@@ -25,6 +25,7 @@ type Field struct {
 	Required bool     // a record must have a value
 	Unique   bool     // no two records share a value; implies Index
 	Index    bool     // the store keeps a secondary index
+	Search   bool     // global search finds records by it (store.Search)
 	Values   []string // the allowed values of an enum
 	To       string   // the target entity of a ref
 	System   bool     // a system field (id, entity, version, ...), not declared
@@ -204,6 +205,7 @@ func (s *Schema) newField(cf *config.Field) (*Field, error) {
 		Required: cf.Required,
 		Unique:   cf.Unique,
 		Index:    cf.Index || cf.Unique,
+		Search:   cf.Search,
 		To:       cf.To,
 		currency: s.currency,
 		region:   s.region,
@@ -352,6 +354,17 @@ func (e *Entity) Lookup(name string) *Field {
 
 // Pipelines returns the entity's pipelines in config order (nil if none).
 func (e *Entity) Pipelines() []*config.Pipeline { return slices.Clone(e.pipelines) }
+
+// SearchFields returns the fields global search finds records by, in order.
+func (e *Entity) SearchFields() []*Field {
+	var out []*Field
+	for _, f := range e.Fields {
+		if f.Search {
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 // FieldNames returns the names of the declared fields, in order.
 func (e *Entity) FieldNames() []string {

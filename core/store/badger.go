@@ -49,6 +49,8 @@ type Badger struct {
 
 	commitMu sync.Mutex
 	commitCh chan struct{} // closed and replaced at every commit
+
+	searchReady chan struct{} // closed when the search backfill is done
 }
 
 var _ Store = (*Badger)(nil)
@@ -93,12 +95,20 @@ func OpenBadger(dir string, sch *schema.Schema, opts Options) (*Badger, error) {
 		writes:   make(chan *writeOp, 1024),
 		stop:     make(chan struct{}),
 		commitCh: make(chan struct{}),
+
+		searchReady: make(chan struct{}),
 	}
 	if err := s.loadMeta(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	s.wg.Add(3)
+	pending, err := s.prepareSearch()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	s.wg.Add(4)
+	go s.backfillSearch(pending)
 	go s.writer()
 	go s.gcLoop()
 	go s.fileCollector(cmp.Or(opts.FileGrace, DefaultFileGrace), cmp.Or(opts.FileSweepEvery, DefaultFileSweepEvery))

@@ -16,6 +16,8 @@ package store
 //	m/count/{entity}                      number of live records (8 bytes)
 //	s/{kind}/{key}                        system document (JSON) of one of the kinds below
 //	b/{file id}/{chunk:4}                 a stored file's bytes, in chunks of 512 KiB
+//	q/{entity}/{gram}\x00{kind:1}{id}     search index entry (empty value); kind 0 exact token,
+//	                                      1 prefix of a token, 2 suffix of a token (search.go)
 //
 // The kinds of system documents (s/{kind}/{key}), with their keys:
 //
@@ -32,6 +34,7 @@ package store
 //	rule_retry/{run id}                   a failed run due for retry -> when
 //	rule_stats/{rule}                     a rule's counters
 //	rule_tick/{rule}                      when a scheduled rule last ran
+//	search_index/{entity}                 the search index's fields and its backfill's progress
 //
 // IDs are 26-character ULIDs, so an index key's id is its last 26 bytes.
 // Every prefix and kind is a constant below: code names them, never spells
@@ -53,6 +56,7 @@ const (
 	prefixMeta    = "m/"
 	prefixSys     = "s/"
 	prefixBlob    = "b/"
+	prefixSearch  = "q/"
 
 	keySeq      = prefixMeta + "seq"
 	prefixCount = prefixMeta + "count/"
@@ -73,6 +77,7 @@ const (
 	KindRuleRetry    = "rule_retry"
 	KindRuleStats    = "rule_stats"
 	KindRuleTick     = "rule_tick"
+	KindSearchIndex  = "search_index"
 )
 
 func recordPrefix(entity string) []byte { return []byte(prefixRecord + entity + "/") }
@@ -115,3 +120,14 @@ func sysKey(kind, key string) []byte { return []byte(prefixSys + kind + "/" + ke
 func sysPrefix(kind, prefix string) []byte { return []byte(prefixSys + kind + "/" + prefix) }
 
 func blobPrefix(fileID string) []byte { return []byte(prefixBlob + fileID + "/") }
+
+func searchPrefix(entity string) []byte { return []byte(prefixSearch + entity + "/") }
+
+// searchGramPrefix is the prefix of the entries of one gram and kind.
+func searchGramPrefix(entity, gram string, kind byte) []byte {
+	return append(append(searchPrefix(entity), gram...), 0, kind)
+}
+
+func searchKey(entity, gram string, kind byte, id string) []byte {
+	return append(searchGramPrefix(entity, gram, kind), id...)
+}

@@ -73,6 +73,7 @@ func (s *Badger) planCreate(b *batch, req *CreateRequest) (*Record, []mutation, 
 	if err != nil {
 		return nil, nil, err
 	}
+	muts = append(muts, s.searchMutations(ent, nil, rec)...)
 	changes := map[string]Change{}
 	for name, v := range rec.Values {
 		if f := ent.Field(name); f != nil {
@@ -139,6 +140,7 @@ func (s *Badger) planUpdate(b *batch, req *UpdateRequest) (*Record, []mutation, 
 	if err != nil {
 		return nil, nil, err
 	}
+	muts = append(muts, s.searchMutations(ent, cur, &next)...)
 	next.Version++
 	next.UpdatedAt = b.now
 	more, err := s.versionMutations(b, ent, &next, cur, OpUpdated, req.By, req.Cause, changes)
@@ -190,6 +192,7 @@ func (s *Badger) planDelete(b *batch, req *DeleteRequest) (*Record, []mutation, 
 		return nil, nil, err
 	}
 	muts = append(muts, idx...)
+	muts = append(muts, s.searchMutations(ent, cur, nil)...)
 	changes := map[string]Change{}
 	for name, v := range cur.Values {
 		if f := ent.Field(name); f != nil {

@@ -216,6 +216,9 @@ type Store interface {
 	Get(ctx context.Context, entity, id string) (*Record, error)
 	List(ctx context.Context, q Query) (*Page, error)
 	History(ctx context.Context, entity, id string) ([]HistoryEntry, error)
+	// Search finds records of the entities (nil: all with searched fields)
+	// by their searched fields, ranked exact > prefix > infix, then newest.
+	Search(ctx context.Context, q string, entities []string, limit int) ([]SearchHit, error)
 	// Events returns up to limit outbox events with Seq > after, in order.
 	Events(ctx context.Context, after uint64, limit int) ([]Event, error)
 	// Emit puts a non-record event into the change feed.
