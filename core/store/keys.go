@@ -14,6 +14,8 @@ package store
 //	o/{seq:8}                             outbox event (JSON), the change feed
 //	m/seq                                 last committed feed position (8 bytes)
 //	m/count/{entity}                      number of live records (8 bytes)
+//	c/{entity}/{dim}/{values}             records per value of a counted dimension (aggregates.go)
+//	t/{entity}/{money}/{dim}/{values}{currency}  count and sum of a money field per group (aggregates.go)
 //	s/{kind}/{key}                        system document (JSON) of one of the kinds below
 //	b/{file id}/{chunk:4}                 a stored file's bytes, in chunks of 512 KiB
 //
@@ -32,6 +34,7 @@ package store
 //	rule_retry/{run id}                   a failed run due for retry -> when
 //	rule_stats/{rule}                     a rule's counters
 //	rule_tick/{rule}                      when a scheduled rule last ran
+//	aggregates/{entity}                   what the entity's counters count, and the backfill's progress
 //
 // IDs are 26-character ULIDs, so an index key's id is its last 26 bytes.
 // Every prefix and kind is a constant below: code names them, never spells
@@ -53,6 +56,8 @@ const (
 	prefixMeta    = "m/"
 	prefixSys     = "s/"
 	prefixBlob    = "b/"
+	prefixCounter = "c/"
+	prefixSum     = "t/"
 
 	keySeq      = prefixMeta + "seq"
 	prefixCount = prefixMeta + "count/"
@@ -73,6 +78,7 @@ const (
 	KindRuleRetry    = "rule_retry"
 	KindRuleStats    = "rule_stats"
 	KindRuleTick     = "rule_tick"
+	KindAggregates   = "aggregates"
 )
 
 func recordPrefix(entity string) []byte { return []byte(prefixRecord + entity + "/") }

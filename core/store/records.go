@@ -88,6 +88,7 @@ func (s *Badger) planCreate(b *batch, req *CreateRequest) (*Record, []mutation, 
 	}
 	b.counts[ent.Name]++
 	muts = append(muts, more...)
+	muts = append(muts, s.aggregateMutations(ent, nil, rec)...)
 	if req.IdempotencyKey != "" {
 		muts = append(muts, idemMutation(req.IdempotencyKey, rec))
 	}
@@ -146,6 +147,7 @@ func (s *Badger) planUpdate(b *batch, req *UpdateRequest) (*Record, []mutation, 
 		return nil, nil, err
 	}
 	muts = append(muts, more...)
+	muts = append(muts, s.aggregateMutations(ent, cur, &next)...)
 	if req.IdempotencyKey != "" {
 		muts = append(muts, idemMutation(req.IdempotencyKey, &next))
 	}
@@ -207,6 +209,7 @@ func (s *Badger) planDelete(b *batch, req *DeleteRequest) (*Record, []mutation, 
 		return nil, nil, err
 	}
 	b.counts[ent.Name]--
+	muts = append(muts, s.aggregateMutations(ent, cur, nil)...)
 	return &gone, append(muts, more...), nil
 }
 
@@ -493,6 +496,7 @@ func (s *Badger) clearRefs(b *batch, ref Ref, clear []string, by string) ([]muta
 	if err != nil {
 		return nil, err
 	}
+	muts = append(muts, s.aggregateMutations(ent, cur, &next)...)
 	return append(muts, more...), nil
 }
 
