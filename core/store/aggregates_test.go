@@ -434,3 +434,39 @@ func TestTotalsFormatsExactSumsPerCurrency(t *testing.T) {
 		t.Fatalf("sum of a title: %v", err)
 	}
 }
+
+// TestCountsPastTheScanLimitAreEstimates: a filter the counters cannot
+// answer reads at most the scan limit of records; through a selective
+// index it stays exact, else the count is an estimate and totals refuse.
+func TestCountsPastTheScanLimitAreEstimates(t *testing.T) {
+	st, deal := openAggStore(t, t.TempDir())
+	ctx := context.Background()
+	defer store.SetCountScanLimit(10)()
+	for i := range 40 {
+		stage := "new"
+		if i%8 == 0 {
+			stage = "won" // 5 of 40
+		}
+		cur := []string{"USD", "AMD"}[i%2] // 20 of 40 in USD
+		create(t, st, "deal", map[string]any{"title": "d", "pipeline": "sales", "stage": stage, "amount": schema.Money{Minor: int64(i), Currency: cur}})
+	}
+	n, exact, err := st.Count(ctx, "deal", compile(t, deal, "stage == 'won' && amount.minor >= 8"))
+	if err != nil || n != 4 || !exact {
+		t.Fatalf("through the stage index (5 records): %d, %v, %v; want 4, exact", n, exact, err)
+	}
+	n, exact, err = st.Count(ctx, "deal", compile(t, deal, "amount.currency == 'USD'"))
+	if err != nil || exact || n != 20 {
+		// The first 10 records alternate USD and AMD: 5 of 10, so 20 of 40.
+		t.Fatalf("scan past the limit: %d, %v, %v; want the estimate 20, not exact", n, exact, err)
+	}
+	_, err = st.Totals(ctx, "deal", "stage", "amount", compile(t, deal, "amount.currency == 'USD'"))
+	var qe *store.QueryError
+	if !errors.As(err, &qe) || qe.Param != "filter" || !strings.Contains(qe.Message, "more than 10") {
+		t.Fatalf("totals past the limit: %v", err)
+	}
+	// From the counters, the limit does not matter.
+	got, err := st.Totals(ctx, "deal", "stage", "amount", compile(t, deal, "pipeline == 'sales'"))
+	if err != nil || len(got) != 3 { // new AMD, new USD, won USD
+		t.Fatalf("totals from counters: %+v, %v", got, err)
+	}
+}
