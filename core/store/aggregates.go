@@ -914,7 +914,7 @@ func (s *Badger) Totals(ctx context.Context, entity, groupBy, sumField string, f
 			}
 		}
 		for _, start := range starts {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: start, PrefetchValues: true})
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: start})
 			for it.Rewind(); it.Valid(); it.Next() {
 				if err := ctx.Err(); err != nil {
 					it.Close()
