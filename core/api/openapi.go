@@ -67,12 +67,17 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request, _ *auth.Princip
 			in["required"] = required
 		}
 		schemas[name+"_input"] = in
-		list := obj(map[string]any{"items": map[string]any{"type": "array", "items": ref(name)}, "next_cursor": str()})
+		list := obj(map[string]any{"items": map[string]any{"type": "array", "items": ref(name)}, "next_cursor": str(),
+			"total": integer(), "total_exact": map[string]any{"type": "boolean"},
+			"totals": map[string]any{"type": "array", "items": obj(map[string]any{"group": map[string]any{}, "currency": str(), "sum": str(), "count": integer()})}})
 		base := "/api/v1/records/" + e.Name
 		listOp := op("List "+e.Name+" records", nil, "200", list)
 		listOp["parameters"] = []any{
 			param("filter", "an expr expression over the fields"), param("sort", "fields, - for descending: -created_at,name"),
 			param("limit", "page size, at most 1000"), param("cursor", "next_cursor of the previous page"),
+			param("count", "true adds total (and total_exact, false for an estimate) of the records that match"),
+			param("totals", "a money field: adds totals, its count and exact sum per currency"),
+			param("group", "a field (enum, bool, ref, user, owner, pipeline, stage): totals per value of it"),
 		}
 		paths[base] = map[string]any{"get": listOp, "post": op("Create a "+e.Name, ref(name+"_input"), "201", ref(name))}
 		paths[base+"/{id}"] = map[string]any{

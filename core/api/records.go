@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -51,7 +52,13 @@ func (s *Server) listRecords(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		}
 		req.Limit = n
 	}
-	page, err := s.records.List(r.Context(), records.UserActor(p), req)
+	count, err := boolParam(q, "count")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a := records.UserActor(p)
+	page, err := s.records.List(r.Context(), a, req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -60,7 +67,50 @@ func (s *Server) listRecords(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	for i, rec := range page.Items {
 		items[i] = s.recordJSON(r.Context(), rec)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": page.NextCursor})
+	out := map[string]any{"items": items, "next_cursor": page.NextCursor}
+	if count {
+		n, exact, err := s.records.Count(r.Context(), a, req.Entity, req.Filter)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out["total"], out["total_exact"] = n, exact
+	}
+	// totals=amount sums a money field per currency; group=stage per value
+	// of a field too (group alone: the count per value).
+	if q.Has("totals") || q.Has("group") {
+		ts, err := s.records.Totals(r.Context(), a, records.TotalsRequest{Entity: req.Entity, Filter: req.Filter, Group: q.Get("group"), Sum: q.Get("totals")})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		rows := make([]map[string]any, len(ts))
+		for i, t := range ts {
+			row := map[string]any{"count": t.Count}
+			if q.Get("group") != "" {
+				row["group"] = t.Group
+			}
+			if t.Currency != "" {
+				row["currency"], row["sum"] = t.Currency, t.Sum
+			}
+			rows[i] = row
+		}
+		out["totals"] = rows
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// boolParam reads a true/false query parameter; absent is false.
+func boolParam(q url.Values, name string) (bool, error) {
+	v := q.Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, &store.QueryError{Param: name, Message: fmt.Sprintf("%q is not true or false", v)}
+	}
+	return b, nil
 }
 
 func (s *Server) getRecord(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

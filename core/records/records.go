@@ -235,6 +235,50 @@ func (s *Service) List(ctx context.Context, a Actor, req ListRequest) (*store.Pa
 	return s.st.List(ctx, q)
 }
 
+// Count counts the records of an entity that match a filter ("" for all),
+// for an actor who may list them; exact is false for an estimate (a filter
+// the store's counters cannot answer, over more than store.MaxCountScan
+// records).
+func (s *Service) Count(ctx context.Context, a Actor, entity, filter string) (n int64, exact bool, err error) {
+	ent, f, err := s.listFilter(a, entity, filter)
+	if err != nil {
+		return 0, false, err
+	}
+	return s.st.Count(ctx, ent.Name, f)
+}
+
+// TotalsRequest asks for the totals of a list: the count and sum of a
+// money field per group value and currency.
+type TotalsRequest struct {
+	Entity string
+	Filter string // an expr filter; "" for all
+	Group  string // the field to group by; "" for one group of all
+	Sum    string // the money field to sum; "" for counts only
+}
+
+// Totals returns a list's totals for an actor who may list the entity.
+func (s *Service) Totals(ctx context.Context, a Actor, req TotalsRequest) ([]store.Total, error) {
+	ent, f, err := s.listFilter(a, req.Entity, req.Filter)
+	if err != nil {
+		return nil, err
+	}
+	return s.st.Totals(ctx, ent.Name, req.Group, req.Sum, f)
+}
+
+// listFilter checks that the actor may list an entity and compiles a
+// list filter ("" gives nil).
+func (s *Service) listFilter(a Actor, entity, filter string) (*schema.Entity, *store.Filter, error) {
+	ent, err := s.Entity(a, entity, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if strings.TrimSpace(filter) == "" {
+		return ent, nil, nil
+	}
+	f, err := store.CompileFilter(ent, filter)
+	return ent, f, err
+}
+
 // History lists a record's history for an actor who may read the entity;
 // a deleted record's history is for admins (and the system) only.
 func (s *Service) History(ctx context.Context, a Actor, entity, id string) ([]store.HistoryEntry, error) {

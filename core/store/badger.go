@@ -45,7 +45,8 @@ type Badger struct {
 	closed  bool
 
 	seq    atomic.Uint64
-	counts sync.Map // entity -> *atomic.Int64
+	counts sync.Map            // entity -> *atomic.Int64
+	aggs   map[string]*aggSpec // entity -> what its counters count (aggregates.go)
 
 	commitMu sync.Mutex
 	commitCh chan struct{} // closed and replaced at every commit
@@ -95,10 +96,15 @@ func OpenBadger(dir string, sch *schema.Schema, opts Options) (*Badger, error) {
 		writes:   make(chan *writeOp, 1024),
 		stop:     make(chan struct{}),
 		commitCh: make(chan struct{}),
+		aggs:     aggregateSpecs(sch),
 
 		searchReady: make(chan struct{}),
 	}
 	if err := s.loadMeta(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	if err := s.backfillAggregates(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}

@@ -14,6 +14,8 @@ package store
 //	o/{seq:8}                             outbox event (JSON), the change feed
 //	m/seq                                 last committed feed position (8 bytes)
 //	m/count/{entity}                      number of live records (8 bytes)
+//	c/{entity}/{dim}/{values}             records per value of a counted dimension (aggregates.go)
+//	t/{entity}/{money}/{dim}/{values}{currency}  count and sum of a money field per group (aggregates.go)
 //	s/{kind}/{key}                        system document (JSON) of one of the kinds below
 //	b/{file id}/{chunk:4}                 a stored file's bytes, in chunks of 512 KiB
 //	q/{entity}/{gram}\x00{kind:1}{id}     search index entry (empty value); kind 0 exact token,
@@ -35,6 +37,7 @@ package store
 //	rule_stats/{rule}                     a rule's counters
 //	rule_tick/{rule}                      when a scheduled rule last ran
 //	search_index/{entity}                 the search index's fields and its backfill's progress
+//	aggregates/{entity}                   what the entity's counters count, and the backfill's progress
 //
 // IDs are 26-character ULIDs, so an index key's id is its last 26 bytes.
 // Every prefix and kind is a constant below: code names them, never spells
@@ -57,6 +60,8 @@ const (
 	prefixSys     = "s/"
 	prefixBlob    = "b/"
 	prefixSearch  = "q/"
+	prefixCounter = "c/"
+	prefixSum     = "t/"
 
 	keySeq      = prefixMeta + "seq"
 	prefixCount = prefixMeta + "count/"
@@ -78,6 +83,7 @@ const (
 	KindRuleStats    = "rule_stats"
 	KindRuleTick     = "rule_tick"
 	KindSearchIndex  = "search_index"
+	KindAggregates   = "aggregates"
 )
 
 func recordPrefix(entity string) []byte { return []byte(prefixRecord + entity + "/") }

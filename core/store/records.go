@@ -89,6 +89,7 @@ func (s *Badger) planCreate(b *batch, req *CreateRequest) (*Record, []mutation, 
 	}
 	b.counts[ent.Name]++
 	muts = append(muts, more...)
+	muts = append(muts, s.aggregateMutations(ent, nil, rec)...)
 	if req.IdempotencyKey != "" {
 		muts = append(muts, idemMutation(req.IdempotencyKey, rec))
 	}
@@ -148,6 +149,7 @@ func (s *Badger) planUpdate(b *batch, req *UpdateRequest) (*Record, []mutation, 
 		return nil, nil, err
 	}
 	muts = append(muts, more...)
+	muts = append(muts, s.aggregateMutations(ent, cur, &next)...)
 	if req.IdempotencyKey != "" {
 		muts = append(muts, idemMutation(req.IdempotencyKey, &next))
 	}
@@ -210,6 +212,7 @@ func (s *Badger) planDelete(b *batch, req *DeleteRequest) (*Record, []mutation, 
 		return nil, nil, err
 	}
 	b.counts[ent.Name]--
+	muts = append(muts, s.aggregateMutations(ent, cur, nil)...)
 	return &gone, append(muts, more...), nil
 }
 
@@ -496,6 +499,7 @@ func (s *Badger) clearRefs(b *batch, ref Ref, clear []string, by string) ([]muta
 	if err != nil {
 		return nil, err
 	}
+	muts = append(muts, s.aggregateMutations(ent, cur, &next)...)
 	return append(muts, more...), nil
 }
 

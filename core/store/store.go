@@ -229,6 +229,12 @@ type Store interface {
 	Committed() <-chan struct{}
 	// Counts is the number of live records per entity.
 	Counts() map[string]int64
+	// Count is the number of records of an entity that match a filter (nil
+	// for all); exact is false for an estimate (see Badger.Count).
+	Count(ctx context.Context, entity string, f *Filter) (n int64, exact bool, err error)
+	// Totals is the count and exact sum of a money field per group and
+	// currency over the records that match a filter (see Badger.Totals).
+	Totals(ctx context.Context, entity, groupBy, sumField string, f *Filter) ([]Total, error)
 	// Size is the on-disk size in bytes.
 	Size() int64
 

@@ -41,16 +41,19 @@ type writeResult struct {
 // batch is the state of one group commit.
 type batch struct {
 	txn    *badger.Txn
-	seq    uint64           // last position assigned in this batch
-	counts map[string]int64 // count deltas per entity
+	seq    uint64             // last position assigned in this batch
+	counts map[string]int64   // count deltas per entity
+	aggs   map[string]*aggAcc // counter deltas per counter key (aggregates.go)
 	bytes  int
 	now    time.Time
 }
 
-// mutation is one key to set (val != nil) or delete (val == nil).
+// mutation is one key to set (val != nil) or delete (val == nil), or a
+// change to add to the counter at key (add != nil; see aggregates.go).
 type mutation struct {
 	key []byte
 	val []byte
+	add *aggDelta
 }
 
 func (s *Badger) submit(ctx context.Context, op *writeOp) (*Record, error) {
@@ -200,6 +203,9 @@ func (s *Badger) finish(b *batch) error {
 			return err
 		}
 	}
+	if err := flushAggregates(b.txn, b.aggs, s.log); err != nil {
+		return err
+	}
 	for entity, d := range b.counts {
 		n := s.counter(entity).Load() + d
 		if err := b.txn.Set(countKey(entity), binary.BigEndian.AppendUint64(nil, uint64(n))); err != nil {
@@ -219,6 +225,11 @@ func (s *Badger) finish(b *batch) error {
 
 func (b *batch) apply(muts []mutation) error {
 	for _, m := range muts {
+		if m.add != nil {
+			b.addAggregate(m.key, m.add)
+			b.bytes += len(m.key) + 24 // its share of the counter written at finish
+			continue
+		}
 		var err error
 		if m.val == nil {
 			err = b.txn.Delete(m.key)
