@@ -331,7 +331,9 @@ func checkAggregates(t *testing.T, st *store.Badger, deal *schema.Entity) {
 		{"stage == 'nowhere'", eq("stage", "nowhere"), true},
 		{"stage in ['won', 'lost']", func(r *store.Record) bool { return groupValue(r, "stage") == "won" || groupValue(r, "stage") == "lost" }, true},
 		{"stage == 'won' || stage == 'new'", func(r *store.Record) bool { return groupValue(r, "stage") == "won" || groupValue(r, "stage") == "new" }, true},
-		{"pipeline == 'partners' && stage == 'won'", func(r *store.Record) bool { return groupValue(r, "pipeline") == "partners" && groupValue(r, "stage") == "won" }, true},
+		{"pipeline == 'partners' && stage == 'won'", func(r *store.Record) bool {
+			return groupValue(r, "pipeline") == "partners" && groupValue(r, "stage") == "won"
+		}, true},
 		{"owner == '" + otherUser + "'", eq("owner", otherUser), true},
 		{"contact == nil", eq("contact", ""), true},
 		{"contact == '" + someContact + "'", eq("contact", someContact), true},
@@ -364,7 +366,9 @@ func checkAggregates(t *testing.T, st *store.Badger, deal *schema.Entity) {
 		{"stage", "amount", "", all},
 		{"", "amount", "", all},
 		{"stage", "amount", "pipeline == 'sales'", eq("pipeline", "sales")},
-		{"stage", "amount", "stage in ['won', 'signed']", func(r *store.Record) bool { return groupValue(r, "stage") == "won" || groupValue(r, "stage") == "signed" }},
+		{"stage", "amount", "stage in ['won', 'signed']", func(r *store.Record) bool {
+			return groupValue(r, "stage") == "won" || groupValue(r, "stage") == "signed"
+		}},
 		{"pipeline", "amount", "", all},
 		{"contact", "amount", "", all},
 		{"owner", "amount", "", all},
