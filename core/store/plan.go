@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/crmkit/crm/core/schema"
@@ -24,7 +25,10 @@ import (
 //
 // At query time (choosePlan) each candidate source is priced in records
 // read, with two cheap estimates: the entity's live count N, and each
-// predicate's index entries counted up to a cap (countCap); a count that
+// predicate's number of index entries. An equality on a counted field
+// (aggregates.go: indexed fields, enums, refs, users, owner) has an exact
+// count in its counter, one key read in the query's snapshot; any other
+// predicate's entries are counted up to a cap (countCap), and a count that
 // reaches the cap is taken as "as many as N". The matches M are estimated
 // as the smallest predicate count (N without one). A source read in the
 // requested order streams: it stops at the end of the page, after about
@@ -57,8 +61,9 @@ const MaxSortMatches = 100_000
 // sortLimit is MaxSortMatches, lowered by tests.
 var sortLimit = MaxSortMatches
 
-// countCap bounds the index entries counted to estimate a predicate.
-const countCap = 1024
+// countCap bounds the index entries counted to estimate a predicate
+// (a variable, lowered by tests).
+var countCap int64 = 1024
 
 // pred is one index range that holds every record a filter matches.
 type pred struct {
@@ -286,7 +291,7 @@ func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, ke
 	count := func(p *pred) float64 {
 		e, ok := counted[p]
 		if !ok {
-			e = s.countIndex(txn, ent.Name, p)
+			e = s.estimate(txn, ent.Name, p)
 			counted[p] = e
 		}
 		if e.capped {
@@ -299,7 +304,7 @@ func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, ke
 		for _, p := range acc.conj {
 			c := count(p)
 			if counted[p].capped {
-				c = countCap
+				c = float64(countCap)
 			}
 			matches = min(matches, c)
 		}
@@ -356,6 +361,23 @@ func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, ke
 		}
 	}
 	return best
+}
+
+// estimate is a predicate's number of index entries: exact from the
+// counter of an equality on a counted field, else counted up to countCap.
+func (s *Badger) estimate(txn *badger.Txn, entity string, p *pred) estimate {
+	if p.op == "=" {
+		if sp := s.aggs[entity]; sp != nil {
+			if d := sp.countedDim([]string{p.field}); d != nil {
+				n, _, err := readCounter(txn, counterKey(entity, d.name, p.eq))
+				if err == nil {
+					return estimate{n: n}
+				}
+				s.log.Warn("planner: counter unreadable; counting index entries", slog.String("entity", entity), slog.String("field", p.field), slog.Any("err", err))
+			}
+		}
+	}
+	return s.countIndex(txn, entity, p)
 }
 
 // countIndex counts a predicate's index entries, up to countCap.

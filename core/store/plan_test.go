@@ -153,6 +153,52 @@ func TestPlanner(t *testing.T) {
 	}
 }
 
+// TestPlannerUsesCounts: an equality on a counted field is estimated by
+// its exact count (its counter), not by index entries counted up to the
+// cap, so of two equalities past the cap the rarer drives. With the cap at
+// 50: 200 lost and 800 new; name "x" on 900 records, "y" on 100.
+func TestPlannerUsesCounts(t *testing.T) {
+	defer store.SetCountCap(50)()
+	st, ent := openPlanStore(t)
+	var vals []map[string]any
+	for i := range 1000 {
+		v := map[string]any{"stage": "new", "amount": int64(i), "name": "x"}
+		if i < 200 {
+			v["stage"] = "lost"
+		}
+		if i%10 == 0 {
+			v["name"] = "y"
+		}
+		vals = append(vals, v)
+	}
+	recs := createMany(t, st, vals)
+	cases := []struct{ filter, sort, plan string }{
+		// Both past the cap: counted, they tied and the first won.
+		{`name == "x" && stage == "lost"`, "", "index lead.stage ="},
+		{`stage == "lost" && name == "x"`, "", "index lead.stage ="},
+		{`name == "y" && stage == "new"`, "", "index lead.name ="},
+		{`stage == "new" && name == "y"`, "", "index lead.name ="},
+		// 200 lost of 1000: collecting them beats walking the amount order
+		// for a page (about 51·1000/200 records) only by the exact count.
+		{`name == "x" && stage == "lost"`, "-amount", "index lead.stage =; sort in memory"},
+		// A range is still counted up to the cap.
+		{`amount >= 100 && amount < 120 && stage == "new"`, "", "index lead.amount range; sort in memory"},
+	}
+	for _, c := range cases {
+		f := compile(t, ent, c.filter)
+		p, err := st.List(context.Background(), store.Query{Entity: "lead", Filter: f, Sort: store.ParseSort(c.sort), Limit: 50})
+		if err != nil {
+			t.Fatalf("%q sort %q: %v", c.filter, c.sort, err)
+		}
+		if p.Plan != c.plan {
+			t.Errorf("%q sort %q: plan %q, want %q", c.filter, c.sort, p.Plan, c.plan)
+		}
+		if got, _ := listAll(t, st, f, c.sort, 50, nil); !slices.Equal(got, bruteForce(t, recs, f, c.sort)) {
+			t.Errorf("%q sort %q: the pages differ from brute force", c.filter, c.sort)
+		}
+	}
+}
+
 // bruteForce is the expected answer: every record the filter matches,
 // sorted by the keys with the id as the tiebreak in the direction of the
 // last key, and missing values last.
