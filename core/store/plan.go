@@ -47,8 +47,19 @@ import (
 //     order in its own direction, so these apply when the id tiebreak goes
 //     the same way as f, which is the default (see List).
 //
-// Sorts on other fields, or on several fields, are collected from the
-// cheapest source. Missing values sort last in either direction.
+// Sources in runs: a sort on several fields whose first is indexed (e.g.
+// "stage,-amount", "owner,-updated_at", "-name,id") walks the first
+// field's order as above — the whole index then the records without a
+// value, or the range of a range or prefix predicate on it — and sorts
+// each run of equal first-field values in memory, bounded by the run's
+// size (MaxSortMatches per run); it stops when the page is full. A page
+// reads about (limit+1)·E/M entries and the rest of its last run; a cursor
+// inside a run reads that run again from its start, keeping what sorts
+// after the cursor. The cost of a run is estimated by the first one the
+// walk meets (its counter, or its entries counted to the cap).
+//
+// Sorts on other fields are collected from the cheapest source. Missing
+// values sort last in either direction.
 //
 // Cursors are keyset positions (the last item's sort keys and id): each
 // page is read from one snapshot and resumes strictly after the cursor, so
@@ -221,6 +232,7 @@ type plan struct {
 	preds   []*pred // the index range ("index"), the branches ("union")
 	field   string  // the index walked in order ("order")
 	ordered bool    // the source yields the requested order: stream it
+	runs    bool    // the source yields the order of the first sort key: sort its runs
 	entity  string
 }
 
@@ -240,32 +252,34 @@ func (p *plan) String() string {
 		}
 		s = "union(" + strings.Join(parts, ", ") + ")"
 	}
-	if !p.ordered {
+	switch {
+	case p.runs:
+		s += "; sort runs in memory"
+	case !p.ordered:
 		s += "; sort in memory"
 	}
 	return s
 }
 
 // sortOrder says which walks give the order of the sort keys (the id
-// last): id order (byID), or the order of one indexed field (field).
-func sortOrder(ent *schema.Entity, keys []SortKey) (byID bool, field string) {
+// last): id order (byID), or the order of one indexed field (field), or
+// the order of the first key's indexed field, whose runs of equal values
+// are then sorted in memory (runField).
+func sortOrder(ent *schema.Entity, keys []SortKey) (byID bool, field, runField string) {
 	if len(keys) == 1 {
-		return true, ""
-	}
-	if len(keys) != 2 || keys[0].Desc != keys[1].Desc {
-		return false, ""
+		return true, "", ""
 	}
 	k := keys[0].Field
-	if k == "created_at" {
-		return true, ""
+	if len(keys) == 2 && keys[0].Desc == keys[1].Desc && k == "created_at" {
+		return true, "", ""
 	}
-	if k == "owner" {
-		return false, k
+	if f := ent.Field(k); k != "owner" && (f == nil || !indexed(f)) {
+		return false, "", ""
 	}
-	if f := ent.Field(k); f != nil && indexed(f) {
-		return false, k
+	if len(keys) == 2 && keys[0].Desc == keys[1].Desc {
+		return false, k, ""
 	}
-	return false, ""
+	return false, "", k
 }
 
 // estimate is a predicate's counted index entries, and whether the count
@@ -277,9 +291,9 @@ type estimate struct {
 
 // choosePlan prices the sources a query can use and returns the cheapest.
 func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, keys []SortKey, limit int) *plan {
-	byID, sortField := sortOrder(ent, keys)
+	byID, sortField, runField := sortOrder(ent, keys)
 	scan := &plan{kind: "scan", ordered: byID, entity: ent.Name}
-	if acc == nil && sortField == "" {
+	if acc == nil && sortField == "" && runField == "" {
 		return scan
 	}
 	var total int64
@@ -334,6 +348,15 @@ func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, ke
 	if sortField != "" {
 		consider(&plan{kind: "order", field: sortField, ordered: true, entity: ent.Name}, stream(n), 2)
 	}
+	var run float64 // the estimated size of a run of runField
+	if runField != "" {
+		e := s.firstRun(txn, ent.Name, runField, keys[0].Desc)
+		run = float64(e.n)
+		if e.capped {
+			run = n
+		}
+		consider(&plan{kind: "order", field: runField, runs: true, entity: ent.Name}, min(n, stream(n)+run), 2)
+	}
 	if acc != nil {
 		for _, p := range acc.conj {
 			c := count(p)
@@ -343,6 +366,9 @@ func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, ke
 				cost = stream(c)
 			}
 			consider(&plan{kind: "index", preds: []*pred{p}, ordered: ordered, entity: ent.Name}, cost, p.rank())
+			if p.field == runField && p.op != "=" {
+				consider(&plan{kind: "index", preds: []*pred{p}, runs: true, entity: ent.Name}, min(c, stream(c)+run), p.rank())
+			}
 		}
 		for _, u := range acc.unions {
 			var c float64
@@ -378,6 +404,18 @@ func (s *Badger) estimate(txn *badger.Txn, entity string, p *pred) estimate {
 		}
 	}
 	return s.countIndex(txn, entity, p)
+}
+
+// firstRun estimates the size of the first run of equal values a walk of
+// a field's index meets (in its direction): the entries of that value.
+func (s *Badger) firstRun(txn *badger.Txn, entity, field string, desc bool) estimate {
+	w := newIndexWalk(txn, entity, &pred{field: field, op: "all"}, desc, nil)
+	val, ok := w.value()
+	w.close()
+	if !ok {
+		return estimate{}
+	}
+	return s.estimate(txn, entity, &pred{field: field, op: "=", eq: val})
 }
 
 // countIndex counts a predicate's index entries, up to countCap.

@@ -122,9 +122,13 @@ func TestPlanner(t *testing.T) {
 		{"", "-created_at", "scan"},
 		{"", "-amount", "index lead.amount order"},
 		{"", "name", "index lead.name order"},
-		{"", "-name,id", "scan; sort in memory"}, // the tiebreak goes the other way
+		{"", "-name,id", "index lead.name order; sort runs in memory"}, // the tiebreak goes the other way
 		{"", "score", "scan; sort in memory"},
-		{"", "stage,-amount", "scan; sort in memory"},
+		{"", "stage,-amount", "index lead.stage order; sort runs in memory"}, // runs of 480, 1500, 20
+		{"", "score,-amount", "scan; sort in memory"},
+		{`stage == "won"`, "stage,-amount", "index lead.stage =; sort in memory"},
+		{`amount >= 100 && amount < 1900`, "-amount,name", "index lead.amount range; sort runs in memory"},
+		{`stage == "won"`, "-amount,name", "index lead.stage =; sort in memory"},
 		{`stage == "won"`, "", "index lead.stage ="},
 		{`stage == "won"`, "-amount", "index lead.stage =; sort in memory"},
 		{`stage == "new"`, "-amount", "index lead.amount order"},
@@ -328,7 +332,8 @@ var (
 		`amount > 9000 || name startsWith "b"`,
 		`name == "ab" || name == "ba" || stage == "open"`,
 	}
-	planSorts = []string{"", "-id", "-created_at", "amount", "-amount", "name", "-name", "score", "stage,-amount", "-name,id"}
+	planSorts = []string{"", "-id", "-created_at", "amount", "-amount", "name", "-name", "score", "stage,-amount", "-name,id",
+		"-stage,name,-amount", "name,-score", "amount,-stage", "-amount,-stage"}
 )
 
 func randomLead(rng *rand.Rand) map[string]any {
@@ -383,7 +388,9 @@ func TestEveryPlanAgreesWithBruteForce(t *testing.T) {
 	}
 	for _, p := range []string{"scan", "scan; sort in memory", "index lead.amount order", "index lead.name order",
 		"index lead.stage =", "index lead.stage =; sort in memory", "index lead.amount range", "index lead.amount range; sort in memory",
-		"union(index lead.stage =, index lead.stage =)"} {
+		"union(index lead.stage =, index lead.stage =)", "index lead.stage order; sort runs in memory",
+		"index lead.name order; sort runs in memory", "index lead.amount range; sort runs in memory",
+		"index lead.name prefix; sort runs in memory"} {
 		if !seenPlans[p] {
 			t.Errorf("no case ran plan %q; ran %v", p, seenPlans)
 		}
@@ -450,7 +457,7 @@ func TestPagingUnderConcurrentWrites(t *testing.T) {
 	}
 	for _, src := range planFilters {
 		f := compile(t, ent, src)
-		for _, sort := range []string{"", "-amount", "name", "score", "-created_at"} {
+		for _, sort := range []string{"", "-amount", "name", "score", "-created_at", "-stage,name"} {
 			want := bruteForce(t, recs, f, sort)
 			got, plans := listAll(t, st, f, sort, 50, func() { time.Sleep(100 * time.Microsecond) })
 			var old []string
@@ -497,14 +504,20 @@ func TestPageReadsAPage(t *testing.T) {
 	}{
 		{`stage == "new"`, "", 21},
 		{`stage == "new"`, "-amount", 21},
-		{`stage == "new" && score == 1`, "", 44},
+		{`stage == "new" && score == 1`, "", 50}, // 1 in 2, shuffled by the concurrent creates
 		{`stage == "won"`, "", 21},
 		{`stage == "won"`, "-amount", 40},
 		{"", "-amount", 21},
 		{"", "name", 21},
 		{`amount >= 1000`, "amount", 21},
 		{`stage == "won" || stage == "new"`, "-id", 21},
-		{`score == 1`, "", 44},
+		{`score == 1`, "", 50}, // 1 in 2, shuffled by the concurrent creates
+		// Runs of equal first keys: 40 won (the first run of -stage), then
+		// 3960 new; a page reads the cursor's run and one more match.
+		{"", "-stage,-amount", 41},
+		{"", "-stage,name", 41},
+		{`score == 0`, "-stage,-amount", 60}, // and the first new match, 1 record in 2
+		{"", "name,-score", 22},              // runs of one; the second page reads the cursor's again
 	}
 	for _, c := range cases {
 		f := compile(t, ent, c.filter)
