@@ -406,7 +406,7 @@ func (l *lister) source(p *plan) (next, func()) {
 		walks := make([]*indexWalk, len(p.preds))
 		for i, b := range p.preds {
 			var after []byte
-			if afterID != "" {
+			if afterID != "" && b.op == "=" {
 				after = append(slices.Clone(b.eq), afterID...)
 			}
 			walks[i] = newIndexWalk(l.txn, entity, b, desc, after)
@@ -427,7 +427,14 @@ func (l *lister) source(p *plan) (next, func()) {
 				return "", nil, false, nil
 			}, closeAll
 		}
-		return mergeIDs(walks, desc), closeAll
+		lists := make([]func() (string, bool), len(walks))
+		for i, w := range walks {
+			lists[i] = w.next
+			if p.preds[i].op != "=" {
+				lists[i] = sortedIDs(w, desc, afterID) // a range: in value order
+			}
+		}
+		return mergeIDs(lists, desc), closeAll
 	}
 	// "order": the field's whole index, then the records without a value.
 	var w *indexWalk
@@ -557,12 +564,36 @@ func (s *Badger) noneMissing(txn *badger.Txn, entity, field string) bool {
 	return err == nil && n == 0
 }
 
-// mergeIDs merges walks of equality ranges (each in id order) into one
-// stream in id order, each id once.
-func mergeIDs(walks []*indexWalk, desc bool) next {
+// sortedIDs reads the ids of a walk (a range or prefix, in value order)
+// and yields them in id order, after an id when one is given.
+func sortedIDs(w *indexWalk, desc bool, after string) func() (string, bool) {
+	var ids []string
+	for id, ok := w.next(); ok; id, ok = w.next() {
+		if after == "" || desc && id < after || !desc && id > after {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if desc {
+		slices.Reverse(ids)
+	}
+	return func() (string, bool) {
+		if len(ids) == 0 {
+			return "", false
+		}
+		id := ids[0]
+		ids = ids[1:]
+		return id, true
+	}
+}
+
+// mergeIDs merges lists of ids (each in id order) into one stream in id
+// order, each id once.
+func mergeIDs(walks []func() (string, bool), desc bool) next {
 	heads := make([]string, len(walks))
 	for i, w := range walks {
-		heads[i], _ = w.next()
+		heads[i], _ = w()
 	}
 	return func() (string, *Record, bool, error) {
 		best := ""
@@ -576,7 +607,7 @@ func mergeIDs(walks []*indexWalk, desc bool) next {
 		}
 		for i, h := range heads {
 			if h == best {
-				heads[i], _ = walks[i].next()
+				heads[i], _ = walks[i]()
 			}
 		}
 		return best, nil, true, nil

@@ -40,7 +40,10 @@ import (
 //   - id order (sort "id" or "created_at", whose order is the id's: ids
 //     are time-sorted ULIDs made when a record is created): the records
 //     themselves ("scan"), an equality's index range (entries of one value
-//     are in id order) or a union of equalities, merged in id order;
+//     are in id order) or a union, its branches merged in id order without
+//     duplicates: an equality's entries as they are, a range's or prefix's
+//     ids read off its index keys (fewer than countCap, else the union is
+//     collected) and sorted;
 //   - order of an indexed field f (sort "f" or "-f"): the index range of a
 //     predicate on f, or the whole index of f followed by the records
 //     without a value ("index E.f order"). An index walk gives ties in id
@@ -372,13 +375,13 @@ func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, ke
 		}
 		for _, u := range acc.unions {
 			var c float64
-			allEq := true
+			small := true // every range or prefix branch counted below the cap
 			for _, b := range u {
 				c += count(b)
-				allEq = allEq && b.op == "="
+				small = small && (b.op == "=" || !counted[b].capped)
 			}
 			c = min(c, n)
-			ordered := byID && allEq
+			ordered := byID && small
 			cost := c
 			if ordered {
 				cost = stream(c)

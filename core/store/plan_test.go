@@ -139,7 +139,10 @@ func TestPlanner(t *testing.T) {
 		{`amount >= 100 && amount < 200`, "", "index lead.amount range; sort in memory"},
 		{`stage == "won" || stage == "lost"`, "", "union(index lead.stage =, index lead.stage =)"},
 		{`stage in ["won", "lost"]`, "-id", "union(index lead.stage =, index lead.stage =)"},
-		{`stage == "won" || amount < 5`, "", "union(index lead.stage =, index lead.amount range); sort in memory"},
+		{`stage == "won" || amount < 5`, "", "union(index lead.stage =, index lead.amount range)"},
+		{`amount < 5 || name startsWith "n000"`, "-id", "union(index lead.amount range, index lead.name prefix)"},
+		{`stage == "won" || amount < 5`, "name", "union(index lead.stage =, index lead.amount range); sort in memory"},
+		{`stage == "won" || amount > 100`, "", "scan"}, // past the cap, the range is not sorted by id
 		{`name startsWith "n000"`, "", "index lead.name prefix; sort in memory"},
 		{`name startsWith "n000"`, "name", "index lead.name prefix"},
 		{`score > 50`, "", "scan"},
@@ -390,7 +393,7 @@ func TestEveryPlanAgreesWithBruteForce(t *testing.T) {
 		"index lead.stage =", "index lead.stage =; sort in memory", "index lead.amount range", "index lead.amount range; sort in memory",
 		"union(index lead.stage =, index lead.stage =)", "index lead.stage order; sort runs in memory",
 		"index lead.name order; sort runs in memory", "index lead.amount range; sort runs in memory",
-		"index lead.name prefix; sort runs in memory"} {
+		"index lead.name prefix; sort runs in memory", "union(index lead.amount range, index lead.name prefix)"} {
 		if !seenPlans[p] {
 			t.Errorf("no case ran plan %q; ran %v", p, seenPlans)
 		}
@@ -511,6 +514,8 @@ func TestPageReadsAPage(t *testing.T) {
 		{"", "name", 21},
 		{`amount >= 1000`, "amount", 21},
 		{`stage == "won" || stage == "new"`, "-id", 21},
+		{`stage == "won" || amount < 500`, "", 21},
+		{`amount < 300 || stage == "won" || name startsWith "n01"`, "-id", 21},
 		{`score == 1`, "", 50}, // 1 in 2, shuffled by the concurrent creates
 		// Runs of equal first keys: 40 won (the first run of -stage), then
 		// 3960 new; a page reads the cursor's run and one more match.
