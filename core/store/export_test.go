@@ -30,3 +30,11 @@ func SetSortLimit(n int) func() {
 	sortLimit = n
 	return func() { sortLimit = old }
 }
+
+// SetCountCap lowers the planner's cap on counted index entries for a
+// test; the returned func restores it.
+func SetCountCap(n int64) func() {
+	old := countCap
+	countCap = n
+	return func() { countCap = old }
+}

@@ -134,6 +134,9 @@ func (s *Badger) List(ctx context.Context, q Query) (*Page, error) {
 		if p.ordered {
 			return l.stream(p, page)
 		}
+		if p.runs {
+			return l.runs(p, page)
+		}
 		return l.collect(p, page)
 	})
 	if err != nil {
@@ -245,6 +248,67 @@ func (l *lister) stream(p *plan, page *Page) error {
 	}
 }
 
+// runs reads a source in the order of the first sort key and sorts each
+// run of equal first keys in memory, keeping what sorts after the cursor;
+// it stops when the page is full and one more match shows there is a next
+// page. The source starts at the cursor's run (see source).
+func (l *lister) runs(p *plan, page *Page) error {
+	type row struct {
+		rec  *Record
+		keys [][]byte
+	}
+	nx, done := l.source(p)
+	defer done()
+	var run []row
+	// flush sorts the run and adds it to the page; true when the page is
+	// full and a match is left over.
+	flush := func() bool {
+		slices.SortFunc(run, func(a, b row) int { return l.compare(a.keys, b.keys) })
+		for _, r := range run {
+			if l.cur != nil && l.compare(r.keys, l.cur.Keys) <= 0 {
+				continue
+			}
+			if len(page.Items) == l.q.Limit {
+				return true
+			}
+			page.Items = append(page.Items, r.rec)
+		}
+		clear(run)
+		run = run[:0]
+		return false
+	}
+	full := func() error {
+		page.NextCursor = cursor{Sort: l.spec, Keys: l.keysOf(page.Items[len(page.Items)-1])}.encode()
+		return nil
+	}
+	for {
+		rec, ok, err := l.candidate(nx)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		if rec == nil {
+			continue
+		}
+		ks := l.keysOf(rec)
+		if len(run) > 0 && !bytes.Equal(run[0].keys[0], ks[0]) {
+			if flush() || len(page.Items) == l.q.Limit {
+				return full() // this match is in a later run: a next page
+			}
+		}
+		if len(run) == sortLimit {
+			return planError(l.ent, l.keys)
+		}
+		run = append(run, row{rec, ks})
+	}
+	if flush() {
+		return full()
+	}
+	return nil
+}
+
 // collect reads every candidate of a source in another order, keeping the
 // matches after the cursor in a buffer of a few pages that is sorted and
 // cut to one page (and one more) whenever it fills.
@@ -319,6 +383,9 @@ func (l *lister) source(p *plan) (next, func()) {
 		afterVal = l.cur.Keys[0]
 	}
 	entity := l.ent.Name
+	if p.runs {
+		return l.runSource(p, desc)
+	}
 	switch p.kind {
 	case "scan":
 		w := l.s.newIDWalk(l.txn, entity, desc, afterID, l.match)
@@ -339,7 +406,7 @@ func (l *lister) source(p *plan) (next, func()) {
 		walks := make([]*indexWalk, len(p.preds))
 		for i, b := range p.preds {
 			var after []byte
-			if afterID != "" {
+			if afterID != "" && b.op == "=" {
 				after = append(slices.Clone(b.eq), afterID...)
 			}
 			walks[i] = newIndexWalk(l.txn, entity, b, desc, after)
@@ -360,7 +427,14 @@ func (l *lister) source(p *plan) (next, func()) {
 				return "", nil, false, nil
 			}, closeAll
 		}
-		return mergeIDs(walks, desc), closeAll
+		lists := make([]func() (string, bool), len(walks))
+		for i, w := range walks {
+			lists[i] = w.next
+			if p.preds[i].op != "=" {
+				lists[i] = sortedIDs(w, desc, afterID) // a range: in value order
+			}
+		}
+		return mergeIDs(lists, desc), closeAll
 	}
 	// "order": the field's whole index, then the records without a value.
 	var w *indexWalk
@@ -375,6 +449,7 @@ func (l *lister) source(p *plan) (next, func()) {
 		w = newIndexWalk(l.txn, entity, &pred{field: p.field, op: "all"}, desc, after)
 	}
 	var tail *idWalk
+	noTail := l.s.noneMissing(l.txn, entity, p.field)
 	nx := func() (string, *Record, bool, error) {
 		if w != nil {
 			if id, ok := w.next(); ok {
@@ -382,6 +457,9 @@ func (l *lister) source(p *plan) (next, func()) {
 			}
 			w.close()
 			w = nil
+		}
+		if noTail {
+			return "", nil, false, nil
 		}
 		if tail == nil {
 			tail = l.s.newIDWalk(l.txn, entity, desc, tailAfter, l.match)
@@ -406,12 +484,116 @@ func (l *lister) source(p *plan) (next, func()) {
 	}
 }
 
-// mergeIDs merges walks of equality ranges (each in id order) into one
-// stream in id order, each id once.
-func mergeIDs(walks []*indexWalk, desc bool) next {
+// runSource walks a plan in runs from the start of the cursor's run: the
+// index range of its predicate, or the field's whole index and then the
+// records without a value (the last run, in either direction).
+func (l *lister) runSource(p *plan, desc bool) (next, func()) {
+	entity := l.ent.Name
+	runDesc := l.keys[0].Desc
+	var start []byte // the start of the cursor's run in the walk's direction
+	missing := false
+	if l.cur != nil {
+		v := l.cur.Keys[0]
+		missing = missingKey(v)
+		start = slices.Clone(v) // ascending: seeks to v+0x00, before v's first id
+		if runDesc {
+			start = append(start, past...) // descending: seeks to v's last id
+		}
+	}
+	if p.kind == "index" {
+		if missing {
+			// Every match of a predicate has a value: none sorts after the cursor.
+			return func() (string, *Record, bool, error) { return "", nil, false, nil }, func() {}
+		}
+		w := newIndexWalk(l.txn, entity, p.preds[0], runDesc, start)
+		return w.ids, w.close
+	}
+	var w *indexWalk
+	if !missing {
+		w = newIndexWalk(l.txn, entity, &pred{field: p.field, op: "all"}, runDesc, start)
+	}
+	var tail *idWalk
+	noTail := l.s.noneMissing(l.txn, entity, p.field)
+	nx := func() (string, *Record, bool, error) {
+		if w != nil {
+			if id, ok := w.next(); ok {
+				return id, nil, true, nil
+			}
+			w.close()
+			w = nil
+		}
+		if noTail {
+			return "", nil, false, nil
+		}
+		if tail == nil {
+			tail = l.s.newIDWalk(l.txn, entity, desc, "", l.match)
+		}
+		for {
+			_, rec, ok, err := tail.next()
+			if err != nil || !ok {
+				return "", nil, false, err
+			}
+			if isZero(fieldValue(rec, p.field)) {
+				return rec.ID, rec, true, nil
+			}
+		}
+	}
+	return nx, func() {
+		if w != nil {
+			w.close()
+		}
+		if tail != nil {
+			tail.close()
+		}
+	}
+}
+
+// noneMissing reports whether the counters of a counted field say that
+// every record has a value, so that a walk of its order can end with its
+// index instead of reading every record for those without one.
+func (s *Badger) noneMissing(txn *badger.Txn, entity, field string) bool {
+	sp := s.aggs[entity]
+	if sp == nil {
+		return false
+	}
+	d := sp.countedDim([]string{field})
+	if d == nil {
+		return false
+	}
+	n, _, err := readCounter(txn, counterKey(entity, d.name, encodeValue(nil)))
+	return err == nil && n == 0
+}
+
+// sortedIDs reads the ids of a walk (a range or prefix, in value order)
+// and yields them in id order, after an id when one is given.
+func sortedIDs(w *indexWalk, desc bool, after string) func() (string, bool) {
+	var ids []string
+	for id, ok := w.next(); ok; id, ok = w.next() {
+		if after == "" || desc && id < after || !desc && id > after {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if desc {
+		slices.Reverse(ids)
+	}
+	return func() (string, bool) {
+		if len(ids) == 0 {
+			return "", false
+		}
+		id := ids[0]
+		ids = ids[1:]
+		return id, true
+	}
+}
+
+// mergeIDs merges lists of ids (each in id order) into one stream in id
+// order, each id once.
+func mergeIDs(walks []func() (string, bool), desc bool) next {
 	heads := make([]string, len(walks))
 	for i, w := range walks {
-		heads[i], _ = w.next()
+		heads[i], _ = w()
 	}
 	return func() (string, *Record, bool, error) {
 		best := ""
@@ -425,7 +607,7 @@ func mergeIDs(walks []*indexWalk, desc bool) next {
 		}
 		for i, h := range heads {
 			if h == best {
-				heads[i], _ = walks[i].next()
+				heads[i], _ = walks[i]()
 			}
 		}
 		return best, nil, true, nil
@@ -537,6 +719,27 @@ func newIndexWalk(txn *badger.Txn, entity string, p *pred, desc bool, after []by
 
 // next returns the next entry's id; false past the end of the range.
 func (w *indexWalk) next() (string, bool) {
+	k, ok := w.peek()
+	if !ok {
+		return "", false
+	}
+	id := string(k[len(k)-idLen:])
+	w.it.Next()
+	return id, true
+}
+
+// value returns the next entry's value without moving past it.
+func (w *indexWalk) value() ([]byte, bool) {
+	k, ok := w.peek()
+	if !ok {
+		return nil, false
+	}
+	return slices.Clone(k[len(w.base) : len(k)-idLen]), true
+}
+
+// peek moves to the next entry in the range and returns its key, without
+// moving past it; false past the end of the range.
+func (w *indexWalk) peek() ([]byte, bool) {
 	for ; w.it.Valid(); w.it.Next() {
 		k := w.it.Item().Key()
 		if len(k) < len(w.base)+idLen {
@@ -547,17 +750,15 @@ func (w *indexWalk) next() (string, bool) {
 			below := w.p.lo != nil && (bytes.Compare(val, w.p.lo) < 0 || w.p.loExcl && bytes.Equal(val, w.p.lo))
 			above := w.p.hi != nil && (bytes.Compare(val, w.p.hi) > 0 || w.p.hiExcl && bytes.Equal(val, w.p.hi))
 			if below && w.desc || above && !w.desc {
-				return "", false
+				return nil, false
 			}
 			if below || above {
 				continue
 			}
 		}
-		id := string(k[len(k)-idLen:])
-		w.it.Next()
-		return id, true
+		return k, true
 	}
-	return "", false
+	return nil, false
 }
 
 // ids is next as a source of candidates.

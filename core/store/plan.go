@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/crmkit/crm/core/schema"
@@ -24,7 +25,10 @@ import (
 //
 // At query time (choosePlan) each candidate source is priced in records
 // read, with two cheap estimates: the entity's live count N, and each
-// predicate's index entries counted up to a cap (countCap); a count that
+// predicate's number of index entries. An equality on a counted field
+// (aggregates.go: indexed fields, enums, refs, users, owner) has an exact
+// count in its counter, one key read in the query's snapshot; any other
+// predicate's entries are counted up to a cap (countCap), and a count that
 // reaches the cap is taken as "as many as N". The matches M are estimated
 // as the smallest predicate count (N without one). A source read in the
 // requested order streams: it stops at the end of the page, after about
@@ -36,15 +40,29 @@ import (
 //   - id order (sort "id" or "created_at", whose order is the id's: ids
 //     are time-sorted ULIDs made when a record is created): the records
 //     themselves ("scan"), an equality's index range (entries of one value
-//     are in id order) or a union of equalities, merged in id order;
+//     are in id order) or a union, its branches merged in id order without
+//     duplicates: an equality's entries as they are, a range's or prefix's
+//     ids read off its index keys (fewer than countCap, else the union is
+//     collected) and sorted;
 //   - order of an indexed field f (sort "f" or "-f"): the index range of a
 //     predicate on f, or the whole index of f followed by the records
 //     without a value ("index E.f order"). An index walk gives ties in id
 //     order in its own direction, so these apply when the id tiebreak goes
 //     the same way as f, which is the default (see List).
 //
-// Sorts on other fields, or on several fields, are collected from the
-// cheapest source. Missing values sort last in either direction.
+// Sources in runs: a sort on several fields whose first is indexed (e.g.
+// "stage,-amount", "owner,-updated_at", "-name,id") walks the first
+// field's order as above — the whole index then the records without a
+// value, or the range of a range or prefix predicate on it — and sorts
+// each run of equal first-field values in memory, bounded by the run's
+// size (MaxSortMatches per run); it stops when the page is full. A page
+// reads about (limit+1)·E/M entries and the rest of its last run; a cursor
+// inside a run reads that run again from its start, keeping what sorts
+// after the cursor. The cost of a run is estimated by the first one the
+// walk meets (its counter, or its entries counted to the cap).
+//
+// Sorts on other fields are collected from the cheapest source. Missing
+// values sort last in either direction.
 //
 // Cursors are keyset positions (the last item's sort keys and id): each
 // page is read from one snapshot and resumes strictly after the cursor, so
@@ -57,8 +75,9 @@ const MaxSortMatches = 100_000
 // sortLimit is MaxSortMatches, lowered by tests.
 var sortLimit = MaxSortMatches
 
-// countCap bounds the index entries counted to estimate a predicate.
-const countCap = 1024
+// countCap bounds the index entries counted to estimate a predicate
+// (a variable, lowered by tests).
+var countCap int64 = 1024
 
 // pred is one index range that holds every record a filter matches.
 type pred struct {
@@ -216,6 +235,7 @@ type plan struct {
 	preds   []*pred // the index range ("index"), the branches ("union")
 	field   string  // the index walked in order ("order")
 	ordered bool    // the source yields the requested order: stream it
+	runs    bool    // the source yields the order of the first sort key: sort its runs
 	entity  string
 }
 
@@ -235,32 +255,34 @@ func (p *plan) String() string {
 		}
 		s = "union(" + strings.Join(parts, ", ") + ")"
 	}
-	if !p.ordered {
+	switch {
+	case p.runs:
+		s += "; sort runs in memory"
+	case !p.ordered:
 		s += "; sort in memory"
 	}
 	return s
 }
 
 // sortOrder says which walks give the order of the sort keys (the id
-// last): id order (byID), or the order of one indexed field (field).
-func sortOrder(ent *schema.Entity, keys []SortKey) (byID bool, field string) {
+// last): id order (byID), or the order of one indexed field (field), or
+// the order of the first key's indexed field, whose runs of equal values
+// are then sorted in memory (runField).
+func sortOrder(ent *schema.Entity, keys []SortKey) (byID bool, field, runField string) {
 	if len(keys) == 1 {
-		return true, ""
-	}
-	if len(keys) != 2 || keys[0].Desc != keys[1].Desc {
-		return false, ""
+		return true, "", ""
 	}
 	k := keys[0].Field
-	if k == "created_at" {
-		return true, ""
+	if len(keys) == 2 && keys[0].Desc == keys[1].Desc && k == "created_at" {
+		return true, "", ""
 	}
-	if k == "owner" {
-		return false, k
+	if f := ent.Field(k); k != "owner" && (f == nil || !indexed(f)) {
+		return false, "", ""
 	}
-	if f := ent.Field(k); f != nil && indexed(f) {
-		return false, k
+	if len(keys) == 2 && keys[0].Desc == keys[1].Desc {
+		return false, k, ""
 	}
-	return false, ""
+	return false, "", k
 }
 
 // estimate is a predicate's counted index entries, and whether the count
@@ -272,9 +294,9 @@ type estimate struct {
 
 // choosePlan prices the sources a query can use and returns the cheapest.
 func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, keys []SortKey, limit int) *plan {
-	byID, sortField := sortOrder(ent, keys)
+	byID, sortField, runField := sortOrder(ent, keys)
 	scan := &plan{kind: "scan", ordered: byID, entity: ent.Name}
-	if acc == nil && sortField == "" {
+	if acc == nil && sortField == "" && runField == "" {
 		return scan
 	}
 	var total int64
@@ -286,7 +308,7 @@ func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, ke
 	count := func(p *pred) float64 {
 		e, ok := counted[p]
 		if !ok {
-			e = s.countIndex(txn, ent.Name, p)
+			e = s.estimate(txn, ent.Name, p)
 			counted[p] = e
 		}
 		if e.capped {
@@ -299,7 +321,7 @@ func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, ke
 		for _, p := range acc.conj {
 			c := count(p)
 			if counted[p].capped {
-				c = countCap
+				c = float64(countCap)
 			}
 			matches = min(matches, c)
 		}
@@ -329,6 +351,15 @@ func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, ke
 	if sortField != "" {
 		consider(&plan{kind: "order", field: sortField, ordered: true, entity: ent.Name}, stream(n), 2)
 	}
+	var run float64 // the estimated size of a run of runField
+	if runField != "" {
+		e := s.firstRun(txn, ent.Name, runField, keys[0].Desc)
+		run = float64(e.n)
+		if e.capped {
+			run = n
+		}
+		consider(&plan{kind: "order", field: runField, runs: true, entity: ent.Name}, min(n, stream(n)+run), 2)
+	}
 	if acc != nil {
 		for _, p := range acc.conj {
 			c := count(p)
@@ -338,16 +369,19 @@ func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, ke
 				cost = stream(c)
 			}
 			consider(&plan{kind: "index", preds: []*pred{p}, ordered: ordered, entity: ent.Name}, cost, p.rank())
+			if p.field == runField && p.op != "=" {
+				consider(&plan{kind: "index", preds: []*pred{p}, runs: true, entity: ent.Name}, min(c, stream(c)+run), p.rank())
+			}
 		}
 		for _, u := range acc.unions {
 			var c float64
-			allEq := true
+			small := true // every range or prefix branch counted below the cap
 			for _, b := range u {
 				c += count(b)
-				allEq = allEq && b.op == "="
+				small = small && (b.op == "=" || !counted[b].capped)
 			}
 			c = min(c, n)
-			ordered := byID && allEq
+			ordered := byID && small
 			cost := c
 			if ordered {
 				cost = stream(c)
@@ -356,6 +390,35 @@ func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, ke
 		}
 	}
 	return best
+}
+
+// estimate is a predicate's number of index entries: exact from the
+// counter of an equality on a counted field, else counted up to countCap.
+func (s *Badger) estimate(txn *badger.Txn, entity string, p *pred) estimate {
+	if p.op == "=" {
+		if sp := s.aggs[entity]; sp != nil {
+			if d := sp.countedDim([]string{p.field}); d != nil {
+				n, _, err := readCounter(txn, counterKey(entity, d.name, p.eq))
+				if err == nil {
+					return estimate{n: n}
+				}
+				s.log.Warn("planner: counter unreadable; counting index entries", slog.String("entity", entity), slog.String("field", p.field), slog.Any("err", err))
+			}
+		}
+	}
+	return s.countIndex(txn, entity, p)
+}
+
+// firstRun estimates the size of the first run of equal values a walk of
+// a field's index meets (in its direction): the entries of that value.
+func (s *Badger) firstRun(txn *badger.Txn, entity, field string, desc bool) estimate {
+	w := newIndexWalk(txn, entity, &pred{field: field, op: "all"}, desc, nil)
+	val, ok := w.value()
+	w.close()
+	if !ok {
+		return estimate{}
+	}
+	return s.estimate(txn, entity, &pred{field: field, op: "=", eq: val})
 }
 
 // countIndex counts a predicate's index entries, up to countCap.

@@ -122,9 +122,13 @@ func TestPlanner(t *testing.T) {
 		{"", "-created_at", "scan"},
 		{"", "-amount", "index lead.amount order"},
 		{"", "name", "index lead.name order"},
-		{"", "-name,id", "scan; sort in memory"}, // the tiebreak goes the other way
+		{"", "-name,id", "index lead.name order; sort runs in memory"}, // the tiebreak goes the other way
 		{"", "score", "scan; sort in memory"},
-		{"", "stage,-amount", "scan; sort in memory"},
+		{"", "stage,-amount", "index lead.stage order; sort runs in memory"}, // runs of 480, 1500, 20
+		{"", "score,-amount", "scan; sort in memory"},
+		{`stage == "won"`, "stage,-amount", "index lead.stage =; sort in memory"},
+		{`amount >= 100 && amount < 1900`, "-amount,name", "index lead.amount range; sort runs in memory"},
+		{`stage == "won"`, "-amount,name", "index lead.stage =; sort in memory"},
 		{`stage == "won"`, "", "index lead.stage ="},
 		{`stage == "won"`, "-amount", "index lead.stage =; sort in memory"},
 		{`stage == "new"`, "-amount", "index lead.amount order"},
@@ -135,7 +139,10 @@ func TestPlanner(t *testing.T) {
 		{`amount >= 100 && amount < 200`, "", "index lead.amount range; sort in memory"},
 		{`stage == "won" || stage == "lost"`, "", "union(index lead.stage =, index lead.stage =)"},
 		{`stage in ["won", "lost"]`, "-id", "union(index lead.stage =, index lead.stage =)"},
-		{`stage == "won" || amount < 5`, "", "union(index lead.stage =, index lead.amount range); sort in memory"},
+		{`stage == "won" || amount < 5`, "", "union(index lead.stage =, index lead.amount range)"},
+		{`amount < 5 || name startsWith "n000"`, "-id", "union(index lead.amount range, index lead.name prefix)"},
+		{`stage == "won" || amount < 5`, "name", "union(index lead.stage =, index lead.amount range); sort in memory"},
+		{`stage == "won" || amount > 100`, "", "scan"}, // past the cap, the range is not sorted by id
 		{`name startsWith "n000"`, "", "index lead.name prefix; sort in memory"},
 		{`name startsWith "n000"`, "name", "index lead.name prefix"},
 		{`score > 50`, "", "scan"},
@@ -149,6 +156,52 @@ func TestPlanner(t *testing.T) {
 		}
 		if p.Plan != c.plan {
 			t.Errorf("%q sort %q: plan %q, want %q", c.filter, c.sort, p.Plan, c.plan)
+		}
+	}
+}
+
+// TestPlannerUsesCounts: an equality on a counted field is estimated by
+// its exact count (its counter), not by index entries counted up to the
+// cap, so of two equalities past the cap the rarer drives. With the cap at
+// 50: 200 lost and 800 new; name "x" on 900 records, "y" on 100.
+func TestPlannerUsesCounts(t *testing.T) {
+	defer store.SetCountCap(50)()
+	st, ent := openPlanStore(t)
+	var vals []map[string]any
+	for i := range 1000 {
+		v := map[string]any{"stage": "new", "amount": int64(i), "name": "x"}
+		if i < 200 {
+			v["stage"] = "lost"
+		}
+		if i%10 == 0 {
+			v["name"] = "y"
+		}
+		vals = append(vals, v)
+	}
+	recs := createMany(t, st, vals)
+	cases := []struct{ filter, sort, plan string }{
+		// Both past the cap: counted, they tied and the first won.
+		{`name == "x" && stage == "lost"`, "", "index lead.stage ="},
+		{`stage == "lost" && name == "x"`, "", "index lead.stage ="},
+		{`name == "y" && stage == "new"`, "", "index lead.name ="},
+		{`stage == "new" && name == "y"`, "", "index lead.name ="},
+		// 200 lost of 1000: collecting them beats walking the amount order
+		// for a page (about 51·1000/200 records) only by the exact count.
+		{`name == "x" && stage == "lost"`, "-amount", "index lead.stage =; sort in memory"},
+		// A range is still counted up to the cap.
+		{`amount >= 100 && amount < 120 && stage == "new"`, "", "index lead.amount range; sort in memory"},
+	}
+	for _, c := range cases {
+		f := compile(t, ent, c.filter)
+		p, err := st.List(context.Background(), store.Query{Entity: "lead", Filter: f, Sort: store.ParseSort(c.sort), Limit: 50})
+		if err != nil {
+			t.Fatalf("%q sort %q: %v", c.filter, c.sort, err)
+		}
+		if p.Plan != c.plan {
+			t.Errorf("%q sort %q: plan %q, want %q", c.filter, c.sort, p.Plan, c.plan)
+		}
+		if got, _ := listAll(t, st, f, c.sort, 50, nil); !slices.Equal(got, bruteForce(t, recs, f, c.sort)) {
+			t.Errorf("%q sort %q: the pages differ from brute force", c.filter, c.sort)
 		}
 	}
 }
@@ -282,7 +335,8 @@ var (
 		`amount > 9000 || name startsWith "b"`,
 		`name == "ab" || name == "ba" || stage == "open"`,
 	}
-	planSorts = []string{"", "-id", "-created_at", "amount", "-amount", "name", "-name", "score", "stage,-amount", "-name,id"}
+	planSorts = []string{"", "-id", "-created_at", "amount", "-amount", "name", "-name", "score", "stage,-amount", "-name,id",
+		"-stage,name,-amount", "name,-score", "amount,-stage", "-amount,-stage"}
 )
 
 func randomLead(rng *rand.Rand) map[string]any {
@@ -337,7 +391,9 @@ func TestEveryPlanAgreesWithBruteForce(t *testing.T) {
 	}
 	for _, p := range []string{"scan", "scan; sort in memory", "index lead.amount order", "index lead.name order",
 		"index lead.stage =", "index lead.stage =; sort in memory", "index lead.amount range", "index lead.amount range; sort in memory",
-		"union(index lead.stage =, index lead.stage =)"} {
+		"union(index lead.stage =, index lead.stage =)", "index lead.stage order; sort runs in memory",
+		"index lead.name order; sort runs in memory", "index lead.amount range; sort runs in memory",
+		"index lead.name prefix; sort runs in memory", "union(index lead.amount range, index lead.name prefix)"} {
 		if !seenPlans[p] {
 			t.Errorf("no case ran plan %q; ran %v", p, seenPlans)
 		}
@@ -404,7 +460,7 @@ func TestPagingUnderConcurrentWrites(t *testing.T) {
 	}
 	for _, src := range planFilters {
 		f := compile(t, ent, src)
-		for _, sort := range []string{"", "-amount", "name", "score", "-created_at"} {
+		for _, sort := range []string{"", "-amount", "name", "score", "-created_at", "-stage,name"} {
 			want := bruteForce(t, recs, f, sort)
 			got, plans := listAll(t, st, f, sort, 50, func() { time.Sleep(100 * time.Microsecond) })
 			var old []string
@@ -451,14 +507,22 @@ func TestPageReadsAPage(t *testing.T) {
 	}{
 		{`stage == "new"`, "", 21},
 		{`stage == "new"`, "-amount", 21},
-		{`stage == "new" && score == 1`, "", 44},
+		{`stage == "new" && score == 1`, "", 50}, // 1 in 2, shuffled by the concurrent creates
 		{`stage == "won"`, "", 21},
 		{`stage == "won"`, "-amount", 40},
 		{"", "-amount", 21},
 		{"", "name", 21},
 		{`amount >= 1000`, "amount", 21},
 		{`stage == "won" || stage == "new"`, "-id", 21},
-		{`score == 1`, "", 44},
+		{`stage == "won" || amount < 500`, "", 21},
+		{`amount < 300 || stage == "won" || name startsWith "n01"`, "-id", 21},
+		{`score == 1`, "", 50}, // 1 in 2, shuffled by the concurrent creates
+		// Runs of equal first keys: 40 won (the first run of -stage), then
+		// 3960 new; a page reads the cursor's run and one more match.
+		{"", "-stage,-amount", 41},
+		{"", "-stage,name", 41},
+		{`score == 0`, "-stage,-amount", 60}, // and the first new match, 1 record in 2
+		{"", "name,-score", 22},              // runs of one; the second page reads the cursor's again
 	}
 	for _, c := range cases {
 		f := compile(t, ent, c.filter)

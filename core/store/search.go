@@ -26,8 +26,9 @@ package store
 // query of any length with one range.
 //
 // Several query tokens must all match (any kind) one record: the longest
-// drives the walk and the others are checked against the record's own
-// tokens. Hits rank exact > prefix > infix by the driving token, then
+// drives the walk, and the records every other token's entries also name
+// are found by a merge-intersection of the tokens' entries in id order
+// (searchEntity), then confirmed by the record's own tokens. Hits rank exact > prefix > infix by the driving token, then
 // newest first.
 
 import (
@@ -221,16 +222,40 @@ func (s *Badger) Search(ctx context.Context, q string, entities []string, limit 
 	return hits[:min(len(hits), limit)], nil
 }
 
-// searchEntity finds up to limit hits in one entity.
+// searchEntity finds up to limit hits in one entity. The driving token's
+// entries are walked newest first in three phases (exact, prefix, infix);
+// in each, the records that have every other token are found by a
+// merge-intersection (a leapfrog): every token's entries are a list in id
+// order, and the walk seeks each list to the largest id that all the lists
+// before it still allow, so it reads about the keys around the matches
+// rather than a key lookup per candidate of the driving token.
 func (s *Badger) searchEntity(ctx context.Context, txn *badger.Txn, ent *schema.Entity, tokens []string, driver string, limit int) ([]SearchHit, error) {
 	gram := cutRunes(driver, maxGramRunes)
-	var others []string // the other tokens, checked per candidate
+	// The other tokens' lists: every record that has the token as a whole
+	// token, a prefix or (from minInfixRunes runes) an infix. A token whose
+	// infixes are too many to collect has no list and is checked on each
+	// candidate's record.
+	var others []idList
 	for _, t := range tokens {
-		if t != driver {
-			others = append(others, t)
+		if t == driver {
+			continue
+		}
+		l, err := tokenList(txn, ent.Name, t)
+		if err != nil {
+			return nil, err
+		}
+		if l != nil {
+			others = append(others, l)
 		}
 	}
-	verify := gram != driver // a cut gram may match more than the token
+	defer func() {
+		for _, o := range others {
+			o.close()
+		}
+	}()
+	// A cut gram may match more than the token, and another token may
+	// match by an infix: the record's tokens confirm every hit.
+	check := gram != driver || len(tokens) > 1
 	seen := map[string]bool{}
 	var hits []SearchHit
 	accept := func(id string, kind byte) error {
@@ -238,19 +263,6 @@ func (s *Badger) searchEntity(ctx context.Context, txn *badger.Txn, ent *schema.
 			return nil
 		}
 		seen[id] = true
-		// Another token that is an exact or prefix gram of the record is
-		// confirmed by its key; only an infix needs the record's tokens.
-		check := verify
-		for _, o := range others {
-			found, err := s.hasGram(txn, ent.Name, cutRunes(o, maxGramRunes), id)
-			if err != nil {
-				return err
-			}
-			if !found && utf8.RuneCountInString(o) < minInfixRunes {
-				return nil
-			}
-			check = check || !found || o != cutRunes(o, maxGramRunes)
-		}
 		rec, err := s.getRecord(txn, ent.Name, id)
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -264,72 +276,227 @@ func (s *Badger) searchEntity(ctx context.Context, txn *badger.Txn, ent *schema.
 		hits = append(hits, SearchHit{Entity: ent.Name, ID: id, Match: matchNames[kind], Title: title(ent, rec), Record: rec})
 		return nil
 	}
-	// Exact, then prefix: each gram's entries newest first.
-	for _, k := range []byte{kindExact, kindPrefix} {
-		g := gram
-		if k == kindExact {
-			g = driver
-		}
-		p := searchGramPrefix(ent.Name, g, k)
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, Reverse: true})
-		for it.Seek(append(bytes.Clone(p), 0xFF)); it.Valid() && len(hits) < limit; it.Next() {
+	// walk runs one phase: the ids of d that every other list has.
+	walk := func(d idList, kind byte) error {
+		defer d.close()
+		for len(hits) < limit {
 			if err := ctx.Err(); err != nil {
-				it.Close()
-				return nil, err
+				return err
 			}
-			key := it.Item().Key()
-			if err := accept(string(key[len(key)-idLen:]), k); err != nil {
-				it.Close()
-				return nil, err
+			x := d.cur()
+			if x == "" {
+				return nil
 			}
+			agreed := true
+			for _, o := range others {
+				o.seek(x)
+				y := o.cur()
+				if y == "" {
+					return nil // a list has nothing left at or below x
+				}
+				if y != x {
+					d.seek(y)
+					agreed = false
+					break
+				}
+			}
+			if !agreed {
+				continue
+			}
+			if err := accept(x, kind); err != nil {
+				return err
+			}
+			d.seek(below(x))
 		}
-		it.Close()
+		return nil
+	}
+	// Exact, then prefix: each gram's entries newest first.
+	if err := walk(newKeyList(txn, searchGramPrefix(ent.Name, driver, kindExact)), kindExact); err != nil {
+		return nil, err
+	}
+	if err := walk(newKeyList(txn, searchGramPrefix(ent.Name, gram, kindPrefix)), kindPrefix); err != nil {
+		return nil, err
 	}
 	if len(hits) >= limit || utf8.RuneCountInString(driver) < minInfixRunes {
 		return hits, nil
 	}
 	// Infix: every suffix gram that starts with the query, newest first.
-	p := append(searchPrefix(ent.Name), gram...)
-	var ids []string
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
-	n := 0
-	for it.Rewind(); it.Valid() && n < maxInfixScan; it.Next() {
-		n++
-		key := it.Item().Key()
-		if len(key) < len(p)+2+idLen || key[len(key)-idLen-1] != kindInfix || key[len(key)-idLen-2] != 0 {
-			continue
-		}
-		if id := string(key[len(key)-idLen:]); !seen[id] {
-			ids = append(ids, id)
-		}
-	}
-	it.Close()
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	for i := len(ids) - 1; i >= 0 && len(hits) < limit; i-- {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := accept(ids[i], kindInfix); err != nil {
-			return nil, err
-		}
+	ids, _ := infixIDs(txn, ent.Name, gram)
+	if err := walk(&sliceList{ids: ids, i: len(ids) - 1}, kindInfix); err != nil {
+		return nil, err
 	}
 	return hits, nil
 }
 
-// hasGram reports whether a record has gram as a whole token or a prefix
-// of one.
-func (s *Badger) hasGram(txn *badger.Txn, entity, gram, id string) (bool, error) {
-	for _, k := range []byte{kindExact, kindPrefix} {
-		_, err := txn.Get(searchKey(entity, gram, k, id))
-		if err == nil {
-			return true, nil
+// tokenList is the list of the records that have a query token as a whole
+// token, a prefix of one or an infix; nil when its infixes are past
+// maxInfixScan keys.
+func tokenList(txn *badger.Txn, entity, t string) (idList, error) {
+	g := cutRunes(t, maxGramRunes)
+	lists := []idList{newKeyList(txn, searchGramPrefix(entity, t, kindExact)), newKeyList(txn, searchGramPrefix(entity, g, kindPrefix))}
+	if utf8.RuneCountInString(t) >= minInfixRunes {
+		ids, complete := infixIDs(txn, entity, g)
+		if !complete {
+			for _, l := range lists {
+				l.close()
+			}
+			return nil, nil
 		}
-		if !errors.Is(err, badger.ErrKeyNotFound) {
-			return false, fmt.Errorf("search %s: %w", entity, err)
+		lists = append(lists, &sliceList{ids: ids, i: len(ids) - 1})
+	}
+	return &unionList{lists: lists}, nil
+}
+
+// infixIDs collects, in id order, the records with an infix entry of a gram
+// that starts with g, skipping the grams' exact and prefix entries; complete
+// is false when it stopped after maxInfixScan keys.
+func infixIDs(txn *badger.Txn, entity, g string) (ids []string, complete bool) {
+	p := append(searchPrefix(entity), g...)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
+	defer it.Close()
+	n := 0
+	for it.Rewind(); it.Valid(); {
+		if n++; n > maxInfixScan {
+			return ids, false
+		}
+		key := it.Item().Key()
+		if len(key) < len(p)+2+idLen || key[len(key)-idLen-2] != 0 {
+			it.Next()
+			continue
+		}
+		if kind := key[len(key)-idLen-1]; kind < kindInfix {
+			// Skip to this gram's infix entries.
+			it.Seek(append(bytes.Clone(key[:len(key)-idLen-1]), kindInfix))
+			continue
+		}
+		if key[len(key)-idLen-1] == kindInfix {
+			ids = append(ids, string(key[len(key)-idLen:]))
+		}
+		it.Next()
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), true
+}
+
+// below is an id just under id: seeking a list to it moves past id.
+func below(id string) string {
+	b := []byte(id)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] > 0 {
+			b[i]--
+			return string(b[:i+1]) + strings.Repeat("\xff", len(b)-i-1)
 		}
 	}
-	return false, nil
+	return ""
+}
+
+// idList is a list of record ids walked newest first (descending), with
+// seeks.
+type idList interface {
+	cur() string    // the current id; "" past the end
+	seek(id string) // move to the largest id at or below id
+	close()
+}
+
+// keyList is the entries under a key prefix (one gram and kind), each
+// ending in an id.
+type keyList struct {
+	it     *badger.Iterator
+	prefix []byte
+	id     string
+	floor  string // past the end: the ids below floor are known absent
+}
+
+func newKeyList(txn *badger.Txn, prefix []byte) *keyList {
+	l := &keyList{it: txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true}), prefix: prefix}
+	l.it.Seek(append(bytes.Clone(prefix), 0xFF))
+	l.load("\xff")
+	return l
+}
+
+// load reads the id at the iterator; sought is the id the move aimed at.
+func (l *keyList) load(sought string) {
+	if !l.it.Valid() {
+		l.id, l.floor = "", sought+"\x00"
+		return
+	}
+	k := l.it.Item().Key()
+	l.id = string(k[len(k)-idLen:])
+}
+
+func (l *keyList) cur() string { return l.id }
+
+// seek steps a few entries before it seeks: matches of a common token are
+// often close together.
+func (l *keyList) seek(id string) {
+	switch {
+	case l.id == id:
+		return
+	case l.id == "" && id < l.floor:
+		return
+	case l.id != "" && l.id > id:
+		for range 4 {
+			prev := l.id
+			l.it.Next()
+			l.load(prev)
+			if l.id == "" || l.id <= id {
+				if l.id == "" {
+					l.floor = prev
+				}
+				return
+			}
+		}
+	}
+	l.it.Seek(append(bytes.Clone(l.prefix), id...))
+	l.load(id)
+}
+
+func (l *keyList) close() { l.it.Close() }
+
+// sliceList is ids in ascending order, walked from the end.
+type sliceList struct {
+	ids []string
+	i   int
+}
+
+func (l *sliceList) cur() string {
+	if l.i < 0 {
+		return ""
+	}
+	return l.ids[l.i]
+}
+
+func (l *sliceList) seek(id string) {
+	j, found := slices.BinarySearch(l.ids, id)
+	if !found {
+		j-- // the largest below id
+	}
+	l.i = j
+}
+
+func (l *sliceList) close() {}
+
+// unionList is the ids of several lists, each once.
+type unionList struct{ lists []idList }
+
+func (l *unionList) cur() string {
+	best := ""
+	for _, x := range l.lists {
+		best = max(best, x.cur())
+	}
+	return best
+}
+
+func (l *unionList) seek(id string) {
+	for _, x := range l.lists {
+		x.seek(id)
+	}
+}
+
+func (l *unionList) close() {
+	for _, x := range l.lists {
+		x.close()
+	}
 }
 
 // matchesAll reports whether every query token matches one of a record's

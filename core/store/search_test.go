@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/crmkit/crm/config"
@@ -296,5 +298,107 @@ entity "contact" {
 	}
 	if got := titles(search(t, st, "anna")); len(got) != 4 {
 		t.Errorf("after the rebuild, search = %q", got)
+	}
+}
+
+// TestSearchAgreesWithBruteForce runs queries of one to three words over
+// names made of a few syllables (so that words are prefixes and infixes of
+// each other) and compares with a brute-force evaluation: every word
+// matches a word of the name as a prefix, or (from 3 letters) anywhere
+// inside; hits rank by how the longest word matches, then newest first.
+func TestSearchAgreesWithBruteForce(t *testing.T) {
+	st := openSearchStore(t, t.TempDir(), searchHCL)
+	rng := rand.New(rand.NewPCG(7, 8))
+	syll := []string{"an", "na", "ar", "ra", "ka", "ma", "ta"}
+	word := func(most int) string {
+		var b strings.Builder
+		for range 1 + rng.IntN(most) {
+			b.WriteString(syll[rng.IntN(len(syll))])
+		}
+		return b.String()
+	}
+	type rec struct {
+		id    string
+		words []string
+	}
+	var recs []rec
+	for range 600 {
+		var ws []string
+		for range 1 + rng.IntN(3) {
+			ws = append(ws, word(4))
+		}
+		r, err := st.Create(context.Background(), store.CreateRequest{Entity: "supplier", By: testUser, Values: map[string]any{"name": strings.Join(ws, " ")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rec{r.ID, ws})
+	}
+	kindOf := func(ws []string, q string) int { // 0 exact, 1 prefix, 2 infix, 3 none
+		best := 3
+		for _, w := range ws {
+			switch {
+			case w == q:
+				best = min(best, 0)
+			case strings.HasPrefix(w, q):
+				best = min(best, 1)
+			case len(q) >= 3 && strings.Contains(w, q):
+				best = min(best, 2)
+			}
+		}
+		return best
+	}
+	for i := range 300 {
+		var qs []string
+		for range 1 + rng.IntN(3) {
+			w := word(3)
+			if rng.IntN(3) == 0 {
+				w = w[rng.IntN(len(w)):] // an infix or a single letter
+			}
+			qs = append(qs, w)
+		}
+		driver := qs[0]
+		for _, q := range qs[1:] {
+			if len(q) > len(driver) {
+				driver = q
+			}
+		}
+		type hit struct {
+			id   string
+			kind int
+		}
+		var want []hit
+		for _, r := range recs {
+			all := true
+			for _, q := range qs {
+				all = all && kindOf(r.words, q) < 3
+			}
+			if all {
+				want = append(want, hit{r.id, kindOf(r.words, driver)})
+			}
+		}
+		slices.SortFunc(want, func(a, b hit) int {
+			if a.kind != b.kind {
+				return a.kind - b.kind
+			}
+			return strings.Compare(b.id, a.id)
+		})
+		limit := 1 + i%20
+		want = want[:min(len(want), limit)]
+		q := strings.Join(qs, " ")
+		hits, err := st.Search(context.Background(), q, []string{"supplier"}, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := []string{store.MatchExact, store.MatchPrefix, store.MatchInfix}
+		if len(hits) != len(want) {
+			t.Errorf("%q limit %d: %d hits, brute force %d", q, limit, len(hits), len(want))
+			continue
+		}
+		for j, h := range hits {
+			if h.ID != want[j].id || h.Match != names[want[j].kind] {
+				t.Errorf("%q limit %d: hit %d is %s (%s), brute force %s (%s)", q, limit, j, h.ID, h.Match, want[j].id, names[want[j].kind])
+				break
+			}
+		}
 	}
 }
