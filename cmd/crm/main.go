@@ -170,6 +170,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
+	app.SetMemoryLimit()
 	a, code := openApp(c, stderr)
 	if a == nil {
 		return code

@@ -415,13 +415,24 @@ func waitHealthy(b *testing.B, s *service, path string, dir, name string) {
 // startCRM builds and starts `crm serve` over a fresh data directory with
 // the default settings and logs in as its first admin.
 func startCRM(b *testing.B) *service {
-	bin := testkit.Binary(b)
-	dir := b.TempDir()
-	addr := freePort(b)
+	dir, addr := b.TempDir(), freePort(b)
+	writeCRMConfig(b, dir, addr)
+	return startCRMIn(b, dir, addr)
+}
+
+// writeCRMConfig writes dir/crm.hcl: crm's default settings, listening on
+// addr, its store in dir/data.
+func writeCRMConfig(b *testing.B, dir, addr string) {
 	cfg := fmt.Sprintf("server {\n  listen = %q\n  data_dir = \"data\"\n}\nlocale {\n  currency = \"AMD\"\n  region = \"AM\"\n}\n", addr)
 	if err := os.WriteFile(filepath.Join(dir, "crm.hcl"), []byte(cfg), 0o600); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// startCRMIn starts `crm serve` with the dir/crm.hcl that writeCRMConfig
+// wrote for addr and logs in as its first admin.
+func startCRMIn(b *testing.B, dir, addr string) *service {
+	bin := testkit.Binary(b)
 	cmd := startProcess(b, dir, "crm", []string{"CRM_ADMIN_EMAIL=" + testkit.AdminEmail, "CRM_ADMIN_PASSWORD=" + testkit.AdminPassword},
 		bin, "serve", "--config", "crm.hcl")
 	s := &service{name: "crm", base: "http://" + addr, client: newClient(), pid: cmd.Process.Pid}
