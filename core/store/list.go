@@ -448,40 +448,7 @@ func (l *lister) source(p *plan) (next, func()) {
 		}
 		w = newIndexWalk(l.txn, entity, &pred{field: p.field, op: "all"}, desc, after)
 	}
-	var tail *idWalk
-	noTail := l.s.noneMissing(l.txn, entity, p.field)
-	nx := func() (string, *Record, bool, error) {
-		if w != nil {
-			if id, ok := w.next(); ok {
-				return id, nil, true, nil
-			}
-			w.close()
-			w = nil
-		}
-		if noTail {
-			return "", nil, false, nil
-		}
-		if tail == nil {
-			tail = l.s.newIDWalk(l.txn, entity, desc, tailAfter, l.match)
-		}
-		for {
-			_, rec, ok, err := tail.next()
-			if err != nil || !ok {
-				return "", nil, false, err
-			}
-			if isZero(fieldValue(rec, p.field)) {
-				return rec.ID, rec, true, nil
-			}
-		}
-	}
-	return nx, func() {
-		if w != nil {
-			w.close()
-		}
-		if tail != nil {
-			tail.close()
-		}
-	}
+	return l.thenMissing(w, p.field, desc, tailAfter)
 }
 
 // runSource walks a plan in runs from the start of the cursor's run: the
@@ -512,8 +479,16 @@ func (l *lister) runSource(p *plan, desc bool) (next, func()) {
 	if !missing {
 		w = newIndexWalk(l.txn, entity, &pred{field: p.field, op: "all"}, runDesc, start)
 	}
+	return l.thenMissing(w, p.field, desc, "")
+}
+
+// thenMissing walks the ids of an index walk (nil for none), then the
+// records that have no value for field (after tailAfter, in id order), which
+// the index does not hold: they come last in either direction. The counters
+// may say there are none, and then the records are not read.
+func (l *lister) thenMissing(w *indexWalk, field string, desc bool, tailAfter string) (next, func()) {
 	var tail *idWalk
-	noTail := l.s.noneMissing(l.txn, entity, p.field)
+	noTail := l.s.noneMissing(l.txn, l.ent.Name, field)
 	nx := func() (string, *Record, bool, error) {
 		if w != nil {
 			if id, ok := w.next(); ok {
@@ -526,14 +501,14 @@ func (l *lister) runSource(p *plan, desc bool) (next, func()) {
 			return "", nil, false, nil
 		}
 		if tail == nil {
-			tail = l.s.newIDWalk(l.txn, entity, desc, "", l.match)
+			tail = l.s.newIDWalk(l.txn, l.ent.Name, desc, tailAfter, l.match)
 		}
 		for {
 			_, rec, ok, err := tail.next()
 			if err != nil || !ok {
 				return "", nil, false, err
 			}
-			if isZero(fieldValue(rec, p.field)) {
+			if isZero(fieldValue(rec, field)) {
 				return rec.ID, rec, true, nil
 			}
 		}
