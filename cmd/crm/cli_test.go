@@ -146,7 +146,7 @@ func TestFirstStartPrintsLogin(t *testing.T) {
 	os.WriteFile(cfg, []byte(crashConfig), 0o600)
 	addr := freePort(t)
 	cmd := exec.Command(testkit.Binary(t), "serve", "--config", cfg, "--data", filepath.Join(dir, "d"), "--listen", addr)
-	var out syncBuffer
+	var out testkit.LogBuffer
 	cmd.Stdout = &out
 	cmd.Env = os.Environ()
 	if err := cmd.Start(); err != nil {

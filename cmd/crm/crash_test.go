@@ -34,25 +34,7 @@ locale { currency = "AMD" }
 type child struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer that a child process writes while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs *testkit.LogBuffer
 }
 
 func freePort(t *testing.T) string {
@@ -68,7 +50,7 @@ func freePort(t *testing.T) string {
 func startChild(t *testing.T, bin, cfg, data string) *child {
 	t.Helper()
 	addr := freePort(t)
-	c := &child{url: "http://" + addr, logs: &syncBuffer{}}
+	c := &child{url: "http://" + addr, logs: &testkit.LogBuffer{}}
 	c.cmd = exec.Command(bin, "serve", "--config", cfg, "--data", data, "--listen", addr)
 	c.cmd.Env = append(os.Environ(), "CRM_ADMIN_EMAIL=admin@example.com", "CRM_ADMIN_PASSWORD=crash test password")
 	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs

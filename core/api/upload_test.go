@@ -11,13 +11,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/crmkit/crm/core/api"
 	"github.com/crmkit/crm/core/app"
 	"github.com/crmkit/crm/core/store"
+	"github.com/crmkit/crm/core/testkit"
 )
 
 // mechanicRole may write vehicles, which have a file field.
@@ -28,30 +28,12 @@ role "mechanic" {
 }
 `
 
-// syncBuffer is a log sink a test reads while the server writes it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // loggedServer is a real API server over a real store whose log the test
 // reads.
 type loggedServer struct {
 	URL   string
 	App   *app.App
-	Log   *syncBuffer
+	Log   *testkit.LogBuffer
 	Admin string // an admin's API token
 }
 
@@ -61,7 +43,7 @@ func startLogged(t *testing.T, publicURL string) *loggedServer {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	buf := &syncBuffer{}
+	buf := &testkit.LogBuffer{}
 	log := slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.Open(cfg, sch, set, t.TempDir(), log)
 	if err != nil {

@@ -1,7 +1,6 @@
 package plugins_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,6 +19,7 @@ import (
 	"github.com/crmkit/crm/core/plugins/internal/testplugin"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
+	"github.com/crmkit/crm/core/testkit"
 )
 
 // builtinModes are the first-party plugins this test binary serves when the
@@ -80,30 +80,12 @@ func pluginBinary(t testing.TB, mode string) (string, string) {
 	return path, hex.EncodeToString(sum[:])
 }
 
-// logBuffer is a log the tests read.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // env is a real store over a small schema, and a host for it.
 type env struct {
 	store *store.Badger
 	sch   *schema.Schema
 	host  *plugins.Host
-	log   *logBuffer
+	log   *testkit.LogBuffer
 }
 
 const testConfig = `
@@ -127,7 +109,7 @@ func newEnv(t testing.TB, opts plugins.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &testkit.LogBuffer{}
 	var w io.Writer = logs
 	if os.Getenv("CRM_TEST_LOG") != "" {
 		w = io.MultiWriter(logs, os.Stderr)

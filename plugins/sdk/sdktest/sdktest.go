@@ -34,7 +34,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -46,6 +45,7 @@ import (
 	"github.com/crmkit/crm/core/records"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
+	"github.com/crmkit/crm/core/testkit"
 	"github.com/crmkit/crm/plugins/sdk"
 	"github.com/crmkit/crm/plugins/sdk/internal/testserve"
 )
@@ -77,7 +77,7 @@ type Host struct {
 	schema  *schema.Schema
 	records *records.Service
 	auth    *auth.Service
-	logs    *logBuffer
+	logs    *testkit.LogBuffer
 	block   *config.Plugin
 }
 
@@ -101,7 +101,7 @@ func Start(t testing.TB, p sdk.Plugin, opts Options) *Host {
 	if err != nil {
 		t.Fatalf("sdktest: the schema: %v", err)
 	}
-	logs := &logBuffer{}
+	logs := &testkit.LogBuffer{}
 	var w io.Writer = logs
 	if os.Getenv("CRM_TEST_LOG") != "" {
 		w = io.MultiWriter(logs, os.Stderr)
@@ -473,22 +473,4 @@ func jsonForm(t testing.TB, v any) map[string]any {
 		t.Fatalf("sdktest: encode: %v", err)
 	}
 	return out
-}
-
-// logBuffer is the host's log, kept for Log.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
