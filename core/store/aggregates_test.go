@@ -12,7 +12,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 	badger "github.com/dgraph-io/badger/v4"
@@ -34,31 +33,7 @@ const otherUser = "01JTESTUSER000000000000000Y"
 var aggStages = map[string][]string{"sales": {"new", "won", "lost"}, "partners": {"new", "signed", "won"}}
 
 func openAggStore(t *testing.T, dir string) (*store.Badger, *schema.Entity) {
-	t.Helper()
-	cfg, diags := config.LoadSources(map[string][]byte{"test.hcl": []byte(aggHCL)})
-	if diags.HasErrors() {
-		t.Fatalf("config: %v", diags)
-	}
-	sch, err := schema.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenBadger(dir, sch, store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	err = st.SysUpdate(context.Background(), func(tx store.SysTx) error {
-		for _, u := range []string{testUser, otherUser} {
-			if err := tx.Put("user", u, map[string]string{"id": u}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, sch := openWith(t, dir, aggHCL, store.Options{NoSync: true}, testUser, otherUser)
 	return st, sch.Entity("deal")
 }
 

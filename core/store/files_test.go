@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmkit/crm/config"
-	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -26,30 +24,7 @@ entity "vehicle" {
 `
 
 func openFileStore(t *testing.T, opts store.Options) *store.Badger {
-	t.Helper()
-	cfg, diags := config.LoadSources(map[string][]byte{"test.hcl": []byte(fileHCL)})
-	if diags.HasErrors() {
-		t.Fatalf("config: %v", diags)
-	}
-	sch, err := schema.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenBadger(t.TempDir(), sch, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	err = st.SysUpdate(context.Background(), func(tx store.SysTx) error {
-		return tx.Put("user", testUser, map[string]string{"id": testUser})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, _ := openWith(t, t.TempDir(), fileHCL, opts, testUser)
 	return st
 }
 

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
@@ -38,20 +37,7 @@ entity "lead" {
 `
 
 func openPlanStore(t testing.TB) (*store.Badger, *schema.Entity) {
-	t.Helper()
-	cfg, diags := config.LoadSources(map[string][]byte{"test.hcl": []byte(planHCL)})
-	if diags.HasErrors() {
-		t.Fatalf("config: %v", diags)
-	}
-	sch, err := schema.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenBadger(t.TempDir(), sch, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, sch := openWith(t, t.TempDir(), planHCL, store.Options{})
 	return st, sch.Entity("lead")
 }
 

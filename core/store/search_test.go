@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmkit/crm/config"
-	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
 
@@ -24,27 +22,8 @@ entity "supplier" {
 `
 
 func openSearchStore(t testing.TB, dir, hcl string) *store.Badger {
-	t.Helper()
-	cfg, diags := config.LoadSources(map[string][]byte{"test.hcl": []byte(hcl)})
-	if diags.HasErrors() {
-		t.Fatalf("config: %v", diags)
-	}
-	sch, err := schema.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenBadger(dir, sch, store.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, _ := openWith(t, dir, hcl, store.Options{NoSync: true}, testUser)
 	<-st.SearchReady()
-	err = st.SysUpdate(context.Background(), func(tx store.SysTx) error {
-		return tx.Put("user", testUser, map[string]string{"id": testUser})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return st
 }
 

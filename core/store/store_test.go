@@ -46,8 +46,15 @@ locale { currency = "AMD" }
 const testUser = "01JTESTUSER000000000000000X"
 
 func openStore(t testing.TB, dir string) (*store.Badger, *schema.Schema) {
+	return openWith(t, dir, testHCL, store.Options{}, testUser)
+}
+
+// openWith opens a real Badger store in dir over the schema of hcl, closed
+// (and its Close checked) when the test ends, with users for records to
+// be owned by.
+func openWith(t testing.TB, dir, hcl string, opts store.Options, users ...string) (*store.Badger, *schema.Schema) {
 	t.Helper()
-	cfg, diags := config.LoadSources(map[string][]byte{"test.hcl": []byte(testHCL)})
+	cfg, diags := config.LoadSources(map[string][]byte{"test.hcl": []byte(hcl)})
 	if diags.HasErrors() {
 		t.Fatalf("config: %v", diags)
 	}
@@ -55,13 +62,22 @@ func openStore(t testing.TB, dir string) (*store.Badger, *schema.Schema) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.OpenBadger(dir, sch, store.Options{})
+	st, err := store.OpenBadger(dir, sch, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	err = st.SysUpdate(context.Background(), func(tx store.SysTx) error {
-		return tx.Put("user", testUser, map[string]string{"id": testUser})
+		for _, u := range users {
+			if err := tx.Put("user", u, map[string]string{"id": u}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
