@@ -3,8 +3,6 @@ package main_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -56,17 +54,10 @@ func TestCheckEveryProblemInOneRun(t *testing.T) {
 // returns its plugin block.
 func testPlugin(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "testplugin")
-	build := exec.Command("go", "build", "-o", bin, "./core/plugins/internal/testplugin/cmd")
-	build.Dir = testkit.RepoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the test plugin: %v\n%s", err, out)
-	}
-	data, _ := os.ReadFile(bin)
-	sum := sha256.Sum256(data)
+	bin, sum := testkit.BuildPlugin(t, "./core/plugins/internal/testplugin/cmd")
 	return `plugin "testplugin" {
   path   = "` + bin + `"
-  sha256 = "` + hex.EncodeToString(sum[:]) + `"
+  sha256 = "` + sum + `"
   read   = ["contact"]
 }
 `

@@ -2,8 +2,6 @@ package main_test
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"os"
 	"os/exec"
@@ -173,19 +171,12 @@ func TestFirstStartPrintsLogin(t *testing.T) {
 // manifests and checks the rules' plugin actions against them.
 func TestCheckPluginActions(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "testplugin")
-	build := exec.Command("go", "build", "-o", bin, "./core/plugins/internal/testplugin/cmd")
-	build.Dir = testkit.RepoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the test plugin: %v\n%s", err, out)
-	}
-	data, _ := os.ReadFile(bin)
-	sum := sha256.Sum256(data)
+	bin, sum := testkit.BuildPlugin(t, "./core/plugins/internal/testplugin/cmd")
 	cfg := filepath.Join(dir, "crm.hcl")
 	write := func(action string) {
 		os.WriteFile(cfg, []byte(`plugin "testplugin" {
   path   = "`+bin+`"
-  sha256 = "`+hex.EncodeToString(sum[:])+`"
+  sha256 = "`+sum+`"
   read   = ["contact"]
 }
 rule "r" {

@@ -1,12 +1,9 @@
 package main_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -27,14 +24,7 @@ func TestPluginKilledDuringEventStream(t *testing.T) {
 		t.Skip("crash test in -short mode")
 	}
 	dir := t.TempDir()
-	plugin := filepath.Join(dir, "loyalty")
-	build := exec.Command("go", "build", "-o", plugin, "./examples/loyalty")
-	build.Dir = testkit.RepoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the loyalty plugin: %v\n%s", err, out)
-	}
-	data, _ := os.ReadFile(plugin)
-	sum := sha256.Sum256(data)
+	plugin, sum := testkit.BuildPlugin(t, "./examples/loyalty")
 	cfgDir := filepath.Join(dir, "conf")
 	os.Mkdir(cfgDir, 0o700)
 	os.WriteFile(filepath.Join(cfgDir, "main.hcl"), []byte(crashConfig), 0o600)
@@ -47,7 +37,7 @@ plugin "loyalty" {
   write    = ["loyalty_account"]
   config   = { points_per = 1000, secret = "s" }
 }
-`, plugin, hex.EncodeToString(sum[:]))), 0o600)
+`, plugin, sum)), 0o600)
 	c := startChild(t, testkit.Binary(t), cfgDir, filepath.Join(dir, "data"))
 	defer func() { c.cmd.Process.Signal(syscall.SIGTERM); c.cmd.Wait() }()
 	client := &http.Client{Timeout: 10 * time.Second}

@@ -1,12 +1,9 @@
 package main_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -24,15 +21,7 @@ import (
 // plugin left as it was.
 func TestPluginBlockReload(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "testplugin")
-	build := exec.Command("go", "build", "-o", bin, "./core/plugins/internal/testplugin/cmd")
-	build.Dir = testkit.RepoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the test plugin: %v\n%s", err, out)
-	}
-	data, _ := os.ReadFile(bin)
-	sum := sha256.Sum256(data)
-	goodSum := hex.EncodeToString(sum[:])
+	bin, goodSum := testkit.BuildPlugin(t, "./core/plugins/internal/testplugin/cmd")
 
 	cfgDir := filepath.Join(dir, "conf")
 	os.Mkdir(cfgDir, 0o700)

@@ -1,11 +1,6 @@
 package api_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,18 +14,7 @@ import (
 // SHA-256.
 func testPlugin(t *testing.T) (string, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "testplugin")
-	cmd := exec.Command("go", "build", "-o", path, "./core/plugins/internal/testplugin/cmd")
-	cmd.Dir = testkit.RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the test plugin: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(data)
-	return path, hex.EncodeToString(sum[:])
+	return testkit.BuildPlugin(t, "./core/plugins/internal/testplugin/cmd")
 }
 
 // TestPluginsThroughTheAPI starts a real plugin process with crm serve's

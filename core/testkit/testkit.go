@@ -7,6 +7,8 @@ package testkit
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -262,4 +264,41 @@ func (s *Server) AdminUserID(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return u.ID
+}
+
+var (
+	pluginsMu    sync.Mutex
+	pluginBuilds = map[string]builtPlugin{}
+)
+
+type builtPlugin struct{ path, sum string }
+
+// BuildPlugin builds the plugin program in pkg (relative to the
+// repository, e.g. "./core/plugins/internal/testplugin/cmd" or
+// "./examples/loyalty") once per test process, and returns its path and the
+// hex SHA-256 a plugin block names it by.
+func BuildPlugin(t testing.TB, pkg string) (path, sha256Hex string) {
+	t.Helper()
+	pluginsMu.Lock()
+	defer pluginsMu.Unlock()
+	if b, ok := pluginBuilds[pkg]; ok {
+		return b.path, b.sum
+	}
+	dir, err := os.MkdirTemp("", "crm-plugin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", path, pkg)
+	cmd.Dir = RepoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, out)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	pluginBuilds[pkg] = builtPlugin{path: path, sum: hex.EncodeToString(sum[:])}
+	return path, pluginBuilds[pkg].sum
 }
