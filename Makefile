@@ -17,10 +17,11 @@ build:
 run: build
 	./$(BIN) serve --config crm.hcl
 
-# Alongside the main run, the packages that consume the change feed run
-# three more times, under the load of the others: their timing-sensitive
+# Alongside the main run, the packages that consume the change feed, the
+# store (its planner, counters and search run concurrent writers) and the
+# record service run three more times, under the load of the others: their
 # tests must pass every time, not just alone. Their output comes after.
-STRESS_PKGS := ./core/rules/ ./core/plugins/ ./core/feed/
+STRESS_PKGS := ./core/rules/ ./core/plugins/ ./core/feed/ ./core/store/ ./core/records/
 
 test: lint
 	@log=$$(mktemp); \

@@ -58,9 +58,6 @@ func TestHostileFiltersStopWithTheirBudget(t *testing.T) {
 			if took > 3*exprbudget.MaxTime {
 				t.Errorf("took %s", took)
 			}
-			if f.Match(rec) {
-				t.Error("Match = true for a filter over its budget")
-			}
 		})
 	}
 }

@@ -138,13 +138,6 @@ func filterError(err error) error {
 	return &FilterError{Message: err.Error(), Line: 1, Column: 1}
 }
 
-// Match reports whether a record satisfies the filter: false when the
-// filter fails on it, a budget included (Eval says why).
-func (f *Filter) Match(r *Record) bool {
-	ok, _ := f.Eval(r)
-	return ok
-}
-
 // Eval reports whether a record satisfies the filter. A comparison that
 // fails at run time on the record (nil > 5) is no match and no error; a
 // filter that exceeds a budget of package exprbudget (steps, memory, time)
