@@ -136,6 +136,7 @@ func (s *Server) routes() {
 	authed("GET /api/v1/search", s.search)
 	s.ruleRoutes(authed)
 	s.pluginRoutes(authed)
+	s.uiRoutes(authed)
 	// Everything else: 401 without credentials, then 404 or 405.
 	authed("/", func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 		writeError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path, "")
