@@ -16,6 +16,7 @@ import (
 	"github.com/crmkit/crm/core/rules"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
+	"github.com/crmkit/crm/core/views"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -57,6 +58,7 @@ type Server struct {
 	metrics *metrics
 	handler http.Handler
 	records *records.Service
+	views   *views.Service
 }
 
 // New builds the API handler.
@@ -70,7 +72,7 @@ func New(opts Options) *Server {
 	if opts.Records == nil {
 		opts.Records = records.New(opts.Store, opts.Schema)
 	}
-	s := &Server{opts: opts, log: opts.Logger, mux: &routeMux{}, records: opts.Records}
+	s := &Server{opts: opts, log: opts.Logger, mux: &routeMux{}, records: opts.Records, views: views.New(opts.Store, opts.Schema)}
 	s.metrics = newMetrics(opts.Store)
 	if opts.Rules != nil {
 		s.metrics.reg.MustRegister(opts.Rules.Collectors()...)
