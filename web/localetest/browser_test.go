@@ -215,7 +215,11 @@ func testPicker(t *testing.T, ctx context.Context) {
 	waitJS("week starts on Saturday", `document.querySelector('.datepicker-grid th').getAttribute('abbr') === 'شنبه'`)
 	waitJS("toggle has a label", `!!document.querySelector('.datepicker-toggle').getAttribute('aria-label')`)
 	waitJS("day has a label", `document.activeElement.getAttribute('aria-label') === '۲۹ اسفند ۱۴۰۳'`)
-	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowLeft), chromedp.KeyEvent(kb.ArrowLeft)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowLeft)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS("ArrowLeft in RTL goes forward", `document.activeElement.dataset.date === '2025-03-20'`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowLeft)); err != nil {
 		t.Fatal(err)
 	}
 	waitJS("ArrowLeft in RTL goes forward into the next year", `document.activeElement.dataset.date === '2025-03-21'`)
@@ -226,10 +230,14 @@ func testPicker(t *testing.T, ctx context.Context) {
 	waitValue("Enter on 1404/01/01", "2025-03-21")
 	waitJS("grid closed, text in Persian digits", `!document.querySelector('.datepicker-popup') && document.getElementById('dp').value === '۱۴۰۴/۰۱/۰۱'`)
 	// PageUp goes back a Jalali month, Escape closes without choosing.
-	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.PageUp)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowDown)); err != nil {
 		t.Fatal(err)
 	}
-	waitJS("PageUp", `document.activeElement.dataset.date === '2025-02-20'`)
+	waitJS("grid opens again", `document.activeElement && document.activeElement.dataset.date === '2025-03-21'`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.PageUp)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS("PageUp goes to 1 Esfand 1403", `document.activeElement.dataset.date === '2025-02-19'`)
 	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
 		t.Fatal(err)
 	}
