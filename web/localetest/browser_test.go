@@ -12,9 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
+
+// awaitPromise makes Evaluate wait for a promise's value.
+func awaitPromise(p *runtime.EvaluateParams) { p.AwaitPromise = new(true) }
 
 const installHint = "install chromium: apt-get install -y chromium fonts-noto-core"
 
@@ -244,6 +248,35 @@ func testPicker(t *testing.T, ctx context.Context) {
 	waitJS("Escape closes", `!document.querySelector('.datepicker-popup') && document.activeElement.id === 'dp'`)
 	if v := value(); v != "2025-03-21" {
 		t.Errorf("after Escape the value is %s, want 2025-03-21", v)
+	}
+
+	// English and Gregorian: the same value shown as ISO, week from Sunday,
+	// ArrowRight forward, the default look loaded (an opaque popup).
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__picker.use('en', 'gregorian')`, awaitPromise)); err != nil {
+		t.Fatalf("switch to English: %v", err)
+	}
+	waitJS("value shown in the Gregorian calendar", `document.getElementById('dp').value === '2025-03-21' && document.documentElement.dir === 'ltr'`)
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#dp"), clear+"2024-02-29")); err != nil {
+		t.Fatalf("type: %v", err)
+	}
+	waitValue("typed 2024-02-29", "2024-02-29")
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowDown)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS("grid on the leap day", `document.activeElement.dataset.date === '2024-02-29'`)
+	waitJS("English week starts on Sunday", `document.querySelector('.datepicker-grid th').getAttribute('abbr') === 'Sunday'`)
+	waitJS("title", `document.querySelector('.datepicker-title').textContent === 'February 2024'`)
+	waitJS("default look loaded", `getComputedStyle(document.querySelector('.datepicker-popup')).position === 'absolute' && getComputedStyle(document.querySelector('.datepicker-popup')).backgroundColor !== 'rgba(0, 0, 0, 0)'`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowRight)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS("ArrowRight in LTR goes forward", `document.activeElement.dataset.date === '2024-03-01'`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter)); err != nil {
+		t.Fatal(err)
+	}
+	waitValue("Enter on March 1", "2024-03-01")
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__picker.use('fa', 'jalali')`, awaitPromise)); err != nil {
+		t.Fatalf("switch to Persian: %v", err)
 	}
 
 	// With time: the day typed at 00:00 in Tehran (UTC+03:30).

@@ -185,7 +185,15 @@ async function picker() {
   const [{ h, render }, { useState }, { DatePicker }] = await Promise.all([
     import('preact'), import('preact/hooks'), import('/static/js/locale/datepicker.js'),
   ]);
-  window.__picker = { values: [] };
+  window.__picker = {
+    values: [],
+    // switch language and calendar from the Go test
+    use: async (code, cal) => {
+      await use(code);
+      calendar.value = cal;
+      return true;
+    },
+  };
   function Host() {
     const [value, setValue] = useState(null);
     const [when, setWhen] = useState(null);

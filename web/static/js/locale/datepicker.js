@@ -13,10 +13,10 @@
 // PageDown by month (with Shift by year), Home and End to the week's ends, Enter
 // or Space choose, Escape closes and returns to the input.
 //
-// Class names (datepicker, datepicker-input, datepicker-toggle,
-// datepicker-popup, datepicker-head, datepicker-grid, datepicker-day,
-// is-today, is-selected, datepicker-time) are for the app's CSS; only the
-// popup's placement is set here.
+// Its default look is datepicker.css; the class names (datepicker,
+// datepicker-input, datepicker-toggle, datepicker-popup, datepicker-head,
+// datepicker-prev, datepicker-next, datepicker-title, datepicker-grid,
+// datepicker-day, is-today, is-selected, datepicker-time) let the app restyle it.
 
 import { html } from 'htm/preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
@@ -39,6 +39,16 @@ import {
 } from './calendar.js';
 
 let nextId = 0;
+
+// The picker's default look (datepicker.css, zero specificity) goes first in
+// <head>, so the app's own stylesheets override it.
+if (typeof document !== 'undefined' && !document.querySelector('link[data-datepicker]')) {
+  const link = document.createElement('link');
+  link.rel = 'stylesheet';
+  link.href = new URL('./datepicker.css', import.meta.url).href;
+  link.dataset.datepicker = '';
+  document.head.prepend(link);
+}
 
 // The calendar day and "HH:MM" of a value (ISO date, or RFC 3339 with withTime).
 function split(value, withTime, zone) {
@@ -323,8 +333,7 @@ export function DatePicker({ id, value, onChange, withTime = false, invalid = fa
       setFocus(iso);
     };
     return html`<div id=${popupId} class="datepicker-popup" role="dialog" aria-modal="false"
-        aria-label=${t('datepicker.choose')}
-        style=${{ position: 'absolute', insetBlockStart: '100%', insetInlineStart: 0, zIndex: 50 }}>
+        aria-label=${t('datepicker.choose')}>
       <div class="datepicker-head">
         <button type="button" class="datepicker-prev" aria-label=${monthTitle(prev)} title=${monthTitle(prev)}
           onClick=${() => go(prev)}>${rtl ? '›' : '‹'}</button>
@@ -339,8 +348,7 @@ export function DatePicker({ id, value, onChange, withTime = false, invalid = fa
     </div>`;
   }
 
-  return html`<span class="datepicker" ref=${root} dir=${rtl ? 'rtl' : 'ltr'}
-      style=${{ position: 'relative', display: 'inline-flex', alignItems: 'center', gap: '0.25rem' }}>
+  return html`<span class="datepicker" ref=${root} dir=${rtl ? 'rtl' : 'ltr'}>
     <input id=${inputId} ref=${input} class="datepicker-input" type="text" inputmode="numeric" autocomplete="off"
       value=${text} placeholder=${formatDateNumeric(todayISO(zone))} required=${required} disabled=${disabled}
       aria-invalid=${invalid || bad ? 'true' : 'false'} aria-describedby=${describedBy}
