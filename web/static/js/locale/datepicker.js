@@ -293,7 +293,9 @@ export function DatePicker({ id, value, onChange, withTime = false, invalid = fa
     const lead = (weekday(first) - ws + 7) % 7;
     const num = (n) => new Intl.NumberFormat(code, { useGrouping: false }).format(n);
     const today = todayISO(zone);
-    const shortNames = weekdayNames(code, 'short');
+    // Persian 'short' weekday names are the full words; one letter each fits a column.
+    let shortNames = weekdayNames(code, 'short');
+    if (shortNames.some((n) => n.length > 4)) shortNames = weekdayNames(code, 'narrow');
     const longNames = weekdayNames(code, 'long');
     const head = [];
     for (let i = 0; i < 7; i++) {
