@@ -96,7 +96,7 @@ func browser(t *testing.T, exe, tz string) context.Context {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()
@@ -172,14 +172,14 @@ func testPicker(t *testing.T, ctx context.Context) {
 	waitValue := func(what, want string) {
 		t.Helper()
 		err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](fmt.Sprintf(`String(window.__picker.value) === %q`, want),
-			chromedp.WithPollingTimeout(20*time.Second)))
+			chromedp.WithPollingTimeout(time.Minute)))
 		if err != nil {
 			t.Fatalf("%s: value %s, want %s (%v)", what, value(), want, err)
 		}
 	}
 	waitJS := func(what, expr string) {
 		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(time.Minute))); err != nil {
 			got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`String(document.activeElement && document.activeElement.outerHTML.slice(0, 300))`))
 			t.Fatalf("%s: %s is not true (%v); focused: %s", what, expr, err, got)
 		}
@@ -283,7 +283,7 @@ func testPicker(t *testing.T, ctx context.Context) {
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#dpt"), "۱۴۰۳/۱۲/۳۰")); err != nil {
 		t.Fatalf("type: %v", err)
 	}
-	err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`window.__picker.when === '2025-03-19T20:30:00Z'`, chromedp.WithPollingTimeout(20*time.Second)))
+	err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`window.__picker.when === '2025-03-19T20:30:00Z'`, chromedp.WithPollingTimeout(time.Minute)))
 	if err != nil {
 		when, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`String(window.__picker.when)`))
 		t.Fatalf("withTime: onChange %s, want 2025-03-19T20:30:00Z: %v", when, err)
