@@ -2,7 +2,7 @@
 // to window.__locale = {done, failures: [...], checks}; the date picker part is
 // driven by real key presses from Go through window.__picker.
 
-import { lang, setLanguage, t } from '/static/js/locale/i18n.js';
+import { dir, label, lang, setLanguage, t } from '/static/js/locale/i18n.js';
 import {
   calendar, formatDate, formatDateNumeric, formatDateTime, formatMoney, formatNumber, formatRelative, timezone,
 } from '/static/js/locale/format.js';
@@ -177,6 +177,19 @@ async function run() {
   }
   window.__locale.plurals = plurals;
   eq('t() falls back to the key', t('no.such.key'), 'no.such.key');
+
+  // Labels from the schema.
+  const vin = { name: 'vin', label: 'VIN', labels: { fa: 'شماره شاسی', hy: 'VIN համար' } };
+  await use('fa');
+  eq('fa label', label(vin), 'شماره شاسی');
+  eq('fa dir signal', dir.value, 'rtl');
+  await use('ru');
+  eq('label without the language', label(vin), 'VIN');
+  eq('label without label', label({ name: 'mileage' }), 'mileage');
+  eq('ru dir signal', dir.value, 'ltr');
+  const faCat = await (await fetch('/static/i18n/fa.json')).json();
+  await use('fa');
+  eq('fa text with a placeholder', t('home.title', { name: 'Ani' }), faCat['home.title'].replace('{name}', 'Ani'));
 }
 
 async function picker() {
