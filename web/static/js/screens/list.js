@@ -3,10 +3,10 @@
 // by cursor, bulk edit of selected rows, CSV export, and live updates over
 // the websocket. Under 640 px the rows become cards (CSS).
 import { html } from 'htm/preact';
-import { useEffect, useState, useRef } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { t, label } from '../locale/i18n.js';
 import { api, recordPath } from '../api.js';
-import { register, link, setQuery, navigate } from '../router.js';
+import { register, link, setQuery } from '../router.js';
 import { entity, me } from '../session.js';
 import { typeOf, isEmpty } from '../fields/index.js';
 import { recordURL, remember, titleOf } from '../records.js';
@@ -126,6 +126,10 @@ function Views({ ent, state, apply }) {
 function List({ params, query }) {
   const ent = entity(params.entity);
   if (!ent) return html`<${Empty} title=${t('list.no_entity', { name: params.entity })} />`;
+  return html`<${EntityList} ent=${ent} query=${query} />`;
+}
+
+function EntityList({ ent, query }) {
   const filter = query.get('filter') || '';
   const sort = query.get('sort') || '-created_at';
   const columns = (query.get('columns') || '').split(',').filter((c) => ent.fields.some((f) => f.name === c));
@@ -140,7 +144,6 @@ function List({ params, query }) {
   const [modal, setModal] = useState('');
   const [showFilter, setShowFilter] = useState(!!filter);
   const [reload, setReload] = useState(0);
-  const liveRef = useRef(null);
 
   useEffect(() => {
     let cancelled = false;
@@ -171,7 +174,6 @@ function List({ params, query }) {
       if (m.op === 'created') setTotal((n) => (n === null ? n : n + 1));
       if (m.op === 'deleted' || m.op === 'left') setTotal((n) => (n === null ? n : Math.max(0, n - 1)));
     });
-    liveRef.current = unsub;
     return () => {
       cancelled = true;
       unsub();
