@@ -3,11 +3,11 @@
 #
 # Pinned: version 2.0.1, checked against the npm registry's published sha512.
 # Upstream ships a CommonJS build (dist/index.cjs, its "main") and, since 2.0, an ES
-# module build (dist/index.js). We copy the ES module build as jalaali.js and write
-# index.js, a small ESM wrapper that re-exports the named functions the UI contract
+# module build (dist/index.js). We copy the ES module build as jalaali.dist.js and write
+# jalaali.js, a small ESM wrapper that re-exports the named functions the UI contract
 # names (toJalaali, toGregorian, isValidJalaaliDate, jalaaliMonthLength,
 # isLeapJalaaliYear, plus j2d/d2j/g2d/d2g/jalaaliWeek), so the import map maps
-# "jalaali-js" to vendor/jalaali-js/index.js and no bundler is needed.
+# "jalaali-js" to vendor/jalaali-js/jalaali.js and no bundler is needed.
 #
 # Run by `make vendor` (never by `go build`); the output is committed.
 set -eu
@@ -33,9 +33,9 @@ tar -xzf "$tgz" -C "$tmp"
 rm -rf "$dest"
 mkdir -p "$dest"
 # The source map is not shipped, so drop the comment that points to it.
-grep -v '^//# sourceMappingURL=' "$tmp/package/dist/index.js" >"$dest/jalaali.js"
+grep -v '^//# sourceMappingURL=' "$tmp/package/dist/index.js" >"$dest/jalaali.dist.js"
 cp "$tmp/package/LICENSE" "$dest/LICENSE"
-cat >"$dest/index.js" <<JS
+cat >"$dest/jalaali.js" <<JS
 // jalaali-js $VERSION (MIT, https://github.com/jalaali/jalaali-js), vendored by
 // web/scripts/vendor-jalaali.sh; do not edit, re-run \`make vendor\`.
 export {
@@ -49,6 +49,6 @@ export {
   d2j,
   g2d,
   d2g,
-} from './jalaali.js';
+} from './jalaali.dist.js';
 JS
 echo "vendor-jalaali: $PKG@$VERSION -> $dest"
