@@ -52,13 +52,31 @@ function browserLanguage(allowed) {
   return '';
 }
 
+// The choices are also kept in this browser, for the sign-in screen and for
+// a server that does not store them.
+function stored(key) {
+  try {
+    return localStorage.getItem('crm.' + key) || '';
+  } catch {
+    return '';
+  }
+}
+
+function store(key, value) {
+  try {
+    localStorage.setItem('crm.' + key, value);
+  } catch {
+    /* private mode: the choice lasts for the page */
+  }
+}
+
 /** applyPrefs sets the UI language and calendar from the user and locale. */
 export async function applyPrefs() {
   const loc = schema.value.locale || {};
   const u = me.value?.user || {};
   const codes = LANGUAGES.map((l) => l.code);
-  const code = u.language || loc.default || browserLanguage(codes) || 'en';
-  calendar.value = u.calendar || loc.calendar || 'gregorian';
+  const code = u.language || stored('language') || loc.default || browserLanguage(codes) || 'en';
+  calendar.value = u.calendar || stored('calendar') || loc.calendar || 'gregorian';
   try {
     await setLanguage(code);
   } catch (e) {
@@ -107,8 +125,14 @@ export async function signOut() {
  */
 export async function savePrefs(prefs) {
   if (me.value) me.value = { ...me.value, user: { ...me.value.user, ...prefs } };
-  if (prefs.calendar) calendar.value = prefs.calendar;
-  if (prefs.language) await setLanguage(prefs.language);
+  if (prefs.calendar) {
+    calendar.value = prefs.calendar;
+    store('calendar', prefs.calendar);
+  }
+  if (prefs.language) {
+    store('language', prefs.language);
+    await setLanguage(prefs.language);
+  }
   try {
     const res = await api('PATCH', '/auth/me', prefs);
     if (res?.user && me.value) me.value = { ...me.value, user: { ...me.value.user, ...res.user } };

@@ -9,7 +9,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { t, label } from '../locale/i18n.js';
 import { api, recordPath } from '../api.js';
 import { register, link, navigate } from '../router.js';
-import { entity } from '../session.js';
+import { entity, field } from '../session.js';
 import { typeOf, isEmpty } from '../fields/index.js';
 import { userName } from '../fields/user.js';
 import { listURL, recordURL, remember, titleOf } from '../records.js';
@@ -71,9 +71,9 @@ function Timeline({ ent, id, version }) {
       : html`<li class="tl-change"><time datetime=${it.at} title=${formatDateTime(it.at)}>${formatRelative(it.at)}</time>
           <span>${t('timeline.' + (it.action || 'updated'), { who: userName(it.by) || it.by || '' })}</span>
           ${it.changes && html`<ul class="changes">${Object.entries(it.changes).map(([k, c]) => {
-            const f = ent.fields.find((x) => x.name === k) || { name: k, type: 'string' };
+            const f = field(ent, k) || { name: k, type: 'string' };
             const ty = typeOf(f);
-            return html`<li><b>${label(f)}</b>: <span class="old">${ty.text(c.old, f) || '—'}</span> → <span class="new">${ty.text(c.new, f) || '—'}</span></li>`;
+            return html`<li><b>${f.system ? t('system.' + f.name) : label(f)}</b>: <span class="old">${ty.text(c.old, f) || '—'}</span> → <span class="new">${ty.text(c.new, f) || '—'}</span></li>`;
           })}</ul>`}</li>`)}
     ${next && html`<li><button type="button" onClick=${() => load(next)}>${t('list.more')}</button></li>`}
   </ol>`;
