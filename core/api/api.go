@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/core/auth"
+	"github.com/crmkit/crm/core/hub"
 	"github.com/crmkit/crm/core/plugins"
 	"github.com/crmkit/crm/core/records"
 	"github.com/crmkit/crm/core/rules"
@@ -47,6 +48,8 @@ type Options struct {
 	Plugins *plugins.Host
 	// Records is the record service; nil for one over Store and Schema.
 	Records *records.Service
+	// Hub serves the websocket's live views; nil when none runs.
+	Hub *hub.Hub
 }
 
 // Server is the HTTP handler of the API.
@@ -135,6 +138,8 @@ func (s *Server) routes() {
 	authed("GET /api/v1/records/{entity}/{id}/history", s.history)
 	authed("GET /api/v1/search", s.search)
 	s.ruleRoutes(authed)
+	s.notificationRoutes(authed)
+	authed("GET /api/v1/ws", s.websocket)
 	s.pluginRoutes(authed)
 	// Everything else: 401 without credentials, then 404 or 405.
 	authed("/", func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {

@@ -85,6 +85,8 @@ func TestEveryRouteIsAuthorised(t *testing.T) {
 		{method: "GET", path: "/api/v1/config/status", viewer: 403, sales: 403, admin: 404}, // the test server watches no files
 		{method: "GET", path: "/api/v1/notifications", viewer: 0, sales: 0, admin: 0},
 		{method: "POST", path: "/api/v1/notifications/read", body: map[string]any{"ids": []string{"x"}}, viewer: 0, sales: 0, admin: 0},
+		{method: "POST", path: "/api/v1/notifications/x/read", viewer: 404, sales: 404, admin: 404},
+		{method: "GET", path: "/api/v1/ws", viewer: 400, sales: 400, admin: 400}, // not a websocket handshake (ws_test.go has those)
 		{method: "GET", path: "/api/v1/openapi.json", viewer: 0, sales: 0, admin: 0},
 		{method: "GET", path: "/api/v1/plugins", viewer: 0, sales: 0, admin: 0},
 		{method: "GET", path: "/api/v1/plugins/nope", viewer: 404, sales: 404, admin: 404},
