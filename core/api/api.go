@@ -17,6 +17,7 @@ import (
 	"github.com/crmkit/crm/core/rules"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
+	"github.com/crmkit/crm/core/views"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -60,6 +61,7 @@ type Server struct {
 	metrics *metrics
 	handler http.Handler
 	records *records.Service
+	views   *views.Service
 }
 
 // New builds the API handler.
@@ -73,7 +75,7 @@ func New(opts Options) *Server {
 	if opts.Records == nil {
 		opts.Records = records.New(opts.Store, opts.Schema)
 	}
-	s := &Server{opts: opts, log: opts.Logger, mux: &routeMux{}, records: opts.Records}
+	s := &Server{opts: opts, log: opts.Logger, mux: &routeMux{}, records: opts.Records, views: views.New(opts.Store, opts.Schema)}
 	s.metrics = newMetrics(opts.Store)
 	if opts.Rules != nil {
 		s.metrics.reg.MustRegister(opts.Rules.Collectors()...)
@@ -141,6 +143,7 @@ func (s *Server) routes() {
 	s.notificationRoutes(authed)
 	authed("GET /api/v1/ws", s.websocket)
 	s.pluginRoutes(authed)
+	s.uiRoutes(authed)
 	// Everything else: 401 without credentials, then 404 or 405.
 	authed("/", func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 		writeError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path, "")
