@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -51,6 +52,10 @@ func TestUI(t *testing.T) {
 	s := startCRM(t)
 	b := browser(t)
 	ctx := session(t, b)
+	if os.Getenv("CRM_SCREENSHOTS") == "1" {
+		run(t, ctx, "sign-in screen", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#signin-email`)))
+		screenshot(t, ctx, "en-signin")
+	}
 	signIn(t, ctx, s)
 	screenshot(t, ctx, "en-home")
 

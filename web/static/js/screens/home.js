@@ -8,6 +8,7 @@ import { register, link } from '../router.js';
 import { schema, me } from '../session.js';
 import { listURL } from '../records.js';
 import { formatNumber } from '../locale/format.js';
+import { valueLabel } from '../fields/enum.js';
 
 function Home() {
   const ents = schema.value.entities || [];
@@ -32,7 +33,7 @@ function Home() {
         <span class="tile-label" dir="auto">${label(e)}</span></a></li>`)}
     </ul>
     ${pipelines.map((p) => html`<div class="card"><h2 dir="auto">${t('home.pipeline', { name: p.name })}</h2>
-      <ol class="stages">${p.stages.map((s) => html`<li dir="auto">${p.stage_labels?.[s] ? label({ name: s, ...p.stage_labels[s] }) : s}</li>`)}</ol></div>`)}
+      <ol class="stages">${p.stages.map((s) => html`<li dir="auto">${valueLabel(p.stage_labels, s)}</li>`)}</ol></div>`)}
   </section>`;
 }
 
