@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -201,14 +202,46 @@ func browser(t *testing.T) context.Context {
 	return bctx
 }
 
-// session opens a tab in a fresh browser context of b.
+// session opens a tab in a fresh browser context of b. An uncaught
+// JavaScript exception in the tab fails the test when it ends.
 func session(t *testing.T, b context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 4*wait)
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		t.Fatalf("open a tab: %v", err)
+	}
+	var (
+		mu         sync.Mutex
+		exceptions []string
+	)
+	messages := chromedp.Console(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.IsException() {
+				mu.Lock()
+				exceptions = append(exceptions, fmt.Sprintf("%s (%s:%d:%d)", m.Text, m.URL, m.Line+1, m.Column+1))
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		if len(exceptions) > 0 {
+			t.Errorf("uncaught JavaScript exceptions:\n%s", strings.Join(exceptions, "\n"))
+		}
+	})
+	tctx, cancelT := context.WithTimeout(ctx, 4*wait)
 	t.Cleanup(cancelT)
-	return ctx
+	return tctx
 }
 
 // run runs chromedp actions, each wait bounded, failing the test on error.

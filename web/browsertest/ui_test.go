@@ -66,7 +66,7 @@ func TestUI(t *testing.T) {
 		waitJS(`document.querySelector('.empty, table.records')`))
 	live := s.hasWebsocket(t)
 	if live {
-		run(t, other, "second session is live", waitJS(`document.querySelector('.live-dot.on')`))
+		run(t, other, "second session is live", waitJS(`document.querySelector('.list-page[data-live]')`))
 	}
 
 	var contactID string
@@ -121,6 +121,54 @@ func TestUI(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#save-record`)),
 			waitJS(`document.querySelector('.field.has-error[data-field="vin"] .error')`),
 		)
+	})
+
+	t.Run("a bad value is refused next to its field and rolled back", func(t *testing.T) {
+		run(t, ctx, "type an invalid e-mail and save",
+			chromedp.Navigate(s.URL+"/records/contact/"+contactID),
+			waitJS(`document.querySelector('#f-name') && document.querySelector('#f-name').value === 'Anahit Petrosyan'`),
+			chromedp.SendKeys(chromedp.CSS(`#f-email`), "not-an-e-mail"),
+			chromedp.Click(chromedp.CSS(`#save-record`)),
+			waitJS(`document.querySelector('.field.has-error[data-field="email"] .error')`),
+		)
+		if got := s.find(t, "contact", "name == 'Anahit Petrosyan'"); len(got) != 1 || got[0]["email"] != nil {
+			t.Fatalf("the refused e-mail was stored: %v", got)
+		}
+	})
+
+	t.Run("a stale edit is refused with 409 and the edit kept for a retry", func(t *testing.T) {
+		id := vehicle["id"].(string)
+		run(t, ctx, "start editing",
+			chromedp.Navigate(vehicleURL),
+			waitJS(`document.querySelector('#f-mileage') && document.querySelector('#f-mileage').value === '42000'`),
+			waitJS(`(() => { const i = document.querySelector('#f-mileage'); i.focus(); i.select(); return true; })()`),
+			chromedp.KeyEvent("\b"),
+			chromedp.SendKeys(chromedp.CSS(`#f-mileage`), "43000"),
+		)
+		// Meanwhile a colleague changes the record.
+		s.mustAPI(t, "PATCH", "/api/v1/records/vehicle/"+id, map[string]any{"status": "service"}, nil)
+		if live {
+			run(t, ctx, "the page says the record changed meanwhile", waitJS(`document.querySelector('.record-form .note')`))
+		}
+		run(t, ctx, "save is refused",
+			chromedp.Click(chromedp.CSS(`#save-record`)),
+			waitJS(`document.querySelector('.record-form .alert') && document.querySelector('#f-mileage').value === '43000'`),
+		)
+		var v record
+		s.mustAPI(t, "GET", "/api/v1/records/vehicle/"+id, nil, &v)
+		if v["mileage"] != float64(42000) || v["status"] != "service" {
+			t.Fatalf("after the refused save: mileage %v status %v, want 42000 and service", v["mileage"], v["status"])
+		}
+		run(t, ctx, "load the latest version and save again",
+			chromedp.Click(chromedp.CSS(`.record-form .alert button`)),
+			waitJS(`!document.querySelector('.record-form .alert') && document.querySelector('#f-status').value === 'service'`),
+			chromedp.Click(chromedp.CSS(`#save-record`)),
+			waitJS(`document.querySelector('#save-record').disabled && !document.querySelector('.record-form .alert')`),
+		)
+		s.mustAPI(t, "GET", "/api/v1/records/vehicle/"+id, nil, &v)
+		if v["mileage"] != float64(43000) || v["status"] != "service" {
+			t.Fatalf("after the retry: mileage %v status %v, want 43000 and service", v["mileage"], v["status"])
+		}
 	})
 
 	t.Run("a phone-sized screen shows a record without horizontal scroll", func(t *testing.T) {

@@ -144,6 +144,7 @@ function EntityList({ ent, query }) {
   const [modal, setModal] = useState('');
   const [showFilter, setShowFilter] = useState(!!filter);
   const [reload, setReload] = useState(0);
+  const [live, setLive] = useState(false);
 
   useEffect(() => {
     let cancelled = false;
@@ -160,7 +161,20 @@ function EntityList({ ent, query }) {
       })
       .catch((x) => !cancelled && (setError(x), setItems([])));
     // Live: every change to this query, as it commits.
+    setLive(false);
     const unsub = subscribe({ entity: ent.name, filter: filter || undefined, sort }, (m) => {
+      if (m.type === 'snapshot') {
+        // The query as of the subscription: a record written between the
+        // page's fetch and the subscription shows too.
+        setLive(true);
+        setItems((cur) => {
+          if (!cur) return cur;
+          const missing = (m.items || []).filter((x) => !cur.some((y) => y.id === x.id));
+          const fresh = new Map((m.items || []).map((x) => [x.id, x]));
+          return [...missing, ...cur.map((x) => (fresh.get(x.id)?.version > x.version ? fresh.get(x.id) : x))];
+        });
+        return;
+      }
       if (m.type !== 'change' || !m.record) return;
       const rec = m.record;
       remember(ent.name, rec);
@@ -201,7 +215,7 @@ function EntityList({ ent, query }) {
   };
   const exportURL = '/api/v1' + recordPath(ent.name) + '/export?' + new URLSearchParams({ ...(filter ? { filter } : {}), sort, columns: state.columns.join(',') });
   const filterError = error && (error.field === 'filter' || error.line) ? error : null;
-  return html`<section class="page list-page">
+  return html`<section class="page list-page" data-live=${live ? 'true' : undefined}>
     <header class="page-head">
       <h1 dir="auto">${label(ent)} ${total !== null && html`<small class="muted">${formatNumber(total)}</small>`}</h1>
       <div class="actions">
