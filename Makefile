@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/crmkit/crm/core/app.Version=$(VERSION)
 # `./...` covers only the module at the root.
 PKGS    := github.com/crmkit/crm/...
 
-.PHONY: build run test fuzz bench bench-compare lint clean proto proto-tools proto-check
+.PHONY: build run test fuzz bench bench-compare lint clean proto proto-tools proto-check vendor
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/crm
@@ -68,6 +68,12 @@ lint:
 
 clean:
 	rm -rf bin
+
+# The web UI's npm packages, fetched with `npm pack` at the versions pinned
+# in web/scripts/vendor-*.sh and committed under web/static/vendor/. Only
+# needed to change a version; `go build` and `make run` never need npm.
+vendor:
+	@for s in web/scripts/vendor-*.sh; do sh "$$s" || exit 1; done
 
 # Generated protocol code (plugins/proto/crmv1) is committed; `make proto`
 # regenerates it with pinned tools and `make proto-check` (run by CI) fails

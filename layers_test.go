@@ -41,6 +41,8 @@ var layerRules = []layerRule{
 		Why: "the core is imported by cmd, not the other way round, and speaks to plugins through plugins/proto only"},
 	{From: "config", Deny: []string{"core", "cmd"},
 		Why: "the configuration is read before the core exists; the core imports config"},
+	{From: "web", Except: []string{"web/browsertest", "web/localetest"}, Allow: []string{},
+		Why: "the web UI depends on nothing in Go but embed; it reaches the core over HTTP"},
 	{From: "", Deny: []string{"cmd"}, Except: []string{"cmd"},
 		Why: "cmd is the top: nothing imports a command"},
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/crmkit/crm/core/app"
 	"github.com/crmkit/crm/core/rules"
 	"github.com/crmkit/crm/core/schema"
+	"github.com/crmkit/crm/web"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -191,6 +192,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		AdminEmail:    os.Getenv("CRM_ADMIN_EMAIL"),
 		AdminPassword: os.Getenv("CRM_ADMIN_PASSWORD"),
 		Out:           stdout,
+		UI:            web.Handler(web.Options{}),
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "crm:", err)

@@ -278,6 +278,26 @@ type ServeOptions struct {
 	Out io.Writer
 	// Ready, if set, receives the bound address once the server listens.
 	Ready func(addr string)
+	// UI, if set, serves every path the API does not own (see withUI):
+	// the web UI, which cmd/crm passes in so that core does not import web.
+	UI http.Handler
+}
+
+// withUI sends /api/, /hooks/, /healthz and /metrics to the API and every
+// other path to the UI; with no UI, everything goes to the API.
+func withUI(apiHandler, ui http.Handler) http.Handler {
+	if ui == nil {
+		return apiHandler
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if p == "/healthz" || p == "/metrics" || p == "/api" || p == "/hooks" ||
+			strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/hooks/") {
+			apiHandler.ServeHTTP(w, r)
+			return
+		}
+		ui.ServeHTTP(w, r)
+	})
 }
 
 // Serve creates the first admin on an empty store, then serves the API until
@@ -335,7 +355,7 @@ func (a *App) Serve(ctx context.Context, opts ServeOptions) error {
 		Rules:         a.Engine, ConfigStatus: status, Plugins: a.Plugins,
 	})
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           withUI(handler, opts.UI),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -374,6 +394,9 @@ func (a *App) banner(opts ServeOptions, addr string, created bool, generated str
 		url = "http://localhost:" + port
 	}
 	fmt.Fprintf(opts.Out, "crm %s is listening on %s\n", Version, url)
+	if opts.UI != nil {
+		fmt.Fprintf(opts.Out, "Open %s in a browser to use the CRM.\n", url)
+	}
 	switch {
 	case created && generated != "":
 		fmt.Fprintf(opts.Out, "First start: created the admin %s with the password %s\n", emailOrDefault(opts.AdminEmail), generated)
