@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -214,16 +215,41 @@ func (l *lister) candidate(nx next) (*Record, bool, error) {
 		return nil, false, err
 	}
 	if rec == nil {
-		if rec, err = l.s.getRecord(l.txn, l.ent.Name, id); err != nil {
+		rec, err = l.read(id)
+		if err != nil {
 			return nil, false, err
 		}
 		recordsRead.Add(1)
+		return rec, true, nil
 	}
 	matched, err := l.match.match(rec)
 	if err != nil || !matched {
 		return nil, true, err
 	}
 	return rec, true, nil
+}
+
+// read reads the record with id if it matches the filter (nil if not): the
+// filter runs on the stored form (see scan.go), and only a match is
+// decoded.
+func (l *lister) read(id string) (*Record, error) {
+	item, err := l.txn.Get(recordKey(l.ent.Name, id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s %s: %w", l.ent.Name, id, err)
+	}
+	var rec *Record
+	err = item.Value(func(v []byte) error {
+		ok, err := l.match.matchRaw(id, v)
+		if err != nil || !ok {
+			return err
+		}
+		rec, err = decodeRecord(l.ent, id, v)
+		return err
+	})
+	return rec, err
 }
 
 // stream reads a source that yields the requested order, resuming after
