@@ -220,6 +220,8 @@ type Service struct {
 	limits    limiters
 	touched   map[string]time.Time // token id -> when LastUsedAt was last written
 	lastPurge time.Time
+
+	creds *credCache // credentials authenticated lately (credcache.go)
 }
 
 // New returns the service over st with the configured roles (the built-in
@@ -253,6 +255,7 @@ func New(st store.Store, roles []*config.Role, opts Options) *Service {
 		hashSem: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 		limits:  newLimiters(),
 		touched: map[string]time.Time{},
+		creds:   newCredCache(),
 	}
 	s.SetRoles(roles)
 	return s

@@ -236,6 +236,7 @@ func (s *Service) Logout(ctx context.Context, secret string) error {
 	if secretKind(secret) != KindSession {
 		return nil
 	}
+	defer s.creds.invalidate() // after the commit: see credcache.go
 	hash := hashSecret(secret)
 	var ended *Token
 	err := s.st.SysUpdate(ctx, func(tx store.SysTx) error {
@@ -280,31 +281,39 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 		return nil, fmt.Errorf("%w: malformed token", ErrUnauthenticated)
 	}
 	hash := hashSecret(secret)
+	now := s.now()
 	var (
 		doc tokenDoc
 		u   *User
 	)
-	err := s.st.SysView(ctx, func(tx store.SysTx) error {
-		var id string
-		if err := tx.Get(kindTokenHash, hash, &id); err != nil {
+	if e := s.creds.get(hash, now); e != nil {
+		doc = e.doc
+		uc := e.user
+		u = &uc
+	} else {
+		gen := s.creds.generation() // before the reads: see credcache.go
+		err := s.st.SysView(ctx, func(tx store.SysTx) error {
+			var id string
+			if err := tx.Get(kindTokenHash, hash, &id); err != nil {
+				return err
+			}
+			if err := tx.Get(kindToken, id, &doc); err != nil {
+				return err
+			}
+			var err error
+			u, err = getUser(tx, doc.UserID)
 			return err
+		})
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, fmt.Errorf("%w: unknown or revoked token", ErrUnauthenticated)
+		case errors.Is(err, ErrNotFound):
+			return nil, fmt.Errorf("%w: the token's user no longer exists", ErrUnauthenticated)
+		case err != nil:
+			return nil, err
 		}
-		if err := tx.Get(kindToken, id, &doc); err != nil {
-			return err
-		}
-		var err error
-		u, err = getUser(tx, doc.UserID)
-		return err
-	})
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil, fmt.Errorf("%w: unknown or revoked token", ErrUnauthenticated)
-	case errors.Is(err, ErrNotFound):
-		return nil, fmt.Errorf("%w: the token's user no longer exists", ErrUnauthenticated)
-	case err != nil:
-		return nil, err
+		s.creds.put(hash, &credEntry{gen: gen, at: now, doc: doc, user: *u})
 	}
-	now := s.now()
 	switch {
 	case doc.Kind != kind || doc.Hash != hash:
 		return nil, fmt.Errorf("%w: unknown or revoked token", ErrUnauthenticated)
@@ -425,6 +434,7 @@ func (s *Service) Tokens(ctx context.Context, userID string) ([]*Token, error) {
 // RevokeToken ends a session or API token by id; ErrNotFound if there is
 // no such token.
 func (s *Service) RevokeToken(ctx context.Context, tokenID string) error {
+	defer s.creds.invalidate() // after the commit: see credcache.go
 	var doc tokenDoc
 	err := s.st.SysUpdate(ctx, func(tx store.SysTx) error {
 		if err := tx.Get(kindToken, tokenID, &doc); err != nil {
@@ -492,6 +502,7 @@ func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
 // deleteTokens deletes tokens and their hashes, a batch per transaction.
 // Deleting one already gone is harmless.
 func (s *Service) deleteTokens(ctx context.Context, docs []*tokenDoc) error {
+	defer s.creds.invalidate() // after the commit: see credcache.go
 	for len(docs) > 0 {
 		batch := docs[:min(len(docs), deleteBatch)]
 		docs = docs[len(batch):]

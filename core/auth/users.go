@@ -167,6 +167,7 @@ func (s *Service) SetPassword(ctx context.Context, userID, password string) erro
 	if err != nil {
 		return err
 	}
+	defer s.creds.invalidate() // after the commit: see credcache.go
 	err = s.st.SysUpdate(ctx, func(tx store.SysTx) error {
 		u, err := getUser(tx, userID)
 		if err != nil {
@@ -225,6 +226,7 @@ func (s *Service) changeUser(ctx context.Context, userID string, change func(*Us
 			return fmt.Errorf("%w: %s is the last enabled admin", ErrForbidden, u.Email)
 		}
 	}
+	defer s.creds.invalidate() // after the commit: see credcache.go
 	err = s.st.SysUpdate(ctx, func(tx store.SysTx) error {
 		cur, err := getUser(tx, userID)
 		if err != nil {

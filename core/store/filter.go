@@ -71,8 +71,71 @@ var systemTypes = map[string]any{
 // CompileFilter compiles src against an entity's fields; an unknown field, a
 // type mismatch or a non-boolean result is a *FilterError with its position.
 // The program is instrumented by package exprbudget, so that each run is
-// bounded in steps, memory and time.
+// bounded in steps, memory and time. A Filter is immutable and safe for
+// concurrent use, so the filters compiled lately are kept (per entity of
+// a schema, and source) and given again: a list asked for page after page,
+// or by many users, compiles its filter once.
 func CompileFilter(ent *schema.Entity, src string) (*Filter, error) {
+	if f := compiled.get(ent, src); f != nil {
+		return f, nil
+	}
+	f, err := compileFilter(ent, src)
+	if err == nil {
+		compiled.put(ent, src, f)
+	}
+	return f, err
+}
+
+// filterCacheSize is how many compiled filters a generation of the cache
+// holds; the cache keeps two generations, so between one and two times
+// this many of the filters used last.
+const filterCacheSize = 512
+
+// filterKey names a compiled filter: an entity of one schema (a reloaded
+// configuration has new entities) and the source.
+type filterKey struct {
+	ent *schema.Entity
+	src string
+}
+
+// filterCache keeps the filters compiled lately in two generations: a
+// filter found in the old one moves to the new one, and a full new
+// generation becomes the old one, dropping the filters not used since.
+type filterCache struct {
+	mu       sync.Mutex
+	cur, old map[filterKey]*Filter
+}
+
+var compiled = &filterCache{cur: map[filterKey]*Filter{}}
+
+func (c *filterCache) get(ent *schema.Entity, src string) *Filter {
+	k := filterKey{ent, src}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.cur[k]; f != nil {
+		return f
+	}
+	if f := c.old[k]; f != nil {
+		c.add(k, f)
+		return f
+	}
+	return nil
+}
+
+func (c *filterCache) put(ent *schema.Entity, src string, f *Filter) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.add(filterKey{ent, src}, f)
+}
+
+func (c *filterCache) add(k filterKey, f *Filter) {
+	if len(c.cur) >= filterCacheSize {
+		c.old, c.cur = c.cur, make(map[filterKey]*Filter, filterCacheSize)
+	}
+	c.cur[k] = f
+}
+
+func compileFilter(ent *schema.Entity, src string) (*Filter, error) {
 	if len(src) > MaxFilterLen {
 		return nil, &FilterError{Message: fmt.Sprintf("filter is %d bytes long; at most %d", len(src), MaxFilterLen), Line: 1, Column: 1}
 	}

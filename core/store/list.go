@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -219,16 +220,41 @@ func (l *lister) candidate(nx next) (*Record, bool, error) {
 		return nil, false, err
 	}
 	if rec == nil {
-		if rec, err = l.s.getRecord(l.txn, l.ent.Name, id); err != nil {
+		rec, err = l.read(id)
+		if err != nil {
 			return nil, false, err
 		}
 		recordsRead.Add(1)
+		return rec, true, nil
 	}
 	matched, err := l.match.match(rec)
 	if err != nil || !matched {
 		return nil, true, err
 	}
 	return rec, true, nil
+}
+
+// read reads the record with id if it matches the filter (nil if not): the
+// filter runs on the stored form (see scan.go), and only a match is
+// decoded.
+func (l *lister) read(id string) (*Record, error) {
+	item, err := l.txn.Get(recordKey(l.ent.Name, id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s %s: %w", l.ent.Name, id, err)
+	}
+	var rec *Record
+	err = item.Value(func(v []byte) error {
+		ok, err := l.match.matchRaw(id, v)
+		if err != nil || !ok {
+			return err
+		}
+		rec, err = decodeRecord(l.ent, id, v)
+		return err
+	})
+	return rec, err
 }
 
 // stream reads a source that yields the requested order, resuming after
@@ -316,22 +342,20 @@ func (l *lister) runs(p *plan, page *Page) error {
 
 // collect reads every candidate of a source in another order, keeping the
 // matches after the cursor in a buffer of a few pages that is sorted and
-// cut to one page (and one more) whenever it fills.
+// cut to one page (and one more) whenever it fills. It keeps only each
+// match's id and sort keys, read from the stored form (sortkeys.go), and
+// decodes the records of the page at the end.
 func (l *lister) collect(p *plan, page *Page) error {
-	type row struct {
-		rec  *Record
-		keys [][]byte
-	}
-	nx, done := l.source(p)
+	nx, done := l.keyedSource(p)
 	defer done()
 	var seen map[string]bool
 	if p.kind == "union" {
 		seen = map[string]bool{}
 	}
 	keep := l.q.Limit + 1
-	var rows []row
+	var rows []keyed
 	trim := func() {
-		slices.SortFunc(rows, func(a, b row) int { return l.compare(a.keys, b.keys) })
+		slices.SortFunc(rows, func(a, b keyed) int { return l.compare(a.keys, b.keys) })
 		if len(rows) > keep {
 			clear(rows[keep:])
 			rows = rows[:keep]
@@ -339,37 +363,40 @@ func (l *lister) collect(p *plan, page *Page) error {
 	}
 	matches := 0
 	for {
-		rec, ok, err := l.candidate(nx)
+		m, ok, err := nx()
 		if err != nil {
 			return err
 		}
 		if !ok {
 			break
 		}
-		if rec == nil {
-			continue
-		}
 		if seen != nil {
-			if seen[rec.ID] {
+			if seen[m.id] {
 				continue
 			}
-			seen[rec.ID] = true
+			seen[m.id] = true
 		}
 		if matches++; matches > sortLimit {
 			return planError(l.ent, l.keys)
 		}
-		ks := l.keysOf(rec)
-		if l.cur != nil && l.compare(ks, l.cur.Keys) <= 0 {
+		if l.cur != nil && l.compare(m.keys, l.cur.Keys) <= 0 {
 			continue
 		}
-		rows = append(rows, row{rec, ks})
+		rows = append(rows, m)
 		if len(rows) >= max(4*keep, 1024) {
 			trim()
 		}
 	}
 	trim()
 	for _, r := range rows[:min(l.q.Limit, len(rows))] {
-		page.Items = append(page.Items, r.rec)
+		rec := r.rec
+		if rec == nil {
+			var err error
+			if rec, err = l.s.getRecord(l.txn, l.ent.Name, r.id); err != nil {
+				return err
+			}
+		}
+		page.Items = append(page.Items, rec)
 	}
 	if len(rows) > l.q.Limit {
 		page.NextCursor = cursor{Sort: l.spec, Keys: rows[l.q.Limit-1].keys}.encode()
