@@ -95,6 +95,9 @@ func TestProfileScenarios(t *testing.T) {
 		{Name: "the last admin cannot be disabled", Method: "PATCH", Path: "/api/v1/users/" + s.AdminUserID(t), Token: admin, Body: map[string]any{"disabled": true}, Status: 403},
 		{Name: "disable", Method: "PATCH", Path: "/api/v1/users/" + salesID, Token: admin, Body: map[string]any{"disabled": true}, Status: 200, Contains: []string{`"disabled":true`}},
 		{Name: "enable again", Method: "PATCH", Path: "/api/v1/users/" + salesID, Token: admin, Body: map[string]any{"disabled": false}, Status: 200, Contains: []string{`"disabled":false`}},
+		{Name: "the routes are in the OpenAPI document", Method: "GET", Path: "/api/v1/openapi.json", Token: admin, Status: 200,
+			Contains: []string{`"/api/v1/auth/password"`, `"/api/v1/users/{id}"`, `"/api/v1/roles"`, `"/api/v1/views"`, `"/api/v1/views/{id}"`,
+				`"/api/v1/records/{entity}/export"`, `"/api/v1/records/{entity}/bulk"`, `"/api/v1/records/{entity}/{id}/timeline"`, `"patch":{"requestBody"`}},
 		// Disabling revoked the API token for good: enabling does not bring it back.
 		{Name: "the token was revoked", Method: "GET", Path: "/api/v1/auth/me", Token: sales, Status: 401},
 	})
