@@ -127,4 +127,19 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 		{Name: "the old password no longer logs in", Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": "sales@example.com", "password": pw}, Status: 401},
 		{Name: "the new one does", Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": "sales@example.com", "password": "a new long password"}, Status: 200},
 	})
+	// Guessing the current password is rate-limited as logins are.
+	limited := false
+	for range 10 {
+		r := s.Do(t, "POST", "/api/v1/auth/password", here, map[string]any{"current": "a guess", "new": "yet another password"})
+		if r.Status == 429 {
+			limited = r.Header.Get("Retry-After") != ""
+			break
+		}
+		if r.Status != 403 {
+			t.Fatalf("a wrong guess: %d %s", r.Status, r.Body)
+		}
+	}
+	if !limited {
+		t.Fatal("10 wrong current passwords in a row were not rate-limited")
+	}
 }
