@@ -10,6 +10,7 @@ func (s *Server) uiRoutes(authed func(string, authedHandler)) {
 	authed("GET /api/v1/roles", s.adminOnly(s.listRoles))
 	authed("GET /api/v1/views", s.listViews)
 	authed("POST /api/v1/views", s.createView)
+	authed("GET /api/v1/views/{id}", s.getView)
 	authed("PATCH /api/v1/views/{id}", s.updateView)
 	authed("DELETE /api/v1/views/{id}", s.deleteView)
 	authed("GET /api/v1/records/{entity}/export", s.exportRecords)
@@ -40,6 +41,7 @@ func (s *Server) uiPaths(paths map[string]any) {
 		"post": op("Save a view (filter, sort and columns are checked)", viewIn, "201", view),
 	}
 	paths["/api/v1/views/{id}"] = map[string]any{
+		"get":    op("A saved view you may see", nil, "200", view),
 		"patch":  op("Change a saved view (its owner or an admin)", viewIn, "200", view),
 		"delete": op("Delete a saved view (its owner or an admin)", nil, "204", nil),
 	}
