@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/csv"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,7 +25,7 @@ const exportPage = 500
 const exportPageTimeout = time.Minute
 
 // exportRecords: GET /api/v1/records/{entity}/export?filter=&sort=&columns=a,b
-// streams the list as text/csv, a header row of field names then a row per
+// streams the list as text/csv (UTF-8 with a byte order mark), a header row of field names then a row per
 // record: money as two columns (FIELD.amount, FIELD.currency), refs, users
 // and files as ids, dates ISO 8601, datetimes RFC 3339 in UTC. Authorised as
 // the list is; problems with the parameters are answered before the first
@@ -51,6 +52,9 @@ func (s *Server) exportRecords(w http.ResponseWriter, r *http.Request, p *auth.P
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.csv"`, ent.Name, time.Now().UTC().Format("20060102-150405")))
+	// A byte order mark first: without it Excel reads UTF-8 as the
+	// system's code page, and Armenian, Persian or Russian text as noise.
+	_, _ = io.WriteString(w, "\ufeff")
 	cw := csv.NewWriter(w)
 	_ = cw.Write(exportHeader(cols))
 	// A long export outlasts the server's write timeout: each page gets
