@@ -52,5 +52,5 @@ func (s *Server) uiPaths(paths map[string]any) {
 			"version": integer(), "changes": map[string]any{"type": "object"}, "entity": str(), "field": str(), "record": map[string]any{"type": "object"}})}}))}
 	paths["/api/v1/records/{entity}/bulk"] = map[string]any{"post": op("Set fields on up to 500 records, each written with its own history entry",
 		obj(map[string]any{"ids": map[string]any{"type": "array", "items": str(), "maxItems": MaxBulkIDs}, "set": map[string]any{"type": "object"}}), "200",
-		obj(map[string]any{"updated": integer(), "errors": map[string]any{"type": "array", "items": obj(map[string]any{"id": str(), "error": ref("Error")})}}))}
+		obj(map[string]any{"updated": integer(), "errors": map[string]any{"type": "array", "items": obj(map[string]any{"id": str(), "error": obj(map[string]any{"code": str(), "message": str(), "field": str()})})}}))}
 }
