@@ -64,6 +64,12 @@ func (s *Server) bulkUpdate(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		s.fail(w, r, err)
 		return
 	}
+	for _, name := range values.Clear {
+		if f := ent.Field(name); f != nil && f.Required {
+			writeError(w, http.StatusUnprocessableEntity, "required", fmt.Sprintf("%s: a %s must have one; it cannot be cleared", name, ent.Name), name)
+			return
+		}
+	}
 	var ids []string
 	seen := make(map[string]bool, len(in.IDs))
 	for _, id := range in.IDs {
