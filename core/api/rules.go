@@ -136,27 +136,6 @@ func (s *Server) retryRun(w http.ResponseWriter, r *http.Request, _ *auth.Princi
 	writeJSON(w, http.StatusOK, run)
 }
 
-// runIDOf is the id of a rule's run from the last segment of the retry
-// route: the feed position of an event's run, or the tail of a scheduled
-// run's id ("s-RECORD-VERSION").
-func runIDOf(rule, seg string) (string, bool) {
-	if seq, err := strconv.ParseUint(seg, 10, 64); err == nil {
-		return fmt.Sprintf("%s/%020d", rule, seq), true
-	}
-	rest, ok := strings.CutPrefix(seg, "s-")
-	if !ok {
-		return "", false
-	}
-	i := strings.LastIndexByte(rest, '-')
-	if i < 1 || !store.ValidID(rest[:i]) {
-		return "", false
-	}
-	if _, err := strconv.ParseInt(rest[i+1:], 10, 64); err != nil {
-		return "", false
-	}
-	return rule + "/" + seg, true
-}
-
 func (s *Server) configStatus(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	if s.opts.ConfigStatus == nil {
 		writeError(w, http.StatusNotFound, "not_found", "configuration reloading is not enabled", "")
