@@ -67,7 +67,7 @@ var builtinLabels = map[string]map[string]string{
 	"task.notes":    labelNotes,
 
 	"stage=new":         {"en": "New", "hy": "Նոր", "lt": "Naujas", "az": "Yeni", "fa": "جدید", "ru": "Новая"},
-	"stage=qualified":   {"en": "Qualified", "hy": "Որակավորված", "lt": "Kvalifikuotas", "az": "Keyfiyyətli", "fa": "واجد شرایط", "ru": "Квалифицирована"},
+	"stage=qualified":   {"en": "Qualified", "hy": "Որակավորված", "lt": "Kvalifikuotas", "az": "Kvalifikasiya olunub", "fa": "واجد شرایط", "ru": "Квалифицирована"},
 	"stage=proposal":    {"en": "Proposal", "hy": "Առաջարկ", "lt": "Pasiūlymas", "az": "Təklif", "fa": "پیشنهاد", "ru": "Предложение"},
 	"stage=negotiation": {"en": "Negotiation", "hy": "Բանակցություններ", "lt": "Derybos", "az": "Danışıqlar", "fa": "مذاکره", "ru": "Переговоры"},
 	"stage=won":         {"en": "Won", "hy": "Շահած", "lt": "Laimėtas", "az": "Qazanılıb", "fa": "موفق", "ru": "Выиграна"},

@@ -101,6 +101,7 @@ func TestEveryRouteIsAuthorised(t *testing.T) {
 		{method: "GET", path: "/api/v1/roles", viewer: 403, sales: 403, admin: 0},
 		{method: "GET", path: "/api/v1/views?entity=deal", viewer: 403, sales: 0, admin: 0},
 		{method: "POST", path: "/api/v1/views", body: map[string]any{"name": "v", "entity": "deal"}, viewer: 403, sales: 201, admin: 201},
+		{method: "GET", path: "/api/v1/views/01JAAAAAAAAAAAAAAAAAAAAAAA", viewer: 404, sales: 404, admin: 404},
 		{method: "PATCH", path: "/api/v1/views/01JAAAAAAAAAAAAAAAAAAAAAAA", body: map[string]any{"name": "v"}, viewer: 404, sales: 404, admin: 404},
 		{method: "DELETE", path: "/api/v1/views/01JAAAAAAAAAAAAAAAAAAAAAAA", viewer: 404, sales: 404, admin: 404},
 		{method: "GET", path: "/api/v1/records/deal/export", viewer: 403, sales: 200, admin: 200},

@@ -32,6 +32,8 @@ func TestBulkEditScenarios(t *testing.T) {
 		{Name: "a bad value is refused", Method: "POST", Path: "/api/v1/records/deal/bulk", Token: sales,
 			Body: map[string]any{"ids": []string{mine1}, "set": map[string]any{"amount": map[string]any{"amount": "1.2.3", "currency": "AMD"}}}, Status: 422,
 			Contains: []string{`"field":"amount"`}},
+		{Name: "a required field cannot be cleared", Method: "POST", Path: "/api/v1/records/deal/bulk", Token: sales,
+			Body: map[string]any{"ids": []string{mine1}, "set": map[string]any{"title": nil}}, Status: 422, Contains: []string{`"code":"required"`, `"field":"title"`}},
 		{Name: "nothing changed", Method: "GET", Path: "/api/v1/records/deal/" + mine1, Token: sales, Status: 200, Contains: []string{`"version":1`}},
 		{Name: "no ids", Method: "POST", Path: "/api/v1/records/deal/bulk", Token: sales, Body: map[string]any{"set": map[string]any{"stage": "won"}}, Status: 422, Contains: []string{`"field":"ids"`}},
 		{Name: "too many ids", Method: "POST", Path: "/api/v1/records/deal/bulk", Token: sales, Body: map[string]any{"ids": tooMany, "set": map[string]any{"stage": "won"}}, Status: 422,

@@ -49,7 +49,11 @@ func TestExportScenarios(t *testing.T) {
 	if cd := res.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, `attachment; filename="vehicle-`) {
 		t.Errorf("Content-Disposition %q", cd)
 	}
-	rows, err := csv.NewReader(strings.NewReader(res.Body)).ReadAll()
+	body, bom := strings.CutPrefix(res.Body, "\ufeff")
+	if !bom {
+		t.Error("no byte order mark: Excel would not read the file as UTF-8")
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +74,7 @@ func TestExportScenarios(t *testing.T) {
 	}
 
 	all := s.Do(t, "GET", "/api/v1/records/contact/export", admin, nil)
-	rows, err = csv.NewReader(strings.NewReader(all.Body)).ReadAll()
+	rows, err = csv.NewReader(strings.NewReader(strings.TrimPrefix(all.Body, "\ufeff"))).ReadAll()
 	if err != nil || len(rows) != 2 {
 		t.Fatalf("contacts: %v %q", err, all.Body)
 	}

@@ -114,12 +114,12 @@ func (s *Server) retryRun(w http.ResponseWriter, r *http.Request, _ *auth.Princi
 	if eng == nil {
 		return
 	}
-	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_query", "seq: not a feed position", "seq")
+	runID, ok := runIDOf(r.PathValue("name"), r.PathValue("seq"))
+	if !ok {
+		writeError(w, http.StatusBadRequest, "invalid_query", "seq: not a run: give its seq (a feed position) or, for a scheduled run, the part of its id after the rule's name (s-RECORD-VERSION)", "seq")
 		return
 	}
-	run, err := eng.Retry(r.Context(), fmt.Sprintf("%s/%020d", r.PathValue("name"), seq))
+	run, err := eng.Retry(r.Context(), runID)
 	if errors.Is(err, rules.ErrUnknownRun) {
 		writeError(w, http.StatusNotFound, "not_found", "no such run", "")
 		return

@@ -10,6 +10,7 @@ func (s *Server) uiRoutes(authed func(string, authedHandler)) {
 	authed("GET /api/v1/roles", s.adminOnly(s.listRoles))
 	authed("GET /api/v1/views", s.listViews)
 	authed("POST /api/v1/views", s.createView)
+	authed("GET /api/v1/views/{id}", s.getView)
 	authed("PATCH /api/v1/views/{id}", s.updateView)
 	authed("DELETE /api/v1/views/{id}", s.deleteView)
 	authed("GET /api/v1/records/{entity}/export", s.exportRecords)
@@ -40,6 +41,7 @@ func (s *Server) uiPaths(paths map[string]any) {
 		"post": op("Save a view (filter, sort and columns are checked)", viewIn, "201", view),
 	}
 	paths["/api/v1/views/{id}"] = map[string]any{
+		"get":    op("A saved view you may see", nil, "200", view),
 		"patch":  op("Change a saved view (its owner or an admin)", viewIn, "200", view),
 		"delete": op("Delete a saved view (its owner or an admin)", nil, "204", nil),
 	}
@@ -50,5 +52,5 @@ func (s *Server) uiPaths(paths map[string]any) {
 			"version": integer(), "changes": map[string]any{"type": "object"}, "entity": str(), "field": str(), "record": map[string]any{"type": "object"}})}}))}
 	paths["/api/v1/records/{entity}/bulk"] = map[string]any{"post": op("Set fields on up to 500 records, each written with its own history entry",
 		obj(map[string]any{"ids": map[string]any{"type": "array", "items": str(), "maxItems": MaxBulkIDs}, "set": map[string]any{"type": "object"}}), "200",
-		obj(map[string]any{"updated": integer(), "errors": map[string]any{"type": "array", "items": obj(map[string]any{"id": str(), "error": ref("Error")})}}))}
+		obj(map[string]any{"updated": integer(), "errors": map[string]any{"type": "array", "items": obj(map[string]any{"id": str(), "error": obj(map[string]any{"code": str(), "message": str(), "field": str()})})}}))}
 }

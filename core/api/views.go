@@ -35,6 +35,16 @@ func (s *Server) listViews(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
+// getView: GET /api/v1/views/{id}, a view the caller may see.
+func (s *Server) getView(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	v, err := s.views.Get(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
 // createView: POST /api/v1/views {name, entity, filter?, sort?, columns?,
 // shared?} -> 201 view.
 func (s *Server) createView(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
