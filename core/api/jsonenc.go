@@ -5,14 +5,15 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
 // appendJSON appends v as encoding/json's Encoder with SetEscapeHTML(false)
 // writes it (without the newline), walking the maps, slices, strings,
-// integers and booleans of an answer itself, in the same byte form, and
-// handing every other value (time.Time, floats, structs, strings that
-// need escaping) to encoding/json. The answers of lists are made of such
+// integers, booleans and times of an answer itself, in the same byte form,
+// and handing every other value (floats, structs, strings that need
+// escaping) to encoding/json. The answers of lists are made of such
 // maps; encoding/json spends most of its time on them reflecting and
 // sorting keys.
 func appendJSON(b []byte, v any) ([]byte, error) {
@@ -27,6 +28,13 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		return strconv.AppendInt(b, int64(x), 10), nil
 	case int64:
 		return strconv.AppendInt(b, x, 10), nil
+	case time.Time:
+		if y := x.Year(); y < 0 || y > 9999 {
+			return appendEncoded(b, v) // MarshalJSON's error
+		}
+		b = append(b, '"')
+		b = x.AppendFormat(b, time.RFC3339Nano) // as MarshalJSON
+		return append(b, '"'), nil
 	case map[string]any:
 		if x == nil {
 			return append(b, "null"...), nil
