@@ -634,9 +634,12 @@ func (q *matcher) item(s *Badger, item *badger.Item, entity string, strip int) (
 	if q.f == nil {
 		return s.itemRecord(item, entity, strip)
 	}
-	id := string(item.Key()[strip:])
 	var rec *Record
 	err := item.Value(func(v []byte) error {
+		if !mayContain(q.f.needles, v) {
+			return nil
+		}
+		id := string(item.Key()[strip:])
 		ok, err := q.matchRaw(id, v)
 		if err != nil || !ok {
 			return err
