@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -28,9 +27,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	if b, err := appendJSON(make([]byte, 0, 4096), v); err == nil { // encoding/json's bytes (jsonenc.go)
+		_, _ = w.Write(append(b, '\n'))
+	}
 }
 
 func writeError(w http.ResponseWriter, status int, code, message, field string) {

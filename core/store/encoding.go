@@ -31,22 +31,6 @@ func encodeRecord(ent *schema.Entity, r *Record) ([]byte, error) {
 	})
 }
 
-func decodeRecord(ent *schema.Entity, id string, b []byte) (*Record, error) {
-	var env envelope
-	if err := json.Unmarshal(b, &env); err != nil {
-		return nil, fmt.Errorf("decode %s %s: %w", ent.Name, id, err)
-	}
-	vals, err := ent.UnmarshalValues(env.Values)
-	if err != nil {
-		return nil, fmt.Errorf("decode %s %s: %w", ent.Name, id, err)
-	}
-	return &Record{
-		ID: id, Entity: ent.Name, Version: env.Version,
-		CreatedAt: env.CreatedAt, UpdatedAt: env.UpdatedAt,
-		CreatedBy: env.CreatedBy, Owner: env.Owner, Values: vals,
-	}, nil
-}
-
 // systemValue returns a system field of a record as a canonical value, and
 // whether name is a system field.
 func systemValue(r *Record, name string) (any, bool) {

@@ -58,6 +58,7 @@ type Filter struct {
 	// fast is the program without instrumentation, for a filter that
 	// cannot exceed a budget (see scan.go); nil for any other.
 	fast     *vm.Program
+	needles  [][]byte // see needlesOf
 	scan     *scanPlan
 	scanners *sync.Pool
 }
@@ -167,6 +168,7 @@ func compileFilter(ent *schema.Entity, src string) (*Filter, error) {
 		if f.fast, err = compiler.Compile(tree, ec); err != nil {
 			return nil, filterError(err)
 		}
+		f.needles = needlesOf(ent, tree.Node)
 	}
 	exprbudget.Instrument(&tree.Node, nil)
 	if f.program, err = compiler.Compile(tree, ec); err != nil {

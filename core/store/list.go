@@ -354,11 +354,13 @@ func (l *lister) collect(p *plan, page *Page) error {
 	}
 	keep := l.q.Limit + 1
 	var rows []keyed
+	var worst [][]byte // once the buffer was cut: the last kept keys, which a match must sort before
 	trim := func() {
 		slices.SortFunc(rows, func(a, b keyed) int { return l.compare(a.keys, b.keys) })
 		if len(rows) > keep {
 			clear(rows[keep:])
 			rows = rows[:keep]
+			worst = rows[keep-1].keys
 		}
 	}
 	matches := 0
@@ -379,7 +381,7 @@ func (l *lister) collect(p *plan, page *Page) error {
 		if matches++; matches > sortLimit {
 			return planError(l.ent, l.keys)
 		}
-		if l.cur != nil && l.compare(m.keys, l.cur.Keys) <= 0 {
+		if l.cur != nil && l.compare(m.keys, l.cur.Keys) <= 0 || worst != nil && l.compare(m.keys, worst) >= 0 {
 			continue
 		}
 		rows = append(rows, m)

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/exprbudget"
 	"github.com/crmkit/crm/core/schema"
 	badger "github.com/dgraph-io/badger/v4"
@@ -586,6 +587,9 @@ func (f *Filter) MatchRaw(id string, raw []byte) (bool, error) {
 	if f == nil {
 		return true, nil
 	}
+	if !mayContain(f.needles, raw) {
+		return false, nil
+	}
 	sc := f.scanners.Get().(*scanner)
 	defer f.scanners.Put(sc)
 	if err := sc.load(id, raw); err != nil {
@@ -603,6 +607,9 @@ func scannerPool(f *Filter) *sync.Pool {
 func (q *matcher) matchRaw(id string, raw []byte) (bool, error) {
 	if q.f == nil {
 		return true, nil
+	}
+	if !mayContain(q.f.needles, raw) {
+		return false, nil
 	}
 	if q.sc == nil {
 		q.sc = q.f.newScanner()
@@ -627,9 +634,12 @@ func (q *matcher) item(s *Badger, item *badger.Item, entity string, strip int) (
 	if q.f == nil {
 		return s.itemRecord(item, entity, strip)
 	}
-	id := string(item.Key()[strip:])
 	var rec *Record
 	err := item.Value(func(v []byte) error {
+		if !mayContain(q.f.needles, v) {
+			return nil
+		}
+		id := string(item.Key()[strip:])
 		ok, err := q.matchRaw(id, v)
 		if err != nil || !ok {
 			return err
@@ -639,4 +649,64 @@ func (q *matcher) item(s *Badger, item *badger.Item, entity string, strip int) (
 	})
 	q.passed = rec
 	return rec, err
+}
+
+// needlesOf returns the texts of the top-level conjuncts `F contains 'text'`
+// of a budget-free filter (one that cannot fail on a budget) where F is a
+// declared field of a string type other than file. A record whose stored
+// JSON holds no backslash holds every string verbatim (encoding/json
+// escapes quotes, control characters and <, > and & with one), and the
+// value of such a field is that verbatim string, or a string encoding/json
+// decoded from invalid UTF-8 (with U+FFFD in place of the bad bytes), or
+// none; so when a needle is not in the stored bytes, the conjunct is false
+// and the record does not match, and the filter need not run (see
+// mayContain). A text with U+FFFD, or not valid UTF-8, is no needle.
+func needlesOf(ent *schema.Entity, root ast.Node) [][]byte {
+	var out [][]byte
+	var walk func(n ast.Node)
+	walk = func(n ast.Node) {
+		b, ok := n.(*ast.BinaryNode)
+		if !ok {
+			return
+		}
+		switch b.Operator {
+		case "&&", "and":
+			walk(b.Left)
+			walk(b.Right)
+			return
+		case "contains":
+		default:
+			return
+		}
+		id, ok1 := b.Left.(*ast.IdentifierNode)
+		lit, ok2 := b.Right.(*ast.StringNode)
+		if !ok1 || !ok2 || lit.Value == "" || !utf8.ValidString(lit.Value) || strings.ContainsRune(lit.Value, utf8.RuneError) {
+			return
+		}
+		fd := ent.Field(id.Value)
+		if fd == nil || fd.Type == config.TypeFile {
+			return
+		}
+		if _, isString := fd.ExprZero().(string); !isString {
+			return
+		}
+		out = append(out, []byte(lit.Value))
+	}
+	walk(root)
+	return out
+}
+
+// mayContain reports whether a stored record may match a filter with
+// these needles: false only when the record holds no backslash and misses
+// a needle.
+func mayContain(needles [][]byte, raw []byte) bool {
+	if len(needles) == 0 || bytes.IndexByte(raw, '\\') >= 0 {
+		return true
+	}
+	for _, n := range needles {
+		if !bytes.Contains(raw, n) {
+			return false
+		}
+	}
+	return true
 }

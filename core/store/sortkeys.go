@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -18,14 +19,16 @@ type keyReader struct {
 	l      *lister
 	fields []*scanField // per sort key: the declared field; nil for a system field
 	vals   []any        // per sort key: the value read from the values object
-	maxKey string       // the declared sort field whose name sorts last
 	want   int          // how many sort keys are declared fields
+
+	onlyValues bool // no sort key but id needs the envelope's members
 }
 
 func newKeyReader(l *lister) *keyReader {
-	r := &keyReader{l: l, fields: make([]*scanField, len(l.keys)), vals: make([]any, len(l.keys))}
+	r := &keyReader{l: l, fields: make([]*scanField, len(l.keys)), vals: make([]any, len(l.keys)), onlyValues: true}
 	for i, k := range l.keys {
 		if _, sys := systemTypes[k.Field]; sys {
+			r.onlyValues = r.onlyValues && k.Field == "id"
 			continue
 		}
 		fd := l.ent.Field(k.Field)
@@ -36,7 +39,6 @@ func newKeyReader(l *lister) *keyReader {
 		}
 		r.fields[i] = &p.fields[0]
 		r.want++
-		r.maxKey = max(r.maxKey, fd.Name)
 	}
 	return r
 }
@@ -46,6 +48,16 @@ func newKeyReader(l *lister) *keyReader {
 func (r *keyReader) keys(id string, raw []byte) ([][]byte, error) {
 	clear(r.vals)
 	var top [5][]byte // v, c, u, cb, o
+	if r.onlyValues {
+		// No envelope member but the values: jump to them when what comes
+		// before holds no object or list, as scanner.load does.
+		if k := bytes.Index(raw, valuesKey); k > 0 && bytes.IndexAny(raw[1:k], "{[") < 0 {
+			if _, err := r.values(raw, k+len(valuesKey)); err != nil {
+				return nil, fmt.Errorf("decode %s %s: %w", r.l.ent.Name, id, err)
+			}
+			return r.encode(id, top)
+		}
+	}
 	sawValues := false
 	_, err := scanObject(raw, 0, func(key []byte, i int) (int, error) {
 		slot := -1
@@ -76,10 +88,17 @@ func (r *keyReader) keys(id string, raw []byte) ([][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode %s %s: %w", r.l.ent.Name, id, err)
 	}
+	return r.encode(id, top)
+}
+
+// encode makes the sort keys of record id from the values read and the
+// raw envelope members.
+func (r *keyReader) encode(id string, top [5][]byte) ([][]byte, error) {
 	ks := make([][]byte, len(r.l.keys))
 	for i, k := range r.l.keys {
 		v := r.vals[i]
 		if r.fields[i] == nil {
+			var err error
 			if v, err = systemFromEnvelope(k.Field, id, top); err != nil {
 				return nil, fmt.Errorf("decode %s %s: %w", r.l.ent.Name, id, err)
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,78 @@ entity "thing" {
 // values, values that no longer fit their field, unknown and duplicate
 // keys, escaped strings.
 func TestKeyReaderEqualsDecoding(t *testing.T) {
+	ent, raws := sortKeyRecords(t)
+	sorts := []string{"id"}
+	for _, f := range ent.Fields {
+		sorts = append(sorts, f.Name, "-"+f.Name)
+	}
+	sorts = append(sorts, "version", "-created_at", "updated_at", "owner", "-created_by", "s,-i", "m,b,-ts")
+	for _, sort := range sorts {
+		keys := append(ParseSort(sort), SortKey{Field: "id"})
+		l := &lister{ent: ent, keys: keys}
+		kr := newKeyReader(l)
+		for n, raw := range raws {
+			id := fmt.Sprintf("r%04d", n)
+			rec, err := decodeRecord(ent, id, raw)
+			if err != nil {
+				t.Fatalf("decode %s: %v", raw, err)
+			}
+			want := l.keysOf(rec)
+			got, err := kr.keys(id, raw)
+			if err != nil {
+				t.Fatalf("sort %q, %s: %v", sort, raw, err)
+			}
+			for i := range want {
+				if !bytes.Equal(got[i], want[i]) {
+					t.Fatalf("sort %q, key %d of %s: read %x, decoded %x", sort, i, raw, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestDecodeRecordFastEqualsJSON checks that decodeRecord's walk gives
+// exactly what encoding/json gives, over the records of
+// TestKeyReaderEqualsDecoding's kinds and odd stored forms.
+func TestDecodeRecordFastEqualsJSON(t *testing.T) {
+	ent, raws := sortKeyRecords(t)
+	for _, raw := range raws[:400] { // as encodeRecord wrote them
+		if _, ok := decodeRecordFast(ent, "x1", raw); !ok {
+			t.Fatalf("%s: left to encoding/json", raw)
+		}
+	}
+	raws = append(raws,
+		[]byte(`{"v":1,"c":"2025-01-01T00:00:00Z","u":"2025-01-01T00:00:00Z","f":{"s":"a"}} x`),
+		[]byte(`{"v":1.0,"c":"2025-01-01T00:00:00Z","u":"2025-01-01T00:00:00Z","f":{}}`),
+		[]byte(`{"V":7,"c":"2025-01-01T00:00:00Z","u":"2025-01-01T00:00:00Z","f":{}}`),
+		[]byte(`{"v":1,"c":"2025-01-01T00:00:00Z","u":"2025-01-01T00:00:00Z","f":null}`),
+		[]byte(`{"v":1,"c":"2025-01-01T00:00:00Z","u":"2025-01-01T00:00:00Z"}`),
+		[]byte(`{"v":1,"c":"2025-01-01T00:00:00Z","u":"2025-01-01T00:00:00Z","f":{"s":"a","s":null,"id":"x","owner":"q"}}`),
+		[]byte(`{"v":1,"c":"2025-01-01T00:00:00\u005a","u":"2025-01-01T00:00:00Z","o":"\u00e9","f":{"i":"7","b":1}}`),
+		[]byte(`{"v":1,"c":"2025-01-01","u":"2025-01-01T00:00:00Z","f":{}}`),
+		[]byte(`{"v":1,"c":"2025-01-01T00:00:00Z","u":"2025-01-01T00:00:00Z","x":1,"f":{}}`),
+		[]byte(`{"v":1,"c":"2025-01-01T00:00:00Z","u":"2025-01-01T00:00:00Z","f":{"s":"a",}}`),
+	)
+	for _, raw := range raws {
+		got, gerr := decodeRecord(ent, "x1", raw)
+		want, werr := decodeRecordJSON(ent, "x1", raw)
+		if (gerr == nil) != (werr == nil) {
+			t.Fatalf("%s: error %v, encoding/json's %v", raw, gerr, werr)
+		}
+		if gerr != nil {
+			continue
+		}
+		if !reflect.DeepEqual(got, want) || !got.CreatedAt.Equal(want.CreatedAt) || got.CreatedAt.Location().String() != want.CreatedAt.Location().String() {
+			t.Fatalf("%s:\n got %#v\nwant %#v", raw, got, want)
+		}
+	}
+}
+
+// sortKeyRecords makes stored forms of records of every field type: 400
+// random ones and a few that a schema change or an older version could
+// leave.
+func sortKeyRecords(t *testing.T) (*schema.Entity, [][]byte) {
+	t.Helper()
 	cfg, diags := config.LoadSources(map[string][]byte{"t.hcl": []byte(sortKeysHCL)})
 	if diags.HasErrors() {
 		t.Fatal(diags)
@@ -95,31 +168,5 @@ func TestKeyReaderEqualsDecoding(t *testing.T) {
 		[]byte(`{"v":1,"c":"2025-01-01T00:00:00.5+02:00","u":"2025-01-01T00:00:00Z","cb":"x","f":{}}`),
 		[]byte(`{ "v" : 3 , "c" : "2025-01-01T00:00:00Z" , "u" : "2025-01-01T00:00:00Z" , "f" : { "s" : "sp" , "m" : {"amount":"1","currency":"AMD"} } }`),
 	)
-	sorts := []string{"id"}
-	for _, f := range ent.Fields {
-		sorts = append(sorts, f.Name, "-"+f.Name)
-	}
-	sorts = append(sorts, "version", "-created_at", "updated_at", "owner", "-created_by", "s,-i", "m,b,-ts")
-	for _, sort := range sorts {
-		keys := append(ParseSort(sort), SortKey{Field: "id"})
-		l := &lister{ent: ent, keys: keys}
-		kr := newKeyReader(l)
-		for n, raw := range raws {
-			id := fmt.Sprintf("r%04d", n)
-			rec, err := decodeRecord(ent, id, raw)
-			if err != nil {
-				t.Fatalf("decode %s: %v", raw, err)
-			}
-			want := l.keysOf(rec)
-			got, err := kr.keys(id, raw)
-			if err != nil {
-				t.Fatalf("sort %q, %s: %v", sort, raw, err)
-			}
-			for i := range want {
-				if !bytes.Equal(got[i], want[i]) {
-					t.Fatalf("sort %q, key %d of %s: read %x, decoded %x", sort, i, raw, got[i], want[i])
-				}
-			}
-		}
-	}
+	return ent, raws
 }

@@ -1,0 +1,159 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/crmkit/crm/core/schema"
+)
+
+// decodeRecord reads a stored record. Most stored records are read by a
+// walk of their JSON that takes strings, integers and booleans as they are
+// (the readers of the filter scan, scan.go) and hands every other value to
+// schema.Entity.UnmarshalValues alone; anything unexpected (an unknown or
+// differently cased envelope member, a member that is not of the shape
+// encodeRecord writes) is left to decodeRecordJSON. On well-formed JSON the
+// result is decodeRecordJSON's; malformed JSON inside a value the walk
+// skips (a field the entity no longer has) may be read where encoding/json
+// would refuse the whole record.
+func decodeRecord(ent *schema.Entity, id string, b []byte) (*Record, error) {
+	if rec, ok := decodeRecordFast(ent, id, b); ok {
+		return rec, nil
+	}
+	return decodeRecordJSON(ent, id, b)
+}
+
+// readers are the scanFields of an entity's declared fields, by name.
+var readers sync.Map // *schema.Entity -> map[string]*scanField
+
+func fieldReaders(ent *schema.Entity) map[string]*scanField {
+	if m, ok := readers.Load(ent); ok {
+		return m.(map[string]*scanField)
+	}
+	m := map[string]*scanField{}
+	for _, fd := range ent.Fields {
+		key, _ := json.Marshal(fd.Name)
+		sf := &scanField{name: fd.Name, field: fd, wrap: append(append([]byte{'{'}, key...), ':')}
+		switch fd.ExprZero().(type) {
+		case string:
+			sf.fast = readString
+		case int64:
+			sf.fast = readInt
+		case bool:
+			sf.fast = readBool
+		}
+		m[fd.Name] = sf
+	}
+	readers.Store(ent, m)
+	return m
+}
+
+// decodeRecordFast is decodeRecord's walk; ok is false when it leaves the
+// record to decodeRecordJSON.
+func decodeRecordFast(ent *schema.Entity, id string, b []byte) (*Record, bool) {
+	rd := fieldReaders(ent)
+	rec := &Record{ID: id, Entity: ent.Name}
+	sawValues := false
+	end, err := scanObject(b, 0, func(key []byte, i int) (int, error) {
+		end, err := skipValue(b, i)
+		if err != nil {
+			return 0, err
+		}
+		raw := b[i:end]
+		switch string(key) {
+		case "v":
+			n, ok := jsonInt(raw)
+			if !ok {
+				return 0, errSyntax
+			}
+			rec.Version = n
+		case "c", "u":
+			s, ok := jsonString(raw)
+			if !ok {
+				return 0, errSyntax
+			}
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil || len(s) < len("2006-01-02T15:04:05Z") {
+				return 0, errSyntax
+			}
+			if key[0] == 'c' {
+				rec.CreatedAt = t
+			} else {
+				rec.UpdatedAt = t
+			}
+		case "cb", "o":
+			s, ok := jsonString(raw)
+			if !ok {
+				return 0, errSyntax
+			}
+			if key[0] == 'c' {
+				rec.CreatedBy = s
+			} else {
+				rec.Owner = s
+			}
+		case "f":
+			vals, ok := decodeValuesFast(ent, rd, raw)
+			if !ok {
+				return 0, errSyntax
+			}
+			rec.Values, sawValues = vals, true
+		default:
+			return 0, errSyntax
+		}
+		return end, nil
+	})
+	if err != nil || !sawValues || skipSpace(b, end) != len(b) {
+		return nil, false
+	}
+	return rec, true
+}
+
+// decodeValuesFast reads a stored values object as
+// schema.Entity.UnmarshalValues does; ok is false when it cannot.
+func decodeValuesFast(ent *schema.Entity, rd map[string]*scanField, b []byte) (map[string]any, bool) {
+	out := make(map[string]any, len(rd))
+	_, err := scanObject(b, 0, func(key []byte, i int) (int, error) {
+		end, err := skipValue(b, i)
+		if err != nil {
+			return 0, err
+		}
+		raw := b[i:end]
+		sf := rd[string(key)]
+		if sf == nil {
+			if ent.Lookup(string(key)) == nil {
+				return end, nil // a field the entity no longer has
+			}
+			return 0, errSyntax // a system field's name: UnmarshalValues decides
+		}
+		v, err := sf.value(ent, raw) // nil for null or a value that no longer fits
+		if err != nil {
+			return 0, err
+		}
+		if v == nil {
+			delete(out, sf.name) // the last of duplicate keys wins
+		} else {
+			out[sf.name] = v
+		}
+		return end, nil
+	})
+	return out, err == nil
+}
+
+// decodeRecordJSON reads a stored record with encoding/json.
+func decodeRecordJSON(ent *schema.Entity, id string, b []byte) (*Record, error) {
+	var env envelope
+	if err := json.Unmarshal(b, &env); err != nil {
+		return nil, fmt.Errorf("decode %s %s: %w", ent.Name, id, err)
+	}
+	vals, err := ent.UnmarshalValues(env.Values)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s %s: %w", ent.Name, id, err)
+	}
+	return &Record{
+		ID: id, Entity: ent.Name, Version: env.Version,
+		CreatedAt: env.CreatedAt, UpdatedAt: env.UpdatedAt,
+		CreatedBy: env.CreatedBy, Owner: env.Owner, Values: vals,
+	}, nil
+}
