@@ -120,6 +120,7 @@ func (c *Client) Drop(reason error) {
 	c.once.Do(func() {
 		c.err = reason
 		close(c.done)
+		c.hub.countDrop(reason)
 	})
 }
 

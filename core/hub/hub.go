@@ -66,6 +66,8 @@ type Hub struct {
 	opts Options
 	log  *slog.Logger
 	feed *feed.Consumer
+	// metrics are set up once in New.
+	metrics *metrics
 
 	mu      sync.Mutex
 	pos     uint64                            // the last feed event dispatched
@@ -96,6 +98,7 @@ func New(recs *records.Service, opts Options) *Hub {
 		byKind: map[string]map[*subscription]bool{}, clients: map[string]map[*Client]bool{},
 	}
 	h.pos = h.st.LastSeq()
+	h.metrics = newMetrics(h)
 	h.feed = feed.New(h.st, h.sch, h.dispatch, feed.Options{From: h.pos, Batch: 256, Logger: h.log,
 		RetryBase: 100 * time.Millisecond, RetryMax: 5 * time.Second})
 	return h

@@ -414,6 +414,8 @@ func TestSlowClientIsDroppedAndTheOthersKeepUp(t *testing.T) {
 			break
 		}
 	}
+	s.Run(t, []testkit.Scenario{{Name: "metrics count the drop", Method: "GET", Path: "/metrics", Token: s.AdminToken, Status: 200,
+		Contains: []string{`crm_ws_dropped_total{reason="slow"} 1`, "crm_ws_clients ", "crm_ws_subscriptions ", "crm_ws_feed_lag "}}})
 }
 
 func TestDroppedClientLeavesTheHub(t *testing.T) {
