@@ -176,7 +176,9 @@ func (s *Server) wsWrite(ctx context.Context, conn *websocket.Conn, c *hub.Clien
 				wsFlush(conn, c) // what is queued says why (the errors before a rate-limit close)
 			}
 			code, text := wsCloseCode(c.Err())
-			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+			// A slow client's buffers may be full: the close waits for
+			// room a while, then the connection just ends.
+			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(wsWriteWait))
 			return
 		}
 	}

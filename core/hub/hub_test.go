@@ -405,10 +405,14 @@ func TestSlowClientIsDroppedAndTheOthersKeepUp(t *testing.T) {
 			t.Fatalf("write %d: fast client got %s", i, m.Raw[:min(len(m.Raw), 200)])
 		}
 	}
+	// The slow client reads what was buffered, then the close: 1008 "too
+	// slow" when the close frame found room in its buffers in time, else the
+	// connection just ends (1006); /metrics says why, below.
 	for {
 		m := slow.Next()
 		if m.Close != nil {
-			if m.Close.Code != websocket.ClosePolicyViolation || !strings.Contains(m.Close.Text, "too slow") {
+			if m.Close.Code == websocket.ClosePolicyViolation && !strings.Contains(m.Close.Text, "too slow") ||
+				m.Close.Code != websocket.ClosePolicyViolation && m.Close.Code != websocket.CloseAbnormalClosure {
 				t.Fatalf("slow client closed with %v", m.Close)
 			}
 			break
