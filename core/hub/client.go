@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/crmkit/crm/core/auth"
 	"github.com/crmkit/crm/core/feed"
@@ -395,8 +396,16 @@ func (s *subscription) visible(p *auth.Principal, r *store.Record) (bool, error)
 	if r == nil || !p.CanRead(s.ent.Name) || ownOnly(p) && r.Owner != p.User.ID {
 		return false, nil
 	}
-	return s.filter.Eval(r)
+	return s.filter.EvalWithin(r, LiveFilterTime, liveFilterMsg)
 }
+
+// LiveFilterTime is the time budget of a live view's filter on one change:
+// it runs on every change of the entity, while the other views wait. A
+// view whose filter runs over a budget ends with the error
+// "filter_budget_exceeded".
+const LiveFilterTime = 100 * time.Millisecond
+
+var liveFilterMsg = fmt.Sprintf("the filter ran longer than %s on one change; a live view needs a cheaper filter", LiveFilterTime)
 
 // change is the message an event makes for the subscription, nil for
 // none: created, updated (which may be a record entering the view),

@@ -437,3 +437,32 @@ func TestDroppedClientLeavesTheHub(t *testing.T) {
 		t.Fatalf("snapshot: %s", snap.Raw)
 	}
 }
+
+func TestCostlyFilterEndsItsViewOnly(t *testing.T) {
+	s := start(t)
+	ws := s.MustDialWS(t, s.AdminToken)
+	ws.Send(subscribe("costly", "memo", "!all(1..999990, {# > 0})"))
+	ws.Expect("snapshot", "costly") // no memo yet: nothing to run it on
+	ws.Send(subscribe("cheap", "memo", ""))
+	ws.Expect("snapshot", "cheap")
+	id := create(t, s, s.AdminToken, "memo", map[string]any{"body": "one"})
+	var got []string
+	for len(got) < 2 {
+		m := ws.Next()
+		switch {
+		case m.Type == "error" && m.Sub == "costly" && strings.Contains(m.Raw, `"code":"filter_budget_exceeded"`):
+			got = append(got, "error")
+		case m.Type == "change" && m.Sub == "cheap" && m.Record()["id"] == id:
+			got = append(got, "change")
+		default:
+			t.Fatalf("unexpected: %s", m.Raw)
+		}
+	}
+	create(t, s, s.AdminToken, "memo", map[string]any{"body": "two"})
+	if m := ws.Expect("change", "cheap"); m.Record()["body"] != "two" {
+		t.Fatalf("cheap view: %s", m.Raw)
+	}
+	if extra := ws.Sync(); len(extra) != 0 {
+		t.Fatalf("the ended view still got: %s", extra[0].Raw)
+	}
+}
