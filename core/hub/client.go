@@ -52,6 +52,7 @@ type Error struct {
 	Column  int    `json:"column,omitempty"`
 }
 
+// Error is the message.
 func (e *Error) Error() string { return e.Message }
 
 // CodeResync is the error code of an `after` too far behind to replay:
