@@ -83,6 +83,9 @@ func New(opts Options) *Server {
 	if opts.Plugins != nil {
 		s.metrics.reg.MustRegister(opts.Plugins.Collectors()...)
 	}
+	if opts.Hub != nil {
+		s.metrics.reg.MustRegister(opts.Hub.Collectors()...)
+	}
 	s.routes()
 	s.handler = s.recoverer(s.instrument(s.mux))
 	return s

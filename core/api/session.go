@@ -65,6 +65,9 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		s.fail(w, r, err)
 		return
 	}
+	if s.opts.Hub != nil && p.Token != nil {
+		s.opts.Hub.EndSession(p.Token.ID) // its websockets close now
+	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
 		Secure: s.opts.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	w.WriteHeader(http.StatusNoContent)
@@ -173,6 +176,9 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if err := s.opts.Auth.RevokeToken(r.Context(), id); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if s.opts.Hub != nil {
+		s.opts.Hub.EndSession(id)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -44,8 +44,7 @@ const (
 // Why the server closes a connection, besides hub.ErrSlow and
 // hub.ErrShutdown.
 var (
-	errWSAbuse   = errors.New("rate limit exceeded")
-	errWSSession = errors.New("the session ended; log in again")
+	errWSAbuse = errors.New("rate limit exceeded")
 )
 
 // websocket serves /api/v1/ws: it checks the Origin, upgrades, and then
@@ -163,7 +162,7 @@ func (s *Server) wsWrite(ctx context.Context, conn *websocket.Conn, c *hub.Clien
 				checked = time.Now()
 				p, err := s.opts.Auth.Authenticate(ctx, secret)
 				if err != nil {
-					c.Drop(errWSSession)
+					c.Drop(hub.ErrSessionEnded)
 					continue
 				}
 				c.SetPrincipal(p)
@@ -177,7 +176,9 @@ func (s *Server) wsWrite(ctx context.Context, conn *websocket.Conn, c *hub.Clien
 				wsFlush(conn, c) // what is queued says why (the errors before a rate-limit close)
 			}
 			code, text := wsCloseCode(c.Err())
-			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+			// A slow client's buffers may be full: the close waits for
+			// room a while, then the connection just ends.
+			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(wsWriteWait))
 			return
 		}
 	}
@@ -203,7 +204,7 @@ func wsCloseCode(err error) (int, string) {
 	switch {
 	case errors.Is(err, hub.ErrShutdown):
 		return websocket.CloseGoingAway, err.Error()
-	case errors.Is(err, hub.ErrSlow), errors.Is(err, errWSAbuse), errors.Is(err, errWSSession):
+	case errors.Is(err, hub.ErrSlow), errors.Is(err, errWSAbuse), errors.Is(err, hub.ErrSessionEnded):
 		return websocket.ClosePolicyViolation, err.Error()
 	}
 	return websocket.CloseNormalClosure, ""

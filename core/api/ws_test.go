@@ -141,3 +141,31 @@ func TestWebsocketRateLimit(t *testing.T) {
 		t.Fatal("no rate_limited error before the close")
 	}
 }
+
+func TestWebsocketClosesAtLogoutAndRevoke(t *testing.T) {
+	s := start(t)
+	session := s.Login(t, testkit.AdminEmail, testkit.AdminPassword)
+	ws := s.MustDialWS(t, session)
+	other := s.MustDialWS(t, s.AdminToken) // another session of the same user stays
+	if res := s.Do(t, "POST", "/api/v1/auth/logout", session, nil); res.Status != 204 {
+		t.Fatalf("logout: %d %s", res.Status, res.Body)
+	}
+	m := ws.Next()
+	if m.Close == nil || m.Close.Code != websocket.ClosePolicyViolation || !strings.Contains(m.Close.Text, "session ended") {
+		t.Fatalf("after logout: %s", m.Raw)
+	}
+	other.Sync()
+
+	res := s.Do(t, "POST", "/api/v1/auth/tokens", s.AdminToken, map[string]any{"name": "script"})
+	if res.Status != 201 {
+		t.Fatalf("token: %d %s", res.Status, res.Body)
+	}
+	script := s.MustDialWS(t, res.JSON["token"].(string))
+	if r := s.Do(t, "DELETE", "/api/v1/auth/tokens/"+res.JSON["id"].(string), s.AdminToken, nil); r.Status != 204 {
+		t.Fatalf("revoke: %d %s", r.Status, r.Body)
+	}
+	if m := script.Next(); m.Close == nil || m.Close.Code != websocket.ClosePolicyViolation {
+		t.Fatalf("after revoke: %s", m.Raw)
+	}
+	other.Sync()
+}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/crmkit/crm/core/auth"
 	"github.com/crmkit/crm/core/feed"
@@ -51,6 +52,7 @@ type Error struct {
 	Column  int    `json:"column,omitempty"`
 }
 
+// Error is the message.
 func (e *Error) Error() string { return e.Message }
 
 // CodeResync is the error code of an `after` too far behind to replay:
@@ -120,6 +122,7 @@ func (c *Client) Drop(reason error) {
 	c.once.Do(func() {
 		c.err = reason
 		close(c.done)
+		c.hub.countDrop(reason)
 	})
 }
 
@@ -280,9 +283,16 @@ func (c *Client) start(ctx context.Context, s *subscription, req Request) (uint6
 	if err != nil {
 		return 0, err
 	}
-	items := make([]json.RawMessage, len(page.Items))
-	for i, r := range page.Items {
-		items[i], _ = json.Marshal(h.recs.APIForm(ctx, r))
+	items := make([]json.RawMessage, 0, len(page.Items))
+	for _, r := range page.Items {
+		if ownOnly(p) && r.Owner != p.User.ID {
+			continue // the owner condition above already keeps them out; this is belt and braces
+		}
+		b, err := json.Marshal(h.recs.APIForm(ctx, r))
+		if err != nil {
+			return 0, fmt.Errorf("encode %s %s: %w", r.Entity, r.ID, err)
+		}
+		items = append(items, b)
 	}
 	m := map[string]any{"type": "snapshot", "sub": s.id, "items": items, "position": page.Seq}
 	if page.NextCursor != "" {
@@ -387,8 +397,16 @@ func (s *subscription) visible(p *auth.Principal, r *store.Record) (bool, error)
 	if r == nil || !p.CanRead(s.ent.Name) || ownOnly(p) && r.Owner != p.User.ID {
 		return false, nil
 	}
-	return s.filter.Eval(r)
+	return s.filter.EvalWithin(r, LiveFilterTime, liveFilterMsg)
 }
+
+// LiveFilterTime is the time budget of a live view's filter on one change:
+// it runs on every change of the entity, while the other views wait. A
+// view whose filter runs over a budget ends with the error
+// "filter_budget_exceeded".
+const LiveFilterTime = 100 * time.Millisecond
+
+var liveFilterMsg = fmt.Sprintf("the filter ran longer than %s on one change; a live view needs a cheaper filter", LiveFilterTime)
 
 // change is the message an event makes for the subscription, nil for
 // none: created, updated (which may be a record entering the view),

@@ -66,6 +66,8 @@ type Hub struct {
 	opts Options
 	log  *slog.Logger
 	feed *feed.Consumer
+	// metrics are set up once in New.
+	metrics *metrics
 
 	mu      sync.Mutex
 	pos     uint64                            // the last feed event dispatched
@@ -96,6 +98,7 @@ func New(recs *records.Service, opts Options) *Hub {
 		byKind: map[string]map[*subscription]bool{}, clients: map[string]map[*Client]bool{},
 	}
 	h.pos = h.st.LastSeq()
+	h.metrics = newMetrics(h)
 	h.feed = feed.New(h.st, h.sch, h.dispatch, feed.Options{From: h.pos, Batch: 256, Logger: h.log,
 		RetryBase: 100 * time.Millisecond, RetryMax: 5 * time.Second})
 	return h
@@ -147,7 +150,28 @@ var (
 	ErrShutdown = errors.New("the server is shutting down")
 	// ErrClosed: the connection ended (Client.Close).
 	ErrClosed = errors.New("connection closed")
+	// ErrSessionEnded: the session or token the client connected with
+	// was logged out, revoked or expired, or its user disabled.
+	ErrSessionEnded = errors.New("the session ended; log in again")
 )
+
+// EndSession drops the clients that connected with the session or API
+// token of that id (a logout, a revoked token).
+func (h *Hub) EndSession(tokenID string) {
+	h.mu.Lock()
+	var ended []*Client
+	for _, cs := range h.clients {
+		for c := range cs {
+			if p := c.principal.Load(); p.Token != nil && p.Token.ID == tokenID {
+				ended = append(ended, c)
+			}
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range ended {
+		c.Drop(ErrSessionEnded)
+	}
+}
 
 // Connect registers a client for a user; its first message, already
 // queued, is "hello" with the user and the hub's position. The caller

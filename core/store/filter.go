@@ -211,6 +211,13 @@ func (f *Filter) Eval(r *Record) (bool, error) {
 	return f.eval(r, exprbudget.NewMeter(exprbudget.Default))
 }
 
+// EvalWithin is Eval with a time budget of d at most, which msg names when
+// it runs out: a filter evaluated on every change (a live view's) must be
+// cheaper than one that runs once.
+func (f *Filter) EvalWithin(r *Record, d time.Duration, msg string) (bool, error) {
+	return f.eval(r, exprbudget.NewMeter(exprbudget.Default).WithDeadline(time.Now().Add(d), msg))
+}
+
 func (f *Filter) eval(r *Record, m *exprbudget.Meter) (bool, error) {
 	if f == nil {
 		return true, nil
