@@ -111,7 +111,6 @@ func TestUI(t *testing.T) {
 			waitJS(`[...document.querySelectorAll('table.records tbody tr')].some(r => r.textContent.includes('WVWZZZ1JZXW000001'))`),
 			waitJS(`[...document.querySelectorAll('#sidebar a')].some(a => a.getAttribute('href') === '/records/vehicle')`),
 		)
-		screenshot(t, ctx, "en-list")
 		run(t, ctx, "vehicle form",
 			chromedp.Navigate(s.URL+"/records/vehicle/new"),
 			waitJS(`['vin','mileage','status','buyer','price','arrived'].every(n => document.querySelector('#f-' + n))`),
@@ -169,6 +168,57 @@ func TestUI(t *testing.T) {
 		if v["mileage"] != float64(43000) || v["status"] != "service" {
 			t.Fatalf("after the retry: mileage %v status %v, want 43000 and service", v["mileage"], v["status"])
 		}
+	})
+
+	t.Run("list tools: filter builder, expr errors, sort, bulk edit, saved view, export", func(t *testing.T) {
+		for i, st := range []string{"sold", "service", "sold"} {
+			s.mustAPI(t, "POST", "/api/v1/records/vehicle", map[string]any{
+				"vin": fmt.Sprintf("XTA2107000000%04d", i), "mileage": 1000 * (i + 1), "status": st}, nil)
+		}
+		rows := `document.querySelectorAll('table.records tbody tr').length`
+		run(t, ctx, "filter with the builder",
+			chromedp.Navigate(s.URL+"/records/vehicle"),
+			waitJS(rows+` === 4`),
+			chromedp.Click(chromedp.CSS(`#filter-toggle`)),
+			chromedp.Click(chromedp.CSS(`#filter-add`)),
+			setSelect(`.filter-row select`, "status"),
+			setSelect(`.filter-row select:nth-of-type(3)`, "sold"),
+			waitJS(`document.querySelector('#filter-expr').value === "status == 'sold'"`),
+			chromedp.Click(chromedp.CSS(`#filter-apply`)),
+			waitJS(`new URLSearchParams(location.search).get('filter') === "status == 'sold'" && `+rows+` === 2`),
+		)
+		run(t, ctx, "a wrong expression shows its position",
+			waitJS(`(() => { const e = document.querySelector('#filter-expr'); e.value = "status == 'sold' && mileage >"; e.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`),
+			chromedp.Click(chromedp.CSS(`#filter-apply`)),
+			waitJS(`document.querySelector('#filter-error') && document.querySelector('#filter-error .caret')`),
+		)
+		run(t, ctx, "clear the filter and sort by mileage",
+			chromedp.Navigate(s.URL+"/records/vehicle?sort=mileage"),
+			waitJS(rows+` === 4`),
+			waitJS(`document.querySelector('table.records tbody tr').textContent.includes('XTA21070000000000')`),
+		)
+		run(t, ctx, "bulk edit the selected rows",
+			chromedp.Click(chromedp.CSS(`th.select input`)),
+			chromedp.Click(chromedp.CSS(`#bulk-button`)),
+			setSelect(`#bulk-field`, "status"),
+			setSelect(`#bulk-value`, "in_stock"),
+			chromedp.Click(chromedp.CSS(`#bulk-apply`)),
+			waitJS(`!document.querySelector('.modal')`),
+		)
+		if n := len(s.find(t, "vehicle", "status == 'in_stock'")); n != 4 {
+			t.Errorf("after the bulk edit %d vehicles are in stock, want 4", n)
+		}
+		run(t, ctx, "save the view",
+			chromedp.Click(chromedp.CSS(`#save-view`)),
+			chromedp.SendKeys(chromedp.CSS(`#view-name`), "By mileage"),
+			chromedp.Click(chromedp.CSS(`.inline-form button[type=submit]`)),
+			waitJS(`[...document.querySelectorAll('#view-select option')].some(o => o.textContent.includes('By mileage'))`),
+		)
+		run(t, ctx, "export the view as CSV",
+			chromedp.Evaluate[chromedp.Void](`fetch(document.querySelector('#export-link').href).then(r => r.text()).then(t => { window.__csv = t })`),
+			waitJS(`typeof window.__csv === 'string' && window.__csv.split('\n')[0].includes('vin') && window.__csv.includes('XTA21070000000002')`),
+		)
+		screenshot(t, ctx, "en-list")
 	})
 
 	t.Run("a phone-sized screen shows a record without horizontal scroll", func(t *testing.T) {

@@ -69,7 +69,7 @@ function BulkEdit({ ent, ids, onDone, onClose }) {
       <label for="bulk-value">${t('list.bulk_value')}</label>
       ${f && typeOf(f).input({ field: f, value, onChange: setValue, id: 'bulk-value', invalid: !!error?.field })}
       <${ErrorBox} error=${error} />
-      <div class="row"><button type="submit" class="primary" disabled=${busy}>${t('list.bulk_apply')}</button></div>
+      <div class="row"><button type="submit" id="bulk-apply" class="primary" disabled=${busy}>${t('list.bulk_apply')}</button></div>
     </form>
   </${Modal}>`;
 }
@@ -115,11 +115,11 @@ function Views({ ent, state, apply }) {
       html`<button type="button" onClick=${() => remove(active)}>${t('views.delete')}</button>`}
     ${naming
       ? html`<form class="inline-form" onSubmit=${save}>
-          <input aria-label=${t('views.name')} placeholder=${t('views.name')} required dir="auto" value=${name} onInput=${(e) => setName(e.currentTarget.value)} />
+          <input id="view-name" aria-label=${t('views.name')} placeholder=${t('views.name')} required dir="auto" value=${name} onInput=${(e) => setName(e.currentTarget.value)} />
           <label><input type="checkbox" checked=${shared} onChange=${(e) => setShared(e.currentTarget.checked)} /> ${t('views.shared')}</label>
           <button type="submit" class="primary">${t('common.save')}</button>
           <button type="button" onClick=${() => setNaming(false)}>${t('common.cancel')}</button></form>`
-      : html`<button type="button" onClick=${() => setNaming(true)}>${t('views.save')}</button>`}
+      : html`<button type="button" id="save-view" onClick=${() => setNaming(true)}>${t('views.save')}</button>`}
   </div>`;
 }
 
@@ -224,10 +224,10 @@ function EntityList({ ent, query }) {
     </header>
     <div class="toolbar">
       <${Views} ent=${ent} state=${state} apply=${setQuery} />
-      <button type="button" aria-expanded=${showFilter} onClick=${() => setShowFilter(!showFilter)}>${t('list.filter')}${filter ? ' •' : ''}</button>
-      <button type="button" onClick=${() => setModal('columns')}>${t('list.columns')}</button>
-      <a class="button" href=${exportURL} download>${t('list.export')}</a>
-      ${selected.size > 0 && html`<button type="button" class="primary" onClick=${() => setModal('bulk')}>${t('list.bulk_edit', { count: selected.size })}</button>`}
+      <button type="button" id="filter-toggle" aria-expanded=${showFilter} onClick=${() => setShowFilter(!showFilter)}>${t('list.filter')}${filter ? ' •' : ''}</button>
+      <button type="button" id="columns-button" onClick=${() => setModal('columns')}>${t('list.columns')}</button>
+      <a class="button" id="export-link" href=${exportURL} download>${t('list.export')}</a>
+      ${selected.size > 0 && html`<button type="button" id="bulk-button" class="primary" onClick=${() => setModal('bulk')}>${t('list.bulk_edit', { count: selected.size })}</button>`}
     </div>
     ${showFilter && html`<${FilterEditor} ent=${ent} value=${filter} error=${filterError} onApply=${(f) => setQuery({ filter: f || null, view: null })} />`}
     ${error && !filterError && html`<${ErrorBox} error=${error} />`}
