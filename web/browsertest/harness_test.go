@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/crmkit/crm/core/testkit"
 )
 
 const (
@@ -87,7 +88,7 @@ func startCRM(t *testing.T) *server {
 	t.Helper()
 	bin := crmBinary(t)
 	data := t.TempDir()
-	cmd := exec.Command(bin, "serve", "--config", "testdata/crm.hcl", "--data", data, "--listen", "127.0.0.1:0")
+	cmd := exec.Command(bin, "serve", "--config", configDir(t), "--data", data, "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "CRM_ADMIN_EMAIL="+adminEmail, "CRM_ADMIN_PASSWORD="+adminPassword)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -135,6 +136,35 @@ func startCRM(t *testing.T) *server {
 		t.Fatalf("crm serve did not start within %s", wait)
 	}
 	return nil
+}
+
+// configDir is a configuration directory: the fixture testdata/crm.hcl and
+// a block for the example third-party plugin (examples/loyalty, built once
+// per test process), whose record action the UI shows as a button.
+func configDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	fixture, err := os.ReadFile("testdata/crm.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugin, sum := testkit.BuildPlugin(t, "./examples/loyalty")
+	block := fmt.Sprintf(`plugin "loyalty" {
+  path     = %q
+  sha256   = %q
+  entities = ["loyalty_account"]
+  read     = ["contact", "deal"]
+  write    = ["loyalty_account"]
+  config   = { points_per = 1000, secret = "browser-test-secret" }
+}
+`, plugin, sum)
+	if err := os.WriteFile(filepath.Join(dir, "crm.hcl"), fixture, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "loyalty.hcl"), []byte(block), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 type writerFunc func([]byte) (int, error)

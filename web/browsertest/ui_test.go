@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -219,6 +220,64 @@ func TestUI(t *testing.T) {
 			waitJS(`typeof window.__csv === 'string' && window.__csv.split('\n')[0].includes('vin') && window.__csv.includes('XTA21070000000002')`),
 		)
 		screenshot(t, ctx, "en-list")
+	})
+
+	t.Run("a reference picked by search and a file uploaded", func(t *testing.T) {
+		photo := filepath.Join(t.TempDir(), "front.txt")
+		if err := os.WriteFile(photo, []byte("a photo, in words"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		run(t, ctx, "fill the vehicle form",
+			chromedp.Navigate(s.URL+"/records/vehicle/new"),
+			chromedp.WaitVisible(chromedp.CSS(`#f-vin`)),
+			chromedp.SendKeys(chromedp.CSS(`#f-vin`), "JTDKB20U000000777"),
+			chromedp.SendKeys(chromedp.CSS(`#f-buyer`), "Anahit"),
+			waitJS(`[...document.querySelectorAll('.results li')].some(li => li.textContent.includes('Anahit Petrosyan'))`),
+			chromedp.Click(chromedp.CSS(`.results li`)),
+			waitJS(`document.querySelector('.picker .chip') && document.querySelector('.picker .chip').textContent.includes('Anahit Petrosyan')`),
+			chromedp.SetUploadFiles(chromedp.CSS(`#f-photo`), []string{photo}),
+			waitJS(`document.querySelector('[data-field="photo"] a[download]') && document.querySelector('[data-field="photo"] a[download]').textContent.includes('front.txt')`),
+			chromedp.Click(chromedp.CSS(`#save-record`)),
+			waitJS(`/^\/records\/vehicle\/[^/]+$/.test(location.pathname) && !location.pathname.endsWith('/new')`),
+		)
+		got := s.find(t, "vehicle", "vin == 'JTDKB20U000000777'")
+		if len(got) != 1 || got[0]["buyer"] != contactID {
+			t.Fatalf("stored vehicle: %v (want buyer %s)", got, contactID)
+		}
+		f, _ := got[0]["photo"].(map[string]any)
+		if f["name"] != "front.txt" {
+			t.Fatalf("stored photo: %v", got[0]["photo"])
+		}
+		run(t, ctx, "the file downloads from the record page",
+			waitJS(`document.querySelector('[data-field="photo"] a[download]')`),
+			chromedp.Evaluate[chromedp.Void](`fetch(document.querySelector('[data-field="photo"] a[download]').href).then(r => r.text()).then(t => { window.__file = t })`),
+			waitJS(`window.__file === 'a photo, in words'`),
+		)
+	})
+
+	t.Run("a plugin's record action is a button that shows the answer or the refusal", func(t *testing.T) {
+		s.mustAPI(t, "POST", "/api/v1/records/loyalty_account", map[string]any{"contact": contactID, "points": 100}, nil)
+		run(t, ctx, "redeem 30 points",
+			chromedp.Navigate(s.URL+"/records/contact/"+contactID),
+			waitJS(`[...document.querySelectorAll('.plugin-actions button')].some(b => b.textContent === 'Redeem points')`),
+			chromedp.Click(chromedp.CSS(`.plugin-actions button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#arg-points`)),
+			chromedp.SendKeys(chromedp.CSS(`#arg-points`), "30"),
+			chromedp.Click(chromedp.CSS(`.modal button[type=submit]`)),
+			waitJS(`document.querySelector('.modal .result pre') && document.querySelector('.modal .result pre').textContent.includes('70')`),
+		)
+		if got := s.find(t, "loyalty_account", "points == 70"); len(got) != 1 {
+			t.Fatalf("after redeeming 30 of 100 points: %v", got)
+		}
+		run(t, ctx, "redeeming more than the balance is refused, next to the argument",
+			waitJS(`(() => { const i = document.querySelector('#arg-points'); i.focus(); i.select(); return true; })()`),
+			chromedp.KeyEvent("\b"),
+			chromedp.SendKeys(chromedp.CSS(`#arg-points`), "1000"),
+			chromedp.Click(chromedp.CSS(`.modal button[type=submit]`)),
+			waitJS(`document.querySelector('.modal .error') && document.querySelector('.modal .error').textContent.includes('70 points')`),
+		)
+		screenshot(t, ctx, "en-plugin-action")
+		run(t, ctx, "close", chromedp.KeyEvent("\x1b"), waitJS(`!document.querySelector('.modal')`))
 	})
 
 	t.Run("a phone-sized screen shows a record without horizontal scroll", func(t *testing.T) {
