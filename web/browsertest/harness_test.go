@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,6 +79,9 @@ func chromiumPath(t *testing.T) string {
 type server struct {
 	URL   string // http://localhost:PORT
 	token string
+
+	config, data string
+	stop         func() // stops the process and waits for it
 }
 
 var listening = regexp.MustCompile(`listening on (http://\S+)`)
@@ -86,9 +90,31 @@ var listening = regexp.MustCompile(`listening on (http://\S+)`)
 // data directory, and stops it when the test ends.
 func startCRM(t *testing.T) *server {
 	t.Helper()
-	bin := crmBinary(t)
-	data := t.TempDir()
-	cmd := exec.Command(bin, "serve", "--config", configDir(t), "--data", data, "--listen", "127.0.0.1:0")
+	s := &server{config: configDir(t), data: t.TempDir()}
+	s.start(t, "127.0.0.1:0")
+	t.Cleanup(func() { s.stop() })
+	var res struct{ Token string }
+	s.mustAPI(t, "POST", "/api/v1/auth/login", map[string]string{"email": adminEmail, "password": adminPassword}, &res)
+	s.token = res.Token
+	return s
+}
+
+// restart stops crm serve and starts it again on the same address with the
+// same data: sessions and records survive, open websockets are cut.
+func (s *server) restart(t *testing.T) {
+	t.Helper()
+	s.stop()
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.start(t, "127.0.0.1:"+u.Port())
+}
+
+// start runs crm serve on addr and waits until it listens.
+func (s *server) start(t *testing.T, addr string) {
+	t.Helper()
+	cmd := exec.Command(crmBinary(t), "serve", "--config", s.config, "--data", s.data, "--listen", addr)
 	cmd.Env = append(os.Environ(), "CRM_ADMIN_EMAIL="+adminEmail, "CRM_ADMIN_PASSWORD="+adminPassword)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -100,22 +126,25 @@ func startCRM(t *testing.T) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			logMu.Lock()
-			t.Logf("crm serve log:\n%s", logs.String())
-			logMu.Unlock()
-		}
-	})
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { _ = cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+			}
+			if t.Failed() {
+				logMu.Lock()
+				t.Logf("crm serve log:\n%s", logs.String())
+				logMu.Unlock()
+			}
+		})
+	}
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -126,16 +155,11 @@ func startCRM(t *testing.T) *server {
 		}
 	}()
 	select {
-	case u := <-urls:
-		s := &server{URL: u}
-		var res struct{ Token string }
-		s.mustAPI(t, "POST", "/api/v1/auth/login", map[string]string{"email": adminEmail, "password": adminPassword}, &res)
-		s.token = res.Token
-		return s
+	case s.URL = <-urls:
 	case <-time.After(wait):
+		s.stop()
 		t.Fatalf("crm serve did not start within %s", wait)
 	}
-	return nil
 }
 
 // configDir is a configuration directory: the fixture testdata/crm.hcl and

@@ -97,6 +97,17 @@ func TestUI(t *testing.T) {
 			waitJS(`[...document.querySelectorAll('table.records tbody tr')].some(r => r.textContent.includes('Anahit Petrosyan'))`))
 	})
 
+	t.Run("after the server restarts, the list reconnects and stays live", func(t *testing.T) {
+		if !live {
+			t.Skip("this build has no /api/v1/ws (the websocket hub is on branch ws)")
+		}
+		s.restart(t)
+		run(t, other, "the socket comes back", waitJS(`document.querySelector('.live-dot.on')`))
+		s.mustAPI(t, "POST", "/api/v1/records/contact", map[string]any{"name": "Davit Sargsyan"}, nil)
+		run(t, other, "a contact created after the restart appears without a reload",
+			waitJS(`[...document.querySelectorAll('table.records tbody tr')].some(r => r.textContent.includes('Davit Sargsyan'))`))
+	})
+
 	// A custom entity from the fixture, with a date to show in Jalali.
 	var vehicle record
 	s.mustAPI(t, "POST", "/api/v1/records/vehicle", map[string]any{
