@@ -358,6 +358,24 @@ func TestUI(t *testing.T) {
 		}))
 	})
 
+	t.Run("Persian on a phone: no horizontal scroll, the menu slides from the right", func(t *testing.T) {
+		phone := session(t, b)
+		signIn(t, phone, s) // the admin chose Persian: the server keeps it
+		run(t, phone, "390x844 in Persian",
+			chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+			chromedp.Navigate(vehicleURL),
+			waitJS(`document.documentElement.dir === 'rtl' && document.querySelector('#f-vin')`),
+			waitJS(`document.documentElement.scrollWidth <= window.innerWidth`),
+		)
+		screenshot(t, phone, "fa-phone-record")
+		run(t, phone, "open the menu",
+			chromedp.Click(chromedp.CSS(`.menu-toggle`)),
+			waitJS(`(() => { const r = document.querySelector('#sidebar').getBoundingClientRect();
+				return document.querySelector('#sidebar').classList.contains('open') && Math.abs(r.right - window.innerWidth) < 2; })()`),
+			waitJS(`document.documentElement.scrollWidth <= window.innerWidth`),
+		)
+	})
+
 	t.Run("Persian screens", func(t *testing.T) {
 		run(t, ctx, "list in Persian", chromedp.Navigate(s.URL+"/records/vehicle"),
 			waitJS(`document.documentElement.dir === 'rtl' && document.querySelector('table.records tbody tr')`))
