@@ -54,7 +54,7 @@ fuzz:
 # it cannot be installed) and raw Badger.
 PB_BIN := $(CURDIR)/bin/pocketbase-v0.36.0/base
 bench: bench-compare
-	$(GO) test -run='^$$' -bench=. -benchtime=2s -timeout 30m ./core/store/ ./core/records/ ./core/api/ ./core/rules/ ./core/plugins/
+	$(GO) test -run='^$$' -bench=. -benchtime=2s -timeout 30m ./core/store/ ./core/records/ ./core/api/ ./core/rules/ ./core/plugins/ ./core/hub/
 
 bench-compare:
 	@[ -x $(PB_BIN) ] || GOBIN=$(dir $(PB_BIN)) $(GO) install github.com/pocketbase/pocketbase/examples/base@v0.36.0 || \
