@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/crmkit/crm/core/auth"
 	"github.com/crmkit/crm/core/rules"
+	"github.com/crmkit/crm/core/store"
 )
 
 func (s *Server) ruleRoutes(authed func(string, authedHandler)) {
