@@ -86,7 +86,6 @@ func TestUI(t *testing.T) {
 			t.Fatalf("stored contacts: %v", got)
 		}
 		contactID, _ = got[0]["id"].(string)
-		screenshot(t, ctx, "en-record")
 	})
 
 	t.Run("a second session sees the contact appear live", func(t *testing.T) {
@@ -289,6 +288,16 @@ func TestUI(t *testing.T) {
 		)
 		screenshot(t, ctx, "en-plugin-action")
 		run(t, ctx, "close", chromedp.KeyEvent("\x1b"), waitJS(`!document.querySelector('.modal')`))
+	})
+
+	t.Run("a record's timeline shows its changes and the records that reference it", func(t *testing.T) {
+		run(t, ctx, "contact timeline",
+			chromedp.Navigate(s.URL+"/records/contact/"+contactID),
+			waitJS(`document.querySelector('.timeline .tl-change')`),
+			waitJS(`[...document.querySelectorAll('.timeline .tl-record')].some(li => li.textContent.includes('WVWZZZ1JZXW000001'))`),
+			waitJS(`[...document.querySelectorAll('.timeline .tl-record a')].some(a => a.getAttribute('href').startsWith('/records/loyalty_account/'))`),
+		)
+		screenshot(t, ctx, "en-record")
 	})
 
 	t.Run("a phone-sized screen shows a record without horizontal scroll", func(t *testing.T) {
