@@ -430,9 +430,35 @@ func TestUI(t *testing.T) {
 		}
 	})
 
-	t.Run("sign out", func(t *testing.T) {
+	newPassword := "a-new-browser-password-2"
+	t.Run("change the password", func(t *testing.T) {
+		run(t, ctx, "a wrong current password is refused next to it",
+			chromedp.Navigate(s.URL+"/account"),
+			chromedp.WaitVisible(chromedp.CSS(`#pw-current`)),
+			chromedp.SendKeys(chromedp.CSS(`#pw-current`), "not-the-password"),
+			chromedp.SendKeys(chromedp.CSS(`#pw-new`), newPassword),
+			chromedp.SendKeys(chromedp.CSS(`#pw-again`), newPassword),
+			chromedp.Click(chromedp.CSS(`form.card button[type=submit]`)),
+			waitJS(`document.querySelector('#err-current')`),
+		)
+		run(t, ctx, "the right one changes it",
+			waitJS(`(() => { const i = document.querySelector('#pw-current'); i.focus(); i.select(); return true; })()`),
+			chromedp.KeyEvent("\b"),
+			chromedp.SendKeys(chromedp.CSS(`#pw-current`), adminPassword),
+			chromedp.Click(chromedp.CSS(`form.card button[type=submit]`)),
+			waitJS(`document.querySelector('#pw-current').value === '' && !document.querySelector('#err-current')`),
+		)
+	})
+
+	t.Run("sign out, and in with the new password", func(t *testing.T) {
 		run(t, ctx, "sign out", openUserMenu(), chromedp.Click(chromedp.CSS(`#sign-out`)),
 			chromedp.WaitVisible(chromedp.CSS(`#signin-email`)))
 		screenshot(t, ctx, "fa-signin")
+		run(t, ctx, "sign in with the new password",
+			chromedp.SendKeys(chromedp.CSS(`#signin-email`), adminEmail),
+			chromedp.SendKeys(chromedp.CSS(`#signin-password`), newPassword),
+			chromedp.Click(chromedp.CSS(`form.signin-card button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#sidebar`)),
+		)
 	})
 }
