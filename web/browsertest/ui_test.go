@@ -151,6 +151,7 @@ func TestUI(t *testing.T) {
 		run(t, ctx, "start editing",
 			chromedp.Navigate(vehicleURL),
 			waitJS(`document.querySelector('#f-mileage') && document.querySelector('#f-mileage').value === '42000'`),
+			waitJS(fmt.Sprintf(`!%t || document.querySelector('.record-page[data-live]')`, live)),
 			waitJS(`(() => { const i = document.querySelector('#f-mileage'); i.focus(); i.select(); return true; })()`),
 			chromedp.KeyEvent("\b"),
 			chromedp.SendKeys(chromedp.CSS(`#f-mileage`), "43000"),
