@@ -50,8 +50,8 @@ func (s *server) hasWebsocket(t *testing.T) bool {
 }
 
 func TestUI(t *testing.T) {
+	b := browser(t) // first: without Chromium, fail (or skip) before building anything
 	s := startCRM(t)
-	b := browser(t)
 	ctx := session(t, b)
 	if os.Getenv("CRM_SCREENSHOTS") == "1" {
 		run(t, ctx, "sign-in screen", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`#signin-email`)))
