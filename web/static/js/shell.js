@@ -11,8 +11,17 @@ import { listURL } from './records.js';
 import { connected, onNotification } from './ws.js';
 import { Toasts, toast } from './components.js';
 
-/** nav is extra sidebar entries other screens add: {href, key, order}. */
+/** nav holds the sidebar entries screens add with addNav, above the entities. */
 export const nav = [];
+
+/**
+ * addNav adds a sidebar entry: href is the app path, key the i18n key of
+ * its text; entries are shown in order (then as added).
+ */
+export function addNav({ href, key, order = 0 }) {
+  nav.push({ href, key, order });
+  nav.sort((a, b) => a.order - b.order);
+}
 
 function Sidebar({ open, onNavigate }) {
   const path = location.value.path;

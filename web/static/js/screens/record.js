@@ -92,6 +92,7 @@ function RecordForm({ ent, id }) {
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const [stale, setStale] = useState(false);
+  const [live, setLive] = useState(false);
   const editing = useRef(false);
   const canWrite = ent.can_write !== false;
   editing.current = Object.keys(values).length > 0;
@@ -104,12 +105,25 @@ function RecordForm({ ent, id }) {
     // Live: a change made elsewhere shows here at once, unless the user is
     // editing: then the version they started from stays the base of their
     // save (which the server refuses with 409) and a note says why.
+    const newer = (r) => {
+      if (!r) return;
+      setRec((cur) => {
+        if (!cur || r.version <= cur.version) return cur;
+        if (editing.current) {
+          setStale(true);
+          return cur;
+        }
+        return r;
+      });
+    };
     return subscribe({ entity: ent.name, filter: `id == '${id.replace(/'/g, '')}'` }, (m) => {
+      if (m.type === 'snapshot') {
+        setLive(true);
+        return newer((m.items || []).find((x) => x.id === id));
+      }
       if (m.type !== 'change') return;
       if (m.op === 'deleted' || m.op === 'left') return toast(t('record.gone'), 'error');
-      if (!m.record) return;
-      if (editing.current) return setStale(true);
-      setRec((cur) => (cur && m.record.version > cur.version ? m.record : cur));
+      newer(m.record);
     });
   }, [ent.name, id]);
 
@@ -177,7 +191,7 @@ function RecordForm({ ent, id }) {
     }
   };
   const title = id ? titleOf(ent.name, rec) : t('record.new_title', { entity: label(ent) });
-  return html`<section class="page record-page">
+  return html`<section class="page record-page" data-live=${live ? 'true' : undefined}>
     <nav class="crumbs" aria-label=${t('record.breadcrumb')}><a href=${listURL(ent.name)} onClick=${link}>${label(ent)}</a></nav>
     <header class="page-head">
       <h1 dir="auto">${title}</h1>
