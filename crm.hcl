@@ -21,17 +21,20 @@ entity "contact" {
   field "preferred_language" {
     type   = "enum"
     label  = "Preferred language"
+    labels = { hy = "Նախընտրած լեզու", lt = "Pageidaujama kalba", az = "Üstünlük verilən dil", fa = "زبان ترجیحی", ru = "Предпочитаемый язык" }
     values = ["en", "hy", "lt", "az", "fa", "ru"]
   }
   field "driver_license" { type = "string" }
 }
 
 entity "vehicle" {
-  label = "Vehicle"
+  label  = "Vehicle"
+  labels = { hy = "Մեքենա", lt = "Automobilis", az = "Avtomobil", fa = "خودرو", ru = "Автомобиль" }
 
   field "vin" {
     type     = "string"
     label    = "VIN"
+    labels   = { hy = "VIN", lt = "VIN", az = "VIN", fa = "شماره شاسی", ru = "VIN" }
     required = true
     unique   = true
   }
@@ -51,7 +54,8 @@ entity "vehicle" {
   }
   field "mileage" {
     type  = "int"
-    label = "Mileage (km)"
+    label  = "Mileage (km)"
+    labels = { hy = "Վազք (կմ)", lt = "Rida (km)", az = "Yürüş (km)", fa = "کارکرد (کیلومتر)", ru = "Пробег (км)" }
     index = true
   }
   field "status" {

@@ -81,18 +81,20 @@ func defaultPipeline() *Pipeline {
 func builtinEntities() []*Entity {
 	out := make([]*Entity, 0, len(builtinDefs))
 	for _, d := range builtinDefs {
-		e := &Entity{Name: d.name, Label: d.label, Builtin: true}
+		e := &Entity{Name: d.name, Label: d.label, Labels: builtinLabel(d.name), Builtin: true}
 		for _, bf := range d.fields {
 			e.Fields = append(e.Fields, &Field{
-				Name:     bf.name,
-				Label:    defaultLabel(bf.name),
-				Type:     bf.typ,
-				Required: bf.required,
-				Index:    bf.index,
-				Search:   bf.search,
-				Values:   append([]string(nil), bf.values...),
-				To:       bf.to,
-				Builtin:  true,
+				Name:        bf.name,
+				Label:       defaultLabel(bf.name),
+				Labels:      builtinLabel(d.name + "." + bf.name),
+				ValueLabels: builtinValueLabels(d.name, bf.name, bf.values),
+				Type:        bf.typ,
+				Required:    bf.required,
+				Index:       bf.index,
+				Search:      bf.search,
+				Values:      append([]string(nil), bf.values...),
+				To:          bf.to,
+				Builtin:     true,
 			})
 		}
 		out = append(out, e)

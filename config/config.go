@@ -111,8 +111,11 @@ var ReservedFields = []string{"id", "entity", "version", "created_at", "updated_
 // Entity is an entity: a built-in one (possibly extended by HCL) or one an
 // HCL file defines.
 type Entity struct {
-	Name    string
-	Label   string // default: Name with its first letter upper-cased and underscores as spaces
+	Name  string
+	Label string // default: Name with its first letter upper-cased and underscores as spaces
+	// Labels are the label per language code (`labels = { hy = "..." }`);
+	// built-in entities have built-in ones.
+	Labels  map[string]string
 	Builtin bool
 	Fields  []*Field
 	Range   hcl.Range // the block's header; zero for a built-in entity no file mentions
@@ -120,17 +123,21 @@ type Entity struct {
 
 // Field is one field of an entity.
 type Field struct {
-	Name     string
-	Label    string
-	Type     string   // one of FieldTypes
-	Required bool     // a create must give it a value
-	Unique   bool     // no two records may share a non-empty value; implies Index
-	Index    bool     // a secondary index is kept for it
-	Search   bool     // global search finds records by it (string, text, email, phone, url, enum)
-	Values   []string // enum values (TypeEnum only)
-	To       string   // target entity (TypeRef only)
-	Builtin  bool     // part of a built-in entity's definition
-	Range    hcl.Range
+	Name   string
+	Label  string
+	Labels map[string]string // label per language code
+	// ValueLabels are the labels of an enum's values per language
+	// (value -> language -> label); built-in enums have them.
+	ValueLabels map[string]map[string]string
+	Type        string   // one of FieldTypes
+	Required    bool     // a create must give it a value
+	Unique      bool     // no two records may share a non-empty value; implies Index
+	Index       bool     // a secondary index is kept for it
+	Search      bool     // global search finds records by it (string, text, email, phone, url, enum)
+	Values      []string // enum values (TypeEnum only)
+	To          string   // target entity (TypeRef only)
+	Builtin     bool     // part of a built-in entity's definition
+	Range       hcl.Range
 }
 
 // Pipeline is an ordered list of stages for an entity's `stage` field.

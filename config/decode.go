@@ -33,13 +33,13 @@ var serverSchema = attrSchema("listen", "data_dir", "public_url")
 var localeSchema = attrSchema("languages", "default", "calendar", "currency", "timezone", "region")
 
 var entitySchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "label"}},
+	Attributes: []hcl.AttributeSchema{{Name: "label"}, {Name: "labels"}},
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "field", LabelNames: []string{"name"}}},
 }
 
 var fieldSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "type", Required: true},
-	{Name: "label"}, {Name: "required"}, {Name: "unique"}, {Name: "index"}, {Name: "search"},
+	{Name: "label"}, {Name: "labels"}, {Name: "required"}, {Name: "unique"}, {Name: "index"}, {Name: "search"},
 	{Name: "values"}, {Name: "to"},
 }}
 
@@ -74,6 +74,7 @@ type src struct {
 	attrs  map[string]hcl.Range   // value range of each attribute present
 	failed map[string]bool        // attributes present whose value did not decode
 	elems  map[string][]hcl.Range // element ranges of decoded list attributes
+	keys   map[string]hcl.Range   // key ranges of the decoded labels attribute
 }
 
 // has reports whether the attribute is present, decoded or not.
@@ -120,6 +121,7 @@ func (l *loader) open(hb *hcl.Block, schema *hcl.BodySchema) (*block, hcl.Blocks
 		attrs:  map[string]hcl.Range{},
 		failed: map[string]bool{},
 		elems:  map[string][]hcl.Range{},
+		keys:   map[string]hcl.Range{},
 	}
 	if len(hb.LabelRanges) > 0 {
 		s.name = hb.LabelRanges[0]
@@ -214,6 +216,48 @@ func (b *block) list(attr string, dst *[]string) {
 	}
 	*dst = out
 	b.src.elems[attr] = ranges
+}
+
+// labels decodes a map of language code to label, `labels = { hy = "..." }`,
+// into dst and remembers the range of each key.
+func (b *block) labels(attr string, dst *map[string]string) {
+	a, present := b.attrs[attr]
+	if !present {
+		return
+	}
+	pairs, diags := hcl.ExprMap(a.Expr)
+	if diags.HasErrors() {
+		b.fail(attr, fmt.Sprintf("%s must be an object of language = label", attr), fmt.Sprintf(`write it in braces, e.g. %s = { hy = "Մեքենա", ru = "Автомобиль" }`, attr))
+		return
+	}
+	out := make(map[string]string, len(pairs))
+	for _, kv := range pairs {
+		k, kd := kv.Key.Value(nil)
+		b.l.diags = append(b.l.diags, kd...)
+		if kd.HasErrors() || k.IsNull() || !k.IsWhollyKnown() || k.Type() != cty.String {
+			b.src.failed[attr] = true
+			b.l.report(kv.Key.Range(), fmt.Sprintf("%s: a key must be a language code", attr), `e.g. hy = "Մեքենա"`)
+			continue
+		}
+		val, vd := kv.Value.Value(nil)
+		b.l.diags = append(b.l.diags, vd...)
+		if vd.HasErrors() || val.IsNull() || !val.IsWhollyKnown() || val.Type() != cty.String {
+			b.src.failed[attr] = true
+			if !vd.HasErrors() {
+				b.l.report(kv.Value.Range(), fmt.Sprintf("%s: the label for %q must be a string", attr, k.AsString()), "")
+			}
+			continue
+		}
+		v := val.AsString()
+		if strings.TrimSpace(v) == "" {
+			b.src.failed[attr] = true
+			b.l.report(kv.Value.Range(), fmt.Sprintf("%s: the label for %q is empty", attr, k.AsString()), "")
+			continue
+		}
+		out[k.AsString()] = v
+		b.src.keys[k.AsString()] = kv.Key.Range()
+	}
+	*dst = out
 }
 
 // literal evaluates an element of a list attribute as a string.
@@ -417,6 +461,7 @@ func (l *loader) decodeEntity(hb *hcl.Block) {
 	b, blocks := l.open(hb, entitySchema)
 	e := &Entity{Name: hb.Labels[0], Range: hb.DefRange}
 	b.str("label", &e.Label)
+	b.labels("labels", &e.Labels)
 	for _, fb := range blocks {
 		e.Fields = append(e.Fields, l.decodeField(fb))
 	}
@@ -429,6 +474,7 @@ func (l *loader) decodeField(hb *hcl.Block) *Field {
 	f := &Field{Name: hb.Labels[0], Range: hb.DefRange}
 	b.str("type", &f.Type)
 	b.str("label", &f.Label)
+	b.labels("labels", &f.Labels)
 	b.boolean("required", &f.Required)
 	b.boolean("unique", &f.Unique)
 	b.boolean("index", &f.Index)

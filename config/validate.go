@@ -32,6 +32,7 @@ func (l *loader) validate() {
 	l.checkTests()
 	l.checkServer()
 	l.checkLocale()
+	l.checkLabels()
 }
 
 // checkName reports a name that is not a lower-case identifier.
@@ -76,6 +77,7 @@ func (l *loader) mergeEntities() {
 // extend adds the fields and label of an entity block to a built-in entity.
 func (l *loader) extend(b, e *Entity) {
 	b.Range = e.Range
+	b.Labels = mergeLabels(b.Labels, e.Labels, l.src[e])
 	if l.src[e].ok("label") {
 		b.Label = e.Label
 	}
@@ -106,6 +108,7 @@ func (l *loader) repeatBuiltin(b *Entity, bf, f *Field) {
 	case (at.has("required") && f.Required != bf.Required) || (at.has("unique") && f.Unique != bf.Unique):
 		l.report(at.name, fmt.Sprintf("field %q is built into %s; a repeat may change only its label, index and search", f.Name, b.Name), "")
 	default:
+		bf.Labels = mergeLabels(bf.Labels, f.Labels, at)
 		if at.ok("label") {
 			bf.Label = f.Label
 		}
@@ -115,6 +118,27 @@ func (l *loader) repeatBuiltin(b *Entity, bf, f *Field) {
 			l.checkSearch(bf, at)
 		}
 	}
+}
+
+// mergeLabels is the labels of a built-in entity or field that a block
+// repeats: a block that gives its own label replaces the built-in
+// translations with its labels (which then translate that label); one
+// that gives only labels overrides the built-in ones language by language.
+func mergeLabels(builtin, given map[string]string, s *src) map[string]string {
+	if s.ok("label") {
+		return given
+	}
+	if len(given) == 0 {
+		return builtin
+	}
+	out := make(map[string]string, len(builtin)+len(given))
+	for k, v := range builtin {
+		out[k] = v
+	}
+	for k, v := range given {
+		out[k] = v
+	}
+	return out
 }
 
 // checkEntity checks the fields an entity block declares and fills in labels.

@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/core/auth"
+	"github.com/crmkit/crm/core/hub"
 	"github.com/crmkit/crm/core/plugins"
 	"github.com/crmkit/crm/core/records"
 	"github.com/crmkit/crm/core/rules"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
+	"github.com/crmkit/crm/core/views"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -47,6 +49,8 @@ type Options struct {
 	Plugins *plugins.Host
 	// Records is the record service; nil for one over Store and Schema.
 	Records *records.Service
+	// Hub serves the websocket's live views; nil when none runs.
+	Hub *hub.Hub
 }
 
 // Server is the HTTP handler of the API.
@@ -57,6 +61,7 @@ type Server struct {
 	metrics *metrics
 	handler http.Handler
 	records *records.Service
+	views   *views.Service
 }
 
 // New builds the API handler.
@@ -70,7 +75,7 @@ func New(opts Options) *Server {
 	if opts.Records == nil {
 		opts.Records = records.New(opts.Store, opts.Schema)
 	}
-	s := &Server{opts: opts, log: opts.Logger, mux: &routeMux{}, records: opts.Records}
+	s := &Server{opts: opts, log: opts.Logger, mux: &routeMux{}, records: opts.Records, views: views.New(opts.Store, opts.Schema)}
 	s.metrics = newMetrics(opts.Store)
 	if opts.Rules != nil {
 		s.metrics.reg.MustRegister(opts.Rules.Collectors()...)
@@ -135,7 +140,10 @@ func (s *Server) routes() {
 	authed("GET /api/v1/records/{entity}/{id}/history", s.history)
 	authed("GET /api/v1/search", s.search)
 	s.ruleRoutes(authed)
+	s.notificationRoutes(authed)
+	authed("GET /api/v1/ws", s.websocket)
 	s.pluginRoutes(authed)
+	s.uiRoutes(authed)
 	// Everything else: 401 without credentials, then 404 or 405.
 	authed("/", func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 		writeError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path, "")

@@ -46,6 +46,7 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request, _ *auth.Princip
 	paths["/api/v1/plugins/{name}/restart"] = map[string]any{"post": op("Restart a plugin (admin)", nil, "200", nil)}
 	paths["/api/v1/plugins/{name}/actions/{action}"] = map[string]any{"post": op("Call a plugin action on a record as the calling user",
 		obj(map[string]any{"entity": str(), "id": str(), "args": map[string]any{"type": "object"}}), "200", obj(map[string]any{"result": map[string]any{}}))}
+	s.uiPaths(paths)
 	for _, e := range s.opts.Schema.Entities() {
 		name := "Record_" + e.Name
 		props := map[string]any{

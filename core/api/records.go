@@ -238,8 +238,10 @@ func (s *Server) getSchema(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		for _, f := range e.Fields {
 			fd := map[string]any{"name": f.Name, "label": f.Label, "type": f.Type,
 				"required": f.Required, "unique": f.Unique, "index": f.Index}
+			fd["labels"] = labelsJSON(f.Labels)
 			if len(f.Values) > 0 {
 				fd["values"] = f.Values
+				fd["value_labels"] = valueLabelsJSON(f.Values, f.ValueLabels)
 			}
 			if f.To != "" {
 				fd["to"] = f.To
@@ -248,12 +250,12 @@ func (s *Server) getSchema(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		}
 		var pipelines []map[string]any
 		for _, pl := range s.opts.Schema.Pipelines(e.Name) {
-			pipelines = append(pipelines, map[string]any{"name": pl.Name, "stages": pl.Stages})
+			pipelines = append(pipelines, map[string]any{"name": pl.Name, "stages": pl.Stages, "stage_labels": stageLabelsJSON(pl.Stages)})
 		}
 		entities = append(entities, map[string]any{
-			"name": e.Name, "label": e.Label, "builtin": e.Builtin, "fields": fields,
+			"name": e.Name, "label": e.Label, "labels": labelsJSON(e.Labels), "builtin": e.Builtin, "fields": fields,
 			"pipelines": pipelines, "can_write": p.CanWrite(e.Name),
 		})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entities": entities})
+	writeJSON(w, http.StatusOK, map[string]any{"entities": entities, "locale": s.localeJSON()})
 }

@@ -1,16 +1,13 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/crmkit/crm/core/auth"
 	"github.com/crmkit/crm/core/rules"
-	"github.com/crmkit/crm/core/store"
 )
 
 func (s *Server) ruleRoutes(authed func(string, authedHandler)) {
@@ -18,8 +15,6 @@ func (s *Server) ruleRoutes(authed func(string, authedHandler)) {
 	authed("GET /api/v1/rules/{name}/runs", s.adminOnly(s.listRuns))
 	authed("POST /api/v1/rules/{name}/runs/{seq}/retry", s.adminOnly(s.retryRun))
 	authed("GET /api/v1/config/status", s.adminOnly(s.configStatus))
-	authed("GET /api/v1/notifications", s.listNotifications)
-	authed("POST /api/v1/notifications/read", s.readNotifications)
 }
 
 func (s *Server) engine(w http.ResponseWriter) *rules.Engine {
@@ -142,58 +137,4 @@ func (s *Server) configStatus(w http.ResponseWriter, r *http.Request, _ *auth.Pr
 		return
 	}
 	writeJSON(w, http.StatusOK, s.opts.ConfigStatus())
-}
-
-func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	var items []rules.Notification
-	err := s.opts.Store.SysList(r.Context(), store.KindNotification, p.User.ID+"/", func(key string, data []byte) error {
-		var n rules.Notification
-		if err := json.Unmarshal(data, &n); err != nil {
-			return err
-		}
-		if r.URL.Query().Get("unread") != "true" || !n.Read {
-			items = append(items, n)
-		}
-		return nil
-	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
-}
-
-func (s *Server) readNotifications(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	var in struct {
-		IDs []string `json:"ids"`
-	}
-	if err := readJSON(w, r, &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	err := s.opts.Store.SysUpdate(r.Context(), func(tx store.SysTx) error {
-		for _, id := range in.IDs {
-			if strings.Contains(id, "/") {
-				return &store.InvalidError{Field: "ids", Message: fmt.Sprintf("ids: %q is not a notification id", id)}
-			}
-			var n rules.Notification
-			key := p.User.ID + "/" + id
-			if err := tx.Get(store.KindNotification, key, &n); err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					continue
-				}
-				return err
-			}
-			n.Read = true
-			if err := tx.Put(store.KindNotification, key, n); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -81,7 +81,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"user": p.User.Public(),
+		"user": s.profileJSON(p.User),
 		"permissions": map[string]any{
 			"admin": p.IsAdmin(), "read": readable, "write": writable, "own_only": p.OwnOnly(),
 		},

@@ -24,7 +24,9 @@ import (
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/api"
 	"github.com/crmkit/crm/core/auth"
+	"github.com/crmkit/crm/core/hub"
 	"github.com/crmkit/crm/core/plugins"
+	"github.com/crmkit/crm/core/records"
 	"github.com/crmkit/crm/core/rules"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
@@ -332,8 +334,22 @@ func (a *App) Serve(ctx context.Context, opts ServeOptions) error {
 		// engine and the plugins it changes.
 		defer func() { stopWatch(); <-watched }()
 	}
+	recs := records.New(a.Store, a.Schema)
+	live := hub.New(recs, hub.Options{Logger: a.Log})
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		if err := live.Run(hubCtx); err != nil {
+			a.Log.Error("websocket hub stopped", slog.Any("err", err))
+		}
+	}()
+	// After the server's shutdown: the hub then closes the websockets,
+	// which the server does not track.
+	defer func() { stopHub(); <-hubDone }()
 	handler := api.New(api.Options{
 		Store: a.Store, Schema: a.Schema, Auth: a.Auth, Logger: a.Log, Version: Version,
+		Records: recs, Hub: live,
 		SecureCookies: strings.HasPrefix(a.Config.Server.PublicURL, "https://"),
 		PublicURL:     a.Config.Server.PublicURL,
 		Rules:         a.Engine, ConfigStatus: status, Plugins: a.Plugins,

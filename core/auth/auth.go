@@ -139,12 +139,16 @@ type User struct {
 	PasswordHash string    `json:"password_hash"`
 	CreatedAt    time.Time `json:"created_at"`
 	Disabled     bool      `json:"disabled"`
+	// Language and Calendar are the user's own choices for the UI; ""
+	// means the locale block's default.
+	Language string `json:"language,omitempty"`
+	Calendar string `json:"calendar,omitempty"`
 }
 
 // Public returns what a client may see of the user: id, email, name, role,
-// created_at and disabled.
+// created_at, disabled, and language and calendar when the user chose them.
 func (u *User) Public() map[string]any {
-	return map[string]any{
+	out := map[string]any{
 		"id":         u.ID,
 		"email":      u.Email,
 		"name":       u.Name,
@@ -152,6 +156,13 @@ func (u *User) Public() map[string]any {
 		"created_at": u.CreatedAt,
 		"disabled":   u.Disabled,
 	}
+	if u.Language != "" {
+		out["language"] = u.Language
+	}
+	if u.Calendar != "" {
+		out["calendar"] = u.Calendar
+	}
+	return out
 }
 
 // Token is the metadata of a session or an API token. The secret itself is

@@ -16,12 +16,13 @@ type perms struct {
 	read     map[string]bool // includes the written entities: writing implies reading
 	write    map[string]bool
 	ownOnly  bool
+	cfg      *config.Role // as configured; nil for admin
 }
 
 var adminPerms = &perms{name: AdminRole, admin: true, readAll: true, writeAll: true}
 
 func compileRole(r *config.Role) *perms {
-	p := &perms{name: r.Name, read: map[string]bool{}, write: map[string]bool{}, ownOnly: r.OwnOnly}
+	p := &perms{name: r.Name, read: map[string]bool{}, write: map[string]bool{}, ownOnly: r.OwnOnly, cfg: r}
 	for _, e := range r.Read {
 		if e == "*" {
 			p.readAll = true

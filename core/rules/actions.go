@@ -292,8 +292,26 @@ func (x *actionRun) notify(ctx context.Context, a *Action, key string) (string, 
 	if err != nil {
 		return "", err
 	}
+	// The stored notifications reach their users' open sockets through the
+	// change feed: an emitted event names them, once per action (its
+	// idempotency key makes a retried run emit it once), after they are
+	// stored, so a reader of the event finds them.
+	_, err = x.e.st.Emit(ctx, store.EmitRequest{
+		Name: NotificationEvent, ID: key, By: "rule:" + x.rule.Name, Cause: x.cause,
+		Payload: map[string]any{"id": key, "users": users}, IdempotencyKey: "notify:" + key,
+	})
+	if err != nil {
+		return "", fmt.Errorf("announce the notification: %w", err)
+	}
 	return fmt.Sprintf("notified %s", strings.Join(users, ", ")), nil
 }
+
+// NotificationEvent is the change-feed event of in-app notifications just
+// stored: its id is the notifications' id (the key after "user/" of the
+// store.KindNotification documents) and its payload {"id", "users"}. The
+// prefix starts with "_", which no entity name may, so no record event
+// and no plugin event can take its name.
+const NotificationEvent = "_notification.created"
 
 // notifyUsers resolves notify's `to` into user ids, through Options.Users
 // when it is set, each id once.

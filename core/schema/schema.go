@@ -19,16 +19,19 @@ const DefaultCurrency = "USD"
 // Field is one field of an entity: a declared one (from the configuration)
 // or a system field that every record has (System is true).
 type Field struct {
-	Name     string
-	Label    string
-	Type     string   // one of config.FieldTypes
-	Required bool     // a record must have a value
-	Unique   bool     // no two records share a value; implies Index
-	Index    bool     // the store keeps a secondary index
-	Search   bool     // global search finds records by it (store.Search)
-	Values   []string // the allowed values of an enum
-	To       string   // the target entity of a ref
-	System   bool     // a system field (id, entity, version, ...), not declared
+	Name   string
+	Label  string
+	Labels map[string]string // label per language code; may be nil
+	// ValueLabels are an enum's value labels: value -> language -> label.
+	ValueLabels map[string]map[string]string
+	Type        string   // one of config.FieldTypes
+	Required    bool     // a record must have a value
+	Unique      bool     // no two records share a value; implies Index
+	Index       bool     // the store keeps a secondary index
+	Search      bool     // global search finds records by it (store.Search)
+	Values      []string // the allowed values of an enum
+	To          string   // the target entity of a ref
+	System      bool     // a system field (id, entity, version, ...), not declared
 
 	currency string // default currency for money values
 	region   string // default region for national phone numbers
@@ -38,6 +41,7 @@ type Field struct {
 type Entity struct {
 	Name    string
 	Label   string
+	Labels  map[string]string // label per language code; may be nil
 	Builtin bool
 	Fields  []*Field // declared fields only, in order
 
@@ -54,6 +58,7 @@ type Schema struct {
 	pipelines map[string][]*config.Pipeline
 	currency  string
 	region    string
+	locale    config.Locale
 }
 
 // System field names. Every record has them; clients may set only Owner.
@@ -109,7 +114,9 @@ func New(cfg *config.Config) (*Schema, error) {
 	s := &Schema{
 		byName:    map[string]*Entity{},
 		pipelines: map[string][]*config.Pipeline{},
+		locale:    cfg.Locale,
 	}
+	s.locale.Languages = slices.Clone(cfg.Locale.Languages)
 
 	cur := cfg.Locale.Currency
 	if cur == "" {
@@ -141,6 +148,7 @@ func New(cfg *config.Config) (*Schema, error) {
 		e := &Entity{
 			Name:    ce.Name,
 			Label:   labelOr(ce.Label, ce.Name),
+			Labels:  ce.Labels,
 			Builtin: ce.Builtin,
 			byName:  map[string]*Field{},
 			system:  systemFields(),
@@ -199,16 +207,18 @@ func (s *Schema) newField(cf *config.Field) (*Field, error) {
 		return nil, fmt.Errorf("field %q: unknown type %q%s", cf.Name, cf.Type, didYouMean(cf.Type, config.FieldTypes))
 	}
 	f := &Field{
-		Name:     cf.Name,
-		Label:    labelOr(cf.Label, cf.Name),
-		Type:     cf.Type,
-		Required: cf.Required,
-		Unique:   cf.Unique,
-		Index:    cf.Index || cf.Unique,
-		Search:   cf.Search,
-		To:       cf.To,
-		currency: s.currency,
-		region:   s.region,
+		Name:        cf.Name,
+		Label:       labelOr(cf.Label, cf.Name),
+		Labels:      cf.Labels,
+		ValueLabels: cf.ValueLabels,
+		Type:        cf.Type,
+		Required:    cf.Required,
+		Unique:      cf.Unique,
+		Index:       cf.Index || cf.Unique,
+		Search:      cf.Search,
+		To:          cf.To,
+		currency:    s.currency,
+		region:      s.region,
 	}
 	if cf.Type == config.TypeEnum {
 		if len(cf.Values) == 0 {
@@ -373,4 +383,28 @@ func (e *Entity) FieldNames() []string {
 		names[i] = f.Name
 	}
 	return names
+}
+
+// Locale returns the locale block the schema was built from, with the
+// defaults filled in where it gives none: languages ["en"], default the
+// first language, calendar "gregorian", the schema's currency, time zone
+// "UTC".
+func (s *Schema) Locale() config.Locale {
+	l := s.locale
+	l.Languages = slices.Clone(l.Languages)
+	if len(l.Languages) == 0 {
+		l.Languages = []string{"en"}
+	}
+	if l.Default == "" {
+		l.Default = l.Languages[0]
+	}
+	if l.Calendar == "" {
+		l.Calendar = "gregorian"
+	}
+	l.Currency = s.currency
+	if l.Timezone == "" {
+		l.Timezone = "UTC"
+	}
+	l.Region = s.region
+	return l
 }

@@ -38,6 +38,7 @@ package store
 //	rule_tick/{rule}                      when a scheduled rule last ran
 //	search_index/{entity}                 the search index's fields and its backfill's progress
 //	aggregates/{entity}                   what the entity's counters count, and the backfill's progress
+//	view/{view id}                        a saved view of a list (core/views)
 //
 // IDs are 26-character ULIDs, so an index key's id is its last 26 bytes.
 // Every prefix and kind is a constant below: code names them, never spells
@@ -84,6 +85,7 @@ const (
 	KindRuleTick     = "rule_tick"
 	KindSearchIndex  = "search_index"
 	KindAggregates   = "aggregates"
+	KindView         = "view"
 )
 
 func recordPrefix(entity string) []byte { return []byte(prefixRecord + entity + "/") }

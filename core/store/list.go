@@ -128,6 +128,11 @@ func (s *Badger) List(ctx context.Context, q Query) (*Page, error) {
 	}
 	page := &Page{}
 	err = s.db.View(func(txn *badger.Txn) error {
+		seq, err := getUint64(txn, seqKey)
+		if err != nil {
+			return err
+		}
+		page.Seq = seq
 		p := s.choosePlan(txn, ent, acc, keys, q.Limit)
 		page.Plan = p.String()
 		l := &lister{s: s, txn: txn, ctx: ctx, ent: ent, q: q, keys: keys, spec: spec, cur: cur, match: q.Filter.matcher()}

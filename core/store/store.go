@@ -197,6 +197,9 @@ type Page struct {
 	Items      []*Record
 	NextCursor string
 	Plan       string // how the query ran, e.g. "index deal.stage =" or "scan"
+	// Seq is the change-feed position the page was read at: it holds every
+	// write up to Seq and none after (a live view resumes the feed there).
+	Seq uint64
 }
 
 // SysTx reads and writes system documents (users, sessions, tokens, files)
