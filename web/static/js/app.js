@@ -9,6 +9,7 @@ import './screens/home.js';
 import './screens/account.js';
 import './screens/list.js';
 import './screens/record.js';
+import './screens/pipeline.js';
 import { me, ready, load } from './session.js';
 import { unauthenticated } from './api.js';
 import { Shell } from './shell.js';

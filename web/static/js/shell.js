@@ -11,8 +11,11 @@ import { listURL } from './records.js';
 import { connected } from './ws.js';
 import { Toasts, toast } from './components.js';
 
-/** nav is extra sidebar entries other screens add: {href, key, order}. */
+/** nav is extra sidebar entries other screens add: {href, key, order, admin?}. */
 export const nav = [];
+
+/** topbar is components other modules add to the top bar, before the user menu. */
+export const topbar = [];
 
 function Sidebar({ open, onNavigate }) {
   const path = location.value.path;
@@ -23,7 +26,7 @@ function Sidebar({ open, onNavigate }) {
   return html`<nav id="sidebar" class=${'sidebar' + (open ? ' open' : '')} aria-label=${t('nav.main')}>
     <ul>
       ${item('/', t('nav.home'))}
-      ${nav.map((n) => item(n.href, t(n.key)))}
+      ${nav.filter((n) => !n.admin || me.value?.permissions?.admin).map((n) => item(n.href, t(n.key)))}
     </ul>
     <h2 class="nav-head">${t('nav.records')}</h2>
     <ul>${ents.map((e) => item(listURL(e.name), label(e)))}</ul>
@@ -68,6 +71,7 @@ export function Shell() {
       <span class=${'live-dot' + (connected.value ? ' on' : '')} title=${connected.value ? t('live.on') : t('live.off')}
         aria-label=${connected.value ? t('live.on') : t('live.off')} role="img"></span>
       <span class="spacer"></span>
+      ${topbar.map((C) => html`<${C} />`)}
       <${UserMenu} />
     </header>
     <${Sidebar} open=${open} onNavigate=${() => setOpen(false)} />
