@@ -125,9 +125,37 @@ func newHandler(files fs.FS) (*handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read sw.js: %w", err)
 	}
+	shell, err := shellFiles(files, h.base)
+	if err != nil {
+		return nil, err
+	}
 	h.sw = bytes.ReplaceAll(sw, []byte("{{base}}"), []byte(h.base))
+	h.sw = bytes.ReplaceAll(h.sw, []byte("{{assets}}"), shell)
 	h.sw = bytes.ReplaceAll(h.sw, []byte("{{version}}"), []byte(hash))
 	return h, nil
+}
+
+// shellFiles is the JSON list of the asset URLs the service worker caches
+// when it installs: every script, style sheet and catalogue.
+func shellFiles(files fs.FS, base string) ([]byte, error) {
+	var urls []string
+	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch path.Ext(p) {
+		case ".js", ".css", ".json":
+			if p != "sw.js" {
+				urls = append(urls, base+p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list shell files: %w", err)
+	}
+	sort.Strings(urls)
+	return json.Marshal(urls)
 }
 
 // contentHash is a short hex SHA-256 over every file's path and contents,

@@ -194,6 +194,11 @@ func TestUI(t *testing.T) {
 	})
 
 	t.Run("PWA: manifest and service worker, no installability errors", func(t *testing.T) {
+		// The browser's default (not incognito) context: an incognito
+		// window can never install an app.
+		ctx, cancel := chromedp.NewContext(b)
+		defer cancel()
+		signIn(t, ctx, s)
 		run(t, ctx, "service worker active",
 			chromedp.Navigate(s.URL+"/"),
 			waitJS(`navigator.serviceWorker && navigator.serviceWorker.controller !== undefined`),
@@ -214,12 +219,14 @@ func TestUI(t *testing.T) {
 		if len(ids) > 0 {
 			t.Errorf("installability errors: %s", strings.Join(ids, ", "))
 		}
-		// The service worker never answers the API from its cache.
-		var n int
-		n, err = chromedp.Run(ctx, chromedp.Evaluate[int](`0`))
-		_ = n
+		// The shell cache holds the page and assets, never the API.
+		cached, err := chromedp.Run(ctx, chromedp.Evaluate[string](`caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => c.keys()))))
+			.then(ls => ls.flat().map(r => new URL(r.url).pathname).join(' '))`, chromedp.EvalAwaitPromise))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if strings.Contains(cached, "/api/") || !strings.Contains(cached, "/assets/") {
+			t.Errorf("service worker cache holds %q; want the shell's assets and no /api/", cached)
 		}
 	})
 

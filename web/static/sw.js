@@ -1,12 +1,14 @@
 // The service worker caches the app shell only: the page and the files
 // under the current asset path. It never touches /api/, /hooks/ or the
 // websocket: records are always fetched live. The server fills in
-// {{base}} (the hashed asset path) and {{version}} when it serves this file.
+// {{base}} (the hashed asset path), {{version}} and {{assets}} (the shell's
+// scripts, styles and catalogues) when it serves this file.
 const BASE = '{{base}}';
 const CACHE = 'crm-shell-{{version}}';
+const ASSETS = {{assets}};
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(['/', '/manifest.webmanifest'])).then(() => self.skipWaiting()));
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(['/', '/manifest.webmanifest', ...ASSETS])).then(() => self.skipWaiting()));
 });
 
 self.addEventListener('activate', (event) => {
