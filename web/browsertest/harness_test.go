@@ -36,7 +36,7 @@ var (
 )
 
 // crmBinary builds cmd/crm once per test process.
-func crmBinary(t *testing.T) string {
+func crmBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "crm-browsertest-")
@@ -58,7 +58,7 @@ func crmBinary(t *testing.T) string {
 
 // chromiumPath is the browser to drive; the test fails naming the install
 // command when there is none, unless CRM_SKIP_BROWSER=1.
-func chromiumPath(t *testing.T) string {
+func chromiumPath(t testing.TB) string {
 	t.Helper()
 	if os.Getenv("CRM_SKIP_BROWSER") == "1" {
 		t.Skip("CRM_SKIP_BROWSER=1")
@@ -82,11 +82,14 @@ var listening = regexp.MustCompile(`listening on (http://\S+)`)
 
 // startCRM starts crm serve on a free port with the fixture and a fresh
 // data directory, and stops it when the test ends.
-func startCRM(t *testing.T) *server {
+func startCRM(t testing.TB) *server { t.Helper(); return startCRMWith(t, "testdata/crm.hcl") }
+
+// startCRMWith is startCRM with another configuration file.
+func startCRMWith(t testing.TB, config string) *server {
 	t.Helper()
 	bin := crmBinary(t)
 	data := t.TempDir()
-	cmd := exec.Command(bin, "serve", "--config", "testdata/crm.hcl", "--data", data, "--listen", "127.0.0.1:0")
+	cmd := exec.Command(bin, "serve", "--config", config, "--data", data, "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "CRM_ADMIN_EMAIL="+adminEmail, "CRM_ADMIN_PASSWORD="+adminPassword)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -141,7 +144,7 @@ type writerFunc func([]byte) (int, error)
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // api calls the API with the admin's bearer token; it returns the status.
-func (s *server) api(t *testing.T, method, path string, body, out any) int {
+func (s *server) api(t testing.TB, method, path string, body, out any) int {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -173,7 +176,7 @@ func (s *server) api(t *testing.T, method, path string, body, out any) int {
 	return res.StatusCode
 }
 
-func (s *server) mustAPI(t *testing.T, method, path string, body, out any) {
+func (s *server) mustAPI(t testing.TB, method, path string, body, out any) {
 	t.Helper()
 	if st := s.api(t, method, path, body, out); st >= 300 {
 		t.Fatalf("%s %s = %d", method, path, st)
@@ -182,7 +185,7 @@ func (s *server) mustAPI(t *testing.T, method, path string, body, out any) {
 
 // browser starts a headless Chromium for the test; each call of session
 // on it opens an isolated browser context (its own cookies).
-func browser(t *testing.T) context.Context {
+func browser(t testing.TB) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
@@ -202,7 +205,7 @@ func browser(t *testing.T) context.Context {
 }
 
 // session opens a tab in a fresh browser context of b.
-func session(t *testing.T, b context.Context) context.Context {
+func session(t testing.TB, b context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
@@ -212,7 +215,7 @@ func session(t *testing.T, b context.Context) context.Context {
 }
 
 // run runs chromedp actions, each wait bounded, failing the test on error.
-func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+func run(t testing.TB, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 1500) : ''`))
@@ -226,7 +229,7 @@ func waitJS(expr string) chromedp.Action[chromedp.Void] {
 }
 
 // signIn signs in through the sign-in form and waits for the shell.
-func signIn(t *testing.T, ctx context.Context, s *server) {
+func signIn(t testing.TB, ctx context.Context, s *server) {
 	t.Helper()
 	run(t, ctx, "sign in",
 		chromedp.Navigate(s.URL+"/"),
@@ -239,7 +242,7 @@ func signIn(t *testing.T, ctx context.Context, s *server) {
 }
 
 // screenshot writes docs/screenshots/<name>.png when CRM_SCREENSHOTS=1.
-func screenshot(t *testing.T, ctx context.Context, name string) {
+func screenshot(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
 	if os.Getenv("CRM_SCREENSHOTS") != "1" {
 		return
