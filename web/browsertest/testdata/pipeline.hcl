@@ -36,3 +36,15 @@ rule "won_deal_follow_up" {
     message = "'Deal ' + record.title + ' was won'"
   }
 }
+
+role "sales" {
+  read     = ["contact", "company", "deal", "activity", "task"]
+  write    = ["contact", "deal", "activity", "task"]
+  own_only = true
+}
+
+role "manager" {
+  read     = ["*"]
+  write    = ["*"]
+  own_only = false
+}
