@@ -66,6 +66,7 @@ function Board({ p, all }) {
   const cardsRef = useRef(null);
   cardsRef.current = cards;
   const painted = useRef(false);
+  useState(() => performance.mark('kanban-start'));
   const totalsTimer = useRef(0);
 
   const loadTotals = async () => {
