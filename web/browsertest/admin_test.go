@@ -1,23 +1,29 @@
 package browsertest
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/crmkit/crm/core/testkit"
 )
 
 // TestAdmin: an admin creates a user, changes their role and disables
 // them; reads the roles; creates an API token (shown once, usable) and
-// revokes it; sees a rule's runs and the diagnostics of a refused reload.
+// revokes it; restarts a plugin; sees a rule's runs and the diagnostics of
+// a refused reload.
 func TestAdmin(t *testing.T) {
 	// A copy of the fixture, which the test breaks to have a reload refused.
 	fixture, err := os.ReadFile("testdata/pipeline.hcl")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// And the host's test plugin, for the plugins section.
+	bin, sum := testkit.BuildPlugin(t, "./core/plugins/internal/testplugin/cmd")
+	fixture = append(fixture, fmt.Sprintf("\nplugin \"testplugin\" {\n  path   = %q\n  sha256 = %q\n  read   = [\"contact\"]\n}\n", bin, sum)...)
 	config := filepath.Join(t.TempDir(), "crm.hcl")
 	if err := os.WriteFile(config, fixture, 0o644); err != nil {
 		t.Fatal(err)
@@ -113,6 +119,22 @@ func TestAdmin(t *testing.T) {
 		}
 	})
 
+	t.Run("plugins: state, restart", func(t *testing.T) {
+		run(t, ctx, "restart the plugin",
+			chromedp.Click(chromedp.CSS(`.admin-tabs a[href="/admin/plugins"]`)),
+			waitJS(`document.querySelector('tr[data-plugin=testplugin] .state-running')`),
+			waitJS(`!document.querySelector('.toast')`),
+			chromedp.Click(chromedp.CSS(`#restart-testplugin`)),
+			s.waitAPI(t, "/api/v1/plugins/testplugin", "restarted once", func(v record) bool {
+				st, _ := v["status"].(map[string]any)
+				return st["restarts"] == float64(1) && st["state"] == "running"
+			}),
+			waitJS(`document.querySelector('tr[data-plugin=testplugin] .state-running') &&
+				document.querySelector('tr[data-plugin=testplugin] td:nth-child(3)').textContent.trim().startsWith('1')`),
+		)
+		screenshot(t, ctx, "en-admin-plugins")
+	})
+
 	t.Run("rules: runs and a refused reload's diagnostics", func(t *testing.T) {
 		deal := s.newDeal(t, "Fleet of 3 Niva", "proposal", "")
 		s.mustAPI(t, "PATCH", "/api/v1/records/deal/"+deal, map[string]string{"stage": "won"}, nil)
@@ -136,11 +158,12 @@ func TestAdmin(t *testing.T) {
 			t.Fatal(err)
 		}
 		run(t, ctx, "the diagnostics of the refused reload",
-			s.waitAPI(t, "/api/v1/config/status", "the reload refused", func(v record) bool { return v["ok"] == false }),
+			s.waitAPI(t, "/api/v1/config/status", "the reload refused", func(v record) bool { return v["ok"] == false }))
+		run(t, ctx, "shown on the rules tab",
 			chromedp.Click(chromedp.CSS(`.admin-tabs a[href="/admin/plugins"]`)),
-			waitJS(`document.querySelector('.admin-page .empty')`),
+			waitJS(`document.querySelector('tr[data-plugin=testplugin]')`),
 			chromedp.Click(chromedp.CSS(`.admin-tabs a[href="/admin/rules"]`)),
-			waitJS(`document.querySelector('#config-diagnostics') && document.querySelector('#config-diagnostics').textContent.includes('nosuchentity')`),
+			waitJS(`document.querySelector('#config-diagnostics') && document.querySelector('#config-diagnostics').textContent.includes('rule "broken"')`),
 		)
 		screenshot(t, ctx, "en-admin-rules")
 	})
