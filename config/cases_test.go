@@ -17,6 +17,13 @@ entity "car" {
 }`, []string{
 		`t.hcl:5:5: error: Unsupported argument; An argument named "requred" is not expected here. Did you mean "required"?`,
 	}},
+	{"labels in a language the locale lacks", `locale { languages = ["en", "hy"] }
+entity "car" {
+  label  = "Car"
+  labels = { hy = "Մեքենա", de = "Auto" }
+}`, []string{
+		`t.hcl:4:29: error: unknown language "de" in the labels of entity "car"; the locale's languages: en, hy`,
+	}},
 	{"unknown block", `entiy "car" {}`, []string{
 		`t.hcl:1:1: error: Unsupported block type; Blocks of type "entiy" are not expected here. Did you mean "entity"?`,
 	}},

@@ -48,6 +48,9 @@ type Options struct {
 	// Files replaces the embedded static/ tree (tests, or a developer
 	// serving web/static from disk with os.DirFS to edit and reload).
 	Files fs.FS
+	// Dev re-reads Files on every request and lets nothing be cached, so
+	// that an edited file shows on the next reload without a rebuild.
+	Dev bool
 }
 
 // Handler serves the UI. Every response carries the security headers.
@@ -66,6 +69,17 @@ func Handler(opts Options) http.Handler {
 		}
 		files = sub
 	}
+	if opts.Dev {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h, err := newHandler(files)
+			if err != nil {
+				http.Error(w, "web UI unavailable: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
+			h.dev = true
+			h.ServeHTTP(w, r)
+		})
+	}
 	h, err := newHandler(files)
 	if err != nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -83,6 +97,7 @@ type handler struct {
 	pageTag string // ETag of page
 	sw      []byte // sw.js with the base filled in
 	csp     string
+	dev     bool // nothing cached (Options.Dev)
 }
 
 func newHandler(files fs.FS) (*handler, error) {
@@ -234,7 +249,7 @@ func (h *handler) asset(w http.ResponseWriter, r *http.Request, rest string) {
 		return
 	}
 	cache := "public, max-age=31536000, immutable"
-	if hash != h.hash {
+	if hash != h.hash || h.dev {
 		cache = "no-cache"
 	}
 	h.file(w, r, name, cache)

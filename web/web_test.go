@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -154,4 +156,40 @@ func TestHandler(t *testing.T) {
 			t.Errorf("revalidation = %d, want 304", res2.StatusCode)
 		}
 	})
+}
+
+// TestDevHandler serves files from disk and shows an edit on the next
+// request, with nothing cached.
+func TestDevHandler(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"index.html": `<script type="importmap">{{importmap}}</script><script type="module" src="{{base}}js/app.js"></script>`,
+		"sw.js":      "const ASSETS = {{assets}};",
+		"js/app.js":  "export const v = 1;",
+	}
+	for name, body := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(web.Handler(web.Options{Files: os.DirFS(dir), Dev: true}))
+	defer srv.Close()
+	_, page := get(t, srv, "GET", "/")
+	m := assetRe.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("page: %s", page)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "js/app.js"), []byte("export const v = 2;"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, body := get(t, srv, "GET", "/assets/"+m[1]+"/js/app.js")
+	if body != "export const v = 2;" || !strings.Contains(res.Header.Get("Cache-Control"), "no-cache") {
+		t.Errorf("after an edit: %q, Cache-Control %q", body, res.Header.Get("Cache-Control"))
+	}
+	if _, page2 := get(t, srv, "GET", "/"); page2 == page {
+		t.Error("the page names the same asset path after an edit")
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -192,7 +193,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		AdminEmail:    os.Getenv("CRM_ADMIN_EMAIL"),
 		AdminPassword: os.Getenv("CRM_ADMIN_PASSWORD"),
 		Out:           stdout,
-		UI:            web.Handler(web.Options{}),
+		UI:            uiHandler(),
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "crm:", err)
@@ -352,4 +353,13 @@ func token(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "revoked", fs.Arg(0))
 	}
 	return 0
+}
+
+// uiHandler is the embedded web UI, or with CRM_WEB_DIR (e.g. web/static)
+// the files in that directory, re-read on every request: edit, reload.
+func uiHandler() http.Handler {
+	if dir := os.Getenv("CRM_WEB_DIR"); dir != "" {
+		return web.Handler(web.Options{Files: os.DirFS(dir), Dev: true})
+	}
+	return web.Handler(web.Options{})
 }

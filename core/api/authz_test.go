@@ -71,6 +71,7 @@ func TestEveryRouteIsAuthorised(t *testing.T) {
 		{method: "POST", path: "/api/v1/records/deal", body: map[string]any{"title": "t"}, viewer: 403, sales: 0, admin: 0},
 		{method: "GET", path: deal + adminDeal, viewer: 403, sales: 0, admin: 0},
 		{method: "GET", path: deal + adminDeal + "/history", viewer: 403, sales: 0, admin: 0},
+		{method: "GET", path: deal + adminDeal + "/timeline", viewer: 403, sales: 0, admin: 0},
 		{method: "PATCH", path: deal + adminDeal, body: map[string]any{"title": "mine now"}, viewer: 403, sales: 403, admin: 0},
 		{method: "PATCH", path: deal + salesDeal, body: map[string]any{"title": "mine"}, viewer: 403, sales: 0, admin: 404}, // sales deletes it below before the admin comes
 		{method: "DELETE", path: deal + salesDeal, viewer: 403, sales: 0, admin: 404},                                       // the admin comes after sales deleted it

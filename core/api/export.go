@@ -19,6 +19,10 @@ import (
 // that of one page, however long the list.
 const exportPage = 500
 
+// exportPageTimeout is how long the client has to take one page of an
+// export.
+const exportPageTimeout = time.Minute
+
 // exportRecords: GET /api/v1/records/{entity}/export?filter=&sort=&columns=a,b
 // streams the list as text/csv, a header row of field names then a row per
 // record: money as two columns (FIELD.amount, FIELD.currency), refs, users
@@ -49,17 +53,21 @@ func (s *Server) exportRecords(w http.ResponseWriter, r *http.Request, p *auth.P
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.csv"`, ent.Name, time.Now().UTC().Format("20060102-150405")))
 	cw := csv.NewWriter(w)
 	_ = cw.Write(exportHeader(cols))
-	flusher, _ := w.(http.Flusher)
+	// A long export outlasts the server's write timeout: each page gets
+	// its own deadline, and goes out as soon as it is written.
+	rc := http.NewResponseController(w)
 	for {
+		_ = rc.SetWriteDeadline(time.Now().Add(exportPageTimeout))
 		for _, rec := range page.Items {
 			if err := cw.Write(exportRow(cols, rec)); err != nil {
 				return // the client went away
 			}
 		}
 		cw.Flush()
-		if flusher != nil {
-			flusher.Flush()
+		if err := cw.Error(); err != nil {
+			return // the client went away
 		}
+		_ = rc.Flush()
 		if page.NextCursor == "" || r.Context().Err() != nil {
 			return
 		}

@@ -48,6 +48,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// Unwrap gives http.ResponseController the writer underneath, for
+// flushing and write deadlines (the CSV export uses both).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // recoverer turns a panic into a logged 500: a panic is a bug, but it must
 // not take the server down with it.
 func (s *Server) recoverer(next http.Handler) http.Handler {

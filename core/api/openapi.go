@@ -39,8 +39,11 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request, _ *auth.Princip
 	paths["/api/v1/rules/{name}/runs/{seq}/retry"] = map[string]any{"post": op("Run a failed rule run again (admin)", nil, "200", nil)}
 	paths["/api/v1/config/status"] = map[string]any{"get": op("The configuration in force and the last reload's diagnostics (admin)", nil, "200", nil)}
 	paths["/api/v1/search"] = map[string]any{"get": op("Find records by name, phone, e-mail (?q=...&entity=contact&limit=20), among the entities you may read", nil, "200", nil)}
-	paths["/api/v1/notifications"] = map[string]any{"get": op("Your in-app notifications (?unread=true)", nil, "200", nil)}
-	paths["/api/v1/notifications/read"] = map[string]any{"post": op("Mark notifications read", obj(map[string]any{"ids": map[string]any{"type": "array", "items": str()}}), "204", nil)}
+	paths["/api/v1/notifications"] = map[string]any{"get": op("Your in-app notifications, newest first (?unread=true&limit=&cursor=); unread counts all unread", nil, "200",
+		obj(map[string]any{"items": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}, "unread": integer(), "next_cursor": str()}))}
+	paths["/api/v1/notifications/read"] = map[string]any{"post": op("Mark notifications read: those of ids, or all with no body", obj(map[string]any{"ids": map[string]any{"type": "array", "items": str()}}), "204", nil)}
+	paths["/api/v1/notifications/{id}/read"] = map[string]any{"post": op("Mark one notification read", nil, "204", nil)}
+	paths["/api/v1/ws"] = map[string]any{"get": op("Websocket of live views and notifications (see docs/websocket.md); an Origin must be this server's", nil, "101", nil)}
 	paths["/api/v1/plugins"] = map[string]any{"get": op("Plugins with state, version, restarts and latencies", nil, "200", nil)}
 	paths["/api/v1/plugins/{name}"] = map[string]any{"get": op("A plugin's status and manifest", nil, "200", nil)}
 	paths["/api/v1/plugins/{name}/restart"] = map[string]any{"post": op("Restart a plugin (admin)", nil, "200", nil)}

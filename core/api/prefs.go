@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/crmkit/crm/core/auth"
 )
@@ -12,7 +13,8 @@ import (
 func (s *Server) profileJSON(u *auth.User) map[string]any {
 	out := u.Public()
 	loc := s.opts.Schema.Locale()
-	if u.Language == "" {
+	if u.Language == "" || !slices.Contains(loc.Languages, u.Language) {
+		// A language the locale no longer offers falls back too.
 		out["language"] = loc.Default
 	}
 	if u.Calendar == "" {

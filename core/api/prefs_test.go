@@ -95,6 +95,9 @@ func TestProfileScenarios(t *testing.T) {
 		{Name: "the last admin cannot be disabled", Method: "PATCH", Path: "/api/v1/users/" + s.AdminUserID(t), Token: admin, Body: map[string]any{"disabled": true}, Status: 403},
 		{Name: "disable", Method: "PATCH", Path: "/api/v1/users/" + salesID, Token: admin, Body: map[string]any{"disabled": true}, Status: 200, Contains: []string{`"disabled":true`}},
 		{Name: "enable again", Method: "PATCH", Path: "/api/v1/users/" + salesID, Token: admin, Body: map[string]any{"disabled": false}, Status: 200, Contains: []string{`"disabled":false`}},
+		{Name: "the routes are in the OpenAPI document", Method: "GET", Path: "/api/v1/openapi.json", Token: admin, Status: 200,
+			Contains: []string{`"/api/v1/auth/password"`, `"/api/v1/users/{id}"`, `"/api/v1/roles"`, `"/api/v1/views"`, `"/api/v1/views/{id}"`,
+				`"/api/v1/records/{entity}/export"`, `"/api/v1/records/{entity}/bulk"`, `"/api/v1/records/{entity}/{id}/timeline"`, `"patch":{"requestBody"`}},
 		// Disabling revoked the API token for good: enabling does not bring it back.
 		{Name: "the token was revoked", Method: "GET", Path: "/api/v1/auth/me", Token: sales, Status: 401},
 	})
@@ -124,4 +127,19 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 		{Name: "the old password no longer logs in", Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": "sales@example.com", "password": pw}, Status: 401},
 		{Name: "the new one does", Method: "POST", Path: "/api/v1/auth/login", Body: map[string]any{"email": "sales@example.com", "password": "a new long password"}, Status: 200},
 	})
+	// Guessing the current password is rate-limited as logins are.
+	limited := false
+	for range 10 {
+		r := s.Do(t, "POST", "/api/v1/auth/password", here, map[string]any{"current": "a guess", "new": "yet another password"})
+		if r.Status == 429 {
+			limited = r.Header.Get("Retry-After") != ""
+			break
+		}
+		if r.Status != 403 {
+			t.Fatalf("a wrong guess: %d %s", r.Status, r.Body)
+		}
+	}
+	if !limited {
+		t.Fatal("10 wrong current passwords in a row were not rate-limited")
+	}
 }

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/crmkit/crm/core/auth"
 	"github.com/crmkit/crm/core/rules"
+	"github.com/crmkit/crm/core/store"
 )
 
 func (s *Server) ruleRoutes(authed func(string, authedHandler)) {
@@ -114,12 +116,12 @@ func (s *Server) retryRun(w http.ResponseWriter, r *http.Request, _ *auth.Princi
 	if eng == nil {
 		return
 	}
-	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_query", "seq: not a feed position", "seq")
+	runID, ok := runIDOf(r.PathValue("name"), r.PathValue("seq"))
+	if !ok {
+		writeError(w, http.StatusBadRequest, "invalid_query", "seq: not a run: give its seq (a feed position) or, for a scheduled run, the part of its id after the rule's name (s-RECORD-VERSION)", "seq")
 		return
 	}
-	run, err := eng.Retry(r.Context(), fmt.Sprintf("%s/%020d", r.PathValue("name"), seq))
+	run, err := eng.Retry(r.Context(), runID)
 	if errors.Is(err, rules.ErrUnknownRun) {
 		writeError(w, http.StatusNotFound, "not_found", "no such run", "")
 		return
@@ -129,6 +131,27 @@ func (s *Server) retryRun(w http.ResponseWriter, r *http.Request, _ *auth.Princi
 		return
 	}
 	writeJSON(w, http.StatusOK, run)
+}
+
+// runIDOf is the id of a rule's run from the last segment of the retry
+// route: the feed position of an event's run, or the tail of a scheduled
+// run's id ("s-RECORD-VERSION").
+func runIDOf(rule, seg string) (string, bool) {
+	if seq, err := strconv.ParseUint(seg, 10, 64); err == nil {
+		return fmt.Sprintf("%s/%020d", rule, seq), true
+	}
+	rest, ok := strings.CutPrefix(seg, "s-")
+	if !ok {
+		return "", false
+	}
+	i := strings.LastIndexByte(rest, '-')
+	if i < 1 || !store.ValidID(rest[:i]) {
+		return "", false
+	}
+	if _, err := strconv.ParseInt(rest[i+1:], 10, 64); err != nil {
+		return "", false
+	}
+	return rule + "/" + seg, true
 }
 
 func (s *Server) configStatus(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {

@@ -47,6 +47,8 @@ rule "big_deal" {
 		{Name: "bad limit", Method: "GET", Path: "/api/v1/rules/big_deal/runs?limit=0", Token: s.AdminToken, Status: 400},
 		{Name: "unknown run", Method: "POST", Path: "/api/v1/rules/big_deal/runs/999/retry", Token: s.AdminToken, Status: 404},
 		{Name: "bad seq", Method: "POST", Path: "/api/v1/rules/big_deal/runs/x/retry", Token: s.AdminToken, Status: 400},
+		{Name: "a scheduled run by its id", Method: "POST", Path: "/api/v1/rules/big_deal/runs/s-01JAAAAAAAAAAAAAAAAAAAAAAA-3/retry", Token: s.AdminToken, Status: 404},
+		{Name: "a bad scheduled run id", Method: "POST", Path: "/api/v1/rules/big_deal/runs/s-nope-3/retry", Token: s.AdminToken, Status: 400},
 		{Name: "mark read", Method: "POST", Path: "/api/v1/notifications/read", Token: sales, Body: map[string]any{"ids": []string{"big_deal:1:0"}}, Status: 204},
 		{Name: "unread only", Method: "GET", Path: "/api/v1/notifications?unread=true", Token: sales, Status: 200, NotContains: []string{"Fleet"}},
 		{Name: "bad read body", Method: "POST", Path: "/api/v1/notifications/read", Token: sales, Body: `{"ids": 1}`, Status: 400},

@@ -14,6 +14,7 @@ func (s *Server) uiRoutes(authed func(string, authedHandler)) {
 	authed("DELETE /api/v1/views/{id}", s.deleteView)
 	authed("GET /api/v1/records/{entity}/export", s.exportRecords)
 	authed("POST /api/v1/records/{entity}/bulk", s.bulkUpdate)
+	authed("GET /api/v1/records/{entity}/{id}/timeline", s.timeline)
 }
 
 // uiPaths adds the routes of uiRoutes to the OpenAPI document.
@@ -43,6 +44,10 @@ func (s *Server) uiPaths(paths map[string]any) {
 		"delete": op("Delete a saved view (its owner or an admin)", nil, "204", nil),
 	}
 	paths["/api/v1/records/{entity}/export"] = map[string]any{"get": op("The list as CSV (?filter=&sort=&columns=a,b); money as FIELD.amount and FIELD.currency", nil, "200", nil)}
+	paths["/api/v1/records/{entity}/{id}/timeline"] = map[string]any{"get": op("A record's changes and the records that reference it, newest first (?limit=&cursor=)", nil, "200",
+		obj(map[string]any{"next_cursor": str(), "items": map[string]any{"type": "array", "items": obj(map[string]any{
+			"kind": map[string]any{"type": "string", "enum": []string{"change", "record"}}, "at": dateTime(), "by": str(), "action": str(),
+			"version": integer(), "changes": map[string]any{"type": "object"}, "entity": str(), "field": str(), "record": map[string]any{"type": "object"}})}}))}
 	paths["/api/v1/records/{entity}/bulk"] = map[string]any{"post": op("Set fields on up to 500 records, each written with its own history entry",
 		obj(map[string]any{"ids": map[string]any{"type": "array", "items": str(), "maxItems": MaxBulkIDs}, "set": map[string]any{"type": "object"}}), "200",
 		obj(map[string]any{"updated": integer(), "errors": map[string]any{"type": "array", "items": obj(map[string]any{"id": str(), "error": ref("Error")})}}))}

@@ -38,6 +38,7 @@ const (
 	wsPongWait    = 60 * time.Second
 	wsPingEvery   = 25 * time.Second
 	wsReauthEvery = time.Minute
+	wsCloseGrace  = 2 * time.Second
 )
 
 // Why the server closes a connection, besides hub.ErrSlow and
@@ -86,13 +87,26 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	s.wsRead(ctx, conn, c)
 	c.Close()
 	<-written
+	// The closing handshake: read until the client's close (or the grace
+	// the writer set), so that closing does not reset the connection under
+	// the messages the client has not read yet.
+	for {
+		if _, _, err := conn.NextReader(); err != nil {
+			break
+		}
+	}
+	conn.Close()
 }
 
 // wsRead reads the client's messages and hands them to the hub, until the
 // connection fails or the client is dropped.
 func (s *Server) wsRead(ctx context.Context, conn *websocket.Conn, c *hub.Client) {
 	conn.SetReadLimit(WSMaxMessage)
-	alive := func() { _ = conn.SetReadDeadline(time.Now().Add(wsPongWait)) }
+	alive := func() {
+		if c.Err() == nil {
+			_ = conn.SetReadDeadline(time.Now().Add(wsPongWait))
+		}
+	}
 	alive()
 	conn.SetPongHandler(func(string) error { alive(); return nil })
 	limit, refusals := rate.NewLimiter(WSRate, WSBurst), rate.NewLimiter(1, WSMaxRefused)
@@ -129,9 +143,10 @@ func (s *Server) wsRead(ctx context.Context, conn *websocket.Conn, c *hub.Client
 
 // wsWrite writes the client's queued messages with a deadline each, pings
 // the client, and checks its session again now and then; when the client
-// is dropped it closes the connection with a code that says why.
+// is dropped it sends a close with a code that says why and gives the
+// client wsCloseGrace to answer it.
 func (s *Server) wsWrite(ctx context.Context, conn *websocket.Conn, c *hub.Client, secret string) {
-	defer conn.Close()
+	defer func() { _ = conn.SetReadDeadline(time.Now().Add(wsCloseGrace)) }()
 	ping := time.NewTicker(wsPingEvery)
 	defer ping.Stop()
 	checked := time.Now()
@@ -158,8 +173,26 @@ func (s *Server) wsWrite(ctx context.Context, conn *websocket.Conn, c *hub.Clien
 				return
 			}
 		case <-c.Done():
+			if !errors.Is(c.Err(), hub.ErrSlow) {
+				wsFlush(conn, c) // what is queued says why (the errors before a rate-limit close)
+			}
 			code, text := wsCloseCode(c.Err())
 			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+			return
+		}
+	}
+}
+
+// wsFlush writes the messages already queued for a dropped client.
+func wsFlush(conn *websocket.Conn, c *hub.Client) {
+	for {
+		select {
+		case msg := <-c.Out():
+			_ = conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
+			if conn.WriteMessage(websocket.TextMessage, msg) != nil {
+				return
+			}
+		default:
 			return
 		}
 	}
@@ -195,6 +228,8 @@ func decodeWSRequest(data []byte) (hub.Request, error) {
 		typ *json.UnmarshalTypeError
 	)
 	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		he.Message = fmt.Sprintf("malformed message: the JSON ends unfinished at byte %d", len(data))
 	case errors.As(err, &syn):
 		he.Message = fmt.Sprintf("malformed message at byte %d: %s", syn.Offset, syn.Error())
 	case errors.As(err, &typ) && typ.Field == "":

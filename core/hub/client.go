@@ -280,9 +280,16 @@ func (c *Client) start(ctx context.Context, s *subscription, req Request) (uint6
 	if err != nil {
 		return 0, err
 	}
-	items := make([]json.RawMessage, len(page.Items))
-	for i, r := range page.Items {
-		items[i], _ = json.Marshal(h.recs.APIForm(ctx, r))
+	items := make([]json.RawMessage, 0, len(page.Items))
+	for _, r := range page.Items {
+		if ownOnly(p) && r.Owner != p.User.ID {
+			continue // the owner condition above already keeps them out; this is belt and braces
+		}
+		b, err := json.Marshal(h.recs.APIForm(ctx, r))
+		if err != nil {
+			return 0, fmt.Errorf("encode %s %s: %w", r.Entity, r.ID, err)
+		}
+		items = append(items, b)
 	}
 	m := map[string]any{"type": "snapshot", "sub": s.id, "items": items, "position": page.Seq}
 	if page.NextCursor != "" {

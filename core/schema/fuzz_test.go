@@ -29,6 +29,9 @@ func FuzzDecodeInput(f *testing.F) {
 		`{"money": {"amount": "-92233720368547758.08", "currency": "USD"}}`,
 		`{"text": "\u0000", "string": "\ud800"}`,
 		"{\"string\": \"\xff\"}",
+		`{"int": "۱٬۲۳۴", "decimal": "١٢٫٥", "money": {"amount": "۱۵۰۰٫۰۰", "currency": "AMD"}}`,
+		`{"date": "۲۰۲۶-۰۳-۲۱", "datetime": "٢٠٢٦-٠٣-٢١T١٤:٣٠:٠٠+٠٤:٠٠"}`,
+		`{"int": "٬", "decimal": "۱٫٫", "money": {"amount": "٬۱"}, "date": "۲۰۲۶-۱۳-۴۰"}`,
 	} {
 		f.Add([]byte(seed))
 	}

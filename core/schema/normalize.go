@@ -347,6 +347,15 @@ func (f *Field) normalizeURL(s string) (any, error) {
 }
 
 func (f *Field) normalizeInt(raw []byte) (any, error) {
+	// A JSON number cannot hold Persian or Arabic-Indic digits: a string
+	// that does is read as the number it writes.
+	if raw[0] == '"' {
+		if s, err := f.jsonString(raw); err == nil {
+			if latin, changed := latinDigits(strings.TrimSpace(s)); changed {
+				raw = []byte(latin)
+			}
+		}
+	}
 	if raw[0] == '"' || raw[0] == '{' || raw[0] == '[' || raw[0] == 't' || raw[0] == 'f' {
 		return nil, f.typeErr("an integer", raw)
 	}
@@ -373,7 +382,7 @@ func (f *Field) normalizeDecimal(raw []byte) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		text = s
+		text, _ = latinDigits(s)
 	case '{', '[', 't', 'f':
 		return nil, f.typeErr("a decimal number (a JSON number or a string like \"12.5\")", raw)
 	default:
@@ -443,6 +452,7 @@ func (f *Field) normalizeMoney(raw []byte) (any, error) {
 		if err := json.Unmarshal(amount, &text); err != nil {
 			return nil, f.typeErr(moneyShape, raw)
 		}
+		text, _ = latinDigits(text)
 	case '{', '[', 't', 'f':
 		return nil, fieldErr(f.Name, CodeInvalidType, "expected the amount as a decimal string like \"1500.00\", got "+jsonKind(amount))
 	default:
@@ -456,14 +466,18 @@ func (f *Field) normalizeMoney(raw []byte) (any, error) {
 }
 
 func (f *Field) parseDate(s string) (any, error) {
+	given := s
+	s, _ = latinDigits(s)
 	t, err := time.Parse(dateLayout, s)
 	if err != nil || t.Year() < 1 {
-		return nil, f.valueErr(fmt.Sprintf("expected a date as \"YYYY-MM-DD\", like \"2026-03-21\", got %s%s", quote(s), parseReason(err)))
+		return nil, f.valueErr(fmt.Sprintf("expected a date as \"YYYY-MM-DD\", like \"2026-03-21\", got %s%s", quote(given), parseReason(err)))
 	}
 	return t, nil
 }
 
 func (f *Field) parseDateTime(s string) (any, error) {
+	given := s
+	s, _ = latinDigits(s)
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err == nil {
 		t = t.UTC()
@@ -472,7 +486,7 @@ func (f *Field) parseDateTime(s string) (any, error) {
 		}
 	}
 	if err != nil {
-		return nil, f.valueErr(fmt.Sprintf("expected an RFC 3339 date-time with a time zone, like \"2026-03-21T10:30:00Z\" or \"2026-03-21T14:30:00+04:00\", got %s%s", quote(s), parseReason(err)))
+		return nil, f.valueErr(fmt.Sprintf("expected an RFC 3339 date-time with a time zone, like \"2026-03-21T10:30:00Z\" or \"2026-03-21T14:30:00+04:00\", got %s%s", quote(given), parseReason(err)))
 	}
 	return t, nil
 }

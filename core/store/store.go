@@ -219,6 +219,9 @@ type Store interface {
 	Get(ctx context.Context, entity, id string) (*Record, error)
 	List(ctx context.Context, q Query) (*Page, error)
 	History(ctx context.Context, entity, id string) ([]HistoryEntry, error)
+	// HistoryBefore is a page of a record's history, newest first, below
+	// a feed position (0: from the newest).
+	HistoryBefore(ctx context.Context, entity, id string, before uint64, limit int) ([]HistoryEntry, error)
 	// Search finds records of the entities (nil: all with searched fields)
 	// by their searched fields, ranked exact > prefix > infix, then newest.
 	Search(ctx context.Context, q string, entities []string, limit int) ([]SearchHit, error)

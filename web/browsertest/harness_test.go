@@ -8,16 +8,19 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/crmkit/crm/core/testkit"
 )
 
 const (
@@ -76,20 +79,48 @@ func chromiumPath(t testing.TB) string {
 type server struct {
 	URL   string // http://localhost:PORT
 	token string
+
+	config, data string
+	stop         func() // stops the process and waits for it
 }
 
 var listening = regexp.MustCompile(`listening on (http://\S+)`)
 
 // startCRM starts crm serve on a free port with the fixture and a fresh
 // data directory, and stops it when the test ends.
-func startCRM(t testing.TB) *server { t.Helper(); return startCRMWith(t, "testdata/crm.hcl") }
+func startCRM(t testing.TB) *server {
+	t.Helper()
+	return startCRMWith(t, configDir(t))
+}
 
-// startCRMWith is startCRM with another configuration file.
+// startCRMWith is startCRM with another configuration (a file or directory).
 func startCRMWith(t testing.TB, config string) *server {
 	t.Helper()
-	bin := crmBinary(t)
-	data := t.TempDir()
-	cmd := exec.Command(bin, "serve", "--config", config, "--data", data, "--listen", "127.0.0.1:0")
+	s := &server{config: config, data: t.TempDir()}
+	s.start(t, "127.0.0.1:0")
+	t.Cleanup(func() { s.stop() })
+	var res struct{ Token string }
+	s.mustAPI(t, "POST", "/api/v1/auth/login", map[string]string{"email": adminEmail, "password": adminPassword}, &res)
+	s.token = res.Token
+	return s
+}
+
+// restart stops crm serve and starts it again on the same address with the
+// same data: sessions and records survive, open websockets are cut.
+func (s *server) restart(t testing.TB) {
+	t.Helper()
+	s.stop()
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.start(t, "127.0.0.1:"+u.Port())
+}
+
+// start runs crm serve on addr and waits until it listens.
+func (s *server) start(t testing.TB, addr string) {
+	t.Helper()
+	cmd := exec.Command(crmBinary(t), "serve", "--config", s.config, "--data", s.data, "--listen", addr)
 	cmd.Env = append(os.Environ(), "CRM_ADMIN_EMAIL="+adminEmail, "CRM_ADMIN_PASSWORD="+adminPassword)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -101,22 +132,25 @@ func startCRMWith(t testing.TB, config string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			logMu.Lock()
-			t.Logf("crm serve log:\n%s", logs.String())
-			logMu.Unlock()
-		}
-	})
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { _ = cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+			}
+			if t.Failed() {
+				logMu.Lock()
+				t.Logf("crm serve log:\n%s", logs.String())
+				logMu.Unlock()
+			}
+		})
+	}
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -127,16 +161,40 @@ func startCRMWith(t testing.TB, config string) *server {
 		}
 	}()
 	select {
-	case u := <-urls:
-		s := &server{URL: u}
-		var res struct{ Token string }
-		s.mustAPI(t, "POST", "/api/v1/auth/login", map[string]string{"email": adminEmail, "password": adminPassword}, &res)
-		s.token = res.Token
-		return s
+	case s.URL = <-urls:
 	case <-time.After(wait):
+		s.stop()
 		t.Fatalf("crm serve did not start within %s", wait)
 	}
-	return nil
+}
+
+// configDir is a configuration directory: the fixture testdata/crm.hcl and
+// a block for the example third-party plugin (examples/loyalty, built once
+// per test process), whose record action the UI shows as a button.
+func configDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	fixture, err := os.ReadFile("testdata/crm.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugin, sum := testkit.BuildPlugin(t, "./examples/loyalty")
+	block := fmt.Sprintf(`plugin "loyalty" {
+  path     = %q
+  sha256   = %q
+  entities = ["loyalty_account"]
+  read     = ["contact", "deal"]
+  write    = ["loyalty_account"]
+  config   = { points_per = 1000, secret = "browser-test-secret" }
+}
+`, plugin, sum)
+	if err := os.WriteFile(filepath.Join(dir, "crm.hcl"), fixture, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "loyalty.hcl"), []byte(block), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 type writerFunc func([]byte) (int, error)
@@ -204,14 +262,46 @@ func browser(t testing.TB) context.Context {
 	return bctx
 }
 
-// session opens a tab in a fresh browser context of b.
+// session opens a tab in a fresh browser context of b. An uncaught
+// JavaScript exception in the tab fails the test when it ends.
 func session(t testing.TB, b context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 4*wait)
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		t.Fatalf("open a tab: %v", err)
+	}
+	var (
+		mu         sync.Mutex
+		exceptions []string
+	)
+	messages := chromedp.Console(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.IsException() {
+				mu.Lock()
+				exceptions = append(exceptions, fmt.Sprintf("%s (%s:%d:%d)", m.Text, m.URL, m.Line+1, m.Column+1))
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		if len(exceptions) > 0 {
+			t.Errorf("uncaught JavaScript exceptions:\n%s", strings.Join(exceptions, "\n"))
+		}
+	})
+	tctx, cancelT := context.WithTimeout(ctx, 4*wait)
 	t.Cleanup(cancelT)
-	return ctx
+	return tctx
 }
 
 // run runs chromedp actions, each wait bounded, failing the test on error.

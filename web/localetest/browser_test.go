@@ -12,9 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
+
+// awaitPromise makes Evaluate wait for a promise's value.
+func awaitPromise(p *runtime.EvaluateParams) { p.AwaitPromise = new(true) }
 
 const installHint = "install chromium: apt-get install -y chromium fonts-noto-core"
 
@@ -92,7 +96,7 @@ func browser(t *testing.T, exe, tz string) context.Context {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()
@@ -168,14 +172,14 @@ func testPicker(t *testing.T, ctx context.Context) {
 	waitValue := func(what, want string) {
 		t.Helper()
 		err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](fmt.Sprintf(`String(window.__picker.value) === %q`, want),
-			chromedp.WithPollingTimeout(20*time.Second)))
+			chromedp.WithPollingTimeout(time.Minute)))
 		if err != nil {
 			t.Fatalf("%s: value %s, want %s (%v)", what, value(), want, err)
 		}
 	}
 	waitJS := func(what, expr string) {
 		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(time.Minute))); err != nil {
 			got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`String(document.activeElement && document.activeElement.outerHTML.slice(0, 300))`))
 			t.Fatalf("%s: %s is not true (%v); focused: %s", what, expr, err, got)
 		}
@@ -215,7 +219,11 @@ func testPicker(t *testing.T, ctx context.Context) {
 	waitJS("week starts on Saturday", `document.querySelector('.datepicker-grid th').getAttribute('abbr') === 'شنبه'`)
 	waitJS("toggle has a label", `!!document.querySelector('.datepicker-toggle').getAttribute('aria-label')`)
 	waitJS("day has a label", `document.activeElement.getAttribute('aria-label') === '۲۹ اسفند ۱۴۰۳'`)
-	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowLeft), chromedp.KeyEvent(kb.ArrowLeft)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowLeft)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS("ArrowLeft in RTL goes forward", `document.activeElement.dataset.date === '2025-03-20'`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowLeft)); err != nil {
 		t.Fatal(err)
 	}
 	waitJS("ArrowLeft in RTL goes forward into the next year", `document.activeElement.dataset.date === '2025-03-21'`)
@@ -226,10 +234,14 @@ func testPicker(t *testing.T, ctx context.Context) {
 	waitValue("Enter on 1404/01/01", "2025-03-21")
 	waitJS("grid closed, text in Persian digits", `!document.querySelector('.datepicker-popup') && document.getElementById('dp').value === '۱۴۰۴/۰۱/۰۱'`)
 	// PageUp goes back a Jalali month, Escape closes without choosing.
-	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.PageUp)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowDown)); err != nil {
 		t.Fatal(err)
 	}
-	waitJS("PageUp", `document.activeElement.dataset.date === '2025-02-20'`)
+	waitJS("grid opens again", `document.activeElement && document.activeElement.dataset.date === '2025-03-21'`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.PageUp)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS("PageUp goes to 1 Esfand 1403", `document.activeElement.dataset.date === '2025-02-19'`)
 	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
 		t.Fatal(err)
 	}
@@ -238,11 +250,40 @@ func testPicker(t *testing.T, ctx context.Context) {
 		t.Errorf("after Escape the value is %s, want 2025-03-21", v)
 	}
 
+	// English and Gregorian: the same value shown as ISO, week from Sunday,
+	// ArrowRight forward, the default look loaded (an opaque popup).
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__picker.use('en', 'gregorian')`, awaitPromise)); err != nil {
+		t.Fatalf("switch to English: %v", err)
+	}
+	waitJS("value shown in the Gregorian calendar", `document.getElementById('dp').value === '2025-03-21' && document.documentElement.dir === 'ltr'`)
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#dp"), clear+"2024-02-29")); err != nil {
+		t.Fatalf("type: %v", err)
+	}
+	waitValue("typed 2024-02-29", "2024-02-29")
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowDown)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS("grid on the leap day", `document.activeElement.dataset.date === '2024-02-29'`)
+	waitJS("English week starts on Sunday", `document.querySelector('.datepicker-grid th').getAttribute('abbr') === 'Sunday'`)
+	waitJS("title", `document.querySelector('.datepicker-title').textContent === 'February 2024'`)
+	waitJS("default look loaded", `getComputedStyle(document.querySelector('.datepicker-popup')).position === 'absolute' && getComputedStyle(document.querySelector('.datepicker-popup')).backgroundColor !== 'rgba(0, 0, 0, 0)'`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowRight)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS("ArrowRight in LTR goes forward", `document.activeElement.dataset.date === '2024-03-01'`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter)); err != nil {
+		t.Fatal(err)
+	}
+	waitValue("Enter on March 1", "2024-03-01")
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__picker.use('fa', 'jalali')`, awaitPromise)); err != nil {
+		t.Fatalf("switch to Persian: %v", err)
+	}
+
 	// With time: the day typed at 00:00 in Tehran (UTC+03:30).
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#dpt"), "۱۴۰۳/۱۲/۳۰")); err != nil {
 		t.Fatalf("type: %v", err)
 	}
-	err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`window.__picker.when === '2025-03-19T20:30:00Z'`, chromedp.WithPollingTimeout(20*time.Second)))
+	err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`window.__picker.when === '2025-03-19T20:30:00Z'`, chromedp.WithPollingTimeout(time.Minute)))
 	if err != nil {
 		when, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`String(window.__picker.when)`))
 		t.Fatalf("withTime: onChange %s, want 2025-03-19T20:30:00Z: %v", when, err)

@@ -35,8 +35,8 @@ var pluralCategories = map[string][]string{
 // fa "one" also holds 0 (and 1.5), in ru and lt 21, 31..., so there it may not.
 var oneIsOnlyOne = map[string]bool{"en": true, "az": true}
 
-// keyPattern is the shape of a key: dotted words, "nav.contacts".
-var keyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+// keyPattern is the shape of a key: dotted parts without spaces, "nav.contacts", "op.>=".
+var keyPattern = regexp.MustCompile(`^[^.\s]+(\.[^.\s]+)+$`)
 
 var placeholder = regexp.MustCompile(`\{(\w+)\}`)
 
@@ -209,7 +209,7 @@ func TestCataloguesAreFlatJSON(t *testing.T) {
 			checkPlurals(t, code, cat)
 			for key, m := range cat {
 				if !keyPattern.MatchString(key) {
-					t.Errorf("%s: key %q is not dotted words", code, key)
+					t.Errorf("%s: key %q is not dotted parts without spaces", code, key)
 				}
 				if !m.plural && m.text == "" {
 					t.Errorf("%s %q: empty text", code, key)

@@ -44,6 +44,7 @@ entity "vehicle" {
   }
   field "price" { type = "money" }
   field "arrived" { type = "date" }
+  field "photo" { type = "file" }
 }
 
 pipeline "sales" {

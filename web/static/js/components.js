@@ -1,5 +1,7 @@
 // Small shared components: the building blocks screens are made of.
 import { html } from 'htm/preact';
+import { useEffect, useRef } from 'preact/hooks';
+import { signal } from '@preact/signals';
 import { t } from './locale/i18n.js';
 
 /** Spinner is a loading indicator with a text for screen readers. */
@@ -18,19 +20,34 @@ export function Empty({ title, hint, children }) {
   return html`<div class="empty"><p class="empty-title">${title}</p>${hint && html`<p class="muted">${hint}</p>`}${children}</div>`;
 }
 
-/** Modal is a dialog over the page; Escape or the close button ends it. */
+/**
+ * Modal is a dialog over the page: its first field takes the focus, and
+ * Escape (wherever the focus is), the close button or a click outside ends
+ * it; the focus then returns where it was.
+ */
 export function Modal({ title, onClose, children }) {
+  const box = useRef(null);
+  const close = useRef(onClose);
+  close.current = onClose;
+  useEffect(() => {
+    const before = document.activeElement;
+    box.current?.querySelector('input, select, textarea, button:not(.icon)')?.focus();
+    const onKey = (e) => e.key === 'Escape' && close.current();
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      if (before && before.isConnected) before.focus();
+    };
+  }, []);
   return html`<div class="modal-back" onClick=${(e) => e.target === e.currentTarget && onClose()}>
-    <div class="modal" role="dialog" aria-modal="true" aria-label=${title}
-      onKeyDown=${(e) => e.key === 'Escape' && onClose()}>
+    <div class="modal" role="dialog" aria-modal="true" aria-label=${title} ref=${box}>
       <header class="modal-head"><h2>${title}</h2>
         <button type="button" class="icon" aria-label=${t('common.close')} onClick=${onClose}>×</button></header>
       ${children}
     </div></div>`;
 }
 
-/** Toasts: short messages at the bottom of the screen. */
-import { signal } from '@preact/signals';
+/** toasts are the short messages shown at the bottom of the screen. */
 export const toasts = signal([]);
 let toastSeq = 0;
 

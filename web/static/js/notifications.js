@@ -1,7 +1,7 @@
 // The notifications panel: a bell in the top bar with the number of unread
 // notifications, a list of the latest ones (GET /notifications), marking one
 // or all read, and new ones arriving live over the websocket
-// ({"type":"notification"}), each also shown briefly as a toast.
+// ({"type":"notification"}).
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from './locale/i18n.js';
@@ -42,8 +42,7 @@ export function Bell() {
     return onNotification((n) => {
       if (!n?.id || seen.current.some((x) => x.id === n.id)) return;
       setItems((cur) => (cur.some((x) => x.id === n.id) ? cur : [n, ...cur]));
-      if (!n.read) setUnread((u) => u + 1);
-      toast(n.title || n.message);
+      if (!n.read) setUnread((u) => u + 1); // the shell shows it as a toast
     });
   }, []);
   // Escape or a click elsewhere closes the panel.

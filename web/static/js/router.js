@@ -51,8 +51,10 @@ const routes = [];
 
 /**
  * register adds a route: pattern is a path with :params
- * ("/records/:entity/:id"); component receives {params, query}.
- * Earlier registrations win.
+ * ("/records/:entity/:id"); component receives {params, query}. A route
+ * with fewer :params wins over one with more ("/records/deal/kanban" over
+ * "/records/:entity/:id"), whatever the order of registration; among
+ * equals, the first registered.
  */
 export function register(pattern, component) {
   const names = [];
@@ -65,6 +67,7 @@ export function register(pattern, component) {
       '/?$',
   );
   routes.push({ re, names, component });
+  routes.sort((a, b) => a.names.length - b.names.length);
 }
 
 /** current is the matched route of location: {component, params, query}. */

@@ -118,6 +118,12 @@ export async function signOut() {
   }
 }
 
+/** chooseLanguage switches the language before sign-in (kept in this browser). */
+export async function chooseLanguage(code) {
+  store('language', code);
+  await setLanguage(code);
+}
+
 /**
  * savePrefs changes the user's language or calendar: at once in the page,
  * then on the server (PATCH /auth/me). A server without the route (404) is

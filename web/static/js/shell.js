@@ -2,17 +2,27 @@
 // schema), the top bar with the user menu (language, calendar, password,
 // sign-out), and the current screen.
 import { html } from 'htm/preact';
-import { useState } from 'preact/hooks';
+import { useState, useEffect } from 'preact/hooks';
 import { t, label, LANGUAGES, lang } from './locale/i18n.js';
 import { calendar } from './locale/format.js';
 import { me, schema, savePrefs, signOut } from './session.js';
 import { current, link, location } from './router.js';
 import { listURL } from './records.js';
-import { connected } from './ws.js';
+import { connected, onNotification } from './ws.js';
 import { Toasts, toast } from './components.js';
 
-/** nav is extra sidebar entries other screens add: {href, key, order, admin?}. */
+/** nav holds the sidebar entries screens add with addNav, above the entities. */
 export const nav = [];
+
+/**
+ * addNav adds a sidebar entry: href is the app path, key the i18n key of
+ * its text; entries are shown in order (then as added). An admin entry is
+ * shown to admins only.
+ */
+export function addNav({ href, key, order = 0, admin = false }) {
+  nav.push({ href, key, order, admin });
+  nav.sort((a, b) => a.order - b.order);
+}
 
 /** topbar is components other modules add to the top bar, before the user menu. */
 export const topbar = [];
@@ -61,9 +71,12 @@ function UserMenu() {
 /** Shell lays out the signed-in app around the routed screen. */
 export function Shell() {
   const [open, setOpen] = useState(false);
+  // In-app notifications (a rule's notify) show as a toast.
+  useEffect(() => onNotification((n) => toast([n.title, n.message].filter(Boolean).join(': '))), []);
   const r = current.value;
   const Screen = r?.component;
   return html`<div class="shell">
+    <a class="skip" href="#main">${t('nav.skip')}</a>
     <header class="topbar">
       <button type="button" class="icon menu-toggle" aria-controls="sidebar" aria-expanded=${open}
         aria-label=${t('nav.menu')} onClick=${() => setOpen(!open)}>☰</button>
@@ -75,7 +88,7 @@ export function Shell() {
       <${UserMenu} />
     </header>
     <${Sidebar} open=${open} onNavigate=${() => setOpen(false)} />
-    <main class="content" id="main">
+    <main class="content" id="main" tabindex="-1">
       ${Screen ? html`<${Screen} params=${r.params} query=${r.query} key=${location.value.path} />`
         : html`<div class="empty"><p class="empty-title">${t('common.not_found')}</p></div>`}
     </main>

@@ -12,6 +12,7 @@ import {
   isValidJalaaliDate,
   jalaaliMonthLength,
 } from 'jalaali-js';
+import { missing } from './cldr.js';
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -183,7 +184,8 @@ const nameCache = new Map();
 
 /**
  * JALALI_MONTHS are Jalali month names for languages whose CLDR data has only
- * Latin transliterations (Armenian), in the language's own script.
+ * Latin transliterations (Armenian), in the language's own script; used in
+ * dates and as stand-alone names alike.
  */
 export const JALALI_MONTHS = {
   hy: ['ֆարվարդին', 'օրդիբեհեշթ', 'խորդադ', 'թիր', 'մորդադ', 'շահրիվար', 'մեհր', 'աբան', 'ազար', 'դեյ', 'բահման', 'էսֆանդ'],
@@ -203,6 +205,9 @@ export function monthNames(lang, calendar = 'gregorian', width = 'long') {
   const key = `m|${lang}|${calendar}|${width}`;
   if (nameCache.has(key)) return nameCache.get(key);
   if (calendar === 'jalali' && JALALI_MONTHS[lang]) return JALALI_MONTHS[lang];
+  const fb = missing(lang);
+  if (fb && calendar === 'jalali' && fb.jalaliMonths) return fb.jalaliMonths;
+  if (fb && calendar !== 'jalali') return width === 'long' ? fb.monthsStandalone : fb.monthsShort;
   const fmt = new Intl.DateTimeFormat(intlLocale(lang, calendar), { month: width, timeZone: 'UTC' });
   const names = [];
   for (let m = 1; m <= 12; m++) {
@@ -220,6 +225,8 @@ export function monthNames(lang, calendar = 'gregorian', width = 'long') {
 export function weekdayNames(lang, width = 'short') {
   const key = `w|${lang}|${width}`;
   if (nameCache.has(key)) return nameCache.get(key);
+  const fb = missing(lang);
+  if (fb) return width === 'long' ? fb.weekdays : fb.weekdaysShort;
   const fmt = new Intl.DateTimeFormat(lang || 'en', { weekday: width, timeZone: 'UTC' });
   const names = [];
   for (let i = 0; i < 7; i++) names.push(fmt.format(utcDate(isoDate(2001, 1, 7 + i)))); // 2001-01-07 is a Sunday

@@ -13,13 +13,13 @@
 // PageDown by month (with Shift by year), Home and End to the week's ends, Enter
 // or Space choose, Escape closes and returns to the input.
 //
-// Class names (datepicker, datepicker-input, datepicker-toggle,
-// datepicker-popup, datepicker-head, datepicker-grid, datepicker-day,
-// is-today, is-selected, datepicker-time) are for the app's CSS; only the
-// popup's placement is set here.
+// Its default look is datepicker.css; the class names (datepicker,
+// datepicker-input, datepicker-toggle, datepicker-popup, datepicker-head,
+// datepicker-prev, datepicker-next, datepicker-title, datepicker-grid,
+// datepicker-day, is-today, is-selected, datepicker-time) let the app restyle it.
 
 import { html } from 'htm/preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import '@preact/signals'; // renders again when lang, dir, calendar or timezone change
 import { dir, lang, t } from './i18n.js';
 import { calendar, formatDate, formatDateNumeric, timezone, wallClock, zonedToInstant } from './format.js';
@@ -39,6 +39,16 @@ import {
 } from './calendar.js';
 
 let nextId = 0;
+
+// The picker's default look (datepicker.css, zero specificity) goes first in
+// <head>, so the app's own stylesheets override it.
+if (typeof document !== 'undefined' && !document.querySelector('link[data-datepicker]')) {
+  const link = document.createElement('link');
+  link.rel = 'stylesheet';
+  link.href = new URL('./datepicker.css', import.meta.url).href;
+  link.dataset.datepicker = '';
+  document.head.prepend(link);
+}
 
 // The calendar day and "HH:MM" of a value (ISO date, or RFC 3339 with withTime).
 function split(value, withTime, zone) {
@@ -63,6 +73,14 @@ function join(date, time, zone) {
 function todayISO(zone) {
   const w = wallClock(new Date(), zone);
   return w ? isoDate(w.y, w.m, w.d) : null;
+}
+
+// complete reports whether typed date text is finished: year first with a
+// two-digit day, or a four-digit year last.
+function complete(s) {
+  const parts = toLatinDigits(s).trim().split(/[^0-9]+/).filter(Boolean);
+  if (parts.length !== 3) return false;
+  return parts[0].length >= 3 ? parts[2].length === 2 : parts[2].length === 4;
 }
 
 // The same day n months later in the calendar (clamped to the month's end).
@@ -93,7 +111,7 @@ export function DatePicker({ id, value, onChange, withTime = false, invalid = fa
   const [open, setOpen] = useState(false);
   const [focus, setFocus] = useState(null); // the ISO day focused in the grid
   const editing = useRef(false);
-  const moveFocus = useRef(false);
+  const moveFocus = useRef(null); // the ISO day to move the keyboard focus to
   const root = useRef(null);
   const grid = useRef(null);
   const input = useRef(null);
@@ -106,10 +124,13 @@ export function DatePicker({ id, value, onChange, withTime = false, invalid = fa
     }
   }, [current.date, cal, code]);
 
-  useEffect(() => {
-    if (moveFocus.current && open && focus && grid.current) {
-      moveFocus.current = false;
-      grid.current.querySelector(`[data-date="${focus}"]`)?.focus();
+  // After a render, move the keyboard focus to the day asked for, if shown.
+  useLayoutEffect(() => {
+    if (!moveFocus.current || !open || !grid.current) return;
+    const el = grid.current.querySelector(`[data-date="${moveFocus.current}"]`);
+    if (el) {
+      moveFocus.current = null;
+      el.focus();
     }
   });
 
@@ -139,13 +160,18 @@ export function DatePicker({ id, value, onChange, withTime = false, invalid = fa
     return parseDateInput(s, cal, code);
   };
 
+  // While typing, a date is handed on only once it is complete (a four-digit
+  // year and a two-digit last part), so "1403/12/3" on the way to "1403/12/30"
+  // is never stored. An empty or unfinished text is handed on (or marked
+  // invalid) when the input is left or Enter is pressed; until then the value
+  // stays the last complete date.
   const onInput = (e) => {
     editing.current = true;
     const s = e.currentTarget.value;
     setText(s);
     const d = read(s);
-    setBad(d === null);
-    if (d !== null && d !== current.date) emit(d);
+    setBad(d === null && complete(s));
+    if (d && d !== current.date && complete(s)) emit(d);
   };
 
   const commit = () => {
@@ -164,7 +190,7 @@ export function DatePicker({ id, value, onChange, withTime = false, invalid = fa
     const start = current.date || read(text) || todayISO(zone);
     setFocus(start);
     setOpen(true);
-    moveFocus.current = withFocus;
+    moveFocus.current = withFocus ? start : null;
   };
 
   const choose = (iso) => {
@@ -245,7 +271,7 @@ export function DatePicker({ id, value, onChange, withTime = false, invalid = fa
     }
     e.preventDefault();
     if (next) {
-      moveFocus.current = true;
+      moveFocus.current = next;
       setFocus(next);
     }
   };
@@ -267,7 +293,9 @@ export function DatePicker({ id, value, onChange, withTime = false, invalid = fa
     const lead = (weekday(first) - ws + 7) % 7;
     const num = (n) => new Intl.NumberFormat(code, { useGrouping: false }).format(n);
     const today = todayISO(zone);
-    const shortNames = weekdayNames(code, 'short');
+    // Persian 'short' weekday names are the full words; one letter each fits a column.
+    let shortNames = weekdayNames(code, 'short');
+    if (shortNames.some((n) => n.length > 4)) shortNames = weekdayNames(code, 'narrow');
     const longNames = weekdayNames(code, 'long');
     const head = [];
     for (let i = 0; i < 7; i++) {
@@ -276,24 +304,24 @@ export function DatePicker({ id, value, onChange, withTime = false, invalid = fa
     }
     const rows = [];
     let cells = [];
-    for (let i = 0; i < lead; i++) cells.push(html`<td role="gridcell"></td>`);
+    for (let i = 0; i < lead; i++) cells.push(html`<td key=${`lead${i}`} role="gridcell"></td>`);
     for (let d = 1; d <= days; d++) {
       const iso = addDays(first, d - 1);
       const selected = iso === current.date;
       const cls = `datepicker-day${iso === today ? ' is-today' : ''}${selected ? ' is-selected' : ''}`;
-      cells.push(html`<td role="gridcell" aria-selected=${selected ? 'true' : 'false'}>
+      cells.push(html`<td key=${iso} role="gridcell" aria-selected=${selected ? 'true' : 'false'}>
         <button type="button" class=${cls} data-date=${iso} tabindex=${iso === focus ? 0 : -1}
           aria-label=${formatDate(iso)} aria-current=${iso === today ? 'date' : undefined}
           onClick=${() => choose(iso)}>${num(d)}</button>
       </td>`);
       if (cells.length === 7) {
-        rows.push(html`<tr>${cells}</tr>`);
+        rows.push(html`<tr key=${iso}>${cells}</tr>`);
         cells = [];
       }
     }
     if (cells.length) {
-      while (cells.length < 7) cells.push(html`<td role="gridcell"></td>`);
-      rows.push(html`<tr>${cells}</tr>`);
+      while (cells.length < 7) cells.push(html`<td key=${`trail${cells.length}`} role="gridcell"></td>`);
+      rows.push(html`<tr key="last">${cells}</tr>`);
     }
     const title = `${names[view.m - 1]} ${num(view.y)}`;
     const prev = addMonths(focus, -1, cal);
@@ -303,12 +331,11 @@ export function DatePicker({ id, value, onChange, withTime = false, invalid = fa
       return `${names[p.m - 1]} ${num(p.y)}`;
     };
     const go = (iso) => {
-      moveFocus.current = false;
+      moveFocus.current = null;
       setFocus(iso);
     };
     return html`<div id=${popupId} class="datepicker-popup" role="dialog" aria-modal="false"
-        aria-label=${t('datepicker.choose')}
-        style=${{ position: 'absolute', insetBlockStart: '100%', insetInlineStart: 0, zIndex: 50 }}>
+        aria-label=${t('datepicker.choose')}>
       <div class="datepicker-head">
         <button type="button" class="datepicker-prev" aria-label=${monthTitle(prev)} title=${monthTitle(prev)}
           onClick=${() => go(prev)}>${rtl ? '›' : '‹'}</button>
@@ -323,8 +350,7 @@ export function DatePicker({ id, value, onChange, withTime = false, invalid = fa
     </div>`;
   }
 
-  return html`<span class="datepicker" ref=${root} dir=${rtl ? 'rtl' : 'ltr'}
-      style=${{ position: 'relative', display: 'inline-flex', alignItems: 'center', gap: '0.25rem' }}>
+  return html`<span class="datepicker" ref=${root} dir=${rtl ? 'rtl' : 'ltr'}>
     <input id=${inputId} ref=${input} class="datepicker-input" type="text" inputmode="numeric" autocomplete="off"
       value=${text} placeholder=${formatDateNumeric(todayISO(zone))} required=${required} disabled=${disabled}
       aria-invalid=${invalid || bad ? 'true' : 'false'} aria-describedby=${describedBy}

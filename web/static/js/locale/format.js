@@ -9,6 +9,7 @@
 
 import { signal } from '@preact/signals-core';
 import { lang } from './i18n.js';
+import { missing, number as fallbackNumber, relative as fallbackRelative } from './cldr.js';
 import {
   gregorianToJalali,
   intlLocale,
@@ -69,7 +70,10 @@ function numeric(v) {
 export function formatNumber(n, opts = {}) {
   const v = numeric(n);
   if (v === null) return '';
-  return numberFormat(lang.value, { maximumFractionDigits: 20, ...opts }).format(v);
+  const all = { maximumFractionDigits: 20, ...opts };
+  const fb = missing(lang.value);
+  if (fb) return fallbackNumber(fb, v, all);
+  return numberFormat(lang.value, all).format(v);
 }
 
 // Currencies shown without minor unit whatever CLDR says (the Iranian rial's
@@ -92,6 +96,8 @@ export function formatMoney(money) {
     opts.minimumFractionDigits = 0;
     opts.maximumFractionDigits = 0;
   }
+  const fb = missing(lang.value);
+  if (fb) return fallbackNumber(fb, v, opts);
   return numberFormat(lang.value, opts).format(v);
 }
 
@@ -107,6 +113,8 @@ function dateFormat(code, cal, opts) {
 function formatWall(g, time, opts) {
   const code = lang.value;
   const cal = calendar.value === 'jalali' ? 'jalali' : 'gregorian';
+  const fb = missing(code);
+  if (fb) return formatFallback(fb, code, cal, g, time, opts);
   const at = utcDate(isoDate(g.y, g.m, g.d));
   if (time) at.setUTCHours(time.h, time.min, time.s || 0);
   const fmt = dateFormat(code, cal, opts);
@@ -133,12 +141,34 @@ function formatWall(g, time, opts) {
   return dropEra(parts).map((p) => p.value).join('');
 }
 
+// formatWall with the fallback data of a language the browser lacks.
+function formatFallback(fb, code, cal, g, time, opts) {
+  let y = g.y, m = g.m, d = g.d;
+  if (cal === 'jalali') {
+    const j = gregorianToJalali(isoDate(g.y, g.m, g.d));
+    y = j.jy; m = j.jm; d = j.jd;
+  }
+  const two = (n) => String(n).padStart(2, '0');
+  let date = '';
+  if (opts.month === 'long' || opts.month === 'short') {
+    let name;
+    if (cal === 'jalali') name = monthNames(code, 'jalali')[m - 1];
+    else name = (opts.month === 'long' ? fb.months : fb.monthsShort)[m - 1];
+    date = fb.dateLong.replace('{d}', String(d)).replace('{M}', name).replace('{y}', String(y));
+  } else if (opts.year || opts.month || opts.day) {
+    date = fb.dateNumeric.replace('{dd}', two(d)).replace('{MM}', two(m)).replace('{y}', String(y));
+  }
+  if (!time || !opts.hour) return date;
+  const t = `${two(time.h)}:${two(time.min)}`;
+  return date ? fb.dateTime.replace('{date}', date).replace('{t}', t) : t;
+}
+
 // The name of Jalali month jm as Intl writes it inside a date (Russian
 // declines it: "30 эсфанда"), taken from a day in the middle of that month so a
 // one-day disagreement between ICU and jalaali-js cannot matter.
 function jalaliMonthInContext(code, width, jm, opts) {
   const names = cached('jm', `${code}|${width}|${JSON.stringify(opts)}`, () => {
-    const own = JALALI_MONTHS[code];
+    const own = JALALI_MONTHS[code] || missing(code)?.jalaliMonths;
     const fmt = new Intl.DateTimeFormat(intlLocale(code, 'jalali'), { timeZone: 'UTC', day: 'numeric', month: width });
     const out = [];
     for (let m = 1; m <= 12; m++) {
@@ -281,7 +311,8 @@ export function formatRelative(rfc3339, now = Date.now()) {
   const t = new Date(rfc3339).getTime();
   if (Number.isNaN(t)) return String(rfc3339);
   const secs = Math.round((t - (now instanceof Date ? now.getTime() : now)) / 1000);
-  const fmt = cached('rel', lang.value, () => new Intl.RelativeTimeFormat(lang.value, { numeric: 'auto' }));
+  const fb = missing(lang.value);
+  const fmt = fb ? { format: (n, unit) => fallbackRelative(fb, n, unit) } : cached('rel', lang.value, () => new Intl.RelativeTimeFormat(lang.value, { numeric: 'auto' }));
   for (const [unit, size] of UNITS) {
     if (Math.abs(secs) >= size || unit === 'second') {
       return fmt.format(Math.trunc(secs / size), unit);

@@ -9,6 +9,7 @@
 // English, then to the key itself.
 
 import { signal, computed } from '@preact/signals-core';
+import { missing, number } from './cldr.js';
 
 /** LANGUAGES are the UI's languages with their names in themselves. */
 export const LANGUAGES = [
@@ -94,6 +95,8 @@ const numberFormats = new Map();
 
 function formatParam(code, v) {
   if (typeof v !== 'number' || !Number.isFinite(v)) return String(v);
+  const fb = missing(code);
+  if (fb) return number(fb, v);
   if (!numberFormats.has(code)) numberFormats.set(code, new Intl.NumberFormat(code));
   return numberFormats.get(code).format(v);
 }

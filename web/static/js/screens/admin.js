@@ -10,7 +10,7 @@ import { api } from '../api.js';
 import { register, link, navigate } from '../router.js';
 import { me } from '../session.js';
 import { users as userCache } from '../fields/user.js';
-import { nav } from '../shell.js';
+import { addNav } from '../shell.js';
 import { Spinner, ErrorBox, Empty, toast } from '../components.js';
 import { formatDateTime, formatRelative, formatNumber } from '../locale/format.js';
 
@@ -345,4 +345,4 @@ function Plugins() {
 
 register('/admin', Admin);
 register('/admin/:section', Admin);
-nav.push({ href: '/admin', key: 'admin.nav', order: 90, admin: true });
+addNav({ href: '/admin', key: 'admin.nav', order: 90, admin: true });

@@ -74,7 +74,7 @@ export function FilterEditor({ ent, value, onApply, error }) {
       </div>`;
     })}
     <div class="row">
-      <button type="button" onClick=${add}>${t('list.filter_add')}</button>
+      <button type="button" id="filter-add" onClick=${add}>${t('list.filter_add')}</button>
     </div>
     <label for="filter-expr">${t('list.filter_expr')}</label>
     <textarea id="filter-expr" class="code" dir="ltr" rows="2" spellcheck="false" value=${text}
@@ -84,7 +84,7 @@ export function FilterEditor({ ent, value, onApply, error }) {
       ${error.line ? t('list.filter_error_at', { line: error.line, column: error.column }) + ' ' : ''}${error.message}
       <${Caret} src=${value || ''} error=${error} /></div>`}
     <div class="row">
-      <button type="submit" class="primary">${t('list.filter_apply')}</button>
+      <button type="submit" id="filter-apply" class="primary">${t('list.filter_apply')}</button>
       ${value && html`<button type="button" onClick=${() => { setRows([]); setText(''); onApply(''); }}>${t('list.filter_clear')}</button>`}
     </div>
   </form>`;

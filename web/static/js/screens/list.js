@@ -7,7 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { t, label } from '../locale/i18n.js';
 import { api, recordPath } from '../api.js';
 import { register, link, setQuery } from '../router.js';
-import { entity, me } from '../session.js';
+import { entity, me, SYSTEM_FIELDS } from '../session.js';
 import { typeOf, isEmpty } from '../fields/index.js';
 import { recordURL, remember, titleOf } from '../records.js';
 import { subscribe } from '../ws.js';
@@ -22,6 +22,16 @@ export function defaultColumns(ent) {
   return ent.fields.filter((f) => f.type !== 'text' && f.type !== 'file').slice(0, 5).map((f) => f.name);
 }
 
+/** columnFields are the fields a list may show: the entity's, then a few system fields. */
+function columnFields(ent) {
+  return [...ent.fields, ...SYSTEM_FIELDS.filter((f) => ['owner', 'created_at', 'updated_at'].includes(f.name))];
+}
+
+/** columnLabel is a column's heading. */
+function columnLabel(f) {
+  return f.system ? t('system.' + f.name) : label(f);
+}
+
 function Cell({ ent, f, rec }) {
   const ty = typeOf(f);
   return ty.display({ field: f, value: rec[f.name], record: rec });
@@ -30,9 +40,9 @@ function Cell({ ent, f, rec }) {
 function ColumnChooser({ ent, columns, onChange, onClose }) {
   return html`<${Modal} title=${t('list.columns')} onClose=${onClose}>
     <ul class="checklist">
-      ${ent.fields.map((f) => html`<li><label><input type="checkbox" checked=${columns.includes(f.name)}
+      ${columnFields(ent).map((f) => html`<li><label><input type="checkbox" checked=${columns.includes(f.name)}
         onChange=${(e) => onChange(e.currentTarget.checked ? [...columns, f.name] : columns.filter((c) => c !== f.name))} />
-        <span dir="auto">${label(f)}</span></label></li>`)}
+        <span dir="auto">${columnLabel(f)}</span></label></li>`)}
     </ul>
     <div class="row"><button type="button" class="primary" onClick=${onClose}>${t('common.done')}</button></div>
   </${Modal}>`;
@@ -69,7 +79,7 @@ function BulkEdit({ ent, ids, onDone, onClose }) {
       <label for="bulk-value">${t('list.bulk_value')}</label>
       ${f && typeOf(f).input({ field: f, value, onChange: setValue, id: 'bulk-value', invalid: !!error?.field })}
       <${ErrorBox} error=${error} />
-      <div class="row"><button type="submit" class="primary" disabled=${busy}>${t('list.bulk_apply')}</button></div>
+      <div class="row"><button type="submit" id="bulk-apply" class="primary" disabled=${busy}>${t('list.bulk_apply')}</button></div>
     </form>
   </${Modal}>`;
 }
@@ -115,11 +125,11 @@ function Views({ ent, state, apply }) {
       html`<button type="button" onClick=${() => remove(active)}>${t('views.delete')}</button>`}
     ${naming
       ? html`<form class="inline-form" onSubmit=${save}>
-          <input aria-label=${t('views.name')} placeholder=${t('views.name')} required dir="auto" value=${name} onInput=${(e) => setName(e.currentTarget.value)} />
+          <input id="view-name" aria-label=${t('views.name')} placeholder=${t('views.name')} required dir="auto" value=${name} onInput=${(e) => setName(e.currentTarget.value)} />
           <label><input type="checkbox" checked=${shared} onChange=${(e) => setShared(e.currentTarget.checked)} /> ${t('views.shared')}</label>
           <button type="submit" class="primary">${t('common.save')}</button>
           <button type="button" onClick=${() => setNaming(false)}>${t('common.cancel')}</button></form>`
-      : html`<button type="button" onClick=${() => setNaming(true)}>${t('views.save')}</button>`}
+      : html`<button type="button" id="save-view" onClick=${() => setNaming(true)}>${t('views.save')}</button>`}
   </div>`;
 }
 
@@ -132,8 +142,10 @@ function List({ params, query }) {
 function EntityList({ ent, query }) {
   const filter = query.get('filter') || '';
   const sort = query.get('sort') || '-created_at';
-  const columns = (query.get('columns') || '').split(',').filter((c) => ent.fields.some((f) => f.name === c));
-  const cols = (columns.length ? columns : defaultColumns(ent)).map((c) => ent.fields.find((f) => f.name === c));
+  const all = columnFields(ent);
+  const columns = (query.get('columns') || '').split(',').filter((c) => all.some((f) => f.name === c));
+  const cols = (columns.length ? columns : defaultColumns(ent)).map((c) => all.find((f) => f.name === c));
+  const canWrite = ent.can_write !== false;
   const state = { filter, sort, columns: cols.map((c) => c.name), view: query.get('view') };
   const [items, setItems] = useState(null);
   const [next, setNext] = useState('');
@@ -144,6 +156,7 @@ function EntityList({ ent, query }) {
   const [modal, setModal] = useState('');
   const [showFilter, setShowFilter] = useState(!!filter);
   const [reload, setReload] = useState(0);
+  const [live, setLive] = useState(false);
 
   useEffect(() => {
     let cancelled = false;
@@ -160,7 +173,20 @@ function EntityList({ ent, query }) {
       })
       .catch((x) => !cancelled && (setError(x), setItems([])));
     // Live: every change to this query, as it commits.
+    setLive(false);
     const unsub = subscribe({ entity: ent.name, filter: filter || undefined, sort }, (m) => {
+      if (m.type === 'snapshot') {
+        // The query as of the subscription: a record written between the
+        // page's fetch and the subscription shows too.
+        setLive(true);
+        setItems((cur) => {
+          if (!cur) return cur;
+          const missing = (m.items || []).filter((x) => !cur.some((y) => y.id === x.id));
+          const fresh = new Map((m.items || []).map((x) => [x.id, x]));
+          return [...missing, ...cur.map((x) => (fresh.get(x.id)?.version > x.version ? fresh.get(x.id) : x))];
+        });
+        return;
+      }
       if (m.type !== 'change' || !m.record) return;
       const rec = m.record;
       remember(ent.name, rec);
@@ -201,7 +227,7 @@ function EntityList({ ent, query }) {
   };
   const exportURL = '/api/v1' + recordPath(ent.name) + '/export?' + new URLSearchParams({ ...(filter ? { filter } : {}), sort, columns: state.columns.join(',') });
   const filterError = error && (error.field === 'filter' || error.line) ? error : null;
-  return html`<section class="page list-page">
+  return html`<section class="page list-page" data-live=${live ? 'true' : undefined}>
     <header class="page-head">
       <h1 dir="auto">${label(ent)} ${total !== null && html`<small class="muted">${formatNumber(total)}</small>`}</h1>
       <div class="actions">
@@ -210,10 +236,10 @@ function EntityList({ ent, query }) {
     </header>
     <div class="toolbar">
       <${Views} ent=${ent} state=${state} apply=${setQuery} />
-      <button type="button" aria-expanded=${showFilter} onClick=${() => setShowFilter(!showFilter)}>${t('list.filter')}${filter ? ' •' : ''}</button>
-      <button type="button" onClick=${() => setModal('columns')}>${t('list.columns')}</button>
-      <a class="button" href=${exportURL} download>${t('list.export')}</a>
-      ${selected.size > 0 && html`<button type="button" class="primary" onClick=${() => setModal('bulk')}>${t('list.bulk_edit', { count: selected.size })}</button>`}
+      <button type="button" id="filter-toggle" aria-expanded=${showFilter} onClick=${() => setShowFilter(!showFilter)}>${t('list.filter')}${filter ? ' •' : ''}</button>
+      <button type="button" id="columns-button" onClick=${() => setModal('columns')}>${t('list.columns')}</button>
+      <a class="button" id="export-link" href=${exportURL} download>${t('list.export')}</a>
+      ${selected.size > 0 && html`<button type="button" id="bulk-button" class="primary" onClick=${() => setModal('bulk')}>${t('list.bulk_edit', { count: selected.size })}</button>`}
     </div>
     ${showFilter && html`<${FilterEditor} ent=${ent} value=${filter} error=${filterError} onApply=${(f) => setQuery({ filter: f || null, view: null })} />`}
     ${error && !filterError && html`<${ErrorBox} error=${error} />`}
@@ -223,15 +249,15 @@ function EntityList({ ent, query }) {
           ${!filter && ent.can_write !== false && html`<a class="button primary" href=${recordURL(ent.name, 'new')} onClick=${link}>${t('list.new', { entity: label(ent) })}</a>`}</${Empty}>`
       : html`<table class="records">
           <thead><tr>
-            <th class="select"><input type="checkbox" aria-label=${t('list.select_all')} checked=${selected.size === items.length}
-              onChange=${(e) => setSelected(e.currentTarget.checked ? new Set(items.map((x) => x.id)) : new Set())} /></th>
+            ${canWrite && html`<th class="select"><input type="checkbox" aria-label=${t('list.select_all')} checked=${selected.size === items.length}
+              onChange=${(e) => setSelected(e.currentTarget.checked ? new Set(items.map((x) => x.id)) : new Set())} /></th>`}
             ${cols.map((f) => html`<th scope="col" aria-sort=${sort === f.name ? 'ascending' : sort === '-' + f.name ? 'descending' : undefined}>
-              <button type="button" class="sort" onClick=${() => sortBy(f.name)}>${label(f)}${sort === f.name ? ' ▲' : sort === '-' + f.name ? ' ▼' : ''}</button></th>`)}
+              <button type="button" class="sort" onClick=${() => sortBy(f.name)}>${columnLabel(f)}${sort === f.name ? ' ▲' : sort === '-' + f.name ? ' ▼' : ''}</button></th>`)}
           </tr></thead>
           <tbody>
             ${items.map((rec) => html`<tr key=${rec.id} data-id=${rec.id}>
-              <td class="select"><input type="checkbox" aria-label=${t('list.select', { title: titleOf(ent.name, rec) })} checked=${selected.has(rec.id)} onChange=${() => toggle(rec.id)} /></td>
-              ${cols.map((f, i) => html`<td data-label=${label(f)}>${i === 0
+              ${canWrite && html`<td class="select"><input type="checkbox" aria-label=${t('list.select', { title: titleOf(ent.name, rec) })} checked=${selected.has(rec.id)} onChange=${() => toggle(rec.id)} /></td>`}
+              ${cols.map((f, i) => html`<td data-label=${columnLabel(f)} class=${i === 0 ? 'title-cell' : undefined}>${i === 0
                 ? html`<a href=${recordURL(ent.name, rec.id)} onClick=${link} class="row-link" dir="auto">${isEmpty(rec[f.name]) ? titleOf(ent.name, rec) : typeOf(f).text(rec[f.name], f)}</a>`
                 : html`<${Cell} ent=${ent} f=${f} rec=${rec} />`}</td>`)}
             </tr>`)}

@@ -17,7 +17,7 @@ import { schema } from '../session.js';
 import { quote } from '../fields/index.js';
 import { recordURL, remember, titleOf } from '../records.js';
 import { subscribe } from '../ws.js';
-import { nav } from '../shell.js';
+import { addNav } from '../shell.js';
 import { Spinner, ErrorBox, Empty, toast } from '../components.js';
 import { formatMoney, formatNumber } from '../locale/format.js';
 
@@ -316,4 +316,4 @@ function Card({ p, rec, money, contact, refs, moveRef, open, setMoving, canWrite
 }
 
 register('/pipeline', Pipeline);
-nav.push({ href: '/pipeline', key: 'pipeline.nav', order: 10 });
+addNav({ href: '/pipeline', key: 'pipeline.nav', order: 10 });

@@ -5,7 +5,7 @@
 // the record (its history, activities, tasks, documents) and the plugins'
 // actions for its entity. /records/<entity>/new creates a record.
 import { html } from 'htm/preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useState, useRef } from 'preact/hooks';
 import { t, label } from '../locale/i18n.js';
 import { api, recordPath } from '../api.js';
 import { register, link, navigate } from '../router.js';
@@ -91,18 +91,39 @@ function RecordForm({ ent, id }) {
   const [errors, setErrors] = useState({});
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const [stale, setStale] = useState(false);
+  const [live, setLive] = useState(false);
+  const editing = useRef(false);
   const canWrite = ent.can_write !== false;
+  editing.current = Object.keys(values).length > 0;
 
   useEffect(() => {
     if (!id) return;
     api('GET', recordPath(ent.name, id))
       .then((r) => { remember(ent.name, r); setRec(r); })
       .catch((x) => setError(x));
-    // Live: a change made elsewhere shows here.
+    // Live: a change made elsewhere shows here at once, unless the user is
+    // editing: then the version they started from stays the base of their
+    // save (which the server refuses with 409) and a note says why.
+    const newer = (r) => {
+      if (!r) return;
+      setRec((cur) => {
+        if (!cur || r.version <= cur.version) return cur;
+        if (editing.current) {
+          setStale(true);
+          return cur;
+        }
+        return r;
+      });
+    };
     return subscribe({ entity: ent.name, filter: `id == '${id.replace(/'/g, '')}'` }, (m) => {
+      if (m.type === 'snapshot') {
+        setLive(true);
+        return newer((m.items || []).find((x) => x.id === id));
+      }
       if (m.type !== 'change') return;
       if (m.op === 'deleted' || m.op === 'left') return toast(t('record.gone'), 'error');
-      if (m.record) setRec((cur) => (cur && m.record.version > cur.version ? m.record : cur));
+      newer(m.record);
     });
   }, [ent.name, id]);
 
@@ -138,6 +159,7 @@ function RecordForm({ ent, id }) {
       const saved = await api('PATCH', recordPath(ent.name, id), body, { ifMatch: before.version });
       remember(ent.name, saved);
       setRec(saved);
+      setStale(false);
       toast(t('record.saved'));
     } catch (x) {
       setRec(before);
@@ -151,10 +173,12 @@ function RecordForm({ ent, id }) {
       setBusy(false);
     }
   };
+  // The latest version becomes the base; the user's edits stay on top.
   const reloadLatest = async () => {
     const r = await api('GET', recordPath(ent.name, id));
     setRec(r);
     setError(null);
+    setStale(false);
   };
   const remove = async () => {
     if (!window.confirm(t('record.delete_confirm'))) return;
@@ -167,7 +191,7 @@ function RecordForm({ ent, id }) {
     }
   };
   const title = id ? titleOf(ent.name, rec) : t('record.new_title', { entity: label(ent) });
-  return html`<section class="page record-page">
+  return html`<section class="page record-page" data-live=${live ? 'true' : undefined}>
     <nav class="crumbs" aria-label=${t('record.breadcrumb')}><a href=${listURL(ent.name)} onClick=${link}>${label(ent)}</a></nav>
     <header class="page-head">
       <h1 dir="auto">${title}</h1>
@@ -178,6 +202,8 @@ function RecordForm({ ent, id }) {
     <form class="card record-form" onSubmit=${save} noValidate>
       ${ent.fields.map((f) => html`<${FieldRow} key=${f.name} f=${f} value=${shown[f.name]} error=${errors[f.name]} readOnly=${!canWrite}
         onChange=${(v) => { setValues((cur) => ({ ...cur, [f.name]: v })); if (errors[f.name]) setErrors({ ...errors, [f.name]: undefined }); }} />`)}
+      ${stale && !error && html`<div class="note" role="status">${t('record.changed_meanwhile')}
+        <button type="button" onClick=${reloadLatest}>${t('record.reload')}</button></div>`}
       ${error && html`<div class="alert" role="alert">${error.message}
         ${error.message === t('record.conflict') && html` <button type="button" onClick=${reloadLatest}>${t('record.reload')}</button>`}</div>`}
       ${canWrite && html`<div class="row form-actions">

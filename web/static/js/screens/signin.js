@@ -1,8 +1,8 @@
 // The sign-in screen, shown whenever there is no session.
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
-import { t } from '../locale/i18n.js';
-import { signIn } from '../session.js';
+import { t, lang, LANGUAGES } from '../locale/i18n.js';
+import { signIn, chooseLanguage } from '../session.js';
 
 export function SignIn() {
   const [email, setEmail] = useState('');
@@ -33,6 +33,10 @@ export function SignIn() {
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <button type="submit" class="primary" disabled=${busy}>${busy ? t('common.loading') : t('auth.sign_in')}</button>
       <p class="muted small">${t('auth.first_start_hint')}</p>
+      <label for="signin-language" class="small">${t('user.language')}</label>
+      <select id="signin-language" value=${lang.value} onChange=${(e) => chooseLanguage(e.currentTarget.value)}>
+        ${LANGUAGES.map((l) => html`<option value=${l.code} lang=${l.code}>${l.name}</option>`)}
+      </select>
     </form>
   </main>`;
 }

@@ -13,7 +13,7 @@ import { typeOf, quote } from '../fields/index.js';
 import { RefLink } from '../fields/ref.js';
 import { recordURL, remember, titleOf } from '../records.js';
 import { subscribe } from '../ws.js';
-import { nav } from '../shell.js';
+import { addNav } from '../shell.js';
 import { Spinner, ErrorBox, Empty, toast } from '../components.js';
 import { formatDateTime, formatRelative, wallClock, zonedToInstant } from '../locale/format.js';
 
@@ -173,4 +173,4 @@ function TaskRow({ ent, rec, patch }) {
 }
 
 register('/tasks', Tasks);
-nav.push({ href: '/tasks', key: 'tasks.nav', order: 20 });
+addNav({ href: '/tasks', key: 'tasks.nav', order: 20 });
