@@ -125,6 +125,26 @@ func TestPipeline(t *testing.T) {
 		}
 	})
 
+	t.Run("in Persian the board runs right to left", func(t *testing.T) {
+		fa := session(t, b)
+		signIn(t, fa, s)
+		run(t, fa, "switch to Persian",
+			chromedp.Navigate(s.URL+"/pipeline"),
+			waitJS(`document.querySelectorAll('.kcard').length === 3`),
+			openUserMenu(),
+			setSelect(`#pref-language`, "fa"),
+			waitJS(`document.documentElement.dir === 'rtl'`),
+			closeUserMenu(),
+			// The first stage is the rightmost column.
+			waitJS(`(() => { const c = [...document.querySelectorAll('.kcol')].map(e => e.getBoundingClientRect());
+				return c.length === 5 && c[0].right > c[1].right; })()`),
+		)
+		screenshot(t, fa, "fa-pipeline")
+		// Back to English: the choice is the user's, for every session.
+		run(t, fa, "back to English", openUserMenu(), setSelect(`#pref-language`, "en"),
+			waitJS(`document.documentElement.dir === 'ltr'`), closeUserMenu())
+	})
+
 	t.Run("at phone width the columns scroll, not the page", func(t *testing.T) {
 		phone := session(t, b)
 		signIn(t, phone, s)
