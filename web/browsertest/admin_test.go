@@ -153,6 +153,37 @@ func TestAdmin(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#runs-won_deal_follow_up`)),
 			waitJS(`document.querySelector('#runs tr[data-run] .state-running')`),
 		)
+		// A failed run (a chain cut at the depth limit) and its retry.
+		s.mustAPI(t, "POST", "/api/v1/records/activity", map[string]string{"kind": "note", "subject": "loop"}, nil)
+		var failed record
+		run(t, ctx, "a failed run",
+			s.waitAPI(t, "/api/v1/rules/endless_notes/runs", "a failed run of endless_notes", func(v record) bool {
+				runs, _ := v["items"].([]any)
+				for _, r := range runs {
+					if r := r.(map[string]any); r["status"] == "failed" {
+						failed = r
+						return true
+					}
+				}
+				return false
+			}))
+		seq := fmt.Sprint(int64(failed["seq"].(float64)))
+		run(t, ctx, "retry it",
+			waitJS(`!document.querySelector('.toast')`),
+			chromedp.Click(chromedp.CSS(`#runs-endless_notes`)),
+			waitJS(`document.querySelector('#runs tr[data-run="`+seq+`"] button.primary')`),
+			chromedp.Click(chromedp.CSS(`#runs tr[data-run="`+seq+`"] button.primary`)),
+			waitJS(`[...document.querySelectorAll('.toast')].some(e => /succeeded this time|failed again/.test(e.textContent))`),
+			s.waitAPI(t, "/api/v1/rules/endless_notes/runs", "the run retried", func(v record) bool {
+				runs, _ := v["items"].([]any)
+				for _, r := range runs {
+					if r := r.(map[string]any); r["id"] == failed["id"] {
+						return r["started"] != failed["started"]
+					}
+				}
+				return false
+			}),
+		)
 		broken := append(fixture, []byte("\nrule \"broken\" {\n  on = [\"nosuchentity.created\"]\n}\n")...)
 		if err := os.WriteFile(config, broken, 0o644); err != nil {
 			t.Fatal(err)

@@ -48,3 +48,15 @@ role "manager" {
   write    = ["*"]
   own_only = false
 }
+
+# A chain that never ends (each note "loop" writes another), cut at the
+# depth limit: its last run fails, for the admin area's failures and retry.
+rule "endless_notes" {
+  on   = ["activity.created"]
+  when = "record.subject == 'loop'"
+  action "create_record" {
+    entity  = "'activity'"
+    kind    = "'note'"
+    subject = "'loop'"
+  }
+}
