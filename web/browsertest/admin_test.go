@@ -198,4 +198,21 @@ func TestAdmin(t *testing.T) {
 		)
 		screenshot(t, ctx, "en-admin-rules")
 	})
+
+	t.Run("a user who is not an admin has no admin area", func(t *testing.T) {
+		s.mustAPI(t, "POST", "/api/v1/users", map[string]string{"email": "sales@example.com", "name": "Sona",
+			"role": "sales", "password": "sales-password-2026"}, nil)
+		sales := session(t, b)
+		run(t, sales, "sign in as sales",
+			chromedp.Navigate(s.URL+"/admin/users"),
+			chromedp.WaitVisible(chromedp.CSS(`#signin-email`)),
+			chromedp.SendKeys(chromedp.CSS(`#signin-email`), "sales@example.com"),
+			chromedp.SendKeys(chromedp.CSS(`#signin-password`), "sales-password-2026"),
+			chromedp.Click(chromedp.CSS(`form.signin-card button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#sidebar`)),
+			waitJS(`[...document.querySelectorAll('#sidebar a')].some(a => a.getAttribute('href') === '/tasks')`),
+			waitJS(`![...document.querySelectorAll('#sidebar a')].some(a => a.getAttribute('href') === '/admin')`),
+			waitJS(`document.querySelector('main .empty') && !document.querySelector('#users-table')`),
+		)
+	})
 }
