@@ -16,6 +16,18 @@ import { formatDateTime, formatRelative, formatNumber } from '../locale/format.j
 
 const SECTIONS = ['users', 'roles', 'tokens', 'rules', 'plugins'];
 
+// The texts of the sections, of run statuses and of plugin states.
+const SECTION_TEXT = {
+  users: () => t('admin.users'), roles: () => t('admin.roles'), tokens: () => t('admin.tokens'),
+  rules: () => t('admin.rules'), plugins: () => t('admin.plugins'),
+};
+const STATUS_TEXT = { ok: () => t('admin.status_ok'), retrying: () => t('admin.status_retrying'), failed: () => t('admin.status_failed') };
+const STATE_TEXT = {
+  starting: () => t('admin.state_starting'), running: () => t('admin.state_running'), restarting: () => t('admin.state_restarting'),
+  failed: () => t('admin.state_failed'), stopped: () => t('admin.state_stopped'),
+};
+const text = (table, key) => (table[key] ? table[key]() : key);
+
 // useLoad fetches path; reload() fetches it again. A 404 means the server
 // has no such part (no rules engine, no plugin host): data is null, gone true.
 function useLoad(path) {
@@ -46,7 +58,7 @@ function Admin({ params }) {
   return html`<section class="page admin-page">
     <h1>${t('admin.title')}</h1>
     <nav class="tabs admin-tabs" aria-label=${t('admin.sections')}>
-      ${SECTIONS.map((s) => html`<a href=${'/admin/' + s} onClick=${link} aria-current=${s === section ? 'page' : undefined}>${t('admin.' + s)}</a>`)}
+      ${SECTIONS.map((s) => html`<a href=${'/admin/' + s} onClick=${link} aria-current=${s === section ? 'page' : undefined}>${text(SECTION_TEXT, s)}</a>`)}
     </nav>
     <${Section} />
   </section>`;
@@ -120,20 +132,20 @@ function NewUser({ roles, onDone }) {
       setBusy(false);
     }
   };
-  const input = (name, type, extra = {}) => html`<label for=${'new-user-' + name}>${t('admin.user_' + name)}</label>
+  const input = (name, type, caption, extra = {}) => html`<label for=${'new-user-' + name}>${caption}</label>
     <input id=${'new-user-' + name} type=${type} dir="auto" value=${v[name]} aria-invalid=${errors[name] ? 'true' : undefined}
       onInput=${(e) => setV({ ...v, [name]: e.currentTarget.value })} ...${extra} />
     ${errors[name] && html`<p class="error" role="alert">${errors[name]}</p>`}`;
   return html`<form class="card form" id="new-user" onSubmit=${submit}>
     <h2>${t('admin.new_user')}</h2>
-    ${input('email', 'email', { required: true, autocomplete: 'off' })}
-    ${input('name', 'text', { required: true })}
+    ${input('email', 'email', t('admin.user_email'), { required: true, autocomplete: 'off' })}
+    ${input('name', 'text', t('admin.user_name'), { required: true })}
     <label for="new-user-role">${t('admin.user_role')}</label>
     <select id="new-user-role" value=${role} onChange=${(e) => setV({ ...v, role: e.currentTarget.value })}>
       ${roles.map((r) => html`<option value=${r}>${r}</option>`)}
     </select>
     ${errors.role && html`<p class="error" role="alert">${errors.role}</p>`}
-    ${input('password', 'password', { required: true, autocomplete: 'new-password' })}
+    ${input('password', 'password', t('admin.user_password'), { required: true, autocomplete: 'new-password' })}
     <${ErrorBox} error=${error} />
     <div class="row"><button type="submit" class="primary" disabled=${busy}>${busy ? t('common.saving') : t('admin.create_user')}</button></div>
   </form>`;
@@ -300,7 +312,7 @@ function Runs({ rule, onChange }) {
       <tbody>${items.map((r) => html`<tr key=${r.id} data-run=${r.seq}>
         <td data-label=${t('admin.run_started')}>${when(r.started)} <span class="muted small">${t('admin.run_took', { ms: formatNumber(Math.round(r.duration_ms || 0)) })}</span></td>
         <td data-label=${t('admin.run_event')}>${r.event} <span class="muted small" dir="ltr">${r.entity}/${r.record_id}</span></td>
-        <td data-label=${t('admin.run_status')}><span class=${'state-' + (r.status === 'ok' ? 'running' : 'failed')}>${t('admin.status_' + r.status)}</span>
+        <td data-label=${t('admin.run_status')}><span class=${'state-' + (r.status === 'ok' ? 'running' : 'failed')}>${text(STATUS_TEXT, r.status)}</span>
           <span class="muted small">${t('admin.attempts', { count: r.attempts })}</span></td>
         <td data-label=${t('admin.run_error')} dir="auto">${r.error || '—'}</td>
         <td>${r.status === 'failed' && html`<button type="button" class="primary" disabled=${busy === r.id} onClick=${() => retry(r)}>${t('admin.retry')}</button>`}</td>
@@ -335,7 +347,7 @@ function Plugins() {
       <tbody>${items.map((p) => html`<tr key=${p.name} data-plugin=${p.name}>
         <td data-label=${t('admin.plugin')}><b>${p.name}</b> <span class="muted small">${p.version || ''} · ${p.source}${p.pid ? ' · pid ' + p.pid : ''}</span>
           ${p.started_at && html`<br /><span class="small">${t('admin.plugin_started', { when: formatRelative(p.started_at) })}</span>`}</td>
-        <td data-label=${t('admin.plugin_state')}><span class=${'state-' + p.state}>${t('admin.state_' + p.state)}</span></td>
+        <td data-label=${t('admin.plugin_state')}><span class=${'state-' + p.state}>${text(STATE_TEXT, p.state)}</span></td>
         <td data-label=${t('admin.plugin_restarts')}>${formatNumber(p.restarts || 0)}${p.last_restart && html` <span class="muted small">(${formatRelative(p.last_restart)})</span>`}</td>
         <td data-label=${t('admin.plugin_error')} dir="auto">${p.last_error ? html`<span class="error">${p.last_error}</span>` : '—'}</td>
         <td><button type="button" id=${'restart-' + p.name} disabled=${busy === p.name} onClick=${() => restart(p)}>${busy === p.name ? t('admin.restarting') : t('admin.restart')}</button></td>

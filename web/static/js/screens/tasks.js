@@ -18,6 +18,8 @@ import { Spinner, ErrorBox, Empty, toast } from '../components.js';
 import { formatDateTime, formatRelative, wallClock, zonedToInstant } from '../locale/format.js';
 
 const TABS = ['mine', 'today', 'overdue'];
+const TAB_TEXT = { mine: () => t('tasks.tab_mine'), today: () => t('tasks.tab_today'), overdue: () => t('tasks.tab_overdue') };
+const EMPTY_TEXT = { mine: () => t('tasks.empty_mine'), today: () => t('tasks.empty_today'), overdue: () => t('tasks.empty_overdue') };
 
 // instant is an expr datetime literal.
 const instant = (d) => 'date(' + quote(d.toISOString()) + ')';
@@ -47,7 +49,7 @@ function Tasks({ query }) {
     </header>
     <div class="tabs" role="tablist" aria-label=${t('tasks.title')}>
       ${TABS.map((x) => html`<button type="button" role="tab" id=${'tab-' + x} aria-selected=${tab === x} aria-controls="task-panel"
-        onClick=${() => setQuery({ tab: x === 'mine' ? null : x })}>${t('tasks.tab_' + x)}</button>`)}
+        onClick=${() => setQuery({ tab: x === 'mine' ? null : x })}>${TAB_TEXT[x]()}</button>`)}
     </div>
     <div id="task-panel" role="tabpanel" aria-labelledby=${'tab-' + tab}>
       <${TaskList} key=${tab} ent=${ent} tab=${tab} />
@@ -116,7 +118,7 @@ function TaskList({ ent, tab }) {
   if (items === null) return html`<${Spinner} />`;
   const shown = [...items].sort(byDue);
   return html`<${ErrorBox} error=${error} />
-    ${shown.length === 0 && !error && html`<${Empty} title=${t('tasks.empty_' + tab)} hint=${t('tasks.empty_hint')} />`}
+    ${shown.length === 0 && !error && html`<${Empty} title=${EMPTY_TEXT[tab]()} hint=${t('tasks.empty_hint')} />`}
     <ul class="task-list">
       ${shown.map((rec) => html`<${TaskRow} key=${rec.id} ent=${ent} rec=${rec} patch=${patch} />`)}
     </ul>
