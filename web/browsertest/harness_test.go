@@ -299,7 +299,7 @@ func session(t testing.TB, b context.Context) context.Context {
 			t.Errorf("uncaught JavaScript exceptions:\n%s", strings.Join(exceptions, "\n"))
 		}
 	})
-	tctx, cancelT := context.WithTimeout(ctx, 4*wait)
+	tctx, cancelT := context.WithTimeout(ctx, 12*time.Minute) // the whole test; each wait is bounded by wait
 	t.Cleanup(cancelT)
 	return tctx
 }
