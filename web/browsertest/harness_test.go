@@ -39,7 +39,7 @@ var (
 )
 
 // crmBinary builds cmd/crm once per test process.
-func crmBinary(t *testing.T) string {
+func crmBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "crm-browsertest-")
@@ -61,7 +61,7 @@ func crmBinary(t *testing.T) string {
 
 // chromiumPath is the browser to drive; the test fails naming the install
 // command when there is none, unless CRM_SKIP_BROWSER=1.
-func chromiumPath(t *testing.T) string {
+func chromiumPath(t testing.TB) string {
 	t.Helper()
 	if os.Getenv("CRM_SKIP_BROWSER") == "1" {
 		t.Skip("CRM_SKIP_BROWSER=1")
@@ -88,9 +88,15 @@ var listening = regexp.MustCompile(`listening on (http://\S+)`)
 
 // startCRM starts crm serve on a free port with the fixture and a fresh
 // data directory, and stops it when the test ends.
-func startCRM(t *testing.T) *server {
+func startCRM(t testing.TB) *server {
 	t.Helper()
-	s := &server{config: configDir(t), data: t.TempDir()}
+	return startCRMWith(t, configDir(t))
+}
+
+// startCRMWith is startCRM with another configuration (a file or directory).
+func startCRMWith(t testing.TB, config string) *server {
+	t.Helper()
+	s := &server{config: config, data: t.TempDir()}
 	s.start(t, "127.0.0.1:0")
 	t.Cleanup(func() { s.stop() })
 	var res struct{ Token string }
@@ -101,7 +107,7 @@ func startCRM(t *testing.T) *server {
 
 // restart stops crm serve and starts it again on the same address with the
 // same data: sessions and records survive, open websockets are cut.
-func (s *server) restart(t *testing.T) {
+func (s *server) restart(t testing.TB) {
 	t.Helper()
 	s.stop()
 	u, err := url.Parse(s.URL)
@@ -112,7 +118,7 @@ func (s *server) restart(t *testing.T) {
 }
 
 // start runs crm serve on addr and waits until it listens.
-func (s *server) start(t *testing.T, addr string) {
+func (s *server) start(t testing.TB, addr string) {
 	t.Helper()
 	cmd := exec.Command(crmBinary(t), "serve", "--config", s.config, "--data", s.data, "--listen", addr)
 	cmd.Env = append(os.Environ(), "CRM_ADMIN_EMAIL="+adminEmail, "CRM_ADMIN_PASSWORD="+adminPassword)
@@ -165,7 +171,7 @@ func (s *server) start(t *testing.T, addr string) {
 // configDir is a configuration directory: the fixture testdata/crm.hcl and
 // a block for the example third-party plugin (examples/loyalty, built once
 // per test process), whose record action the UI shows as a button.
-func configDir(t *testing.T) string {
+func configDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	fixture, err := os.ReadFile("testdata/crm.hcl")
@@ -196,7 +202,7 @@ type writerFunc func([]byte) (int, error)
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // api calls the API with the admin's bearer token; it returns the status.
-func (s *server) api(t *testing.T, method, path string, body, out any) int {
+func (s *server) api(t testing.TB, method, path string, body, out any) int {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -228,7 +234,7 @@ func (s *server) api(t *testing.T, method, path string, body, out any) int {
 	return res.StatusCode
 }
 
-func (s *server) mustAPI(t *testing.T, method, path string, body, out any) {
+func (s *server) mustAPI(t testing.TB, method, path string, body, out any) {
 	t.Helper()
 	if st := s.api(t, method, path, body, out); st >= 300 {
 		t.Fatalf("%s %s = %d", method, path, st)
@@ -237,7 +243,7 @@ func (s *server) mustAPI(t *testing.T, method, path string, body, out any) {
 
 // browser starts a headless Chromium for the test; each call of session
 // on it opens an isolated browser context (its own cookies).
-func browser(t *testing.T) context.Context {
+func browser(t testing.TB) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
@@ -258,7 +264,7 @@ func browser(t *testing.T) context.Context {
 
 // session opens a tab in a fresh browser context of b. An uncaught
 // JavaScript exception in the tab fails the test when it ends.
-func session(t *testing.T, b context.Context) context.Context {
+func session(t testing.TB, b context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b, chromedp.WithNewBrowserContext())
 	if err := chromedp.Do(ctx); err != nil {
@@ -299,7 +305,7 @@ func session(t *testing.T, b context.Context) context.Context {
 }
 
 // run runs chromedp actions, each wait bounded, failing the test on error.
-func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+func run(t testing.TB, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 1500) : ''`))
@@ -313,7 +319,7 @@ func waitJS(expr string) chromedp.Action[chromedp.Void] {
 }
 
 // signIn signs in through the sign-in form and waits for the shell.
-func signIn(t *testing.T, ctx context.Context, s *server) {
+func signIn(t testing.TB, ctx context.Context, s *server) {
 	t.Helper()
 	run(t, ctx, "sign in",
 		chromedp.Navigate(s.URL+"/"),
@@ -326,7 +332,7 @@ func signIn(t *testing.T, ctx context.Context, s *server) {
 }
 
 // screenshot writes docs/screenshots/<name>.png when CRM_SCREENSHOTS=1.
-func screenshot(t *testing.T, ctx context.Context, name string) {
+func screenshot(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
 	if os.Getenv("CRM_SCREENSHOTS") != "1" {
 		return

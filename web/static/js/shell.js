@@ -16,12 +16,16 @@ export const nav = [];
 
 /**
  * addNav adds a sidebar entry: href is the app path, key the i18n key of
- * its text; entries are shown in order (then as added).
+ * its text; entries are shown in order (then as added). An admin entry is
+ * shown to admins only.
  */
-export function addNav({ href, key, order = 0 }) {
-  nav.push({ href, key, order });
+export function addNav({ href, key, order = 0, admin = false }) {
+  nav.push({ href, key, order, admin });
   nav.sort((a, b) => a.order - b.order);
 }
+
+/** topbar is components other modules add to the top bar, before the user menu. */
+export const topbar = [];
 
 function Sidebar({ open, onNavigate }) {
   const path = location.value.path;
@@ -32,7 +36,7 @@ function Sidebar({ open, onNavigate }) {
   return html`<nav id="sidebar" class=${'sidebar' + (open ? ' open' : '')} aria-label=${t('nav.main')}>
     <ul>
       ${item('/', t('nav.home'))}
-      ${nav.map((n) => item(n.href, t(n.key)))}
+      ${nav.filter((n) => !n.admin || me.value?.permissions?.admin).map((n) => item(n.href, t(n.key)))}
     </ul>
     <h2 class="nav-head">${t('nav.records')}</h2>
     <ul>${ents.map((e) => item(listURL(e.name), label(e)))}</ul>
@@ -80,6 +84,7 @@ export function Shell() {
       <span class=${'live-dot' + (connected.value ? ' on' : '')} title=${connected.value ? t('live.on') : t('live.off')}
         aria-label=${connected.value ? t('live.on') : t('live.off')} role="img"></span>
       <span class="spacer"></span>
+      ${topbar.map((C) => html`<${C} />`)}
       <${UserMenu} />
     </header>
     <${Sidebar} open=${open} onNavigate=${() => setOpen(false)} />
