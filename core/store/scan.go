@@ -186,20 +186,35 @@ func (sc *scanner) load(id string, raw []byte) error {
 		}
 	}
 	var top [5][]byte // v, c, u, cb, o
+	err := walkEnvelope(raw, &top, func(i int) (int, error) {
+		end, err := sc.loadValues(raw, i)
+		if err == errStop {
+			if f.scan.sysKeys&^seenKeys(top) == 0 {
+				return 0, errStop // nothing more to read
+			}
+			return skipValue(raw, i)
+		}
+		return end, err
+	})
+	if err != nil && err != errStop {
+		return fmt.Errorf("decode %s %s: %w", f.entity.Name, id, err)
+	}
+	return sc.loadSystem(id, top)
+}
+
+// walkEnvelope walks the top-level members of a stored record: it hands
+// the offset of the field values ("f") to values and keeps the raw bytes of
+// the system members in top (v, c, u, cb, o), as far as the walk goes. A
+// record without field values is an error; an error from values (errStop
+// included) ends the walk and is returned.
+func walkEnvelope(raw []byte, top *[5][]byte, values func(i int) (int, error)) error {
 	sawValues := false
 	_, err := scanObject(raw, 0, func(key []byte, i int) (int, error) {
 		slot := -1
 		switch string(key) {
 		case "f":
 			sawValues = true
-			end, err := sc.loadValues(raw, i)
-			if err == errStop {
-				if f.scan.sysKeys&^seenKeys(top) == 0 {
-					return 0, errStop // nothing more to read
-				}
-				return skipValue(raw, i)
-			}
-			return end, err
+			return values(i)
 		case "v":
 			slot = 0
 		case "c":
@@ -220,10 +235,7 @@ func (sc *scanner) load(id string, raw []byte) error {
 	if err == nil && !sawValues {
 		err = errors.New("no field values")
 	}
-	if err != nil && err != errStop {
-		return fmt.Errorf("decode %s %s: %w", f.entity.Name, id, err)
-	}
-	return sc.loadSystem(id, top)
+	return err
 }
 
 // loadSystem puts the system fields the filter names in the environment,

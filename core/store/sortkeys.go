@@ -58,33 +58,7 @@ func (r *keyReader) keys(id string, raw []byte) ([][]byte, error) {
 			return r.encode(id, top)
 		}
 	}
-	sawValues := false
-	_, err := scanObject(raw, 0, func(key []byte, i int) (int, error) {
-		slot := -1
-		switch string(key) {
-		case "f":
-			sawValues = true
-			return r.values(raw, i)
-		case "v":
-			slot = 0
-		case "c":
-			slot = 1
-		case "u":
-			slot = 2
-		case "cb":
-			slot = 3
-		case "o":
-			slot = 4
-		}
-		end, err := skipValue(raw, i)
-		if slot >= 0 && err == nil {
-			top[slot] = raw[i:end]
-		}
-		return end, err
-	})
-	if err == nil && !sawValues {
-		err = errors.New("no field values")
-	}
+	err := walkEnvelope(raw, &top, func(i int) (int, error) { return r.values(raw, i) })
 	if err != nil {
 		return nil, fmt.Errorf("decode %s %s: %w", r.l.ent.Name, id, err)
 	}
