@@ -99,6 +99,7 @@ func TestEveryRouteIsAuthorised(t *testing.T) {
 		{method: "POST", path: "/api/v1/auth/password", body: map[string]any{"current": "not the password", "new": "another long password"}, viewer: 403, sales: 403, admin: 403},
 		{method: "PATCH", path: "/api/v1/users/01JAAAAAAAAAAAAAAAAAAAAAAA", body: map[string]any{"name": "x"}, viewer: 403, sales: 403, admin: 404},
 		{method: "GET", path: "/api/v1/roles", viewer: 403, sales: 403, admin: 0},
+		{method: "GET", path: "/api/v1/users/directory", viewer: 0, sales: 0, admin: 0},
 		{method: "GET", path: "/api/v1/views?entity=deal", viewer: 403, sales: 0, admin: 0},
 		{method: "POST", path: "/api/v1/views", body: map[string]any{"name": "v", "entity": "deal"}, viewer: 403, sales: 201, admin: 201},
 		{method: "GET", path: "/api/v1/views/01JAAAAAAAAAAAAAAAAAAAAAAA", viewer: 404, sales: 404, admin: 404},

@@ -196,6 +196,25 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
+// userDirectory answers every active user's id and name, so that any
+// signed-in user sees names instead of ids in user fields and can choose an
+// assignee; e-mails, roles and disabled accounts stay with the admin list.
+func (s *Server) userDirectory(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	users, err := s.opts.Auth.Users(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	items := make([]map[string]any, 0, len(users))
+	for _, u := range users {
+		if u.Disabled {
+			continue
+		}
+		items = append(items, map[string]any{"id": u.ID, "name": u.Name})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	var in struct {
 		Email    string `json:"email"`

@@ -6,6 +6,7 @@ package api
 func (s *Server) uiRoutes(authed func(string, authedHandler)) {
 	authed("PATCH /api/v1/auth/me", s.updateMe)
 	authed("POST /api/v1/auth/password", s.changePassword)
+	authed("GET /api/v1/users/directory", s.userDirectory)
 	authed("PATCH /api/v1/users/{id}", s.adminOnly(s.updateUser))
 	authed("GET /api/v1/roles", s.adminOnly(s.listRoles))
 	authed("GET /api/v1/views", s.listViews)
@@ -27,6 +28,8 @@ func (s *Server) uiPaths(paths map[string]any) {
 		obj(map[string]any{"current": str(), "new": str()}), "204", nil)}
 	paths["/api/v1/users/{id}"] = map[string]any{"patch": op("Change a user (admin); disabling revokes its sessions and tokens",
 		obj(map[string]any{"name": str(), "role": str(), "disabled": map[string]any{"type": "boolean"}, "password": str()}), "200", nil)}
+	paths["/api/v1/users/directory"] = map[string]any{"get": op("Every active user's id and name, for any signed-in user (user fields, assignees)", nil, "200",
+		obj(map[string]any{"items": map[string]any{"type": "array", "items": obj(map[string]any{"id": str(), "name": str()})}}))}
 	paths["/api/v1/roles"] = map[string]any{"get": op("Roles with what each may read and write (admin)", nil, "200",
 		obj(map[string]any{"items": map[string]any{"type": "array", "items": obj(map[string]any{
 			"name": str(), "read": map[string]any{"type": "array", "items": str()}, "write": map[string]any{"type": "array", "items": str()},

@@ -1,5 +1,5 @@
-// user: a user's id; shown by name when the list of users is readable
-// (admins), else "me" or the id. Chosen from that list, or typed.
+// user: a user's id, shown by name (admins read every user, others the
+// directory of active users). Chosen from that list.
 import { html } from 'htm/preact';
 import { signal } from '@preact/signals';
 import { register } from './registry.js';
@@ -13,8 +13,10 @@ export const users = signal(null);
 function loadUsers() {
   if (users.value !== null) return;
   users.value = [];
-  if (!me.value?.permissions?.admin) return;
-  api('GET', '/users').then((res) => (users.value = res.items || res || [])).catch(() => {});
+  // Admins read the full list (disabled users too, for old records); every
+  // other user the directory of active users' ids and names.
+  const path = me.value?.permissions?.admin ? '/users' : '/users/directory';
+  api('GET', path).then((res) => (users.value = res.items || res || [])).catch(() => {});
 }
 
 /** userName is the display name of a user id. */
