@@ -14,7 +14,7 @@ import (
 // pipeline.
 var builtinLabels = map[string]map[string]string{
 	"contact":  {"en": "Contact", "hy": "Կոնտակտ", "lt": "Kontaktas", "az": "Əlaqə", "fa": "مخاطب", "ru": "Контакт"},
-	"company":  {"en": "Company", "hy": "Ընկերություն", "lt": "Įmonė", "az": "Şirkət", "fa": "شرکت", "ru": "Компания"},
+	"company":  labelCompany,
 	"deal":     {"en": "Deal", "hy": "Գործարք", "lt": "Sandoris", "az": "Sövdələşmə", "fa": "معامله", "ru": "Сделка"},
 	"activity": {"en": "Activity", "hy": "Գործողություն", "lt": "Veikla", "az": "Fəaliyyət", "fa": "فعالیت", "ru": "Активность"},
 	"task":     {"en": "Task", "hy": "Առաջադրանք", "lt": "Užduotis", "az": "Tapşırıq", "fa": "وظیفه", "ru": "Задача"},
@@ -22,7 +22,7 @@ var builtinLabels = map[string]map[string]string{
 	"contact.name":     {"en": "Name", "hy": "Անուն", "lt": "Vardas", "az": "Ad", "fa": "نام", "ru": "Имя"},
 	"contact.email":    labelEmail,
 	"contact.phone":    labelPhone,
-	"contact.company":  {"en": "Company", "hy": "Ընկերություն", "lt": "Įmonė", "az": "Şirkət", "fa": "شرکت", "ru": "Компания"},
+	"contact.company":  labelCompany,
 	"contact.source":   labelSource,
 	"contact.birthday": {"en": "Birthday", "hy": "Ծննդյան օր", "lt": "Gimimo diena", "az": "Doğum günü", "fa": "تاریخ تولد", "ru": "День рождения"},
 	"contact.notes":    labelNotes,
@@ -39,7 +39,7 @@ var builtinLabels = map[string]map[string]string{
 	"deal.pipeline":  {"en": "Pipeline", "hy": "Վաճառքի ձագար", "lt": "Pardavimų piltuvas", "az": "Satış qıfı", "fa": "قیف فروش", "ru": "Воронка"},
 	"deal.stage":     {"en": "Stage", "hy": "Փուլ", "lt": "Etapas", "az": "Mərhələ", "fa": "مرحله", "ru": "Этап"},
 	"deal.contact":   labelContact,
-	"deal.company":   {"en": "Company", "hy": "Ընկերություն", "lt": "Įmonė", "az": "Şirkət", "fa": "شرکت", "ru": "Компания"},
+	"deal.company":   labelCompany,
 	"deal.source":    labelSource,
 	"deal.closed_at": {"en": "Closed at", "hy": "Փակման ամսաթիվ", "lt": "Uždarymo data", "az": "Bağlanma tarixi", "fa": "تاریخ بسته شدن", "ru": "Дата закрытия"},
 	"deal.notes":     labelNotes,
@@ -49,7 +49,7 @@ var builtinLabels = map[string]map[string]string{
 	"activity.body":    {"en": "Body", "hy": "Բովանդակություն", "lt": "Turinys", "az": "Mətn", "fa": "متن", "ru": "Текст"},
 	"activity.status":  {"en": "Status", "hy": "Կարգավիճակ", "lt": "Būsena", "az": "Status", "fa": "وضعیت", "ru": "Статус"},
 	"activity.contact": labelContact,
-	"activity.company": {"en": "Company", "hy": "Ընկերություն", "lt": "Įmonė", "az": "Şirkət", "fa": "شرکت", "ru": "Компания"},
+	"activity.company": labelCompany,
 	"activity.deal":    labelDeal,
 	"activity.at":      {"en": "When", "hy": "Երբ", "lt": "Kada", "az": "Vaxt", "fa": "زمان", "ru": "Когда"},
 
@@ -81,6 +81,7 @@ var (
 	labelNotes   = map[string]string{"en": "Notes", "hy": "Նշումներ", "lt": "Pastabos", "az": "Qeydlər", "fa": "یادداشت‌ها", "ru": "Заметки"}
 	labelTitle   = map[string]string{"en": "Title", "hy": "Վերնագիր", "lt": "Pavadinimas", "az": "Başlıq", "fa": "عنوان", "ru": "Название"}
 	labelContact = map[string]string{"en": "Contact", "hy": "Կոնտակտ", "lt": "Kontaktas", "az": "Əlaqə", "fa": "مخاطب", "ru": "Контакт"}
+	labelCompany = map[string]string{"en": "Company", "hy": "Ընկերություն", "lt": "Įmonė", "az": "Şirkət", "fa": "شرکت", "ru": "Компания"}
 	labelDeal    = map[string]string{"en": "Deal", "hy": "Գործարք", "lt": "Sandoris", "az": "Sövdələşmə", "fa": "معامله", "ru": "Сделка"}
 )
 
