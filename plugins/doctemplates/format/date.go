@@ -167,10 +167,11 @@ func Date(l Locale, date string, layout string) (string, error) {
 }
 
 // DateTime formats an RFC 3339 datetime ("2026-03-21T10:30:00Z") at the
-// wall clock of the IANA zone ("Asia/Tehran"; "" is UTC), in l's calendar
-// and language: the date as Date writes it, then the time as 24-hour
-// HH:MM: en "21 March 2026, 14:00", lt "2026 m. kovo 21 d. 14:00",
-// fa "۱ فروردین ۱۴۰۵، ساعت ۱۴:۰۰", short "1405/01/01 14:00".
+// wall clock of the IANA zone ("Asia/Tehran"; "" is UTC; "Local", the
+// server's zone, is refused: a document reads the same wherever it is
+// made), in l's calendar and language: the date as Date writes it, then
+// the time as 24-hour HH:MM: en "21 March 2026, 14:00", lt "2026 m. kovo
+// 21 d. 14:00", fa "۱ فروردین ۱۴۰۵، ساعت ۱۴:۰۰", short "1405/01/01 14:00".
 func DateTime(l Locale, rfc3339, zone, layout string) (string, error) {
 	lg, cal, short, err := readLocale("datetime", l, layout)
 	if err != nil {
@@ -181,7 +182,7 @@ func DateTime(l Locale, rfc3339, zone, layout string) (string, error) {
 		return "", fmt.Errorf("datetime: %q is not an RFC 3339 datetime such as 2026-03-21T10:30:00Z", clip(rfc3339))
 	}
 	loc, err := time.LoadLocation(zone)
-	if err != nil {
+	if err != nil || zone == "Local" {
 		return "", fmt.Errorf("datetime: time zone %q is not a known IANA zone such as \"Asia/Yerevan\"", clip(zone))
 	}
 	t = t.In(loc)

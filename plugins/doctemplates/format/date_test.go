@@ -138,6 +138,7 @@ func TestDateTime(t *testing.T) {
 	errs := []struct{ at, zone, want string }{
 		{"2026-03-21", "UTC", `datetime: "2026-03-21" is not an RFC 3339 datetime`},
 		{"2026-03-21T10:30:00Z", "Mars/Olympus", `datetime: time zone "Mars/Olympus" is not a known IANA zone`},
+		{"2026-03-21T10:30:00Z", "Local", `datetime: time zone "Local" is not a known IANA zone`},
 	}
 	for _, e := range errs {
 		if _, err := DateTime(Locale{Lang: "en"}, e.at, e.zone, ""); err == nil || !strings.Contains(err.Error(), e.want) {
