@@ -3,8 +3,6 @@ package format
 import (
 	"testing"
 	"time"
-
-	jalaali "github.com/jalaali/go-jalaali"
 )
 
 // Known dates of the Iranian calendar: the Nowruz of recent years, the
@@ -46,7 +44,7 @@ func TestJalaliLeapYears(t *testing.T) {
 	leap := map[int]bool{1370: true, 1375: true, 1379: true, 1383: true, 1387: true, 1391: true,
 		1395: true, 1399: true, 1403: true, 1408: true, 1412: true, 1416: true, 1420: true}
 	for jy := 1370; jy <= 1420; jy++ {
-		_, got, err := nowruz(jy)
+		got, err := isJalaliLeap(jy)
 		if err != nil || got != leap[jy] {
 			t.Errorf("leap(%d) = %v, %v; want %v", jy, got, err, leap[jy])
 		}
@@ -62,9 +60,8 @@ func TestJalaliLeapYears(t *testing.T) {
 }
 
 // TestJalaliEveryDay1900To2100 converts every day of 1900-2100 and back,
-// checks that the Jalali days follow each other without a gap, and
-// compares each with github.com/jalaali/go-jalaali, an independent
-// implementation the core uses.
+// checks that the Jalali days follow each other without a gap:
+// a check of how this package calls github.com/jalaali/go-jalaali.
 func TestJalaliEveryDay1900To2100(t *testing.T) {
 	end := time.Date(2101, 1, 1, 0, 0, 0, 0, time.UTC)
 	var prev [3]int
@@ -76,10 +73,6 @@ func TestJalaliEveryDay1900To2100(t *testing.T) {
 		back, err := fromJalali(jy, jm, jd)
 		if err != nil || !back.Equal(day) {
 			t.Fatalf("%s -> %d-%02d-%02d -> %v, %v", day.Format(time.DateOnly), jy, jm, jd, back, err)
-		}
-		oy, om, od, err := jalaali.ToJalaali(day.Year(), day.Month(), day.Day())
-		if err != nil || oy != jy || int(om) != jm || od != jd {
-			t.Fatalf("%s: %d-%02d-%02d; go-jalaali says %d-%02d-%02d (%v)", day.Format(time.DateOnly), jy, jm, jd, oy, om, od, err)
 		}
 		if prev[0] != 0 && !nextJalaliDay(prev, [3]int{jy, jm, jd}) {
 			t.Fatalf("%s: %v follows %v", day.Format(time.DateOnly), [3]int{jy, jm, jd}, prev)
