@@ -46,6 +46,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzCompileRule$$' -fuzztime=$$((5000*$(FUZZX)))x ./core/rules/
 	$(GO) test -run='^$$' -fuzz='^FuzzLoadTests$$' -fuzztime=$$((20000*$(FUZZX)))x ./config/
 	$(GO) test -run='^$$' -fuzz='^FuzzRuleTests$$' -fuzztime=$$((10000*$(FUZZX)))x ./core/rules/
+	$(GO) test -run='^$$' -fuzz='^FuzzMoneyWords$$' -fuzztime=$$((2000*$(FUZZX)))x ./plugins/doctemplates/format/
 
 # Benchmarks report ratios against a baseline measured in the same run.
 # bench-compare is issue 15's side-by-side table at CRM_BENCH_N contacts
