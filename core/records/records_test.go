@@ -112,6 +112,10 @@ func TestActors(t *testing.T) {
 	if err != nil || car.Owner != annID {
 		t.Fatalf("ann's car: %v, %v", car, err)
 	}
+	annContact, err := e.create(t, ann, "contact", `{"name": "Ann's"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
 	plugin := records.PluginActor("dealer", grants{read: []string{"vehicle"}, write: []string{"vehicle"}}, nil)
 	pluginForBob := records.PluginActor("dealer", grants{read: []string{"vehicle"}, write: []string{"vehicle"}}, bob.User)
 	rule := records.RuleActor("reassign", "")
@@ -125,18 +129,29 @@ func TestActors(t *testing.T) {
 			_, err := e.create(t, ann, "vehicle", fmt.Sprintf(`{"vin": "V2", "owner": %q}`, bobID))
 			return err
 		}, records.KindForbidden},
-		{"own_only user changes someone else's record", func() error {
+		{"own_only user changes someone else's record: not found, as she does not see it", func() error {
 			_, err := e.svc.Update(ctx, bob, records.UpdateRequest{Entity: "vehicle", ID: car.ID, Values: records.Values{Set: map[string]any{"status": "sold"}}})
 			return err
-		}, records.KindForbidden},
+		}, records.KindNotFound},
 		{"own_only user gives her record away", func() error {
 			_, err := e.svc.Update(ctx, ann, records.UpdateRequest{Entity: "vehicle", ID: car.ID, Values: records.Values{Owner: bobID}})
 			return err
 		}, records.KindForbidden},
-		{"plugin for an own_only user changes another's record", func() error {
+		{"plugin for an own_only user changes another's record: not found", func() error {
 			_, err := e.svc.Update(ctx, pluginForBob, records.UpdateRequest{Entity: "vehicle", ID: car.ID, Values: records.Values{Set: map[string]any{"status": "sold"}}})
 			return err
-		}, records.KindForbidden},
+		}, records.KindNotFound},
+		{"own_only user refers to someone else's record: as one that does not exist", func() error {
+			_, err := e.create(t, bob, "vehicle", fmt.Sprintf(`{"vin": "V3", "buyer": %q}`, annContact.ID))
+			return err
+		}, records.KindInvalid},
+		{"own_only user creates unless another's record matches: a conflict, without the record", func() error {
+			c, err := e.svc.Create(ctx, bob, records.CreateRequest{Entity: "vehicle", Values: records.Values{Set: map[string]any{"vin": "V4"}}, Unless: `vin == "V1"`})
+			if c != nil {
+				return fmt.Errorf("got %+v", c)
+			}
+			return err
+		}, records.KindConflict},
 		{"plugin on its own changes it", func() error {
 			_, err := e.svc.Update(ctx, plugin, records.UpdateRequest{Entity: "vehicle", ID: car.ID, Values: records.Values{Set: map[string]any{"status": "sold"}}})
 			return err
