@@ -9,10 +9,10 @@
 // position the client gives (`after`), and the hub then delivers every
 // change after that position exactly once, in feed order: first the ones
 // it reads back from the feed, then the live ones. Every delivery is
-// authorised for the client's user at the moment it is made (role read on
-// the entity, and for an own_only role the ownership of the record), so a
-// record that leaves what the user may see is sent as "left", with its id
-// only.
+// authorised for the client's user at the moment it is made, by the record
+// service's one rule (records.Actor.Sees: role read on the entity, and for
+// an own_only role the ownership of the record), so a record that leaves
+// what the user may see is sent as "left", with its id only.
 //
 // The hub must not know the transport: it hands each client encoded
 // messages on a buffered channel and drops a client whose buffer is full

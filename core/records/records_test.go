@@ -292,3 +292,44 @@ func BenchmarkServiceCreate(b *testing.B) {
 	b.ReportMetric(float64(n)/raw.Seconds(), "store_creates/s")
 	b.ReportMetric(raw.Seconds()/d.Seconds(), "x_store_speed")
 }
+
+// TestOwnOnlyReadsThroughTheOwnerIndex: an own_only user's list is read
+// through the owner index (a page costs about a page, however many records
+// others own), their count is their owner counter's, and their filter's
+// errors keep the positions of the text they wrote.
+func TestOwnOnlyReadsThroughTheOwnerIndex(t *testing.T) {
+	e := open(t)
+	ctx := context.Background()
+	ann, bob := e.user(t, "ann@example.com", "sales"), e.user(t, "bob@example.com", "sales")
+	for i := range 300 {
+		who := bob
+		if i%60 == 0 {
+			who = ann
+		}
+		if _, err := e.create(t, who, "vehicle", fmt.Sprintf(`{"vin": "V%d", "status": "in_stock"}`, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ filter, sort, plan string }{
+		{"", "", "index vehicle.owner ="},
+		{`status == "in_stock"`, "", "index vehicle.owner ="},
+		{"", "-vin", "index vehicle.owner =; sort in memory"},
+	} {
+		page, err := e.svc.List(ctx, ann, records.ListRequest{Entity: "vehicle", Filter: c.filter, Sort: c.sort, Limit: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Plan != c.plan || len(page.Items) != 5 {
+			t.Errorf("%q sort %q: plan %q, %d items; want %q, 5", c.filter, c.sort, page.Plan, len(page.Items), c.plan)
+		}
+	}
+	for _, filter := range []string{"", `status == "in_stock"`} {
+		if n, exact, err := e.svc.Count(ctx, ann, "vehicle", filter); err != nil || n != 5 || !exact {
+			t.Errorf("ann's count of %q: %d %v %v; want 5, exact", filter, n, exact, err)
+		}
+	}
+	_, err := e.svc.List(ctx, ann, records.ListRequest{Entity: "vehicle", Filter: "status == 'sold' && vni == 1"})
+	if re := records.ErrorOf(err); re == nil || re.Line != 1 || re.Column != 21 {
+		t.Errorf("a filter error: %+v; want at 1:21, as written", re)
+	}
+}
