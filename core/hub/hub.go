@@ -200,17 +200,23 @@ func (h *Hub) Connect(p *auth.Principal) *Client {
 }
 
 // dispatch is the feed handler: it delivers a batch of events to the live
-// subscriptions and notifications to their users' clients. It never fails:
+// subscriptions, and notifications and their read state to their users'
+// clients. It never fails:
 // a client that cannot take a message is dropped, never waited for.
 func (h *Hub) dispatch(ctx context.Context, batch []feed.Event) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for i := range batch {
 		ev := &batch[i]
-		if ev.Entity+"."+ev.Op == rules.NotificationEvent {
+		switch ev.Entity + "." + ev.Op {
+		case rules.NotificationEvent:
 			h.notify(ctx, ev)
-		} else if subs := h.byKind[ev.Entity]; len(subs) > 0 {
-			h.deliver(ctx, ev, subs)
+		case rules.NotificationReadEvent:
+			h.notifyRead(ev)
+		default:
+			if subs := h.byKind[ev.Entity]; len(subs) > 0 {
+				h.deliver(ctx, ev, subs)
+			}
 		}
 		h.pos = ev.Seq
 	}
@@ -294,6 +300,36 @@ func (h *Hub) notify(ctx context.Context, ev *feed.Event) {
 		for c := range cs {
 			c.offer(msg)
 		}
+	}
+}
+
+// notifyRead tells every open socket of a user that notifications were
+// read: {"type":"notification_read","ids":[...]} and, for "mark all read",
+// "all": true. Only the user's own event is taken (its By is the user).
+func (h *Hub) notifyRead(ev *feed.Event) {
+	if ev.After == nil {
+		return
+	}
+	user, _ := ev.After.Values["user"].(string)
+	cs := h.clients[user]
+	if user == "" || ev.By != user || len(cs) == 0 {
+		return
+	}
+	ids := []string{}
+	if list, ok := ev.After.Values["ids"].([]any); ok {
+		for _, v := range list {
+			if s, ok := v.(string); ok {
+				ids = append(ids, s)
+			}
+		}
+	}
+	m := map[string]any{"type": "notification_read", "ids": ids}
+	if all, _ := ev.After.Values["all"].(bool); all {
+		m["all"] = true
+	}
+	msg, _ := json.Marshal(m)
+	for c := range cs {
+		c.offer(msg)
 	}
 }
 
