@@ -23,6 +23,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -42,6 +43,7 @@ const (
 	DefaultMaxReplay        = 10000
 	DefaultMaxSubscriptions = 100
 	DefaultSendBuffer       = 256
+	DefaultMaxPerUser       = 20
 )
 
 // Options tune a Hub.
@@ -55,6 +57,10 @@ type Options struct {
 	// SendBuffer is how many messages wait for a client before it counts
 	// as too slow and is dropped.
 	SendBuffer int
+	// MaxPerUser is the most clients one user may have connected at once
+	// (tabs, devices, scripts); Connect refuses one more with
+	// *TooManyError. Default DefaultMaxPerUser.
+	MaxPerUser int
 	Logger     *slog.Logger
 }
 
@@ -88,6 +94,9 @@ func New(recs *records.Service, opts Options) *Hub {
 	}
 	if opts.SendBuffer <= 0 {
 		opts.SendBuffer = DefaultSendBuffer
+	}
+	if opts.MaxPerUser <= 0 {
+		opts.MaxPerUser = DefaultMaxPerUser
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -173,16 +182,33 @@ func (h *Hub) EndSession(tokenID string) {
 	}
 }
 
+// TooManyError is a connection refused because its user already has the
+// most clients Options.MaxPerUser allows.
+type TooManyError struct{ Max int }
+
+// Error says so, and what to do.
+func (e *TooManyError) Error() string {
+	return fmt.Sprintf("you have %d live connections open, the most one user may; close a tab or another client first", e.Max)
+}
+
 // Connect registers a client for a user; its first message, already
 // queued, is "hello" with the user and the hub's position. The caller
-// reads Out until Done and calls Close at the end.
-func (h *Hub) Connect(p *auth.Principal) *Client {
+// reads Out until Done and calls Close at the end. A user who already has
+// Options.MaxPerUser clients gets a *TooManyError and no client: the
+// newcomer is refused rather than an older connection closed, so that a
+// user with too many tabs does not have them close one another in turn.
+func (h *Hub) Connect(p *auth.Principal) (*Client, error) {
 	c := &Client{hub: h, out: make(chan []byte, h.opts.SendBuffer), done: make(chan struct{}), subs: map[string]*subscription{}}
 	c.principal.Store(p)
 	h.mu.Lock()
 	stopped := h.stopped
 	if !stopped {
 		cs := h.clients[p.User.ID]
+		if len(cs) >= h.opts.MaxPerUser {
+			h.mu.Unlock()
+			h.metrics.refused.WithLabelValues("too_many_connections").Inc()
+			return nil, &TooManyError{Max: h.opts.MaxPerUser}
+		}
 		if cs == nil {
 			cs = map[*Client]bool{}
 			h.clients[p.User.ID] = cs
@@ -196,7 +222,7 @@ func (h *Hub) Connect(p *auth.Principal) *Client {
 	if stopped {
 		c.Drop(ErrShutdown)
 	}
-	return c
+	return c, nil
 }
 
 // dispatch is the feed handler: it delivers a batch of events to the live
