@@ -83,7 +83,7 @@ pipeline "sales" {
 role "sales" {
   read     = ["contact", "company", "deal", "activity", "task", "vehicle"]
   write    = ["contact", "deal", "activity", "task"]
-  own_only = true # may change only the records they own
+  own_only = true # of what they write, see and change only their own records
 }
 
 role "manager" {

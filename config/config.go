@@ -156,7 +156,7 @@ type Role struct {
 	Name    string
 	Read    []string // entity names; "*" means every entity
 	Write   []string // entity names; "*" means every entity; writing implies reading
-	OwnOnly bool     // may change (update, delete) only records it owns
+	OwnOnly bool     // on the entities it writes, sees and changes only the records it owns (core/records)
 	Range   hcl.Range
 }
 

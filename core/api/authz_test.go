@@ -69,13 +69,15 @@ func TestEveryRouteIsAuthorised(t *testing.T) {
 		{method: "GET", path: "/metrics", viewer: 403, sales: 403, admin: 0},
 		{method: "GET", path: "/api/v1/records/deal", viewer: 403, sales: 0, admin: 0},
 		{method: "POST", path: "/api/v1/records/deal", body: map[string]any{"title": "t"}, viewer: 403, sales: 0, admin: 0},
-		{method: "GET", path: deal + adminDeal, viewer: 403, sales: 0, admin: 0},
-		{method: "GET", path: deal + adminDeal + "/history", viewer: 403, sales: 0, admin: 0},
-		{method: "GET", path: deal + adminDeal + "/timeline", viewer: 403, sales: 0, admin: 0},
-		{method: "PATCH", path: deal + adminDeal, body: map[string]any{"title": "mine now"}, viewer: 403, sales: 403, admin: 0},
+		// An own_only user does not see another's record: every route of it
+		// answers as for a record that does not exist.
+		{method: "GET", path: deal + adminDeal, viewer: 403, sales: 404, admin: 0},
+		{method: "GET", path: deal + adminDeal + "/history", viewer: 403, sales: 404, admin: 0},
+		{method: "GET", path: deal + adminDeal + "/timeline", viewer: 403, sales: 404, admin: 0},
+		{method: "PATCH", path: deal + adminDeal, body: map[string]any{"title": "mine now"}, viewer: 403, sales: 404, admin: 0},
 		{method: "PATCH", path: deal + salesDeal, body: map[string]any{"title": "mine"}, viewer: 403, sales: 0, admin: 404}, // sales deletes it below before the admin comes
 		{method: "DELETE", path: deal + salesDeal, viewer: 403, sales: 0, admin: 404},                                       // the admin comes after sales deleted it
-		{method: "DELETE", path: deal + adminDeal, viewer: 403, sales: 403, admin: 0},
+		{method: "DELETE", path: deal + adminDeal, viewer: 403, sales: 404, admin: 0},
 		{method: "GET", path: "/api/v1/records/contact", viewer: 0, sales: 0, admin: 0},
 		{method: "POST", path: "/api/v1/records/contact", body: map[string]any{"name": "n"}, viewer: 403, sales: 0, admin: 0},
 		{method: "GET", path: "/api/v1/records/vehicle", viewer: 403, sales: 403, admin: 0},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/auth"
+	"github.com/crmkit/crm/core/records"
 	"github.com/crmkit/crm/core/store"
 )
 
@@ -78,8 +79,8 @@ func (s *Server) mayUpload(p *auth.Principal) bool {
 	return false
 }
 
-// downloadFile sends a file to its uploader, an admin, or a user who may
-// read a record that holds it.
+// downloadFile sends a file to its uploader, an admin, or a user who sees
+// a record that holds it (the record service decides).
 func (s *Server) downloadFile(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	id := r.PathValue("id")
 	f, err := s.opts.Store.FileInfo(r.Context(), id)
@@ -87,22 +88,14 @@ func (s *Server) downloadFile(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		s.fail(w, r, err)
 		return
 	}
-	if !p.IsAdmin() && f.CreatedBy != p.User.ID {
-		var readable []string
-		for _, name := range s.opts.Schema.EntityNames() {
-			if p.CanRead(name) {
-				readable = append(readable, name)
-			}
-		}
-		holders, err := s.opts.Store.FileHolders(r.Context(), id, readable)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if len(holders) == 0 {
-			s.fail(w, r, store.ErrNotFound) // do not tell that the file exists
-			return
-		}
+	ok, err := s.records.MayReadFile(r.Context(), records.UserActor(p), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !ok {
+		s.fail(w, r, store.ErrNotFound) // do not tell that the file exists
+		return
 	}
 	w.Header().Set("Content-Type", f.ContentType)
 	w.Header().Set("Content-Length", strconv.FormatInt(f.Size, 10))

@@ -129,10 +129,10 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, p *au
 // 404 when the user has no such notification.
 func (s *Server) readNotification(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	id := r.PathValue("id")
-	found := false
+	found, changed := false, false
 	err := s.opts.Store.SysUpdate(r.Context(), func(tx store.SysTx) error {
-		ok, err := markRead(tx, p.User.ID, id)
-		found = ok
+		var err error
+		found, changed, err = markRead(tx, p.User.ID, id)
 		return err
 	})
 	if err != nil {
@@ -142,6 +142,12 @@ func (s *Server) readNotification(w http.ResponseWriter, r *http.Request, p *aut
 	if !found {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("you have no notification %q", id), "")
 		return
+	}
+	if changed {
+		if err := s.announceRead(r, p.User.ID, []string{id}, false); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -185,10 +191,16 @@ func (s *Server) readNotifications(w http.ResponseWriter, r *http.Request, p *au
 			}
 		}
 	}
+	var changed []string
 	err = s.opts.Store.SysUpdate(r.Context(), func(tx store.SysTx) error {
+		changed = changed[:0] // the function may run again
 		for _, id := range ids {
-			if _, err := markRead(tx, p.User.ID, id); err != nil {
+			_, ch, err := markRead(tx, p.User.ID, id)
+			if err != nil {
 				return err
+			}
+			if ch {
+				changed = append(changed, id)
 			}
 		}
 		return nil
@@ -197,23 +209,45 @@ func (s *Server) readNotifications(w http.ResponseWriter, r *http.Request, p *au
 		s.fail(w, r, err)
 		return
 	}
+	if len(changed) > 0 {
+		if err := s.announceRead(r, p.User.ID, changed, in.IDs == nil); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// announceRead puts the notifications a user has just read into the change
+// feed (rules.NotificationReadEvent), from which the hub tells every open
+// socket of the user, so that the bell of another tab or device goes out
+// too. all is a "mark all read".
+func (s *Server) announceRead(r *http.Request, user string, ids []string, all bool) error {
+	payload := map[string]any{"user": user, "ids": ids}
+	if all {
+		payload["all"] = true
+	}
+	_, err := s.opts.Store.Emit(r.Context(), store.EmitRequest{Name: rules.NotificationReadEvent, By: user, Payload: payload})
+	if err != nil {
+		return fmt.Errorf("announce the notifications %s read: %w", strings.Join(ids, ", "), err)
+	}
+	return nil
+}
+
 // markRead marks one of a user's notifications read; found is false when
-// the user has none with that id.
-func markRead(tx store.SysTx, user, id string) (found bool, err error) {
+// the user has none with that id, changed when it was unread.
+func markRead(tx store.SysTx, user, id string) (found, changed bool, err error) {
 	var n rules.Notification
 	key := user + "/" + id
 	if err := tx.Get(store.KindNotification, key, &n); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return false, nil
+			return false, false, nil
 		}
-		return false, err
+		return false, false, err
 	}
 	if n.Read {
-		return true, nil
+		return true, false, nil
 	}
 	n.Read = true
-	return true, tx.Put(store.KindNotification, key, n)
+	return true, true, tx.Put(store.KindNotification, key, n)
 }

@@ -12,7 +12,7 @@ import (
 func TestTimeline(t *testing.T) {
 	s := startUI(t)
 	admin := s.AdminToken
-	_, sales := s.AddUser(t, "sales@example.com", "sales")
+	salesID, sales := s.AddUser(t, "sales@example.com", "sales")
 	_, viewer := s.AddUser(t, "viewer@example.com", "viewer")
 	post := func(entity string, body map[string]any) string {
 		t.Helper()
@@ -54,8 +54,35 @@ func TestTimeline(t *testing.T) {
 		{Name: "an entity the caller may not read", Method: "GET", Path: "/api/v1/records/deal/" + cid + "/timeline", Token: viewer, Status: 403},
 	})
 
+	// An own_only user does not see the admin's contact: its timeline is
+	// not found, as a record that does not exist. Given the contact, they
+	// see its whole history, and of the records about it only their own.
+	if res := s.Do(t, "GET", base, sales, nil); res.Status != 404 {
+		t.Fatalf("sales reads the admin's contact's timeline: %d %s", res.Status, res.Body)
+	}
+	if res := s.Do(t, "PATCH", "/api/v1/records/contact/"+cid, admin, map[string]any{"owner": salesID}); res.Status != 200 {
+		t.Fatal(res.Body)
+	}
+	want["change:6"] = true
+	res := s.Do(t, "POST", "/api/v1/records/activity", sales, map[string]any{"kind": "note", "subject": "mine", "contact": cid})
+	if res.Status != 201 {
+		t.Fatal(res.Body)
+	}
+	mine := "record:activity:" + res.JSON["id"].(string)
+	want[mine] = true
+	salesWant := map[string]bool{mine: true}
+	for k := range want {
+		if strings.HasPrefix(k, "change:") {
+			salesWant[k] = true
+		}
+	}
+
 	// Paging in threes gives the same items as one page, each once.
-	for _, who := range []struct{ name, token string }{{"admin", admin}, {"sales", sales}} {
+	for _, who := range []struct {
+		name, token string
+		want        map[string]bool
+	}{{"admin", admin, want}, {"sales", sales, salesWant}} {
+		want := who.want
 		one := timelineKeys(t, s, base+"?limit=200", who.token)
 		var paged []string
 		cursor := ""

@@ -64,6 +64,19 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p *auth.Princ
 			return
 		}
 	}
+	// The client is registered before the upgrade, so that a user over the
+	// cap is refused with a status and a JSON body a page can read.
+	c, err := s.opts.Hub.Connect(p)
+	var many *hub.TooManyError
+	if errors.As(err, &many) {
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusTooManyRequests, "too_many_connections", err.Error(), "")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	up := websocket.Upgrader{
 		ReadBufferSize: 4096, WriteBufferSize: 4096,
 		CheckOrigin: func(*http.Request) bool { return true }, // checked above, with public_url
@@ -73,11 +86,11 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	}
 	conn, err := up.Upgrade(w, r, nil)
 	if err != nil {
+		c.Close()
 		return // answered by up.Error
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
-	c := s.opts.Hub.Connect(p)
 	written := make(chan struct{})
 	go func() {
 		defer close(written)

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/crmkit/crm/core/api"
+	"github.com/crmkit/crm/core/hub"
 	"github.com/crmkit/crm/core/testkit"
 )
 
@@ -168,4 +169,32 @@ func TestWebsocketClosesAtLogoutAndRevoke(t *testing.T) {
 		t.Fatalf("after revoke: %s", m.Raw)
 	}
 	other.Sync()
+}
+
+// TestWebsocketConnectionsPerUser: a user's connection past the cap is
+// refused at the handshake with 429 and a JSON error, the older ones keep
+// working, another user still connects, and /metrics counts the refusal.
+func TestWebsocketConnectionsPerUser(t *testing.T) {
+	s := start(t)
+	_, sales := s.AddUser(t, "sales@example.com", "sales")
+	var open []*testkit.WS
+	for range hub.DefaultMaxPerUser {
+		open = append(open, s.MustDialWS(t, sales))
+	}
+	_, res, err := s.DialWS(t, sales)
+	if err == nil || res == nil || res.StatusCode != 429 {
+		t.Fatalf("connection %d: want 429, got %v %v", hub.DefaultMaxPerUser+1, res, err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	if !strings.Contains(string(body), `"code":"too_many_connections"`) || !strings.Contains(string(body), "close a tab") || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("refusal: %s %v", body, res.Header)
+	}
+	open[0].Send(`{"type":"ping"}`)
+	if m := open[0].Next(); m.Type != "pong" {
+		t.Fatalf("an older connection: %s", m.Raw)
+	}
+	s.MustDialWS(t, s.AdminToken)
+	if m := s.Do(t, "GET", "/metrics", s.AdminToken, nil); !strings.Contains(m.Body, `crm_ws_refused_total{reason="too_many_connections"} 1`) {
+		t.Fatalf("metrics lack the refusal:\n%s", m.Body)
+	}
 }

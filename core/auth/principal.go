@@ -150,9 +150,10 @@ func (p *Principal) CanChange(entity, owner string) bool {
 	return !p.permissions().ownOnly || owner == p.User.ID
 }
 
-// OwnOnly reports whether the principal may change only the records it
-// owns (and so may not give records to others). It is true for a user
-// without a valid role, who may change nothing anyway.
+// OwnOnly reports whether the principal's role is own_only: on the
+// entities it writes, it sees and changes only the records it owns, and may
+// not give records to others (core/records applies this, on every path).
+// It is true for a user without a valid role, who may do nothing anyway.
 func (p *Principal) OwnOnly() bool {
 	pp := p.permissions()
 	return pp == nil || pp.ownOnly

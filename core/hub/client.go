@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -271,23 +270,14 @@ func (c *Client) start(ctx context.Context, s *subscription, req Request) (uint6
 		}
 		return *req.After, nil
 	}
-	p := c.principal.Load()
-	filter := req.Filter
-	if ownOnly(p) {
-		filter = "owner == " + strconv.Quote(p.User.ID)
-		if req.Filter != "" {
-			filter += " && (" + req.Filter + "\n)"
-		}
-	}
-	page, err := h.recs.List(ctx, records.UserActor(p), records.ListRequest{Entity: s.ent.Name, Filter: filter, Sort: req.Sort, Limit: req.Limit})
+	// The record service lists only what the user sees (an own_only
+	// role's own records), as the list route does.
+	page, err := h.recs.List(ctx, records.UserActor(c.principal.Load()), records.ListRequest{Entity: s.ent.Name, Filter: req.Filter, Sort: req.Sort, Limit: req.Limit})
 	if err != nil {
 		return 0, err
 	}
 	items := make([]json.RawMessage, 0, len(page.Items))
 	for _, r := range page.Items {
-		if ownOnly(p) && r.Owner != p.User.ID {
-			continue // the owner condition above already keeps them out; this is belt and braces
-		}
 		b, err := json.Marshal(h.recs.APIForm(ctx, r))
 		if err != nil {
 			return 0, fmt.Errorf("encode %s %s: %w", r.Entity, r.ID, err)
@@ -388,13 +378,11 @@ type subscription struct {
 	from   uint64        // events up to this position are in its snapshot or replay
 }
 
-// ownOnly reports whether the principal sees only the records it owns.
-func ownOnly(p *auth.Principal) bool { return !p.IsAdmin() && p.OwnOnly() }
-
-// visible reports whether the client's user may see a record version and
-// it matches the filter.
+// visible reports whether the client's user sees a record version, by
+// the record service's one rule (records.Actor.Sees: read on the entity
+// and, for an own_only role, ownership), and it matches the filter.
 func (s *subscription) visible(p *auth.Principal, r *store.Record) (bool, error) {
-	if r == nil || !p.CanRead(s.ent.Name) || ownOnly(p) && r.Owner != p.User.ID {
+	if r == nil || !records.UserActor(p).Sees(r) {
 		return false, nil
 	}
 	return s.filter.EvalWithin(r, LiveFilterTime, liveFilterMsg)

@@ -73,7 +73,7 @@ func TestResyncWhenAfterIsTooOld(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := h.Connect(admin)
+	c := mustConnect(t, h, admin)
 	defer c.Close()
 	if m := next(t, c); m["type"] != "hello" {
 		t.Fatalf("hello: %v", m)
@@ -95,7 +95,7 @@ func TestResyncWhenAfterIsTooOld(t *testing.T) {
 
 func TestShutdownDropsClients(t *testing.T) {
 	h, _, admin, stop := openHub(t, hub.Options{})
-	c := h.Connect(admin)
+	c := mustConnect(t, h, admin)
 	next(t, c)
 	c.Handle(context.Background(), hub.Request{Type: "subscribe", Sub: "c", Entity: "contact"})
 	if m := next(t, c); m["type"] != "snapshot" {
@@ -120,7 +120,7 @@ func TestShutdownDropsClients(t *testing.T) {
 		t.Fatalf("%d clients after close", h.Clients())
 	}
 	// A client that comes after the stop is dropped at once.
-	late := h.Connect(admin)
+	late := mustConnect(t, h, admin)
 	<-late.Done()
 	if !strings.Contains(late.Err().Error(), "shutting down") {
 		t.Fatalf("late client: %v", late.Err())
@@ -129,7 +129,7 @@ func TestShutdownDropsClients(t *testing.T) {
 
 func TestTooManySubscriptions(t *testing.T) {
 	h, _, admin, _ := openHub(t, hub.Options{MaxSubscriptions: 2})
-	c := h.Connect(admin)
+	c := mustConnect(t, h, admin)
 	defer c.Close()
 	next(t, c)
 	ctx := context.Background()
@@ -141,4 +141,35 @@ func TestTooManySubscriptions(t *testing.T) {
 	if m := next(t, c); m["error"].(map[string]any)["code"] != "too_many_subscriptions" {
 		t.Fatalf("third subscription: %v", m)
 	}
+}
+
+func mustConnect(t *testing.T, h *hub.Hub, p *auth.Principal) *hub.Client {
+	t.Helper()
+	c, err := h.Connect(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestConnectionsPerUserAreCapped: a user's connection past the cap is
+// refused (the older ones stay), a closed one frees its place, and another
+// user is not counted with them.
+func TestConnectionsPerUserAreCapped(t *testing.T) {
+	h, _, admin, _ := openHub(t, hub.Options{MaxPerUser: 2})
+	first, second := mustConnect(t, h, admin), mustConnect(t, h, admin)
+	_, err := h.Connect(admin)
+	var many *hub.TooManyError
+	if !errors.As(err, &many) || many.Max != 2 || !strings.Contains(err.Error(), "2 live connections") {
+		t.Fatalf("a third connection: %v; want TooManyError", err)
+	}
+	if first.Err() != nil || second.Err() != nil || h.Clients() != 2 {
+		t.Fatalf("the older connections: %v, %v, %d clients", first.Err(), second.Err(), h.Clients())
+	}
+	other := *admin
+	other.User = &auth.User{ID: "01JOTHER000000000000000000", Role: auth.AdminRole}
+	mustConnect(t, h, &other).Close()
+	first.Close()
+	mustConnect(t, h, admin).Close()
+	second.Close()
 }

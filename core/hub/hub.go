@@ -9,10 +9,10 @@
 // position the client gives (`after`), and the hub then delivers every
 // change after that position exactly once, in feed order: first the ones
 // it reads back from the feed, then the live ones. Every delivery is
-// authorised for the client's user at the moment it is made (role read on
-// the entity, and for an own_only role the ownership of the record), so a
-// record that leaves what the user may see is sent as "left", with its id
-// only.
+// authorised for the client's user at the moment it is made, by the record
+// service's one rule (records.Actor.Sees: role read on the entity, and for
+// an own_only role the ownership of the record), so a record that leaves
+// what the user may see is sent as "left", with its id only.
 //
 // The hub must not know the transport: it hands each client encoded
 // messages on a buffered channel and drops a client whose buffer is full
@@ -23,6 +23,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -42,6 +43,7 @@ const (
 	DefaultMaxReplay        = 10000
 	DefaultMaxSubscriptions = 100
 	DefaultSendBuffer       = 256
+	DefaultMaxPerUser       = 20
 )
 
 // Options tune a Hub.
@@ -55,6 +57,10 @@ type Options struct {
 	// SendBuffer is how many messages wait for a client before it counts
 	// as too slow and is dropped.
 	SendBuffer int
+	// MaxPerUser is the most clients one user may have connected at once
+	// (tabs, devices, scripts); Connect refuses one more with
+	// *TooManyError. Default DefaultMaxPerUser.
+	MaxPerUser int
 	Logger     *slog.Logger
 }
 
@@ -88,6 +94,9 @@ func New(recs *records.Service, opts Options) *Hub {
 	}
 	if opts.SendBuffer <= 0 {
 		opts.SendBuffer = DefaultSendBuffer
+	}
+	if opts.MaxPerUser <= 0 {
+		opts.MaxPerUser = DefaultMaxPerUser
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -173,16 +182,33 @@ func (h *Hub) EndSession(tokenID string) {
 	}
 }
 
+// TooManyError is a connection refused because its user already has the
+// most clients Options.MaxPerUser allows.
+type TooManyError struct{ Max int }
+
+// Error says so, and what to do.
+func (e *TooManyError) Error() string {
+	return fmt.Sprintf("you have %d live connections open, the most one user may; close a tab or another client first", e.Max)
+}
+
 // Connect registers a client for a user; its first message, already
 // queued, is "hello" with the user and the hub's position. The caller
-// reads Out until Done and calls Close at the end.
-func (h *Hub) Connect(p *auth.Principal) *Client {
+// reads Out until Done and calls Close at the end. A user who already has
+// Options.MaxPerUser clients gets a *TooManyError and no client: the
+// newcomer is refused rather than an older connection closed, so that a
+// user with too many tabs does not have them close one another in turn.
+func (h *Hub) Connect(p *auth.Principal) (*Client, error) {
 	c := &Client{hub: h, out: make(chan []byte, h.opts.SendBuffer), done: make(chan struct{}), subs: map[string]*subscription{}}
 	c.principal.Store(p)
 	h.mu.Lock()
 	stopped := h.stopped
 	if !stopped {
 		cs := h.clients[p.User.ID]
+		if len(cs) >= h.opts.MaxPerUser {
+			h.mu.Unlock()
+			h.metrics.refused.WithLabelValues("too_many_connections").Inc()
+			return nil, &TooManyError{Max: h.opts.MaxPerUser}
+		}
 		if cs == nil {
 			cs = map[*Client]bool{}
 			h.clients[p.User.ID] = cs
@@ -196,21 +222,27 @@ func (h *Hub) Connect(p *auth.Principal) *Client {
 	if stopped {
 		c.Drop(ErrShutdown)
 	}
-	return c
+	return c, nil
 }
 
 // dispatch is the feed handler: it delivers a batch of events to the live
-// subscriptions and notifications to their users' clients. It never fails:
+// subscriptions, and notifications and their read state to their users'
+// clients. It never fails:
 // a client that cannot take a message is dropped, never waited for.
 func (h *Hub) dispatch(ctx context.Context, batch []feed.Event) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for i := range batch {
 		ev := &batch[i]
-		if ev.Entity+"."+ev.Op == rules.NotificationEvent {
+		switch ev.Entity + "." + ev.Op {
+		case rules.NotificationEvent:
 			h.notify(ctx, ev)
-		} else if subs := h.byKind[ev.Entity]; len(subs) > 0 {
-			h.deliver(ctx, ev, subs)
+		case rules.NotificationReadEvent:
+			h.notifyRead(ev)
+		default:
+			if subs := h.byKind[ev.Entity]; len(subs) > 0 {
+				h.deliver(ctx, ev, subs)
+			}
 		}
 		h.pos = ev.Seq
 	}
@@ -294,6 +326,36 @@ func (h *Hub) notify(ctx context.Context, ev *feed.Event) {
 		for c := range cs {
 			c.offer(msg)
 		}
+	}
+}
+
+// notifyRead tells every open socket of a user that notifications were
+// read: {"type":"notification_read","ids":[...]} and, for "mark all read",
+// "all": true. Only the user's own event is taken (its By is the user).
+func (h *Hub) notifyRead(ev *feed.Event) {
+	if ev.After == nil {
+		return
+	}
+	user, _ := ev.After.Values["user"].(string)
+	cs := h.clients[user]
+	if user == "" || ev.By != user || len(cs) == 0 {
+		return
+	}
+	ids := []string{}
+	if list, ok := ev.After.Values["ids"].([]any); ok {
+		for _, v := range list {
+			if s, ok := v.(string); ok {
+				ids = append(ids, s)
+			}
+		}
+	}
+	m := map[string]any{"type": "notification_read", "ids": ids}
+	if all, _ := ev.After.Values["all"].(bool); all {
+		m["all"] = true
+	}
+	msg, _ := json.Marshal(m)
+	for c := range cs {
+		c.offer(msg)
 	}
 }
 

@@ -349,6 +349,50 @@ func TestNotificationArrivesOnEverySocketOfItsUser(t *testing.T) {
 	})
 }
 
+// TestNotificationReadReachesEverySocketOfItsUser: marking notifications
+// read over REST (one, some, all) tells every open socket of the user, so
+// that the bell of another tab goes out; another user hears nothing, and a
+// mark that changes nothing sends nothing.
+func TestNotificationReadReachesEverySocketOfItsUser(t *testing.T) {
+	s := start(t)
+	_, sales := s.AddUser(t, "sales@example.com", "sales")
+	tab1, tab2 := s.MustDialWS(t, sales), s.MustDialWS(t, sales)
+	other := s.MustDialWS(t, s.AdminToken)
+	var nids []string
+	for i := range 4 {
+		create(t, s, sales, "deal", map[string]any{"title": fmt.Sprintf("Big %d", i)})
+		m := tab1.Expect("notification", "")
+		tab2.Expect("notification", "")
+		nids = append(nids, m.JSON["notification"].(map[string]any)["id"].(string))
+	}
+	expectRead := func(what, want string) {
+		t.Helper()
+		for i, ws := range []*testkit.WS{tab1, tab2} {
+			if m := ws.Expect("notification_read", ""); m.Raw != want {
+				t.Errorf("%s, tab %d: %s; want %s", what, i+1, m.Raw, want)
+			}
+		}
+	}
+	post := func(path string, body any) {
+		t.Helper()
+		if res := s.Do(t, "POST", path, sales, body); res.Status != 204 {
+			t.Fatalf("POST %s: %d %s", path, res.Status, res.Body)
+		}
+	}
+	post("/api/v1/notifications/"+nids[0]+"/read", nil)
+	expectRead("one", `{"ids":["`+nids[0]+`"],"type":"notification_read"}`)
+	post("/api/v1/notifications/read", map[string]any{"ids": []string{nids[0], nids[1], "nope"}})
+	expectRead("some: only the one that was unread", `{"ids":["`+nids[1]+`"],"type":"notification_read"}`)
+	post("/api/v1/notifications/"+nids[1]+"/read", nil) // already read: nothing to tell
+	post("/api/v1/notifications/read", nil)
+	expectRead("all", `{"all":true,"ids":["`+nids[3]+`","`+nids[2]+`"],"type":"notification_read"}`)
+	for _, ws := range []*testkit.WS{tab1, tab2, other} {
+		if extra := ws.Sync(); len(extra) != 0 {
+			t.Errorf("more than was read: %s", extra[0].Raw)
+		}
+	}
+}
+
 func TestNotificationPagesAndReadAll(t *testing.T) {
 	s := start(t)
 	_, sales := s.AddUser(t, "sales@example.com", "sales")

@@ -13,6 +13,7 @@ type metrics struct {
 	subs    prometheus.GaugeFunc
 	lag     prometheus.GaugeFunc
 	dropped *prometheus.CounterVec
+	refused *prometheus.CounterVec
 }
 
 func newMetrics(h *Hub) *metrics {
@@ -29,12 +30,15 @@ func newMetrics(h *Hub) *metrics {
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crm_ws_dropped_total", Help: "Websocket clients the server dropped, by reason (slow, shutdown, other).",
 		}, []string{"reason"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crm_ws_refused_total", Help: "Websocket connections refused at the handshake, by reason (too_many_connections: the user's cap).",
+		}, []string{"reason"}),
 	}
 }
 
 // Collectors are the hub's metrics, for a Prometheus registry.
 func (h *Hub) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{h.metrics.clients, h.metrics.subs, h.metrics.lag, h.metrics.dropped}
+	return []prometheus.Collector{h.metrics.clients, h.metrics.subs, h.metrics.lag, h.metrics.dropped, h.metrics.refused}
 }
 
 // subscriptions counts the live views.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/crmkit/crm/core/auth"
+	"github.com/crmkit/crm/core/store"
 )
 
 // Grants are what a plugin's HCL block lets it read and write.
@@ -104,6 +105,30 @@ func (a Actor) CanWrite(entity string) bool {
 		return false
 	}
 	return true
+}
+
+// OwnerBound is the owner the actor's reads of entity are bound to, "" for
+// none: for a user (or a plugin acting for one) whose role is own_only, on
+// an entity the role writes, the user's id. This is the one rule of
+// own_only, for every reader: such a user sees, and may change, only the
+// records of those entities that they own; what the role only reads (a
+// catalogue of vehicles, the companies), it reads in full. An admin is never
+// bound; nor are rules, plugins on their own and the system.
+func (a Actor) OwnerBound(entity string) string {
+	if !a.hasUser() || a.User.IsAdmin() || !a.User.OwnOnly() || !a.User.CanWrite(entity) {
+		return ""
+	}
+	return a.userID()
+}
+
+// Sees reports whether the actor may see a record: it may read the
+// record's entity and, when OwnerBound binds it there, owns the record.
+func (a Actor) Sees(r *store.Record) bool {
+	if r == nil || !a.CanRead(r.Entity) {
+		return false
+	}
+	owner := a.OwnerBound(r.Entity)
+	return owner == "" || r.Owner == owner
 }
 
 // authorise checks that the actor may read (or write) entity, and says who

@@ -38,6 +38,11 @@ const (
 // steps, memory or time while it ran.
 const CodeBudgetExceeded = "filter_budget_exceeded"
 
+// CodeExists is the code of a conditional create (CreateRequest.Unless)
+// whose condition a record matched that the actor does not see (another's,
+// for an own_only role): nothing is created and the record is not given.
+const CodeExists = "exists"
+
 // Error is the one error type of a record operation: a kind, a code for
 // programs, a message for people and, where there is one, the field (or
 // request parameter) it is about.

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/crmkit/crm/config"
@@ -117,7 +118,11 @@ func (s *Service) Create(ctx context.Context, a Actor, req CreateRequest) (*Crea
 	if values == nil {
 		values = map[string]any{}
 	}
-	if err := s.readableRefs(a, ent, values, nil); err != nil {
+	hidden, err := s.hiddenRefs(ctx, a, ent, values)
+	if err != nil {
+		return nil, err
+	}
+	if err := readableRefs(a, ent, values, hidden, nil); err != nil {
 		return nil, err
 	}
 	if err := ent.CheckRecord(values); err != nil {
@@ -135,6 +140,14 @@ func (s *Service) Create(ctx context.Context, a Actor, req CreateRequest) (*Crea
 	rec, err := s.st.Create(ctx, sreq)
 	var ex *store.ExistsError
 	if errors.As(err, &ex) {
+		if !a.Sees(ex.Record) {
+			// The condition holds over every record (one open claim per
+			// vehicle, whoever opened it), but a record the actor does
+			// not see is not given: a conflict, as a duplicate unique
+			// value is, that says no more than that one exists.
+			return nil, &Error{Kind: KindConflict, Code: CodeExists, Field: "unless",
+				Message: fmt.Sprintf("a %s that matches the condition exists, one %s does not see; nothing was created", ent.Name, a.describe())}
+		}
 		return &Created{Record: ex.Record, Existing: true}, nil
 	}
 	if err != nil {
@@ -164,6 +177,10 @@ func (s *Service) Update(ctx context.Context, a Actor, req UpdateRequest) (*stor
 	if a.hasUser() && req.Owner != "" && req.Owner != a.userID() && a.User.OwnOnly() {
 		return nil, forbidden("owner", "%s may not give records to someone else", a.describe())
 	}
+	hidden, err := s.hiddenRefs(ctx, a, ent, req.Set)
+	if err != nil {
+		return nil, err
+	}
 	return s.st.Update(ctx, store.UpdateRequest{
 		Entity: ent.Name, ID: req.ID, Set: req.Set, Clear: req.Clear, Owner: req.Owner,
 		IfVersion: req.IfVersion, By: a.By(), Cause: a.Cause, IdempotencyKey: req.IdempotencyKey,
@@ -171,7 +188,7 @@ func (s *Service) Update(ctx context.Context, a Actor, req UpdateRequest) (*stor
 			if err := s.mayChange(a, ent.Name, cur); err != nil {
 				return err
 			}
-			return s.readableRefs(a, ent, req.Set, cur)
+			return readableRefs(a, ent, req.Set, hidden, cur)
 		},
 	})
 }
@@ -199,13 +216,28 @@ func (s *Service) Delete(ctx context.Context, a Actor, req DeleteRequest) (*stor
 	})
 }
 
-// Get returns a record the actor may read.
+// Get returns a record the actor may read. A record the actor does not
+// see (Actor.Sees: another's, for an own_only role) is store.ErrNotFound,
+// exactly as one that does not exist, so that its existence does not leak.
 func (s *Service) Get(ctx context.Context, a Actor, entity, id string) (*store.Record, error) {
 	ent, err := s.Entity(a, entity, false)
 	if err != nil {
 		return nil, err
 	}
-	return s.st.Get(ctx, ent.Name, id)
+	return s.visible(ctx, a, ent.Name, id)
+}
+
+// visible reads a record the actor sees; store.ErrNotFound for one it
+// does not.
+func (s *Service) visible(ctx context.Context, a Actor, entity, id string) (*store.Record, error) {
+	r, err := s.st.Get(ctx, entity, id)
+	if err != nil {
+		return nil, err
+	}
+	if !a.Sees(r) {
+		return nil, store.ErrNotFound
+	}
+	return r, nil
 }
 
 // ListRequest lists records of an entity.
@@ -217,7 +249,9 @@ type ListRequest struct {
 	Cursor string
 }
 
-// List lists records of an entity the actor may read.
+// List lists the records of an entity that the actor sees (for an own_only
+// role, of an entity it writes, the ones it owns: read through the owner
+// index, so a page costs about a page however many records others own).
 func (s *Service) List(ctx context.Context, a Actor, req ListRequest) (*store.Page, error) {
 	ent, err := s.Entity(a, req.Entity, false)
 	if err != nil {
@@ -227,18 +261,31 @@ func (s *Service) List(ctx context.Context, a Actor, req ListRequest) (*store.Pa
 		return nil, &store.QueryError{Param: "limit", Message: "must not be negative"}
 	}
 	q := store.Query{Entity: ent.Name, Sort: store.ParseSort(req.Sort), Limit: req.Limit, Cursor: req.Cursor}
-	if strings.TrimSpace(req.Filter) != "" {
-		if q.Filter, err = store.CompileFilter(ent, req.Filter); err != nil {
-			return nil, err
+	if q.Filter, err = s.scopedFilter(a, ent, req.Filter); err != nil {
+		return nil, err
+	}
+	page, err := s.st.List(ctx, q)
+	if err != nil || a.OwnerBound(ent.Name) == "" {
+		return page, err
+	}
+	// The owner condition of the filter keeps the others' records out;
+	// this holds it whatever the filter's text did.
+	kept := page.Items[:0]
+	for _, r := range page.Items {
+		if a.Sees(r) {
+			kept = append(kept, r)
 		}
 	}
-	return s.st.List(ctx, q)
+	page.Items = kept
+	return page, nil
 }
 
-// Count counts the records of an entity that match a filter ("" for all),
-// for an actor who may list them; exact is false for an estimate (a filter
-// the store's counters cannot answer, over more than store.MaxCountScan
-// records).
+// Count counts the records of an entity that the actor sees and that
+// match a filter ("" for all), as List would list them; exact is false for
+// an estimate (a filter the store's counters cannot answer, over more than
+// store.MaxCountScan records). An own_only user's count with no filter is
+// the counter of their records; with one, their records are read through
+// the owner index.
 func (s *Service) Count(ctx context.Context, a Actor, entity, filter string) (n int64, exact bool, err error) {
 	ent, f, err := s.listFilter(a, entity, filter)
 	if err != nil {
@@ -256,7 +303,8 @@ type TotalsRequest struct {
 	Sum    string // the money field to sum; "" for counts only
 }
 
-// Totals returns a list's totals for an actor who may list the entity.
+// Totals returns a list's totals over the records the actor sees, as List
+// would list them.
 func (s *Service) Totals(ctx context.Context, a Actor, req TotalsRequest) ([]store.Total, error) {
 	ent, f, err := s.listFilter(a, req.Entity, req.Filter)
 	if err != nil {
@@ -266,17 +314,46 @@ func (s *Service) Totals(ctx context.Context, a Actor, req TotalsRequest) ([]sto
 }
 
 // listFilter checks that the actor may list an entity and compiles a
-// list filter ("" gives nil).
+// list filter bound to what the actor sees (scopedFilter).
 func (s *Service) listFilter(a Actor, entity, filter string) (*schema.Entity, *store.Filter, error) {
 	ent, err := s.Entity(a, entity, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	if strings.TrimSpace(filter) == "" {
-		return ent, nil, nil
-	}
-	f, err := store.CompileFilter(ent, filter)
+	f, err := s.scopedFilter(a, ent, filter)
 	return ent, f, err
+}
+
+// scopedFilter compiles a caller's filter ("" for none; nil when there is
+// no condition at all) and, for an actor whom OwnerBound binds to its own
+// records of the entity, puts the owner condition before it: an equality
+// on owner, which the store's planner reads through the owner index and
+// its counters count. The caller's filter compiles alone first, so that
+// its errors carry the positions of the text the caller wrote; it goes
+// inside parentheses and ends with a new line, so that a comment in it
+// cannot reach past them.
+func (s *Service) scopedFilter(a Actor, ent *schema.Entity, filter string) (*store.Filter, error) {
+	var own *store.Filter
+	if strings.TrimSpace(filter) != "" {
+		f, err := store.CompileFilter(ent, filter)
+		if err != nil {
+			return nil, err
+		}
+		own = f
+	}
+	owner := a.OwnerBound(ent.Name)
+	if owner == "" {
+		return own, nil
+	}
+	src := schema.FieldOwner + " == " + strconv.Quote(owner)
+	if own != nil {
+		src += " && (" + filter + "\n)"
+	}
+	f, err := store.CompileFilter(ent, src)
+	if err != nil {
+		return nil, fmt.Errorf("bind the filter of %s to the owner %s: %w", ent.Name, owner, err)
+	}
+	return f, nil
 }
 
 // History lists a record's history for an actor who may read the entity;
@@ -286,7 +363,7 @@ func (s *Service) History(ctx context.Context, a Actor, entity, id string) ([]st
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.st.Get(ctx, ent.Name, id); err != nil {
+	if _, err := s.visible(ctx, a, ent.Name, id); err != nil {
 		if !errors.Is(err, store.ErrNotFound) || a.hasUser() && !a.User.IsAdmin() || a.Plugin != "" {
 			return nil, err
 		}
@@ -309,9 +386,16 @@ func (s *Service) APIForm(ctx context.Context, r *store.Record) map[string]any {
 }
 
 // mayChange checks, inside the write, that the actor may change the
-// current version of a record: an own_only user only their own.
+// current version of a record: an own_only user only their own. A record
+// the actor does not see is not found, as Get has it.
 func (s *Service) mayChange(a Actor, entity string, cur *store.Record) error {
-	if !a.hasUser() || a.User.CanChange(entity, cur.Owner) {
+	if !a.hasUser() {
+		return nil
+	}
+	if !a.Sees(cur) {
+		return store.ErrNotFound
+	}
+	if a.User.CanChange(entity, cur.Owner) {
 		return nil
 	}
 	if a.Plugin != "" {
@@ -320,17 +404,46 @@ func (s *Service) mayChange(a Actor, entity string, cur *store.Record) error {
 	return forbidden("", "your role may change only the %s records you own", entity)
 }
 
-// readableRefs refuses a ref to a record of an entity the actor may not
-// read exactly as a ref to a record that does not exist, so that the actor
-// learns nothing of those records. With cur (an update), a ref that keeps
-// its current value is not a new reference and passes.
-func (s *Service) readableRefs(a Actor, ent *schema.Entity, values map[string]any, cur *store.Record) error {
+// hiddenRefs finds the ref fields of values that point at a record the
+// actor does not see although it may read the entity: another's record of
+// an entity OwnerBound binds the actor to. It reads before the write;
+// readableRefs decides inside it.
+func (s *Service) hiddenRefs(ctx context.Context, a Actor, ent *schema.Entity, values map[string]any) (map[string]bool, error) {
+	var hidden map[string]bool
+	for _, f := range ent.Fields {
+		v, ok := values[f.Name].(string)
+		if f.Type != config.TypeRef || !ok || v == "" || !a.CanRead(f.To) || a.OwnerBound(f.To) == "" {
+			continue
+		}
+		r, err := s.st.Get(ctx, f.To, v)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // the store refuses it as it is
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s %s of %s: %w", f.To, v, f.Name, err)
+		}
+		if !a.Sees(r) {
+			if hidden == nil {
+				hidden = map[string]bool{}
+			}
+			hidden[f.Name] = true
+		}
+	}
+	return hidden, nil
+}
+
+// readableRefs refuses a ref to a record the actor does not see (of an
+// entity it may not read, or one that hiddenRefs found) exactly as a ref to
+// a record that does not exist, so that the actor learns nothing of those
+// records. With cur (an update), a ref that keeps its current value is not
+// a new reference and passes.
+func readableRefs(a Actor, ent *schema.Entity, values map[string]any, hidden map[string]bool, cur *store.Record) error {
 	for _, f := range ent.Fields {
 		if f.Type != config.TypeRef {
 			continue
 		}
 		v, ok := values[f.Name].(string)
-		if !ok || v == "" || a.CanRead(f.To) {
+		if !ok || v == "" || a.CanRead(f.To) && !hidden[f.Name] {
 			continue
 		}
 		if cur != nil && cur.Values[f.Name] == v {
@@ -341,6 +454,43 @@ func (s *Service) readableRefs(a Actor, ent *schema.Entity, values map[string]an
 	return nil
 }
 
+// MayReadFile reports whether the actor may read a stored file: an admin,
+// the system, a rule and a plugin on its own any; a user (or a plugin
+// acting for one) one they uploaded or one held by a record they see
+// (Actor.Sees), so that another's record does not lend its files to an
+// own_only user.
+func (s *Service) MayReadFile(ctx context.Context, a Actor, f *store.File) (bool, error) {
+	if !a.hasUser() || a.User.IsAdmin() || f.CreatedBy == a.userID() {
+		return true, nil
+	}
+	var readable []string
+	for _, name := range s.sch.EntityNames() {
+		if a.CanRead(name) {
+			readable = append(readable, name)
+		}
+	}
+	holders, err := s.st.FileHolders(ctx, f.ID, readable)
+	if err != nil {
+		return false, fmt.Errorf("holders of file %s: %w", f.ID, err)
+	}
+	for _, h := range holders {
+		if a.OwnerBound(h.Entity) == "" {
+			return true, nil
+		}
+		r, err := s.st.Get(ctx, h.Entity, h.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("holder %s %s of file %s: %w", h.Entity, h.ID, f.ID, err)
+		}
+		if a.Sees(r) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // SearchRequest is a global search ("find a customer").
 type SearchRequest struct {
 	Query    string
@@ -348,9 +498,11 @@ type SearchRequest struct {
 	Limit    int      // default 20, at most 100
 }
 
-// Search finds records by their searched fields, only among entities the
-// actor may read: an entity named that it may not read is refused as a
-// list of it would be; with none named, the others are left out silently.
+// Search finds records by their searched fields, only among the records
+// the actor sees: an entity named that it may not read is refused as a
+// list of it would be; with none named, the others are left out silently;
+// an own_only user's hits are their own records (Actor.OwnerBound), found
+// through the owner index.
 func (s *Service) Search(ctx context.Context, a Actor, req SearchRequest) ([]store.SearchHit, error) {
 	ents := []string{}
 	for _, name := range req.Entities {
@@ -370,5 +522,14 @@ func (s *Service) Search(ctx context.Context, a Actor, req SearchRequest) ([]sto
 			return nil, nil // nothing searched that the actor may read
 		}
 	}
-	return s.st.Search(ctx, req.Query, ents, req.Limit)
+	q := store.SearchQuery{Text: req.Query, Entities: ents, Limit: req.Limit}
+	for _, name := range ents {
+		if owner := a.OwnerBound(name); owner != "" {
+			if q.Owners == nil {
+				q.Owners = map[string]string{}
+			}
+			q.Owners[name] = owner
+		}
+	}
+	return s.st.Search(ctx, q)
 }

@@ -112,6 +112,10 @@ func TestActors(t *testing.T) {
 	if err != nil || car.Owner != annID {
 		t.Fatalf("ann's car: %v, %v", car, err)
 	}
+	annContact, err := e.create(t, ann, "contact", `{"name": "Ann's"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
 	plugin := records.PluginActor("dealer", grants{read: []string{"vehicle"}, write: []string{"vehicle"}}, nil)
 	pluginForBob := records.PluginActor("dealer", grants{read: []string{"vehicle"}, write: []string{"vehicle"}}, bob.User)
 	rule := records.RuleActor("reassign", "")
@@ -125,18 +129,29 @@ func TestActors(t *testing.T) {
 			_, err := e.create(t, ann, "vehicle", fmt.Sprintf(`{"vin": "V2", "owner": %q}`, bobID))
 			return err
 		}, records.KindForbidden},
-		{"own_only user changes someone else's record", func() error {
+		{"own_only user changes someone else's record: not found, as she does not see it", func() error {
 			_, err := e.svc.Update(ctx, bob, records.UpdateRequest{Entity: "vehicle", ID: car.ID, Values: records.Values{Set: map[string]any{"status": "sold"}}})
 			return err
-		}, records.KindForbidden},
+		}, records.KindNotFound},
 		{"own_only user gives her record away", func() error {
 			_, err := e.svc.Update(ctx, ann, records.UpdateRequest{Entity: "vehicle", ID: car.ID, Values: records.Values{Owner: bobID}})
 			return err
 		}, records.KindForbidden},
-		{"plugin for an own_only user changes another's record", func() error {
+		{"plugin for an own_only user changes another's record: not found", func() error {
 			_, err := e.svc.Update(ctx, pluginForBob, records.UpdateRequest{Entity: "vehicle", ID: car.ID, Values: records.Values{Set: map[string]any{"status": "sold"}}})
 			return err
-		}, records.KindForbidden},
+		}, records.KindNotFound},
+		{"own_only user refers to someone else's record: as one that does not exist", func() error {
+			_, err := e.create(t, bob, "vehicle", fmt.Sprintf(`{"vin": "V3", "buyer": %q}`, annContact.ID))
+			return err
+		}, records.KindInvalid},
+		{"own_only user creates unless another's record matches: a conflict, without the record", func() error {
+			c, err := e.svc.Create(ctx, bob, records.CreateRequest{Entity: "vehicle", Values: records.Values{Set: map[string]any{"vin": "V4"}}, Unless: `vin == "V1"`})
+			if c != nil {
+				return fmt.Errorf("got %+v", c)
+			}
+			return err
+		}, records.KindConflict},
 		{"plugin on its own changes it", func() error {
 			_, err := e.svc.Update(ctx, plugin, records.UpdateRequest{Entity: "vehicle", ID: car.ID, Values: records.Values{Set: map[string]any{"status": "sold"}}})
 			return err
@@ -276,4 +291,45 @@ func BenchmarkServiceCreate(b *testing.B) {
 	b.ReportMetric(float64(n)/d.Seconds(), "creates/s")
 	b.ReportMetric(float64(n)/raw.Seconds(), "store_creates/s")
 	b.ReportMetric(raw.Seconds()/d.Seconds(), "x_store_speed")
+}
+
+// TestOwnOnlyReadsThroughTheOwnerIndex: an own_only user's list is read
+// through the owner index (a page costs about a page, however many records
+// others own), their count is their owner counter's, and their filter's
+// errors keep the positions of the text they wrote.
+func TestOwnOnlyReadsThroughTheOwnerIndex(t *testing.T) {
+	e := open(t)
+	ctx := context.Background()
+	ann, bob := e.user(t, "ann@example.com", "sales"), e.user(t, "bob@example.com", "sales")
+	for i := range 300 {
+		who := bob
+		if i%60 == 0 {
+			who = ann
+		}
+		if _, err := e.create(t, who, "vehicle", fmt.Sprintf(`{"vin": "V%d", "status": "in_stock"}`, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ filter, sort, plan string }{
+		{"", "", "index vehicle.owner ="},
+		{`status == "in_stock"`, "", "index vehicle.owner ="},
+		{"", "-vin", "index vehicle.owner =; sort in memory"},
+	} {
+		page, err := e.svc.List(ctx, ann, records.ListRequest{Entity: "vehicle", Filter: c.filter, Sort: c.sort, Limit: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Plan != c.plan || len(page.Items) != 5 {
+			t.Errorf("%q sort %q: plan %q, %d items; want %q, 5", c.filter, c.sort, page.Plan, len(page.Items), c.plan)
+		}
+	}
+	for _, filter := range []string{"", `status == "in_stock"`} {
+		if n, exact, err := e.svc.Count(ctx, ann, "vehicle", filter); err != nil || n != 5 || !exact {
+			t.Errorf("ann's count of %q: %d %v %v; want 5, exact", filter, n, exact, err)
+		}
+	}
+	_, err := e.svc.List(ctx, ann, records.ListRequest{Entity: "vehicle", Filter: "status == 'sold' && vni == 1"})
+	if re := records.ErrorOf(err); re == nil || re.Line != 1 || re.Column != 21 {
+		t.Errorf("a filter error: %+v; want at 1:21, as written", re)
+	}
 }

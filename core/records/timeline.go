@@ -109,7 +109,7 @@ func (s *Service) Timeline(ctx context.Context, a Actor, req TimelineRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.st.Get(ctx, ent.Name, req.ID); err != nil {
+	if _, err := s.visible(ctx, a, ent.Name, req.ID); err != nil {
 		return nil, err
 	}
 

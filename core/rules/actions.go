@@ -313,6 +313,12 @@ func (x *actionRun) notify(ctx context.Context, a *Action, key string) (string, 
 // and no plugin event can take its name.
 const NotificationEvent = "_notification.created"
 
+// NotificationReadEvent is the change-feed event of a user's notifications
+// just marked read over the API, by that user (its By): payload {"user",
+// "ids", "all"?}, all set for "mark all read". The hub tells the user's
+// other sockets.
+const NotificationReadEvent = "_notification.read"
+
 // notifyUsers resolves notify's `to` into user ids, through Options.Users
 // when it is set, each id once.
 func (x *actionRun) notifyUsers(ctx context.Context, a *Action) ([]string, error) {

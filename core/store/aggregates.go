@@ -695,18 +695,23 @@ func (s *Badger) Count(ctx context.Context, entity string, f *Filter) (n int64, 
 			return n, err == nil, err
 		}
 	}
-	matched, read, complete, err := s.walk(ctx, ent, f, func(*Record) {})
+	field, vals, candidates := s.bestEquality(ent, f)
+	matched, read, complete, err := s.walkFrom(ctx, ent, f, field, vals, func(*Record) {})
 	if err != nil {
 		return 0, false, err
 	}
 	if complete {
 		return matched, true, nil
 	}
-	total := s.counter(ent.Name).Load()
+	if field == "" {
+		candidates = s.counter(ent.Name).Load()
+	}
 	if read == 0 {
 		return 0, false, nil
 	}
-	return matched * total / read, false, nil
+	// Extrapolated over what the walk was reading: the records of the
+	// equality's index (an own_only user's records, say), else them all.
+	return matched * candidates / read, false, nil
 }
 
 // walk reads the records that may match f, at most countScanLimit: through
@@ -714,7 +719,13 @@ func (s *Badger) Count(ctx context.Context, entity string, f *Filter) (n int64, 
 // filter's top level has one, else all the entity's records. It calls fn
 // for each match; complete is false when it stopped at the limit.
 func (s *Badger) walk(ctx context.Context, ent *schema.Entity, f *Filter, fn func(*Record)) (matched, read int64, complete bool, err error) {
-	field, vals := s.bestEquality(ent, f)
+	field, vals, _ := s.bestEquality(ent, f)
+	return s.walkFrom(ctx, ent, f, field, vals, fn)
+}
+
+// walkFrom is walk through the index entries of field's values (all the
+// records when field is "").
+func (s *Badger) walkFrom(ctx context.Context, ent *schema.Entity, f *Filter, field string, vals []any, fn func(*Record)) (matched, read int64, complete bool, err error) {
 	q := f.matcher()
 	visit := func(txn *badger.Txn, r *Record) (bool, error) {
 		if read >= int64(countScanLimit) {
@@ -793,11 +804,12 @@ func (s *Badger) walk(ctx context.Context, ent *schema.Entity, f *Filter, fn fun
 }
 
 // bestEquality finds, among the top-level conjuncts of f, the equality (or
-// `in`) on an indexed field with the fewest records by the counters.
-func (s *Badger) bestEquality(ent *schema.Entity, f *Filter) (string, []any) {
+// `in`) on an indexed field with the fewest records by the counters, and
+// that number of records.
+func (s *Badger) bestEquality(ent *schema.Entity, f *Filter) (string, []any, int64) {
 	tree, err := parser.Parse(f.Source)
 	if err != nil {
-		return "", nil
+		return "", nil, 0
 	}
 	var conj []ast.Node
 	var walk func(n ast.Node)
@@ -840,7 +852,7 @@ func (s *Badger) bestEquality(ent *schema.Entity, f *Filter) (string, []any) {
 		}
 		return nil
 	})
-	return best, bestVals
+	return best, bestVals, bestN
 }
 
 // Totals returns, per group value of groupBy ("" for one group of all) and

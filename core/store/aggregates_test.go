@@ -421,6 +421,13 @@ func TestCountsPastTheScanLimitAreEstimates(t *testing.T) {
 	if err != nil || n != 4 || !exact {
 		t.Fatalf("through the stage index (5 records): %d, %v, %v; want 4, exact", n, exact, err)
 	}
+	// Through the stage index (35 new), past the limit: 4 USD in the first
+	// 10 new (i = 1..7, 9..11), extrapolated over the index's 35, not over
+	// all 40 deals.
+	n, exact, err = st.Count(ctx, "deal", compile(t, deal, "stage == 'new' && amount.currency == 'USD'"))
+	if err != nil || exact || n != 14 {
+		t.Fatalf("through the stage index past the limit: %d, %v, %v; want the estimate 14, not exact", n, exact, err)
+	}
 	n, exact, err = st.Count(ctx, "deal", compile(t, deal, "amount.currency == 'USD'"))
 	if err != nil || exact || n != 20 {
 		// The first 10 records alternate USD and AMD: 5 of 10, so 20 of 40.

@@ -157,11 +157,23 @@ func (s *Badger) searchMutations(ent *schema.Entity, old, next *Record) []mutati
 	return muts
 }
 
-// Search finds records of the given entities (nil for every entity with
-// searched fields) whose searched fields match every token of q, ranked
-// exact > prefix > infix, then newest first; at most limit of them
-// (default 20, at most 100).
-func (s *Badger) Search(ctx context.Context, q string, entities []string, limit int) ([]SearchHit, error) {
+// SearchQuery is a global search: the text, where to look, how many hits.
+type SearchQuery struct {
+	Text     string
+	Entities []string // nil for every entity with searched fields
+	Limit    int      // default 20, at most 100
+	// Owners binds the hits of an entity to the records of one owner
+	// (entity -> user id): the owner's index entries are one more list of
+	// the intersection, so a page costs about the keys around its hits,
+	// however many records others own.
+	Owners map[string]string
+}
+
+// Search finds records of the query's entities whose searched fields
+// match every token of its text, ranked exact > prefix > infix, then
+// newest first; at most its limit of them.
+func (s *Badger) Search(ctx context.Context, sq SearchQuery) ([]SearchHit, error) {
+	q, entities, limit := sq.Text, sq.Entities, sq.Limit
 	tokens := textnorm.QueryTokens(q)
 	if len(tokens) == 0 {
 		return nil, &QueryError{Param: "q", Message: fmt.Sprintf("%q has no letter or digit to search for", q)}
@@ -201,7 +213,7 @@ func (s *Badger) Search(ctx context.Context, q string, entities []string, limit 
 	var hits []SearchHit
 	err := s.db.View(func(txn *badger.Txn) error {
 		for _, ent := range ents {
-			h, err := s.searchEntity(ctx, txn, ent, tokens, driver, limit)
+			h, err := s.searchEntity(ctx, txn, ent, tokens, driver, limit, sq.Owners[ent.Name])
 			if err != nil {
 				return err
 			}
@@ -229,7 +241,10 @@ func (s *Badger) Search(ctx context.Context, q string, entities []string, limit 
 // order, and the walk seeks each list to the largest id that all the lists
 // before it still allow, so it reads about the keys around the matches
 // rather than a key lookup per candidate of the driving token.
-func (s *Badger) searchEntity(ctx context.Context, txn *badger.Txn, ent *schema.Entity, tokens []string, driver string, limit int) ([]SearchHit, error) {
+//
+// With owner set, only that owner's records are hits: the owner's index
+// entries (in id order, like the tokens') are one more list to agree on.
+func (s *Badger) searchEntity(ctx context.Context, txn *badger.Txn, ent *schema.Entity, tokens []string, driver string, limit int, owner string) ([]SearchHit, error) {
 	gram := cutRunes(driver, maxGramRunes)
 	// The other tokens' lists: every record that has the token as a whole
 	// token, a prefix or (from minInfixRunes runes) an infix. A token whose
@@ -247,6 +262,9 @@ func (s *Badger) searchEntity(ctx context.Context, txn *badger.Txn, ent *schema.
 		if l != nil {
 			others = append(others, l)
 		}
+	}
+	if owner != "" {
+		others = append(others, newKeyList(txn, append(indexPrefix(ent.Name, schema.FieldOwner), encodeValue(owner)...)))
 	}
 	defer func() {
 		for _, o := range others {

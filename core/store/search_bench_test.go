@@ -59,7 +59,7 @@ func BenchmarkSearch100k(b *testing.B) {
 			var lat []time.Duration
 			for range 200 {
 				t0 := time.Now()
-				hits, err := st.Search(ctx, q, []string{"contact"}, 20)
+				hits, err := st.Search(ctx, store.SearchQuery{Text: q, Entities: []string{"contact"}, Limit: 20})
 				lat = append(lat, time.Since(t0))
 				if err != nil {
 					b.Fatal(err)

@@ -29,7 +29,7 @@ func openSearchStore(t testing.TB, dir, hcl string) *store.Badger {
 
 func search(t testing.TB, st store.Store, q string, entities ...string) []store.SearchHit {
 	t.Helper()
-	hits, err := st.Search(context.Background(), q, entities, 50)
+	hits, err := st.Search(context.Background(), store.SearchQuery{Text: q, Entities: entities, Limit: 50})
 	if err != nil {
 		t.Fatalf("search %q: %v", q, err)
 	}
@@ -151,7 +151,7 @@ func TestSearchRanking(t *testing.T) {
 		t.Errorf("ranking:\n got %q\nwant %q", got, want)
 	}
 	// The limit cuts the ranked list.
-	top, err := st.Search(context.Background(), "ann", nil, 2)
+	top, err := st.Search(context.Background(), store.SearchQuery{Text: "ann", Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestSearchBadQueries(t *testing.T) {
 		{"anna", []string{"deal"}, 10, "entity"}, // deal has no searched fields
 		{"anna", nil, -1, "limit"},
 	} {
-		_, err := st.Search(context.Background(), c.q, c.entities, c.limit)
+		_, err := st.Search(context.Background(), store.SearchQuery{Text: c.q, Entities: c.entities, Limit: c.limit})
 		if !errors.As(err, &qe) || qe.Param != c.param {
 			t.Errorf("search %q %v %d: err %v, want a query error on %s", c.q, c.entities, c.limit, err, c.param)
 		}
@@ -285,8 +285,13 @@ entity "contact" {
 // each other) and compares with a brute-force evaluation: every word
 // matches a word of the name as a prefix, or (from 3 letters) anywhere
 // inside; hits rank by how the longest word matches, then newest first.
+//
+// Each query runs again bound to one owner's records (the owner index as
+// one more list of the intersection), against the brute force's hits of
+// that owner.
 func TestSearchAgreesWithBruteForce(t *testing.T) {
-	st := openSearchStore(t, t.TempDir(), searchHCL)
+	st, _ := openWith(t, t.TempDir(), searchHCL, store.Options{NoSync: true}, testUser, otherUser)
+	<-st.SearchReady()
 	rng := rand.New(rand.NewPCG(7, 8))
 	syll := []string{"an", "na", "ar", "ra", "ka", "ma", "ta"}
 	word := func(most int) string {
@@ -299,18 +304,23 @@ func TestSearchAgreesWithBruteForce(t *testing.T) {
 	type rec struct {
 		id    string
 		words []string
+		owner string
 	}
 	var recs []rec
-	for range 600 {
+	for i := range 600 {
 		var ws []string
 		for range 1 + rng.IntN(3) {
 			ws = append(ws, word(4))
 		}
-		r, err := st.Create(context.Background(), store.CreateRequest{Entity: "supplier", By: testUser, Values: map[string]any{"name": strings.Join(ws, " ")}})
+		owner := testUser
+		if i%3 == 0 {
+			owner = otherUser
+		}
+		r, err := st.Create(context.Background(), store.CreateRequest{Entity: "supplier", By: testUser, Owner: owner, Values: map[string]any{"name": strings.Join(ws, " ")}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		recs = append(recs, rec{r.ID, ws})
+		recs = append(recs, rec{r.ID, ws, owner})
 	}
 	kindOf := func(ws []string, q string) int { // 0 exact, 1 prefix, 2 infix, 3 none
 		best := 3
@@ -345,38 +355,44 @@ func TestSearchAgreesWithBruteForce(t *testing.T) {
 			id   string
 			kind int
 		}
-		var want []hit
-		for _, r := range recs {
-			all := true
-			for _, q := range qs {
-				all = all && kindOf(r.words, q) < 3
+		for _, owner := range []string{"", otherUser} {
+			var want []hit
+			for _, r := range recs {
+				all := owner == "" || r.owner == owner
+				for _, q := range qs {
+					all = all && kindOf(r.words, q) < 3
+				}
+				if all {
+					want = append(want, hit{r.id, kindOf(r.words, driver)})
+				}
 			}
-			if all {
-				want = append(want, hit{r.id, kindOf(r.words, driver)})
+			slices.SortFunc(want, func(a, b hit) int {
+				if a.kind != b.kind {
+					return a.kind - b.kind
+				}
+				return strings.Compare(b.id, a.id)
+			})
+			limit := 1 + i%20
+			want = want[:min(len(want), limit)]
+			q := strings.Join(qs, " ")
+			sq := store.SearchQuery{Text: q, Entities: []string{"supplier"}, Limit: limit}
+			if owner != "" {
+				sq.Owners = map[string]string{"supplier": owner}
 			}
-		}
-		slices.SortFunc(want, func(a, b hit) int {
-			if a.kind != b.kind {
-				return a.kind - b.kind
+			hits, err := st.Search(context.Background(), sq)
+			if err != nil {
+				t.Fatal(err)
 			}
-			return strings.Compare(b.id, a.id)
-		})
-		limit := 1 + i%20
-		want = want[:min(len(want), limit)]
-		q := strings.Join(qs, " ")
-		hits, err := st.Search(context.Background(), q, []string{"supplier"}, limit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		names := []string{store.MatchExact, store.MatchPrefix, store.MatchInfix}
-		if len(hits) != len(want) {
-			t.Errorf("%q limit %d: %d hits, brute force %d", q, limit, len(hits), len(want))
-			continue
-		}
-		for j, h := range hits {
-			if h.ID != want[j].id || h.Match != names[want[j].kind] {
-				t.Errorf("%q limit %d: hit %d is %s (%s), brute force %s (%s)", q, limit, j, h.ID, h.Match, want[j].id, names[want[j].kind])
-				break
+			names := []string{store.MatchExact, store.MatchPrefix, store.MatchInfix}
+			if len(hits) != len(want) {
+				t.Errorf("%q limit %d owner %q: %d hits, brute force %d", q, limit, owner, len(hits), len(want))
+				continue
+			}
+			for j, h := range hits {
+				if h.ID != want[j].id || h.Match != names[want[j].kind] {
+					t.Errorf("%q limit %d owner %q: hit %d is %s (%s), brute force %s (%s)", q, limit, owner, j, h.ID, h.Match, want[j].id, names[want[j].kind])
+					break
+				}
 			}
 		}
 	}

@@ -223,8 +223,9 @@ type Store interface {
 	// a feed position (0: from the newest).
 	HistoryBefore(ctx context.Context, entity, id string, before uint64, limit int) ([]HistoryEntry, error)
 	// Search finds records of the entities (nil: all with searched fields)
-	// by their searched fields, ranked exact > prefix > infix, then newest.
-	Search(ctx context.Context, q string, entities []string, limit int) ([]SearchHit, error)
+	// by their searched fields, ranked exact > prefix > infix, then newest;
+	// an entity may be bound to one owner's records.
+	Search(ctx context.Context, q SearchQuery) ([]SearchHit, error)
 	// Events returns up to limit outbox events with Seq > after, in order.
 	Events(ctx context.Context, after uint64, limit int) ([]Event, error)
 	// Emit puts a non-record event into the change feed.

@@ -27,8 +27,9 @@ func (s *server) waitAPI(t testing.TB, path string, what string, ok func(record)
 // TestRuleTaskAndNotificationLive: a deal is won; the fixture's rule gives
 // its owner a task and a notification, which appear on the open screen
 // without a reload; the task is completed and another one reassigned from
-// the tasks screen; the notification is marked read; the global search
-// opens a record from the keyboard.
+// the tasks screen; the notification is marked read, and the bell of the
+// user's other tab goes out too; the global search opens a record from the
+// keyboard.
 func TestRuleTaskAndNotificationLive(t *testing.T) {
 	s := startCRMWith(t, "testdata/pipeline.hcl")
 	var me struct{ User record }
@@ -51,12 +52,21 @@ func TestRuleTaskAndNotificationLive(t *testing.T) {
 		waitJS(`document.querySelector('.live-dot.on')`),
 		waitJS(`document.querySelector('.bell') && !document.querySelector('.bell-count')`),
 	)
+	otherTab := session(t, b)
+	signIn(t, otherTab, s)
+	run(t, otherTab, "another tab of the same user, live",
+		chromedp.Navigate(s.URL+"/tasks"),
+		waitJS(`document.querySelector('.live-dot.on')`),
+	)
 
 	var taskID string
 	t.Run("the rule's task and notification appear live", func(t *testing.T) {
 		s.mustAPI(t, "PATCH", "/api/v1/records/deal/"+deal, map[string]string{"stage": "won"}, nil)
 		run(t, ctx, "the task appears",
 			waitJS(`[...document.querySelectorAll('.task .task-title')].some(a => a.textContent.includes('Send the invoice for Camry for Narek'))`),
+			waitJS(`document.querySelector('.bell-count') && document.querySelector('.bell-count').textContent.trim() === '1'`),
+		)
+		run(t, otherTab, "the other tab's bell counts it too",
 			waitJS(`document.querySelector('.bell-count') && document.querySelector('.bell-count').textContent.trim() === '1'`),
 		)
 		tasks := s.find(t, "task", "deal == '"+deal+"'")
@@ -75,6 +85,9 @@ func TestRuleTaskAndNotificationLive(t *testing.T) {
 			s.waitAPI(t, "/api/v1/notifications?unread=true", "no unread notification left", func(v record) bool { return v["unread"] == float64(0) }),
 			chromedp.KeyEvent("\x1b"),
 			waitJS(`!document.querySelector('#notif-panel')`),
+		)
+		run(t, otherTab, "the other tab's bell goes out, pushed over its socket",
+			waitJS(`!document.querySelector('.bell-count')`),
 		)
 	})
 

@@ -1,7 +1,8 @@
 // The notifications panel: a bell in the top bar with the number of unread
 // notifications, a list of the latest ones (GET /notifications), marking one
 // or all read, and new ones arriving live over the websocket
-// ({"type":"notification"}).
+// ({"type":"notification"}), as does their read state when another tab or
+// device marks them ({"type":"notification_read"}).
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from './locale/i18n.js';
@@ -9,7 +10,7 @@ import { api } from './api.js';
 import { navigate } from './router.js';
 import { entity } from './session.js';
 import { recordURL } from './records.js';
-import { onNotification } from './ws.js';
+import { onNotification, onNotificationRead } from './ws.js';
 import { topbar } from './shell.js';
 import { toast } from './components.js';
 import { formatDateTime, formatRelative, formatNumber } from './locale/format.js';
@@ -39,11 +40,24 @@ export function Bell() {
   };
   useEffect(() => {
     load();
-    return onNotification((n) => {
+    const offNew = onNotification((n) => {
       if (!n?.id || seen.current.some((x) => x.id === n.id)) return;
       setItems((cur) => (cur.some((x) => x.id === n.id) ? cur : [n, ...cur]));
       if (!n.read) setUnread((u) => u + 1); // the shell shows it as a toast
     });
+    // Read here or elsewhere: this tab may have counted them already, so
+    // the count is asked again rather than decremented.
+    const offRead = onNotificationRead((m) => {
+      const ids = new Set(m.ids || []);
+      setItems((cur) => cur.map((x) => (m.all || ids.has(x.id) ? { ...x, read: true } : x)));
+      api('GET', '/notifications', null, { query: { limit: 1 } })
+        .then((r) => setUnread(r.unread || 0))
+        .catch(() => {});
+    });
+    return () => {
+      offNew();
+      offRead();
+    };
   }, []);
   // Escape or a click elsewhere closes the panel.
   useEffect(() => {

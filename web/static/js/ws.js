@@ -11,6 +11,7 @@ export const connected = signal(false);
 
 const subs = new Map(); // sub id -> {msg, onEvent, position}
 const listeners = new Set(); // notification listeners
+const readListeners = new Set(); // notification_read listeners
 let sock = null;
 let seq = 0;
 let retry = 0;
@@ -79,6 +80,10 @@ function dispatch(m) {
     for (const l of listeners) l(m.notification);
     return;
   }
+  if (m.type === 'notification_read') {
+    for (const l of readListeners) l(m);
+    return;
+  }
   const s = m.sub && subs.get(m.sub);
   if (!s) return;
   if (m.type === 'error' && m.error?.code === 'resync') {
@@ -128,4 +133,13 @@ export function subscribe(query, onEvent) {
 export function onNotification(fn) {
   listeners.add(fn);
   return () => listeners.delete(fn);
+}
+
+/**
+ * onNotificationRead registers fn for notifications marked read (in this
+ * tab or another: {ids, all?}); returns a remover.
+ */
+export function onNotificationRead(fn) {
+  readListeners.add(fn);
+  return () => readListeners.delete(fn);
 }
