@@ -93,13 +93,20 @@ func (t *Template) compile(s *Schema, funcs Funcs) (*program, error) {
 		case tagElse:
 			continue
 		}
+		var (
+			prog *vm.Program
+			nat  nature.Nature
+			msg  string
+		)
 		for _, h := range g.helpers {
-			if _, ok := funcs[h]; !ok && !isBuiltin(h) {
-				ps.add(g.where, g.raw, "unknown helper %s (the helpers are %s)", h, strings.Join(names, ", "))
+			if _, ok := funcs[h]; !ok && !isBuiltin(h) && msg == "" {
+				msg = fmt.Sprintf("unknown helper %s (the helpers are %s)", h, strings.Join(names, ", "))
 			}
 		}
 		lookup = scopes.lookup
-		prog, nat, msg := compileExpr(g.src, s != nil, scopes, funcs)
+		if msg == "" {
+			prog, nat, msg = compileExpr(g.src, s != nil, scopes, funcs)
+		}
 		if msg != "" {
 			ps.add(g.where, g.raw, "%s", msg)
 		}
