@@ -183,3 +183,78 @@ func TestDOCXOpensInLibreOffice(t *testing.T) {
 		}
 	}
 }
+
+// However Word splits a placeholder, it is found, and filled in the run
+// it starts in.
+func TestDOCXSplitPlaceholders(t *testing.T) {
+	run := func(rpr, text string) string {
+		return `<w:r>` + rpr + `<w:t xml:space="preserve">` + text + `</w:t></w:r>`
+	}
+	cases := map[string]string{
+		"braces apart":    run("", "{") + run("", "{ deal.ti") + `<w:proofErr w:type="gramStart"/>` + run("", "tle }") + run("", "}!"),
+		"empty runs":      run("", "{{") + `<w:r><w:t/></w:r>` + run("", "") + run("", "deal.title}}!"),
+		"in a hyperlink":  `<w:hyperlink r:id="rId9">` + run("", "{{ deal.") + `</w:hyperlink>` + run("", "title }}!"),
+		"entities":        run("", "{{ deal.title + &quot;&quot; ") + run("", "}}!"),
+		"one run":         run("", "{{deal.title}}!"),
+		"text after tags": run("", "{{ deal.title }}") + run("<w:rPr><w:u/></w:rPr>", "!"),
+	}
+	for name, runs := range cases {
+		tp, err := tmpl.Parse("docx", makeDOCX(t, `<w:p>`+runs+`</w:p>`, p("")))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if err := tp.Check(schema, funcs); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		out, err := tp.Render(context.Background(), data(), funcs)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if got := wordText(t, part(t, out, "word/document.xml")); got != "Fleet renewal!\n" {
+			t.Errorf("%s: text %q", name, got)
+		}
+	}
+}
+
+// One checked template renders in many goroutines at once, each with its
+// own helpers.
+func TestDOCXConcurrentRenders(t *testing.T) {
+	tp, err := tmpl.Parse("docx", quoteDOCX(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.Check(schema, funcs); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		g   int
+		out []byte
+		err error
+	}
+	results := make(chan result, 8)
+	for g := range 8 {
+		go func() {
+			fs := tmpl.Funcs{}
+			for k, v := range funcs {
+				fs[k] = v
+			}
+			suffix := strings.Repeat("!", g)
+			fs["money"] = func(m map[string]any) string { return m["amount"].(string) + suffix }
+			out, err := tp.Render(context.Background(), data(), fs)
+			results <- result{g, out, err}
+		}()
+	}
+	for range 8 {
+		r := <-results
+		if r.err != nil {
+			t.Error(r.err)
+			continue
+		}
+		if !strings.Contains(part(t, r.out, "word/document.xml"), "1500.50"+strings.Repeat("!", r.g)+"<") {
+			t.Errorf("goroutine %d did not use its own money helper", r.g)
+		}
+	}
+}
