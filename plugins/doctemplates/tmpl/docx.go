@@ -483,6 +483,15 @@ func paraTags(data []byte, p *para, ps *problems) []*occ {
 		base int   // where its text starts in full
 		off  []int // raw offset of each byte of its text, and of its end
 	}
+	if raw := data[p.start:p.end]; !bytes.Contains(raw, []byte("{")) && !bytes.Contains(raw, []byte("&#")) {
+		// No tag: only whether the row has text matters.
+		for _, w := range p.texts {
+			if p.row != nil && len(bytes.TrimSpace(data[w.start:w.end])) > 0 {
+				p.row.text = true
+			}
+		}
+		return nil
+	}
 	segs := make([]seg, 0, len(p.texts))
 	for _, w := range p.texts {
 		s, off := decodeText(data[w.start:w.end], w.start)

@@ -29,7 +29,7 @@ func TestCheckErrors(t *testing.T) {
 	}{
 		{src: "x {{ deal.amountt }}", where: "line 1 column 3", placeholder: "{{ deal.amountt }}", message: "unknown field amountt on deal (did you mean amount?)"},
 		{src: "{{ deal.company.nme }}", placeholder: "{{ deal.company.nme }}", message: "unknown field nme on deal.company (did you mean name?)"},
-		{src: "{{ dael.title }}", message: "unknown name dael"},
+		{src: "{{ dael.title }}", message: "unknown name dael (did you mean deal?)"},
 		{src: "\n  {{ deal.title + 1 }}", where: "line 2 column 3", message: "invalid operation: + (mismatched types string and int)"},
 		{src: "{{ deal.amount | mony }}", message: "unknown helper mony (the helpers are date, money, number)"},
 		{src: "{{ deal.title | money }}", message: "cannot use string as argument (type map[string]interface {}) to call money"},
