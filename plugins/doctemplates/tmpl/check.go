@@ -52,6 +52,7 @@ type scopeVar struct {
 func (t *Template) Check(s Schema, funcs Funcs) error {
 	p, err := t.compile(&s, funcs)
 	if err != nil {
+		t.checked = nil
 		return err
 	}
 	t.checked = p

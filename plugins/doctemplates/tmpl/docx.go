@@ -114,7 +114,7 @@ type (
 	}
 	row struct {
 		start, end int
-		table      int // where its table starts
+		parent     int // where its parent (the table, or a content control in it) starts
 		tags       int // tags in it
 		text       bool
 	}
@@ -223,7 +223,7 @@ func parsePart(name string, data []byte, ps *problems) ([]node, []*tag) {
 			}
 			switch {
 			case o.para != e.para && o.para.row != nil && e.para.row != nil &&
-				o.para.row.table == e.para.row.table && o.para.cell != e.para.cell:
+				o.para.row.parent == e.para.row.parent && o.para.cell != e.para.cell:
 				// Rows of one table.
 				inTextEdits(o, false)
 				inTextEdits(e, false)
@@ -231,7 +231,7 @@ func parsePart(name string, data []byte, ps *problems) ([]node, []*tag) {
 				marker(g.end, e.para.row.end)
 				if el != nil {
 					r := el.para.row
-					if r == nil || r.table != o.para.row.table || r == o.para.row || r == e.para.row || r.tags != 1 || r.text {
+					if r == nil || r.parent != o.para.row.parent || r == o.para.row || r == e.para.row || r.tags != 1 || r.text {
 						ps.add(el.g.where, el.g.raw, "%s and its {{ end }} repeat or remove table rows: put {{ else }} alone in a row of its own between them", g.raw)
 						continue
 					}
@@ -418,7 +418,7 @@ func scanPart(name string, data []byte, ps *problems) []*occ {
 			case "w:tr":
 				if t := innermost(func(o open) bool { return o.table != nil }); t != nil {
 					t.table.rows++
-					o.row = &row{start: start, table: t.start}
+					o.row = &row{start: start, parent: stack[len(stack)-1].start}
 				}
 			case "w:tc":
 				if r := innermost(func(o open) bool { return o.row != nil }); r != nil {

@@ -132,6 +132,7 @@ func TestBrokenDOCX(t *testing.T) {
 		{"malformed XML", zipOf(map[string]string{"word/document.xml": document(p("a") + "<w:p>")}), "malformed XML"},
 		{"split paragraph tag", makeDOCX(t, p("{{ deal.")+p("title }}"), p("")), "{{ is not closed by }} in its paragraph"},
 		{"loop across places", makeDOCX(t, p("{{ for x in deal.lines }} a")+`<w:tbl><w:tr>`+cell("{{ end }}")+`</w:tr></w:tbl>`+p(""), p("")), "sit in different kinds of places"},
+		{"rows of different parents", makeDOCX(t, `<w:tbl><w:sdt><w:sdtContent><w:tr>`+cell("{{ for x in deal.lines }}")+`</w:tr></w:sdtContent></w:sdt><w:tr>`+cell("{{ end }}")+`</w:tr></w:tbl>`+p(""), p("")), "sit in different kinds of places"},
 		{"row else not alone", makeDOCX(t, `<w:tbl><w:tr>`+cell("{{ if deal.won }}")+cell("{{ else }}")+cell("{{ end }}")+`</w:tr></w:tbl>`+p(""), p("")), "put {{ else }} alone in a row of its own"},
 	}
 	for _, c := range cases {
