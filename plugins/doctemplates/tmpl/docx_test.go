@@ -143,13 +143,38 @@ func TestDOCXTableConditional(t *testing.T) {
 	}
 }
 
-// LibreOffice opens a filled DOCX and reads its text.
-func TestDOCXOpensInLibreOffice(t *testing.T) {
-	soffice, err := exec.LookPath("soffice")
+// soffice is LibreOffice, or the test is skipped.
+func soffice(t *testing.T) string {
+	path, err := exec.LookPath("soffice")
 	if err != nil {
 		t.Skip("soffice (LibreOffice) is not installed: apt-get install libreoffice-writer to run this test")
 	}
-	tp, err := tmpl.Parse("docx", quoteDOCX(t))
+	return path
+}
+
+// convert converts the file name in dir with LibreOffice to the format
+// (e.g. "txt:Text (encoded):UTF8") and returns the result's bytes.
+func convert(t *testing.T, dir, name, format, ext string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, soffice(t), "--headless", "--norestore",
+		"-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
+		"--convert-to", format, "--outdir", dir, filepath.Join(dir, name))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("soffice: %v\n%s", err, b)
+	}
+	out, err := os.ReadFile(filepath.Join(dir, strings.TrimSuffix(name, filepath.Ext(name))+"."+ext))
+	if err != nil {
+		t.Fatalf("soffice made no %s: %v", ext, err)
+	}
+	return out
+}
+
+// fill parses, checks and renders a DOCX template.
+func fill(t *testing.T, docx []byte) []byte {
+	t.Helper()
+	tp, err := tmpl.Parse("docx", docx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,26 +185,54 @@ func TestDOCXOpensInLibreOffice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return out
+}
+
+// LibreOffice opens a filled DOCX and reads its text.
+func TestDOCXOpensInLibreOffice(t *testing.T) {
+	soffice(t)
 	dir := t.TempDir()
-	in := filepath.Join(dir, "quote.docx")
-	if err := os.WriteFile(in, out, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "quote.docx"), fill(t, quoteDOCX(t)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, soffice, "--headless", "--norestore",
-		"-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
-		"--convert-to", "txt:Text (encoded):UTF8", "--outdir", dir, in)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("soffice: %v\n%s", err, b)
-	}
-	txt, err := os.ReadFile(filepath.Join(dir, "quote.txt"))
-	if err != nil {
-		t.Fatalf("soffice made no text: %v", err)
-	}
+	txt := convert(t, dir, "quote.docx", "txt:Text (encoded):UTF8", "txt")
 	for _, want := range []string{"Dear Anna & Co <VIP>,", "1500.50 AMD", "Discount: 5%", "Service «gold»", "second line"} {
 		if !strings.Contains(string(txt), want) {
 			t.Errorf("LibreOffice's text lacks %q:\n%s", want, txt)
+		}
+	}
+}
+
+// A template that LibreOffice wrote (runs split by formatting, its own
+// styles and table properties) fills, and LibreOffice opens the result.
+func TestDOCXMadeByLibreOffice(t *testing.T) {
+	soffice(t)
+	dir := t.TempDir()
+	src := `<html><body>
+<p>Dear <b>{{ contact</b>.name }},</p>
+<p>Amount: <i>{{ deal.amount | money }}</i></p>
+<table border="1">
+<tr><td>Item</td><td>Qty</td></tr>
+<tr><td>{{ for line in deal.lines }}{{ line.name }}</td><td>{{ line.qty }}{{ end }}</td></tr>
+</table>
+<p>{{ if deal.won }}</p><p>Won!</p><p>{{ else }}</p><p>Open.</p><p>{{ end }}</p>
+</body></html>`
+	if err := os.WriteFile(filepath.Join(dir, "template.html"), []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	template := convert(t, dir, "template.html", "docx:MS Word 2007 XML", "docx")
+	if err := os.WriteFile(filepath.Join(dir, "filled.docx"), fill(t, template), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	txt := string(convert(t, dir, "filled.docx", "txt:Text (encoded):UTF8", "txt"))
+	for _, want := range []string{"Dear Anna & Co <VIP>,", "Amount: 1500.50 AMD", "Sedan", "Van", "Service «gold»", "Won!"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("LibreOffice's text lacks %q:\n%s", want, txt)
+		}
+	}
+	for _, bad := range []string{"{{", "Open."} {
+		if strings.Contains(txt, bad) {
+			t.Errorf("LibreOffice's text holds %q:\n%s", bad, txt)
 		}
 	}
 }
