@@ -105,6 +105,8 @@ type (
 		row        *row
 		cell       int // where its innermost cell starts, or -1
 		sectPr     bool
+		objects    bool // it holds a drawing, picture or object
+		last       bool // it is the last paragraph of its parent, after any table
 	}
 	wtext struct {
 		tagStart, tagEnd int // <w:t ...>
@@ -241,7 +243,13 @@ func parsePart(name string, data []byte, ps *problems) ([]node, []*tag) {
 			case o.para != e.para && o.alone && e.alone && o.para.parent == e.para.parent && !o.para.sectPr && !e.para.sectPr:
 				// Paragraphs between two of the same parent.
 				dropPara(o.para)
-				dropPara(e.para)
+				if e.para.last {
+					// A cell, header or footer must keep a paragraph at
+					// its end: the {{ end }}'s stays, emptied.
+					inTextEdits(e, false)
+				} else {
+					dropPara(e.para)
+				}
 				marker(g, o.para.end)
 				marker(g.end, e.para.start)
 				if el != nil {
@@ -362,6 +370,9 @@ func scanPart(name string, data []byte, ps *problems) []*occ {
 		row   *row
 		table *table
 		text  *wtext
+		// lastPara is its child paragraph that closed last, unless a
+		// table closed after it.
+		lastPara *para
 	}
 	var (
 		stack  []open
@@ -428,6 +439,10 @@ func scanPart(name string, data []byte, ps *problems) []*occ {
 				if p := innermost(func(o open) bool { return o.para != nil }); p != nil {
 					p.para.sectPr = true
 				}
+			case "w:drawing", "w:pict", "w:object", "mc:AlternateContent":
+				if p := innermost(func(o open) bool { return o.para != nil }); p != nil {
+					p.para.objects = true
+				}
 			case "w:t":
 				w := &wtext{tagStart: start, tagEnd: off, start: off}
 				for _, a := range x.Attr {
@@ -449,6 +464,12 @@ func scanPart(name string, data []byte, ps *problems) []*occ {
 			}
 			o := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
+			if o.lastPara != nil {
+				o.lastPara.last = true
+			}
+			if len(stack) > 0 && (o.para != nil || o.table != nil) {
+				stack[len(stack)-1].lastPara = o.para
+			}
 			switch {
 			case o.para != nil:
 				o.para.end = off
@@ -546,7 +567,7 @@ func paraTags(data []byte, p *para, ps *problems) []*occ {
 		}
 		out = append(out, o)
 	}
-	alone := len(out) == 1 && strings.TrimSpace(rest.String()) == ""
+	alone := len(out) == 1 && strings.TrimSpace(rest.String()) == "" && !p.objects
 	for _, o := range out {
 		o.alone = alone
 	}

@@ -311,3 +311,25 @@ func TestDOCXConcurrentRenders(t *testing.T) {
 		}
 	}
 }
+
+// A conditional over the paragraphs of a cell that removes them all
+// leaves the cell its last paragraph, emptied: a cell must end in one.
+func TestDOCXCellKeepsAParagraph(t *testing.T) {
+	body := `<w:tbl><w:tr><w:tc>` + p("{{ if deal.won }}") + p("Won") + p("{{ end }}") + `</w:tc></w:tr></w:tbl>` + p("")
+	tp, err := tmpl.Parse("docx", makeDOCX(t, body, p("")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := data()
+	d["deal"].(map[string]any)["won"] = false
+	out, err := tp.Render(context.Background(), d, funcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := part(t, out, "word/document.xml")
+	wordText(t, doc)
+	cellXML := doc[strings.Index(doc, "<w:tc>"):strings.Index(doc, "</w:tc>")]
+	if strings.Contains(cellXML, "Won") || !strings.Contains(cellXML, "<w:p>") {
+		t.Errorf("the cell is %s", cellXML)
+	}
+}
