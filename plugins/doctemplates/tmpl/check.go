@@ -187,8 +187,10 @@ func compileExpr(src string, typed bool, sc scope, funcs Funcs) (prog *vm.Progra
 	cfg := conf.CreateNew()
 	var opts []expr.Option
 	if typed {
-		env := types.Map{funcsVar: types.Any, exprbudget.Var: types.Any}
-		// Every name in scope, the innermost winning.
+		// Every name in scope, the innermost winning. The hidden names
+		// (__budget, __funcs) are not: the checker refuses them, and the
+		// instrumented program loads them from the map all the same.
+		env := types.Map{}
 		for _, vars := range sc {
 			for name, v := range vars {
 				env[name] = v.x

@@ -47,6 +47,7 @@ func TestCheckErrors(t *testing.T) {
 		{src: "{{ for x in deal.lines }}{{ else }}{{ end }}", message: "a loop has no {{ else }}", parse: true},
 		{src: "{{ __budget }}", message: "unknown name __budget", parse: true},
 		{src: "{{ }}", message: "empty placeholder", parse: true},
+		{src: `{{ $env["__budget"] }}`, message: "unknown name $env", parse: true},
 		{src: "{{ deal.title | 1 }}", message: "after | comes a helper", parse: true},
 	}
 	for _, c := range cases {

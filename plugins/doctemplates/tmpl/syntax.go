@@ -243,13 +243,17 @@ func syntaxError(src string) string {
 	}
 	var bad string
 	ast.Find(tree.Node, func(n ast.Node) bool {
-		if id, ok := n.(*ast.IdentifierNode); ok && strings.HasPrefix(id.Value, "__") {
+		if id, ok := n.(*ast.IdentifierNode); ok && (strings.HasPrefix(id.Value, "__") || id.Value == "$env") {
 			bad = id.Value
 			return true
 		}
 		return false
 	})
-	if bad != "" {
+	switch {
+	case bad == "$env":
+		// $env would reach the hidden names (the budget's meter).
+		return "unknown name $env: name the variables themselves"
+	case bad != "":
 		return fmt.Sprintf("unknown name %s: names may not start with __", bad)
 	}
 	return ""
