@@ -47,6 +47,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzLoadTests$$' -fuzztime=$$((20000*$(FUZZX)))x ./config/
 	$(GO) test -run='^$$' -fuzz='^FuzzRuleTests$$' -fuzztime=$$((10000*$(FUZZX)))x ./core/rules/
 	$(GO) test -run='^$$' -fuzz='^FuzzMoneyWords$$' -fuzztime=$$((2000*$(FUZZX)))x ./plugins/doctemplates/format/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseDOCX$$' -fuzztime=$$((3000*$(FUZZX)))x ./plugins/doctemplates/tmpl/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseHTML$$' -fuzztime=$$((5000*$(FUZZX)))x ./plugins/doctemplates/tmpl/
 
 # Benchmarks report ratios against a baseline measured in the same run.
 # bench-compare is issue 15's side-by-side table at CRM_BENCH_N contacts
