@@ -429,6 +429,22 @@ func (h *Host) StoreFile(name, contentType string, data []byte) map[string]any {
 	return jsonForm(h.t, f.APIForm())
 }
 
+// ReadFile returns a stored file's metadata and bytes: a document the
+// plugin stored with Host.WriteFile, or an uploaded one. It fails the test
+// when there is no such file.
+func (h *Host) ReadFile(id string) (sdk.FileInfo, []byte) {
+	h.t.Helper()
+	f, err := h.store.FileInfo(context.Background(), id)
+	if err != nil {
+		h.t.Fatalf("sdktest: file %s: %v", id, err)
+	}
+	var buf bytes.Buffer
+	if err := h.store.WriteFile(context.Background(), id, &buf); err != nil {
+		h.t.Fatalf("sdktest: read file %s: %v", id, err)
+	}
+	return sdk.FileInfo{ID: f.ID, Name: f.Name, Size: f.Size, ContentType: f.ContentType, SHA256: f.SHA256}, buf.Bytes()
+}
+
 // Emitted returns the events the plugin emitted, in order, each with its
 // payload as Record.
 func (h *Host) Emitted() []sdk.Event {
