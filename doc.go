@@ -10,9 +10,11 @@
 // No core package imports cmd, the plugin SDK (plugins/sdk) or the
 // first-party plugins (plugins), which are written against the SDK alone
 // and import no core or config; the host speaks to plugins through
-// the protocol package (plugins/proto/crmv1) alone. The one exception is
+// the protocol package (plugins/proto/crmv1) alone. The exceptions are
 // core/plugins/internal/testplugin, a plugin the host's tests build with the
-// SDK.
+// SDK, and plugins/sdk/exprbudget, the budget of steps, memory and time of
+// every expr program user input reaches: a leaf that depends on expr alone,
+// which the core's filters and rules and the plugins' templates share.
 //
 // The plugin side is separate Go modules a partner requires:
 // plugins/proto imports nothing of the repository; plugins/sdk imports only

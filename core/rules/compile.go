@@ -61,9 +61,9 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/crmkit/crm/config"
-	"github.com/crmkit/crm/core/exprbudget"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
+	"github.com/crmkit/crm/plugins/sdk/exprbudget"
 )
 
 // Rule is a compiled rule.

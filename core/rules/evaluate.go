@@ -5,8 +5,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/crmkit/crm/core/exprbudget"
 	"github.com/crmkit/crm/core/schema"
+	"github.com/crmkit/crm/plugins/sdk/exprbudget"
 )
 
 // Outcome is what a rule would do with one input: whether its when holds

@@ -17,9 +17,9 @@ import (
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/calendar"
-	"github.com/crmkit/crm/core/exprbudget"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
+	"github.com/crmkit/crm/plugins/sdk/exprbudget"
 )
 
 // The functions that rules add to expr's builtins (lower, upper, trim,

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmkit/crm/core/exprbudget"
 	"github.com/crmkit/crm/core/store"
+	"github.com/crmkit/crm/plugins/sdk/exprbudget"
 )
 
 // hostileFilters are filters that, without budgets, run out of memory or

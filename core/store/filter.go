@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/config"
-	"github.com/crmkit/crm/core/exprbudget"
 	"github.com/crmkit/crm/core/schema"
+	"github.com/crmkit/crm/plugins/sdk/exprbudget"
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/checker"

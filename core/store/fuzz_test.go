@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmkit/crm/core/exprbudget"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
+	"github.com/crmkit/crm/plugins/sdk/exprbudget"
 )
 
 // FuzzCompileFilter feeds random filter sources to the compiler and runs

@@ -13,8 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/crmkit/crm/config"
-	"github.com/crmkit/crm/core/exprbudget"
 	"github.com/crmkit/crm/core/schema"
+	"github.com/crmkit/crm/plugins/sdk/exprbudget"
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"

@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/crmkit/crm/plugins/proto v1.0.0
+	github.com/expr-lang/expr v1.17.8
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/go-plugin v1.8.0
 	google.golang.org/grpc v1.85.0

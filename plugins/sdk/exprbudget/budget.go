@@ -1,6 +1,8 @@
 // Package exprbudget runs expr programs that user input reaches (list
-// filters, rule conditions and arguments) under a budget of steps, memory
-// and time, so that no expression can take the server down.
+// filters, rule conditions and arguments, plugins' document templates)
+// under a budget of steps, memory and time, so that no expression can take
+// the server down. It depends on expr alone, so that the core and the
+// plugins (which may not import the core) share it.
 //
 // expr v1.17 charges some allocations (array literals, ranges, sort) to
 // vm.VM.MemoryBudget, but not strings (`+`, repeat before its check,

@@ -13,7 +13,7 @@ import (
 	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/vm"
 
-	"github.com/crmkit/crm/core/exprbudget"
+	"github.com/crmkit/crm/plugins/sdk/exprbudget"
 )
 
 func env() map[string]any {
