@@ -445,6 +445,18 @@ func (h *Host) ReadFile(id string) (sdk.FileInfo, []byte) {
 	return sdk.FileInfo{ID: f.ID, Name: f.Name, Size: f.Size, ContentType: f.ContentType, SHA256: f.SHA256}, buf.Bytes()
 }
 
+// StoreFile stores a file uploaded by the user, as POST /api/v1/files
+// does: during an action the user calls, the plugin may read it (a file
+// argument).
+func (u *User) StoreFile(name, contentType string, data []byte) map[string]any {
+	u.h.t.Helper()
+	f, err := u.h.store.PutFile(context.Background(), name, contentType, u.user.ID, bytes.NewReader(data), int64(len(data))+1)
+	if err != nil {
+		u.h.t.Fatalf("sdktest: store file %s: %v", name, err)
+	}
+	return jsonForm(u.h.t, f.APIForm())
+}
+
 // Emitted returns the events the plugin emitted, in order, each with its
 // payload as Record.
 func (h *Host) Emitted() []sdk.Event {
