@@ -169,8 +169,10 @@ type Plugin struct {
 	Read   []string
 	Write  []string
 	// Entities are the entities the plugin contributes (its manifest
-	// describes their fields). The loader treats their names as known
-	// entities; app.WithPluginEntities adds them to Config.Entities.
+	// describes their fields): those of the block's `entities`, or, for
+	// a first-party plugin, those of its manifest (FirstParty). The loader
+	// treats their names as known entities; app.WithPluginEntities adds
+	// them to Config.Entities.
 	Entities []string
 	Config   map[string]any // the `config` object, converted to plain Go values (string, float64/int64, bool, []any, map[string]any)
 	Range    hcl.Range

@@ -70,6 +70,9 @@ var linkEntities = []string{"contact", "company", "deal"}
 type Settings struct {
 	// Series is the series of templates that name none; "DOC" when unset.
 	Series string `json:"series"`
+	// NoDefaultTemplates leaves out the "quote" template for deals that
+	// the plugin otherwise stores when no template has that name.
+	NoDefaultTemplates bool `json:"no_default_templates"`
 }
 
 // Plugin is the document templates plugin.
@@ -177,7 +180,7 @@ func (*Plugin) Manifest() sdk.Manifest {
 func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 	var s Settings
 	if err := c.Decode(&s); err != nil {
-		return sdk.Refuse(sdk.CodeInvalidConfig, "series must be text: "+err.Error())
+		return sdk.Refuse(sdk.CodeInvalidConfig, "series must be text and no_default_templates true or false: "+err.Error())
 	}
 	if s.Series == "" {
 		s.Series = "DOC"
@@ -190,6 +193,11 @@ func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 	p.mu.Lock()
 	p.settings, p.locale, p.missing = s, c.Locale, missing
 	p.mu.Unlock()
+	if !s.NoDefaultTemplates {
+		if err := p.installDefaults(ctx); err != nil {
+			sdk.HostFrom(ctx).Log(ctx, slog.LevelWarn, "the default templates were not installed", slog.String("err", err.Error()))
+		}
+	}
 	return nil
 }
 

@@ -32,6 +32,11 @@ type env struct {
 
 func start(t testing.TB) *env {
 	t.Helper()
+	return startWith(t, map[string]any{"no_default_templates": true})
+}
+
+func startWith(t testing.TB, config map[string]any) *env {
+	t.Helper()
 	hcl, err := os.ReadFile(filepath.Join(examples, "entities.hcl"))
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +44,7 @@ func start(t testing.TB) *env {
 	h := sdktest.Start(t, doctemplates.New(), sdktest.Options{
 		Config: string(hcl),
 		Read:   []string{"*"}, Write: []string{"document", "document_template", "document_series"},
+		PluginConfig: config,
 		// A PDF from a cold LibreOffice on a loaded machine takes seconds.
 		CallTimeout: 90 * time.Second,
 		Locale:      sdk.Locale{Languages: []string{"en", "hy", "lt", "az", "fa", "ru"}, Default: "en", Calendar: "gregorian", Currency: "AMD", Timezone: "Asia/Yerevan"},
@@ -160,6 +166,17 @@ func docxText(t testing.TB, data []byte) string {
 	return text.String()
 }
 
+// keep writes a generated PDF into $CRM_DOCUMENTS_OUT, when set: the
+// README's renderings of the examples come from there (see docs/documents).
+func keep(t testing.TB, name string, pdf []byte) {
+	t.Helper()
+	if dir := os.Getenv("CRM_DOCUMENTS_OUT"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, name), pdf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // stripBidi removes the bidi controls pdftotext puts around right-to-left
 // and left-to-right runs.
 func stripBidi(s string) string {
@@ -234,6 +251,7 @@ func TestCarSalesContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keep(t, "car_sales_contract.pdf", e.file(t, pdf))
 	contains(t, "the PDF", pdfText(t, e.file(t, pdf)), "ԱՌՈՒՎԱՃԱՌՔԻ ՊԱՅՄԱՆԱԳԻՐ", "Արամ Պետրոսյան", "VEHICLE SALES CONTRACT",
 		fmt.Sprintf("SC-%d-0002", year), "Winter tyres")
 }
@@ -265,6 +283,7 @@ func TestTreatmentPlanInPersian(t *testing.T) {
 	// bidi marks around runs and neutrals (a colon, a space between a
 	// word and digits) placed by its own reordering, so the date is
 	// looked for word by word.
+	keep(t, "treatment_plan.pdf", e.file(t, doc))
 	text := stripBidi(pdfText(t, e.file(t, doc)))
 	contains(t, "the PDF", text, "طرح درمان", "مریم احمدی", "دکتر رضا کریمی", "عصب‌کشی", "جرم‌گیری",
 		words(t, "fa", "45000000", "IRR"), "+989121234567", "۳۰٬۰۰۰٬۰۰۰")
@@ -296,6 +315,7 @@ func TestWaybill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keep(t, "waybill.pdf", e.file(t, pdf))
 	contains(t, "the PDF", pdfText(t, e.file(t, pdf)), "VAŽTARAŠTIS", "YÜK QAİMƏSİ", "Əli Məmmədov", "Šiauliai", "Xalçalar")
 }
 
@@ -462,4 +482,26 @@ func TestTemplateVersions(t *testing.T) {
 	if !errors.As(err, &r) || r.Field != "format" {
 		t.Errorf("docx of an HTML template (the latest version): %v", err)
 	}
+}
+
+// The plugin brings a "quote" template for deals: a rule on a new
+// instance makes quotes before anyone uploads one.
+func TestDefaultQuote(t *testing.T) {
+	e := startWith(t, nil)
+	acme := e.Create("company", map[string]any{"name": "Acme"})
+	ani := e.Create("contact", map[string]any{"name": "Ani Hakobyan", "email": "ani@example.com", "company": acme.ID()})
+	deal := e.Create("deal", map[string]any{"title": "Office chairs", "contact": ani.ID(), "company": acme.ID(),
+		"amount": map[string]any{"amount": "1500.50", "currency": "AMD"}})
+	need(t, "chromium")
+	var doc sdk.Record
+	err := e.InvokeInto(sdk.Call{Action: doctemplates.ActionGenerate, Args: map[string]any{"template": "quote", "format": "pdf"},
+		Record: &sdk.RecordRef{Entity: "deal", ID: deal.ID()}, IdempotencyKey: "rule:quote_on_offer:7"}, &doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.String("deal") != deal.ID() || doc.String("contact") != ani.ID() || doc.String("company") != acme.ID() {
+		t.Errorf("links: %v", doc)
+	}
+	keep(t, "quote.pdf", e.file(t, doc))
+	contains(t, "the PDF", pdfText(t, e.file(t, doc)), "Quote DOC-", "Ani Hakobyan", "Acme", "Office chairs", words(t, "en", "1500.50", "AMD"))
 }
