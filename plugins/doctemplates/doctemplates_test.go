@@ -381,7 +381,7 @@ func TestMemoryHungryTemplate(t *testing.T) {
 	deal := e.Create("deal", map[string]any{"title": "Sofa"})
 	_, err := e.generate(t, "hungry", "pdf", "deal", deal.ID())
 	var r *sdk.Refusal
-	if !errors.As(err, &r) || r.Code != doctemplates.CodeRenderFailed {
+	if !errors.As(err, &r) || r.Code != doctemplates.CodeRenderFailed || !strings.Contains(r.Message, "budget exceeded") || !strings.Contains(r.Message, "repeat") {
 		t.Fatalf("a memory-hungry template: %v", err)
 	}
 	if got := e.List("document", ""); len(got) != 0 {
@@ -504,4 +504,28 @@ func TestDefaultQuote(t *testing.T) {
 	}
 	keep(t, "quote.pdf", e.file(t, doc))
 	contains(t, "the PDF", pdfText(t, e.file(t, doc)), "Quote DOC-", "Ani Hakobyan", "Acme", "Office chairs", words(t, "en", "1500.50", "AMD"))
+}
+
+// Without the converters the plugin starts, logs what is missing, and
+// refuses a PDF naming the program and its Debian package; DOCX documents
+// still work.
+func TestMissingConverters(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	e := start(t)
+	if !strings.Contains(e.Log(), "PDF converters missing") || !strings.Contains(e.Log(), "libreoffice-writer") {
+		t.Errorf("the start-up log does not say what is missing:\n%s", e.Log())
+	}
+	e.mustUpload(t, "sales_contract", "deal", "car_sales_contract.docx", map[string]any{"lists": "lines=deal_line.deal"})
+	deal := carDeal(e)
+	_, err := e.generate(t, "sales_contract", "pdf", "deal", deal.ID())
+	var r *sdk.Refusal
+	if !errors.As(err, &r) || r.Code != doctemplates.CodeConverterMissing || !strings.Contains(r.Message, `"soffice"`) || !strings.Contains(r.Message, "apt-get install libreoffice-writer") {
+		t.Errorf("a PDF without LibreOffice: %v", err)
+	}
+	if got := e.List("document", ""); len(got) != 0 {
+		t.Errorf("documents were made: %v", got)
+	}
+	if _, err := e.generate(t, "sales_contract", "docx", "deal", deal.ID()); err != nil {
+		t.Errorf("a DOCX without converters: %v", err)
+	}
 }
