@@ -52,6 +52,7 @@ type scopeVar struct {
 func (t *Template) Check(s Schema, funcs Funcs) error {
 	p, err := t.compile(&s, funcs)
 	if err != nil {
+		t.checked = nil
 		return err
 	}
 	t.checked = p
@@ -69,6 +70,11 @@ func (t *Template) compile(s *Schema, funcs Funcs) (*program, error) {
 			ps.add("helpers", "", "a helper may not be called %q", name)
 		case f == nil || reflect.TypeOf(f).Kind() != reflect.Func:
 			ps.add("helpers", "", "helper %s is %T, not a function", name, f)
+		default:
+			ft := reflect.TypeOf(f)
+			if ft.NumOut() == 0 || ft.NumOut() > 2 || (ft.NumOut() == 2 && ft.Out(1) != reflect.TypeFor[error]()) {
+				ps.add("helpers", "", "helper %s must return a value, or a value and an error", name)
+			}
 		}
 	}
 	if len(ps) > 0 {
@@ -93,14 +99,26 @@ func (t *Template) compile(s *Schema, funcs Funcs) (*program, error) {
 		case tagElse:
 			continue
 		}
+		var (
+			prog *vm.Program
+			nat  nature.Nature
+			msg  string
+		)
 		for _, h := range g.helpers {
-			if _, ok := funcs[h]; !ok && !isBuiltin(h) {
-				ps.add(g.where, g.raw, "unknown helper %s (the helpers are %s)", h, strings.Join(names, ", "))
+			if _, ok := funcs[h]; !ok && !isBuiltin(h) && msg == "" {
+				msg = fmt.Sprintf("unknown helper %s (the helpers are %s)", h, strings.Join(names, ", "))
 			}
 		}
 		lookup = scopes.lookup
-		prog, nat, msg := compileExpr(g.src, s != nil, scopes, funcs)
+		if msg == "" {
+			prog, nat, msg = compileExpr(g.src, s != nil, scopes, funcs)
+		}
 		if msg != "" {
+			if name, ok := strings.CutPrefix(msg, "unknown name "); ok && s != nil {
+				if near := nearest(name, scopes.types()); near != "" {
+					msg += fmt.Sprintf(" (did you mean %s?)", near)
+				}
+			}
 			ps.add(g.where, g.raw, "%s", msg)
 		}
 		p.progs[g] = prog
@@ -153,7 +171,14 @@ func kindName(n nature.Nature) string {
 // compileExpr compiles one expression in a scope (typed when typed is
 // true), with the helpers, under the budget of package exprbudget. It
 // returns the program and the type of its value, or a message.
-func compileExpr(src string, typed bool, sc scope, funcs Funcs) (*vm.Program, nature.Nature, string) {
+func compileExpr(src string, typed bool, sc scope, funcs Funcs) (prog *vm.Program, nat nature.Nature, msg string) {
+	defer func() {
+		// expr's checker and compiler have crashed on types they did not
+		// expect: a problem of the template, not of the process.
+		if p := recover(); p != nil {
+			prog, nat, msg = nil, nature.Nature{}, fmt.Sprintf("the expression cannot be compiled: %v", p)
+		}
+	}()
 	if typed {
 		if msg := unknownField(src, sc.lookup); msg != "" {
 			return nil, nature.Nature{}, msg
@@ -162,8 +187,10 @@ func compileExpr(src string, typed bool, sc scope, funcs Funcs) (*vm.Program, na
 	cfg := conf.CreateNew()
 	var opts []expr.Option
 	if typed {
-		env := types.Map{funcsVar: types.Any, exprbudget.Var: types.Any}
-		// Every name in scope, the innermost winning.
+		// Every name in scope, the innermost winning. The hidden names
+		// (__budget, __funcs) are not: the checker refuses them, and the
+		// instrumented program loads them from the map all the same.
+		env := types.Map{}
 		for _, vars := range sc {
 			for name, v := range vars {
 				env[name] = v.x
@@ -184,13 +211,13 @@ func compileExpr(src string, typed bool, sc scope, funcs Funcs) (*vm.Program, na
 	if err != nil {
 		return nil, nature.Nature{}, exprMessage(err)
 	}
-	nat := *tree.Node.Nature()
+	nat = *tree.Node.Nature()
 	if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
 		return nil, nature.Nature{}, exprMessage(err)
 	}
 	rewriteHelpers(&tree.Node, funcs)
 	exprbudget.Instrument(&tree.Node, nil)
-	prog, err := compiler.Compile(tree, cfg)
+	prog, err = compiler.Compile(tree, cfg)
 	if err != nil {
 		return nil, nature.Nature{}, exprMessage(err)
 	}
@@ -200,6 +227,17 @@ func compileExpr(src string, typed bool, sc scope, funcs Funcs) (*vm.Program, na
 // scope is the names an expression sees: the schema's variables, then
 // those of each loop it is in.
 type scope []map[string]scopeVar
+
+// types are the names in scope (for nearest).
+func (sc scope) types() map[string]*Type {
+	out := map[string]*Type{}
+	for _, vars := range sc {
+		for name, v := range vars {
+			out[name] = v.t
+		}
+	}
+	return out
+}
 
 // lookup is what name stands for, the innermost loop's variable first.
 func (sc scope) lookup(name string) (scopeVar, bool) {

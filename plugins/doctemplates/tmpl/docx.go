@@ -105,6 +105,8 @@ type (
 		row        *row
 		cell       int // where its innermost cell starts, or -1
 		sectPr     bool
+		objects    bool // it holds a drawing, picture or object
+		last       bool // it is the last paragraph of its parent, after any table
 	}
 	wtext struct {
 		tagStart, tagEnd int // <w:t ...>
@@ -114,7 +116,7 @@ type (
 	}
 	row struct {
 		start, end int
-		table      int // where its table starts
+		parent     int // where its parent (the table, or a content control in it) starts
 		tags       int // tags in it
 		text       bool
 	}
@@ -223,7 +225,7 @@ func parsePart(name string, data []byte, ps *problems) ([]node, []*tag) {
 			}
 			switch {
 			case o.para != e.para && o.para.row != nil && e.para.row != nil &&
-				o.para.row.table == e.para.row.table && o.para.cell != e.para.cell:
+				o.para.row.parent == e.para.row.parent && o.para.cell != e.para.cell:
 				// Rows of one table.
 				inTextEdits(o, false)
 				inTextEdits(e, false)
@@ -231,7 +233,7 @@ func parsePart(name string, data []byte, ps *problems) ([]node, []*tag) {
 				marker(g.end, e.para.row.end)
 				if el != nil {
 					r := el.para.row
-					if r == nil || r.table != o.para.row.table || r == o.para.row || r == e.para.row || r.tags != 1 || r.text {
+					if r == nil || r.parent != o.para.row.parent || r == o.para.row || r == e.para.row || r.tags != 1 || r.text {
 						ps.add(el.g.where, el.g.raw, "%s and its {{ end }} repeat or remove table rows: put {{ else }} alone in a row of its own between them", g.raw)
 						continue
 					}
@@ -241,7 +243,13 @@ func parsePart(name string, data []byte, ps *problems) ([]node, []*tag) {
 			case o.para != e.para && o.alone && e.alone && o.para.parent == e.para.parent && !o.para.sectPr && !e.para.sectPr:
 				// Paragraphs between two of the same parent.
 				dropPara(o.para)
-				dropPara(e.para)
+				if e.para.last {
+					// A cell, header or footer must keep a paragraph at
+					// its end: the {{ end }}'s stays, emptied.
+					inTextEdits(e, false)
+				} else {
+					dropPara(e.para)
+				}
 				marker(g, o.para.end)
 				marker(g.end, e.para.start)
 				if el != nil {
@@ -362,6 +370,9 @@ func scanPart(name string, data []byte, ps *problems) []*occ {
 		row   *row
 		table *table
 		text  *wtext
+		// lastPara is its child paragraph that closed last, unless a
+		// table closed after it.
+		lastPara *para
 	}
 	var (
 		stack  []open
@@ -418,7 +429,7 @@ func scanPart(name string, data []byte, ps *problems) []*occ {
 			case "w:tr":
 				if t := innermost(func(o open) bool { return o.table != nil }); t != nil {
 					t.table.rows++
-					o.row = &row{start: start, table: t.start}
+					o.row = &row{start: start, parent: stack[len(stack)-1].start}
 				}
 			case "w:tc":
 				if r := innermost(func(o open) bool { return o.row != nil }); r != nil {
@@ -427,6 +438,10 @@ func scanPart(name string, data []byte, ps *problems) []*occ {
 			case "w:sectPr":
 				if p := innermost(func(o open) bool { return o.para != nil }); p != nil {
 					p.para.sectPr = true
+				}
+			case "w:drawing", "w:pict", "w:object", "mc:AlternateContent":
+				if p := innermost(func(o open) bool { return o.para != nil }); p != nil {
+					p.para.objects = true
 				}
 			case "w:t":
 				w := &wtext{tagStart: start, tagEnd: off, start: off}
@@ -449,6 +464,12 @@ func scanPart(name string, data []byte, ps *problems) []*occ {
 			}
 			o := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
+			if o.lastPara != nil {
+				o.lastPara.last = true
+			}
+			if len(stack) > 0 && (o.para != nil || o.table != nil) {
+				stack[len(stack)-1].lastPara = o.para
+			}
 			switch {
 			case o.para != nil:
 				o.para.end = off
@@ -482,6 +503,15 @@ func paraTags(data []byte, p *para, ps *problems) []*occ {
 		w    *wtext
 		base int   // where its text starts in full
 		off  []int // raw offset of each byte of its text, and of its end
+	}
+	if raw := data[p.start:p.end]; !bytes.Contains(raw, []byte("{")) && !bytes.Contains(raw, []byte("&#")) {
+		// No tag: only whether the row has text matters.
+		for _, w := range p.texts {
+			if p.row != nil && len(bytes.TrimSpace(data[w.start:w.end])) > 0 {
+				p.row.text = true
+			}
+		}
+		return nil
 	}
 	segs := make([]seg, 0, len(p.texts))
 	for _, w := range p.texts {
@@ -537,7 +567,7 @@ func paraTags(data []byte, p *para, ps *problems) []*occ {
 		}
 		out = append(out, o)
 	}
-	alone := len(out) == 1 && strings.TrimSpace(rest.String()) == ""
+	alone := len(out) == 1 && strings.TrimSpace(rest.String()) == "" && !p.objects
 	for _, o := range out {
 		o.alone = alone
 	}

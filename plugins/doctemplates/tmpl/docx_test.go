@@ -143,13 +143,38 @@ func TestDOCXTableConditional(t *testing.T) {
 	}
 }
 
-// LibreOffice opens a filled DOCX and reads its text.
-func TestDOCXOpensInLibreOffice(t *testing.T) {
-	soffice, err := exec.LookPath("soffice")
+// soffice is LibreOffice, or the test is skipped.
+func soffice(t *testing.T) string {
+	path, err := exec.LookPath("soffice")
 	if err != nil {
 		t.Skip("soffice (LibreOffice) is not installed: apt-get install libreoffice-writer to run this test")
 	}
-	tp, err := tmpl.Parse("docx", quoteDOCX(t))
+	return path
+}
+
+// convert converts the file name in dir with LibreOffice to the format
+// (e.g. "txt:Text (encoded):UTF8") and returns the result's bytes.
+func convert(t *testing.T, dir, name, format, ext string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, soffice(t), "--headless", "--norestore",
+		"-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
+		"--convert-to", format, "--outdir", dir, filepath.Join(dir, name))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("soffice: %v\n%s", err, b)
+	}
+	out, err := os.ReadFile(filepath.Join(dir, strings.TrimSuffix(name, filepath.Ext(name))+"."+ext))
+	if err != nil {
+		t.Fatalf("soffice made no %s: %v", ext, err)
+	}
+	return out
+}
+
+// fill parses, checks and renders a DOCX template.
+func fill(t *testing.T, docx []byte) []byte {
+	t.Helper()
+	tp, err := tmpl.Parse("docx", docx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,26 +185,151 @@ func TestDOCXOpensInLibreOffice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return out
+}
+
+// LibreOffice opens a filled DOCX and reads its text.
+func TestDOCXOpensInLibreOffice(t *testing.T) {
+	soffice(t)
 	dir := t.TempDir()
-	in := filepath.Join(dir, "quote.docx")
-	if err := os.WriteFile(in, out, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "quote.docx"), fill(t, quoteDOCX(t)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, soffice, "--headless", "--norestore",
-		"-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
-		"--convert-to", "txt:Text (encoded):UTF8", "--outdir", dir, in)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("soffice: %v\n%s", err, b)
-	}
-	txt, err := os.ReadFile(filepath.Join(dir, "quote.txt"))
-	if err != nil {
-		t.Fatalf("soffice made no text: %v", err)
-	}
+	txt := convert(t, dir, "quote.docx", "txt:Text (encoded):UTF8", "txt")
 	for _, want := range []string{"Dear Anna & Co <VIP>,", "1500.50 AMD", "Discount: 5%", "Service «gold»", "second line"} {
 		if !strings.Contains(string(txt), want) {
 			t.Errorf("LibreOffice's text lacks %q:\n%s", want, txt)
 		}
+	}
+}
+
+// A template that LibreOffice wrote (runs split by formatting, its own
+// styles and table properties) fills, and LibreOffice opens the result.
+func TestDOCXMadeByLibreOffice(t *testing.T) {
+	soffice(t)
+	dir := t.TempDir()
+	src := `<html><body>
+<p>Dear <b>{{ contact</b>.name }},</p>
+<p>Amount: <i>{{ deal.amount | money }}</i></p>
+<table border="1">
+<tr><td>Item</td><td>Qty</td></tr>
+<tr><td>{{ for line in deal.lines }}{{ line.name }}</td><td>{{ line.qty }}{{ end }}</td></tr>
+</table>
+<p>{{ if deal.won }}</p><p>Won!</p><p>{{ else }}</p><p>Open.</p><p>{{ end }}</p>
+</body></html>`
+	if err := os.WriteFile(filepath.Join(dir, "template.html"), []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	template := convert(t, dir, "template.html", "docx:MS Word 2007 XML", "docx")
+	if err := os.WriteFile(filepath.Join(dir, "filled.docx"), fill(t, template), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	txt := string(convert(t, dir, "filled.docx", "txt:Text (encoded):UTF8", "txt"))
+	for _, want := range []string{"Dear Anna & Co <VIP>,", "Amount: 1500.50 AMD", "Sedan", "Van", "Service «gold»", "Won!"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("LibreOffice's text lacks %q:\n%s", want, txt)
+		}
+	}
+	for _, bad := range []string{"{{", "Open."} {
+		if strings.Contains(txt, bad) {
+			t.Errorf("LibreOffice's text holds %q:\n%s", bad, txt)
+		}
+	}
+}
+
+// However Word splits a placeholder, it is found, and filled in the run
+// it starts in.
+func TestDOCXSplitPlaceholders(t *testing.T) {
+	run := func(rpr, text string) string {
+		return `<w:r>` + rpr + `<w:t xml:space="preserve">` + text + `</w:t></w:r>`
+	}
+	cases := map[string]string{
+		"braces apart":    run("", "{") + run("", "{ deal.ti") + `<w:proofErr w:type="gramStart"/>` + run("", "tle }") + run("", "}!"),
+		"empty runs":      run("", "{{") + `<w:r><w:t/></w:r>` + run("", "") + run("", "deal.title}}!"),
+		"in a hyperlink":  `<w:hyperlink r:id="rId9">` + run("", "{{ deal.") + `</w:hyperlink>` + run("", "title }}!"),
+		"entities":        run("", "{{ deal.title + &quot;&quot; ") + run("", "}}!"),
+		"one run":         run("", "{{deal.title}}!"),
+		"text after tags": run("", "{{ deal.title }}") + run("<w:rPr><w:u/></w:rPr>", "!"),
+	}
+	for name, runs := range cases {
+		tp, err := tmpl.Parse("docx", makeDOCX(t, `<w:p>`+runs+`</w:p>`, p("")))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if err := tp.Check(schema, funcs); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		out, err := tp.Render(context.Background(), data(), funcs)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if got := wordText(t, part(t, out, "word/document.xml")); got != "Fleet renewal!\n" {
+			t.Errorf("%s: text %q", name, got)
+		}
+	}
+}
+
+// One checked template renders in many goroutines at once, each with its
+// own helpers.
+func TestDOCXConcurrentRenders(t *testing.T) {
+	tp, err := tmpl.Parse("docx", quoteDOCX(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.Check(schema, funcs); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		g   int
+		out []byte
+		err error
+	}
+	results := make(chan result, 8)
+	for g := range 8 {
+		go func() {
+			fs := tmpl.Funcs{}
+			for k, v := range funcs {
+				fs[k] = v
+			}
+			suffix := strings.Repeat("!", g)
+			fs["money"] = func(m map[string]any) string { return m["amount"].(string) + suffix }
+			out, err := tp.Render(context.Background(), data(), fs)
+			results <- result{g, out, err}
+		}()
+	}
+	for range 8 {
+		r := <-results
+		if r.err != nil {
+			t.Error(r.err)
+			continue
+		}
+		if !strings.Contains(part(t, r.out, "word/document.xml"), "1500.50"+strings.Repeat("!", r.g)+"<") {
+			t.Errorf("goroutine %d did not use its own money helper", r.g)
+		}
+	}
+}
+
+// A conditional over the paragraphs of a cell that removes them all
+// leaves the cell its last paragraph, emptied: a cell must end in one.
+func TestDOCXCellKeepsAParagraph(t *testing.T) {
+	body := `<w:tbl><w:tr><w:tc>` + p("{{ if deal.won }}") + p("Won") + p("{{ end }}") + `</w:tc></w:tr></w:tbl>` + p("")
+	tp, err := tmpl.Parse("docx", makeDOCX(t, body, p("")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := data()
+	d["deal"].(map[string]any)["won"] = false
+	out, err := tp.Render(context.Background(), d, funcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := part(t, out, "word/document.xml")
+	wordText(t, doc)
+	cellXML := doc[strings.Index(doc, "<w:tc>"):strings.Index(doc, "</w:tc>")]
+	if strings.Contains(cellXML, "Won") || !strings.Contains(cellXML, "<w:p>") {
+		t.Errorf("the cell is %s", cellXML)
 	}
 }

@@ -84,8 +84,10 @@ func parseTag(raw, where string, ps *problems) *tag {
 	case text == "for" || strings.HasPrefix(text, "for ") || strings.HasPrefix(text, "for\t"):
 		m := forRe.FindStringSubmatch(text)
 		if m == nil {
+			// Kept, so that its {{ end }} has a loop to close.
 			ps.add(where, raw, "a loop is written {{ for item in list }} or {{ for i, item in list }}")
-			return nil
+			g.kind = tagFor
+			return g
 		}
 		g.kind, g.item, g.src = tagFor, m[1], m[3]
 		if m[2] != "" {
@@ -105,7 +107,7 @@ func parseTag(raw, where string, ps *problems) *tag {
 		g.kind, g.src = tagIf, strings.TrimSpace(text[2:])
 		if g.src == "" {
 			ps.add(where, raw, "a conditional is written {{ if condition }}")
-			return nil
+			return g
 		}
 	default:
 		src, helpers, msg := pipes(text)
@@ -117,7 +119,9 @@ func parseTag(raw, where string, ps *problems) *tag {
 	}
 	if msg := syntaxError(g.src); msg != "" {
 		ps.add(where, raw, "%s", msg)
-		return nil
+		if g.kind == tagValue {
+			return nil
+		}
 	}
 	return g
 }
@@ -239,13 +243,17 @@ func syntaxError(src string) string {
 	}
 	var bad string
 	ast.Find(tree.Node, func(n ast.Node) bool {
-		if id, ok := n.(*ast.IdentifierNode); ok && strings.HasPrefix(id.Value, "__") {
+		if id, ok := n.(*ast.IdentifierNode); ok && (strings.HasPrefix(id.Value, "__") || id.Value == "$env") {
 			bad = id.Value
 			return true
 		}
 		return false
 	})
-	if bad != "" {
+	switch {
+	case bad == "$env":
+		// $env would reach the hidden names (the budget's meter).
+		return "unknown name $env: name the variables themselves"
+	case bad != "":
 		return fmt.Sprintf("unknown name %s: names may not start with __", bad)
 	}
 	return ""

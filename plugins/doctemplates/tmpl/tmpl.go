@@ -92,6 +92,7 @@ type Problem struct {
 	Message string
 }
 
+// String is the problem as one line: where, the placeholder, the message.
 func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.Where)
@@ -115,6 +116,7 @@ type Error struct {
 	cause    error
 }
 
+// Error is the problems, one a line.
 func (e *Error) Error() string {
 	lines := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
