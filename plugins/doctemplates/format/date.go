@@ -92,16 +92,22 @@ func shortDate(lang, cal string, c civil) string {
 	return figures[lang].digits(out)
 }
 
-// layoutFor checks a layout: "" or "long" is the long form, "short" the
-// numeric one.
-func layoutFor(what, layout string) (short bool, err error) {
+// readLocale checks l's language and calendar and the layout ("" or
+// "long" is the long form, "short" the numeric one).
+func readLocale(what string, l Locale, layout string) (lg, cal string, short bool, err error) {
+	if lg, err = lang(what, l.Lang); err != nil {
+		return "", "", false, err
+	}
+	if cal, err = calendar(what, l.Calendar); err != nil {
+		return "", "", false, err
+	}
 	switch strings.ToLower(layout) {
 	case "", "long":
-		return false, nil
+		return lg, cal, false, nil
 	case "short":
-		return true, nil
+		return lg, cal, true, nil
 	}
-	return false, fmt.Errorf("%s: layout %q is not known; expected \"\" (long), \"long\" or \"short\"", what, clip(layout))
+	return "", "", false, fmt.Errorf("%s: layout %q is not known; expected \"\" (long), \"long\" or \"short\"", what, clip(layout))
 }
 
 // parseDateOnly reads "2026-03-21" strictly: four-digit year, two-digit
@@ -142,15 +148,7 @@ func parseDateOnly(what, s string) (y int, m time.Month, d int, err error) {
 //
 // Persian writes Persian digits.
 func Date(l Locale, date string, layout string) (string, error) {
-	lg, err := lang("date", l.Lang)
-	if err != nil {
-		return "", err
-	}
-	cal, err := calendar("date", l.Calendar)
-	if err != nil {
-		return "", err
-	}
-	short, err := layoutFor("date", layout)
+	lg, cal, short, err := readLocale("date", l, layout)
 	if err != nil {
 		return "", err
 	}
@@ -169,20 +167,13 @@ func Date(l Locale, date string, layout string) (string, error) {
 }
 
 // DateTime formats an RFC 3339 datetime ("2026-03-21T10:30:00Z") at the
-// wall clock of the IANA zone ("Asia/Tehran"; "" is UTC), in l's calendar
-// and language: the date as Date writes it, then the time as 24-hour
-// HH:MM: en "21 March 2026, 14:00", lt "2026 m. kovo 21 d. 14:00",
-// fa "۱ فروردین ۱۴۰۵، ساعت ۱۴:۰۰", short "1405/01/01 14:00".
+// wall clock of the IANA zone ("Asia/Tehran"; "" is UTC; "Local", the
+// server's zone, is refused: a document reads the same wherever it is
+// made), in l's calendar and language: the date as Date writes it, then
+// the time as 24-hour HH:MM: en "21 March 2026, 14:00", lt "2026 m. kovo
+// 21 d. 14:00", fa "۱ فروردین ۱۴۰۵، ساعت ۱۴:۰۰", short "1405/01/01 14:00".
 func DateTime(l Locale, rfc3339, zone, layout string) (string, error) {
-	lg, err := lang("datetime", l.Lang)
-	if err != nil {
-		return "", err
-	}
-	cal, err := calendar("datetime", l.Calendar)
-	if err != nil {
-		return "", err
-	}
-	short, err := layoutFor("datetime", layout)
+	lg, cal, short, err := readLocale("datetime", l, layout)
 	if err != nil {
 		return "", err
 	}
@@ -191,7 +182,7 @@ func DateTime(l Locale, rfc3339, zone, layout string) (string, error) {
 		return "", fmt.Errorf("datetime: %q is not an RFC 3339 datetime such as 2026-03-21T10:30:00Z", clip(rfc3339))
 	}
 	loc, err := time.LoadLocation(zone)
-	if err != nil {
+	if err != nil || zone == "Local" {
 		return "", fmt.Errorf("datetime: time zone %q is not a known IANA zone such as \"Asia/Yerevan\"", clip(zone))
 	}
 	t = t.In(loc)

@@ -54,6 +54,21 @@ func symbol(lang, currency string) string {
 	return currency
 }
 
+// readMoney checks the language, currency and amount of Money and
+// MoneyWords, and rounds the amount to the currency's minor digits.
+func readMoney(what string, l Locale, amount, currency string) (lg, code string, d decimal, err error) {
+	if lg, err = lang(what, l.Lang); err != nil {
+		return "", "", decimal{}, err
+	}
+	if code, err = currencyCode(what, currency); err != nil {
+		return "", "", decimal{}, err
+	}
+	if d, err = parseDecimal(what, "amount", amount); err != nil {
+		return "", "", decimal{}, err
+	}
+	return lg, code, d.round(MinorDigits(code)), nil
+}
+
 // currencyCode checks that currency is three ASCII letters and returns it
 // in upper case.
 func currencyCode(what, currency string) (string, error) {
@@ -84,19 +99,10 @@ func currencyCode(what, currency string) (string, error) {
 // language's minus sign ("-", Lithuanian U+2212, Persian U+200E U+2212).
 // l.Calendar plays no part.
 func Money(l Locale, amount, currency string) (string, error) {
-	lg, err := lang("money", l.Lang)
+	lg, code, d, err := readMoney("money", l, amount, currency)
 	if err != nil {
 		return "", err
 	}
-	code, err := currencyCode("money", currency)
-	if err != nil {
-		return "", err
-	}
-	d, err := parseDecimal("money", "amount", amount)
-	if err != nil {
-		return "", err
-	}
-	d = d.round(MinorDigits(code))
 	s := figures[lg]
 	num := s.number(d)
 	sym := symbol(lg, code)

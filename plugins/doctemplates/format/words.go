@@ -291,16 +291,17 @@ func tripleFa(t int, _ bool) string {
 	return strings.Join(parts, " و ")
 }
 
-// NumberWords spells a whole number in lang, with the language's word for
-// minus before a negative one: en 1500 "one thousand five hundred", ru
-// 1000 "одна тысяча", lt 15 "penkiolika", hy 21 "քսանմեկ", az 1000 "min",
-// fa 1500 "یک هزار و پانصد". The whole int64 range is spelled.
-func NumberWords(lang string, n int64) (string, error) {
-	s, err := spellerFor("number words", lang)
+// NumberWords spells a whole number in the language tag ("en", "ru-RU"),
+// with the language's word for minus before a negative one: en 1500 "one
+// thousand five hundred", ru 1000 "одна тысяча", lt 15 "penkiolika", hy 21
+// "քսանմեկ", az 1000 "min", fa 1500 "یک هزار و پانصد". The whole int64
+// range is spelled.
+func NumberWords(tag string, n int64) (string, error) {
+	lg, err := lang("number words", tag)
 	if err != nil {
 		return "", err
 	}
-	return s.signed(n < 0, magnitude(n), false), nil
+	return spellers[lg].signed(n < 0, magnitude(n), false), nil
 }
 
 // magnitude is |n| as an unsigned number (math.MinInt64 included).
@@ -320,15 +321,6 @@ func (s *speller) signed(neg bool, n uint64, fem bool) string {
 	return out
 }
 
-// spellerFor returns the speller of the language tag.
-func spellerFor(what, tag string) (*speller, error) {
-	lg, err := lang(what, tag)
-	if err != nil {
-		return nil, err
-	}
-	return spellers[lg], nil
-}
-
 // MoneyWords spells an amount in words in l.Lang, as contracts and invoices
 // print it: the whole units in words with the currency's name in the form
 // the number asks for, then the minor units as figures (always with the
@@ -346,21 +338,11 @@ func spellerFor(what, tag string) (*speller, error) {
 // its minor units as a fraction ("one thousand GBP 50/100"). The whole
 // part must fit an int64.
 func MoneyWords(l Locale, amount, currency string) (string, error) {
-	s, err := spellerFor("money words", l.Lang)
+	lg, code, d, err := readMoney("money words", l, amount, currency)
 	if err != nil {
 		return "", err
 	}
-	lg, _ := lang("money words", l.Lang)
-	code, err := currencyCode("money words", currency)
-	if err != nil {
-		return "", err
-	}
-	d, err := parseDecimal("money words", "amount", amount)
-	if err != nil {
-		return "", err
-	}
-	digits := MinorDigits(code)
-	d = d.round(digits)
+	s, digits := spellers[lg], MinorDigits(code)
 	whole, err := strconv.ParseUint(d.int, 10, 64)
 	if err != nil || whole > math.MaxInt64 {
 		return "", fmt.Errorf("money words: amount %q is too large to spell; the whole part may have at most 19 digits (%d)", clip(amount), int64(math.MaxInt64))
