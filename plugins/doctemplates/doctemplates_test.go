@@ -24,6 +24,10 @@ import (
 // examples is the directory of the example templates and their HCL.
 const examples = "../../examples/doctemplates"
 
+// TestMain serves the plugin when the host starts this test binary as the
+// plugin's process: the tests run it as crm does, in a process of its own.
+func TestMain(m *testing.M) { sdktest.Main(m, doctemplates.New) }
+
 // env is a running plugin on a real host with an admin to act as.
 type env struct {
 	*sdktest.Host
@@ -45,6 +49,7 @@ func startWith(t testing.TB, config map[string]any) *env {
 		Config: string(hcl),
 		Read:   []string{"*"}, Write: []string{"document", "document_template", "document_series"},
 		PluginConfig: config,
+		Process:      true,
 		// A PDF from a cold LibreOffice on a loaded machine takes seconds.
 		CallTimeout: 90 * time.Second,
 		Locale:      sdk.Locale{Languages: []string{"en", "hy", "lt", "az", "fa", "ru"}, Default: "en", Calendar: "gregorian", Currency: "AMD", Timezone: "Asia/Yerevan"},
@@ -387,6 +392,9 @@ func TestMemoryHungryTemplate(t *testing.T) {
 	if got := e.List("document", ""); len(got) != 0 {
 		t.Errorf("a failed document was stored: %v", got)
 	}
+	if e.Restarts() != 0 {
+		t.Errorf("the plugin was restarted %d times", e.Restarts())
+	}
 	need(t, "chromium")
 	doc, err := e.generate(t, "plain", "pdf", "deal", deal.ID())
 	if err != nil {
@@ -527,5 +535,8 @@ func TestMissingConverters(t *testing.T) {
 	}
 	if _, err := e.generate(t, "sales_contract", "docx", "deal", deal.ID()); err != nil {
 		t.Errorf("a DOCX without converters: %v", err)
+	}
+	if warning, err := e.Health(); err != nil || !strings.Contains(warning, "libreoffice-writer") || !strings.Contains(warning, "chromium") {
+		t.Errorf("health without converters: %q, %v", warning, err)
 	}
 }

@@ -132,3 +132,23 @@ func TestWriteFileDenied(t *testing.T) {
 		t.Errorf("store without a file grant: %v", err)
 	}
 }
+
+// TestMain serves the archive plugin when Start runs it in a process of
+// its own (Options.Process).
+func TestMain(m *testing.M) { sdktest.Main(m, func() sdk.Plugin { return &archive{} }) }
+
+// The same plugin in a process of its own: the host starts the test binary
+// again, which serves it.
+func TestProcess(t *testing.T) {
+	h := sdktest.Start(t, &archive{}, sdktest.Options{Write: []string{"archived"}, Process: true})
+	var rec sdk.Record
+	if err := h.InvokeInto(sdk.Call{Action: "store", Args: map[string]any{"size": 1000}}, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if warning, err := h.Health(); err != nil || warning != "" || h.Restarts() != 0 {
+		t.Errorf("health: %q, %v, %d restarts", warning, err, h.Restarts())
+	}
+	if !strings.Contains(h.Log(), "plugin running") || !strings.Contains(h.Log(), "pid=") {
+		t.Errorf("no process started:\n%s", h.Log())
+	}
+}

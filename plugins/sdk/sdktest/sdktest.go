@@ -66,6 +66,29 @@ type Options struct {
 	// Each field left zero comes from a locale block in Config, else from
 	// the defaults (sdk.DefaultLocale).
 	Locale sdk.Locale
+	// Process runs the plugin in a process of its own, as crm does, not in
+	// the test process: the test binary started again, which serves the
+	// plugin because the package's TestMain calls Main. A crash or a
+	// runaway allocation of the plugin then cannot take the test down,
+	// and the host supervises it as in production (Restarts).
+	Process bool
+}
+
+// childEnv tells a test binary started by Start with Options.Process to
+// serve its plugin instead of running tests.
+const childEnv = "CRM_SDKTEST_SERVE_PLUGIN"
+
+// Main runs a plugin package's tests, and serves the plugin newPlugin
+// makes when the test binary is started as the plugin's process
+// (Options.Process). Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { sdktest.Main(m, func() sdk.Plugin { return &Loyalty{} }) }
+func Main(m *testing.M, newPlugin func() sdk.Plugin) {
+	if os.Getenv(childEnv) != "" {
+		sdk.Serve(newPlugin())
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
 }
 
 // Host is a running temporary host with one plugin.
@@ -112,19 +135,33 @@ func Start(t testing.TB, p sdk.Plugin, opts Options) *Host {
 		t.Fatalf("sdktest: open the store: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	rc, closed, err := testserve.Serve(ctx, p)
-	if err != nil {
-		cancel()
-		st.Close()
-		t.Fatalf("sdktest: %v", err)
-	}
 	h := &Host{t: t, name: man.Name, store: st, schema: sch, logs: logs,
 		records: records.New(st, sch), auth: auth.New(st, cfg.Roles, auth.Options{Logger: log})}
-	h.host = coreplugins.New(coreplugins.Options{
+	hopts := coreplugins.Options{
 		Store: st, Schema: sch, Logger: log, CallTimeout: opts.CallTimeout,
-		Reattach: map[string]*goplugin.ReattachConfig{man.Name: rc}, Locale: withLocale(cfg.Locale, opts.Locale),
-		Users: h.auth.PrincipalOf, Records: h.records,
-	})
+		Locale: withLocale(cfg.Locale, opts.Locale), Users: h.auth.PrincipalOf, Records: h.records,
+	}
+	var closed <-chan struct{}
+	if opts.Process {
+		// The test binary again, told by childEnv to serve the plugin
+		// (Main); -test.run matches no test should it not.
+		os.Setenv(childEnv, man.Name)
+		hopts.Executable, hopts.Env = os.Args[0], []string{childEnv}
+		hopts.ServeArgs = func(string) []string { return []string{"-test.run=^$"} }
+		done := make(chan struct{})
+		close(done)
+		closed = done
+	} else {
+		rc, served, err := testserve.Serve(ctx, p)
+		if err != nil {
+			cancel()
+			st.Close()
+			t.Fatalf("sdktest: %v", err)
+		}
+		closed = served
+		hopts.Reattach = map[string]*goplugin.ReattachConfig{man.Name: rc}
+	}
+	h.host = coreplugins.New(hopts)
 	t.Cleanup(func() {
 		h.host.Close()
 		cancel()
@@ -479,6 +516,32 @@ func (h *Host) Emitted() []sdk.Event {
 		out = append(out, sdk.Event{Seq: ev.Seq, Name: ev.Entity + "." + ev.Op, ID: ev.ID, At: ev.At, By: ev.By, Record: payload})
 	}
 	return out
+}
+
+// Restarts is how many times the host started the plugin's process again
+// after it crashed or hung (Options.Process; always 0 in process).
+func (h *Host) Restarts() int {
+	for _, st := range h.host.Plugins() {
+		if st.Name == h.name {
+			return st.Restarts
+		}
+	}
+	return 0
+}
+
+// Health checks the plugin's health through the host, as its supervisor
+// does, and returns the warning of a plugin that answered sdk.Degraded
+// ("" when none), or the error of an unhealthy one.
+func (h *Host) Health() (warning string, err error) {
+	if err := h.host.Health(context.Background(), h.name); err != nil {
+		return "", err
+	}
+	for _, st := range h.host.Plugins() {
+		if st.Name == h.name {
+			return st.Warning, nil
+		}
+	}
+	return "", nil
 }
 
 // Log returns what the host logged so far, the plugin's output included.
