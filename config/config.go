@@ -117,6 +117,12 @@ type Entity struct {
 	// built-in entities have built-in ones.
 	Labels  map[string]string
 	Builtin bool
+	// Extends names the plugin whose contributed entity this block adds
+	// fields to (`entity "document" { field "vehicle" {...} }` beside
+	// `plugin "doctemplates"`); "" for an entity of its own. Fields holds
+	// only the block's fields: app.WithPluginEntities merges them after
+	// the manifest's.
+	Extends string
 	Fields  []*Field
 	Range   hcl.Range // the block's header; zero for a built-in entity no file mentions
 }

@@ -50,3 +50,33 @@ rule "x" {
 		t.Fatalf("want %q among %v", want, diags)
 	}
 }
+
+// An entity block named like an entity a plugin contributes adds fields to
+// it, as one named like a built-in entity does: the block's fields are
+// kept apart (Extends) for the app to merge after the manifest's.
+func TestEntityBlockExtendsPluginEntity(t *testing.T) {
+	cfg, diags := LoadSources(map[string][]byte{"t.hcl": []byte(`entity "loyalty_account" {
+  field "card" { type = "string" }
+}
+entity "document" {
+  field "vehicle" {
+    type = "ref"
+    to   = "vehicle"
+  }
+}
+entity "vehicle" {}
+plugin "doctemplates" {}
+plugin "loyalty" {
+  path     = "bin/loyalty"
+  sha256   = "9f2c000000000000000000000000000000000000000000000000000000000000"
+  entities = ["loyalty_account"]
+}`)})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for name, plugin := range map[string]string{"loyalty_account": "loyalty", "document": "doctemplates", "vehicle": ""} {
+		if e := cfg.Entity(name); e == nil || e.Extends != plugin {
+			t.Errorf("%s: %+v, want Extends %q", name, e, plugin)
+		}
+	}
+}

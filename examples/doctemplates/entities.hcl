@@ -1,19 +1,10 @@
 # The entities the example templates are filled from, for three industries.
-# Load this file beside crm.hcl (crm serve --config DIR) or paste its blocks.
+# Put this file beside crm.hcl in a configuration directory
+# (crm serve --config DIR): it uses crm.hcl's vehicle and its doctemplates
+# plugin block.
 
-# A car dealer: a deal sells a vehicle; its lines are the extras.
-entity "vehicle" {
-  label = "Vehicle"
-  field "vin" {
-    type     = "string"
-    required = true
-    unique   = true
-  }
-  field "make" { type = "string" }
-  field "model" { type = "string" }
-  field "year" { type = "int" }
-}
-
+# A car dealer: a deal sells a vehicle (the `vehicle` entity of crm.hcl);
+# its lines are the extras.
 entity "deal" {
   field "vehicle" {
     type = "ref"
@@ -22,7 +13,8 @@ entity "deal" {
 }
 
 entity "deal_line" {
-  label = "Deal line"
+  label  = "Deal line"
+  labels = { hy = "Գործարքի տող", lt = "Sandorio eilutė", az = "Sövdələşmə sətri", fa = "ردیف معامله", ru = "Строка сделки" }
   field "deal" {
     type     = "ref"
     to       = "deal"
@@ -35,7 +27,8 @@ entity "deal_line" {
 
 # A clinic: a treatment plan for a patient, its procedures by session.
 entity "treatment_plan" {
-  label = "Treatment plan"
+  label  = "Treatment plan"
+  labels = { hy = "Բուժման պլան", lt = "Gydymo planas", az = "Müalicə planı", fa = "طرح درمان", ru = "План лечения" }
   field "patient" {
     type     = "ref"
     to       = "contact"
@@ -47,7 +40,8 @@ entity "treatment_plan" {
 }
 
 entity "procedure" {
-  label = "Procedure"
+  label  = "Procedure"
+  labels = { hy = "Պրոցեդուրա", lt = "Procedūra", az = "Prosedur", fa = "خدمت", ru = "Процедура" }
   field "plan" {
     type     = "ref"
     to       = "treatment_plan"
@@ -61,7 +55,8 @@ entity "procedure" {
 
 # A logistics firm: a shipment from a carrier to a consignee, its items.
 entity "shipment" {
-  label = "Shipment"
+  label  = "Shipment"
+  labels = { hy = "Բեռնափոխադրում", lt = "Siunta", az = "Yükdaşıma", fa = "محموله", ru = "Отправка" }
   field "carrier" {
     type = "ref"
     to   = "company"
@@ -77,7 +72,8 @@ entity "shipment" {
 }
 
 entity "shipment_item" {
-  label = "Shipment item"
+  label  = "Shipment item"
+  labels = { hy = "Բեռի միավոր", lt = "Siuntos prekė", az = "Yük vahidi", fa = "قلم محموله", ru = "Позиция груза" }
   field "shipment" {
     type     = "ref"
     to       = "shipment"
@@ -88,7 +84,21 @@ entity "shipment_item" {
   field "weight_kg" { type = "decimal" }
 }
 
-# Documents show in the timelines of the records they were made for when
-# the document entity has a ref field to them: the plugin's contact,
-# company and deal fields. A document of a treatment plan links to its
-# patient (a contact), a waybill to its carrier (a company) and consignee.
+# Documents show in the timelines of the records they were made for: the
+# plugin fills every ref field of `document` that points at the record, or
+# at a record it refers to. contact, company and deal come with the plugin;
+# this block (beside `plugin "doctemplates"`) adds the example entities.
+entity "document" {
+  field "treatment_plan" {
+    type = "ref"
+    to   = "treatment_plan"
+  }
+  field "shipment" {
+    type = "ref"
+    to   = "shipment"
+  }
+  field "vehicle" {
+    type = "ref"
+    to   = "vehicle"
+  }
+}

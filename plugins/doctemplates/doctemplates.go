@@ -59,11 +59,15 @@ const (
 // Languages a template may be written in (format's languages).
 var languages = []string{"en", "hy", "lt", "az", "fa", "ru"}
 
-// linkEntities are the entities whose records a document links to through
-// a ref field of its own, so that it shows in their timelines: the record
-// it was made for, when of one of them, and the ones that record refers
-// to (a deal's contact and company; a waybill's carrier). Every document
-// also names its record in record_entity and record_id.
+// linkEntities are the entities the document entity has a ref field to
+// from the manifest, so that a document shows in their records' timelines.
+// An admin links documents to more entities in HCL, with an entity block
+// beside the plugin block that adds ref fields to `document`
+// (`entity "document" { field "vehicle" { type = "ref"  to = "vehicle" } }`):
+// the plugin reads the document entity's schema and fills every ref field
+// that points at the record a document is made for, or at a record that
+// record refers to (a deal's contact and company). Every document also
+// names its record in record_entity and record_id.
 var linkEntities = []string{"contact", "company", "deal"}
 
 // Settings are the plugin's HCL `config`.

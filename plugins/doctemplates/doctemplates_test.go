@@ -28,6 +28,21 @@ const examples = "../../examples/doctemplates"
 // plugin's process: the tests run it as crm does, in a process of its own.
 func TestMain(m *testing.M) { sdktest.Main(m, doctemplates.New) }
 
+// vehicleHCL is the part of crm.hcl's vehicle the car dealer's contract
+// shows (entities.hcl goes beside crm.hcl, which defines it).
+const vehicleHCL = `
+entity "vehicle" {
+  field "vin" {
+    type     = "string"
+    required = true
+    unique   = true
+  }
+  field "make" { type = "string" }
+  field "model" { type = "string" }
+  field "year" { type = "int" }
+}
+`
+
 // env is a running plugin on a real host with an admin to act as.
 type env struct {
 	*sdktest.Host
@@ -46,7 +61,7 @@ func startWith(t testing.TB, config map[string]any) *env {
 		t.Fatal(err)
 	}
 	h := sdktest.Start(t, doctemplates.New(), sdktest.Options{
-		Config: string(hcl),
+		Config: string(hcl) + vehicleHCL,
 		Read:   []string{"*"}, Write: []string{"document", "document_template", "document_series"},
 		PluginConfig: config,
 		Process:      true,
@@ -241,7 +256,7 @@ func TestCarSalesContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if doc.String("number") != fmt.Sprintf("SC-%d-0001", year) || doc.String("deal") != deal.ID() || doc.String("contact") != deal.String("contact") || doc.String("template") != tpl.ID() || doc["template_revision"] != float64(1) {
+	if doc.String("number") != fmt.Sprintf("SC-%d-0001", year) || doc.String("deal") != deal.ID() || doc.String("vehicle") != deal.String("vehicle") || doc.String("contact") != deal.String("contact") || doc.String("template") != tpl.ID() || doc["template_revision"] != float64(1) {
 		t.Errorf("document: %v", doc)
 	}
 	text := docxText(t, e.file(t, doc))
@@ -277,7 +292,7 @@ func TestTreatmentPlanInPersian(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if doc.String("record_id") != plan.ID() || doc.String("contact") != patient.ID() || !strings.HasPrefix(doc.String("number"), "TP-14") {
+	if doc.String("treatment_plan") != plan.ID() || doc.String("record_id") != plan.ID() || doc.String("contact") != patient.ID() || !strings.HasPrefix(doc.String("number"), "TP-14") {
 		t.Errorf("document: %v", doc) // Jalali year: 14xx
 	}
 	startDate, err := format.Date(format.Locale{Lang: "fa", Calendar: "jalali"}, "2026-03-21", "")
@@ -309,7 +324,7 @@ func TestWaybill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if doc.String("record_id") != ship.ID() || doc.String("company") != carrier.ID() || doc.String("contact") != consignee.ID() {
+	if doc.String("shipment") != ship.ID() || doc.String("company") != carrier.ID() || doc.String("contact") != consignee.ID() {
 		t.Errorf("document links: %v", doc)
 	}
 	wordsLT := words(t, "lt", "2340.50", "EUR")

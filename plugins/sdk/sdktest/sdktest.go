@@ -38,6 +38,8 @@ import (
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/auth"
@@ -113,12 +115,23 @@ func Start(t testing.TB, p sdk.Plugin, opts Options) *Host {
 	if err := man.Validate(); err != nil {
 		t.Fatalf("sdktest: the plugin's manifest: %v", err)
 	}
+	// An entity block of Config named like a manifest entity adds fields
+	// to it, as beside a plugin block in production: the manifest's
+	// fields come first.
+	extended := entityBlocks(opts.Config)
 	cfg, diags := config.LoadSources(map[string][]byte{
-		"plugin_entities.hcl": []byte(entitiesHCL(man)),
+		"plugin_entities.hcl": []byte(entitiesHCL(man, extended)),
 		"test.hcl":            []byte(opts.Config),
 	})
 	if diags.HasErrors() {
 		t.Fatalf("sdktest: the configuration: %v", diags)
+	}
+	for _, me := range man.Entities {
+		if e := cfg.Entity(me.Name); e != nil && extended[me.Name] {
+			if err := prependFields(e, me); err != nil {
+				t.Fatalf("sdktest: the configuration: %v", err)
+			}
+		}
 	}
 	sch, err := schema.New(cfg)
 	if err != nil {
@@ -176,10 +189,48 @@ func Start(t testing.TB, p sdk.Plugin, opts Options) *Host {
 	return h
 }
 
-// entitiesHCL declares the manifest's entities as HCL entity blocks.
-func entitiesHCL(m sdk.Manifest) string {
+// entityBlocks are the names of the entity blocks of an HCL source (nil
+// when it does not parse: loading it reports why).
+func entityBlocks(src string) map[string]bool {
+	f, diags := hclsyntax.ParseConfig([]byte(src), "test.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+		if b.Type == "entity" && len(b.Labels) == 1 {
+			names[b.Labels[0]] = true
+		}
+	}
+	return names
+}
+
+// prependFields puts a manifest entity's fields before those of the entity
+// block that extends it, as app.WithPluginEntities does.
+func prependFields(e *config.Entity, me sdk.Entity) error {
+	fields := make([]*config.Field, 0, len(me.Fields)+len(e.Fields))
+	for _, mf := range me.Fields {
+		if e.Field(mf.Name) != nil {
+			return fmt.Errorf("entity %q: field %q comes from the plugin's manifest; an entity block may add fields to it, not repeat one", e.Name, mf.Name)
+		}
+		fields = append(fields, &config.Field{Name: mf.Name, Label: mf.Label, Type: mf.Type, Required: mf.Required,
+			Unique: mf.Unique, Index: mf.Index, Values: mf.Values, To: mf.To})
+	}
+	e.Fields = append(fields, e.Fields...)
+	if me.Label != "" {
+		e.Label = me.Label
+	}
+	return nil
+}
+
+// entitiesHCL declares the manifest's entities as HCL entity blocks, but
+// those Config extends (skip).
+func entitiesHCL(m sdk.Manifest, skip map[string]bool) string {
 	var b strings.Builder
 	for _, e := range m.Entities {
+		if skip[e.Name] {
+			continue
+		}
 		fmt.Fprintf(&b, "entity %q {\n", e.Name)
 		if e.Label != "" {
 			fmt.Fprintf(&b, "  label = %q\n", e.Label)
