@@ -5,9 +5,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,4 +124,20 @@ func minimalDOCX(t *testing.T, text string) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// The converter never reaches the network: a page that loads an image from
+// a server on this machine makes no request to it.
+func TestNoNetwork(t *testing.T) {
+	need(t, "chromium")
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	page := `<html><body><p>offline</p><img src="` + srv.URL + `/pixel.png"><link rel="stylesheet" href="` + srv.URL + `/x.css"></body></html>`
+	if _, err := convert.HTMLToPDF(context.Background(), []byte(page)); err != nil {
+		t.Fatal(err)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the converter made %d requests to %s", n, srv.URL)
+	}
 }
