@@ -28,9 +28,17 @@ const examples = "../../examples/doctemplates"
 // plugin's process: the tests run it as crm does, in a process of its own.
 func TestMain(m *testing.M) { sdktest.Main(m, doctemplates.New) }
 
-// vehicleHCL is the part of crm.hcl's vehicle the car dealer's contract
-// shows (entities.hcl goes beside crm.hcl, which defines it).
+// vehicleHCL is what entities.hcl takes from crm.hcl, beside which it
+// goes: the locale's languages and the part of the vehicle the car
+// dealer's contract shows.
 const vehicleHCL = `
+locale {
+  languages = ["en", "hy", "lt", "az", "fa", "ru"]
+  default   = "en"
+  currency  = "AMD"
+  timezone  = "Asia/Yerevan"
+}
+
 entity "vehicle" {
   field "vin" {
     type     = "string"
