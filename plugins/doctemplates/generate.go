@@ -69,7 +69,7 @@ func (p *Plugin) generate(ctx context.Context, call sdk.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := p.make(ctx, call, job, series, year, n, now)
+	doc, err := p.fill(ctx, call, job, series, year, n, now)
 	if err != nil {
 		if gerr := giveBack(ctx, series, year, n); gerr != nil {
 			host.Log(ctx, slog.LevelError, "a failed document's number was not given back", slog.String("series", series), slog.Int64("number", n), slog.String("err", gerr.Error()))
@@ -194,9 +194,9 @@ func recordData(ctx context.Context, ref *sdk.RecordRef, lists []list) (map[stri
 	return vars, nil
 }
 
-// make fills the template with number n, converts it, stores the file and
+// fill fills the template with number n, converts it, stores the file and
 // the document record.
-func (p *Plugin) make(ctx context.Context, call sdk.Call, j *job, series string, year int, n int64, now time.Time) (sdk.Record, error) {
+func (p *Plugin) fill(ctx context.Context, call sdk.Call, j *job, series string, year int, n int64, now time.Time) (sdk.Record, error) {
 	host := sdk.HostFrom(ctx)
 	number := formatNumber(series, year, n)
 	j.data["doc"] = map[string]any{
