@@ -223,8 +223,13 @@ func (p *Plugin) fill(ctx context.Context, call sdk.Call, j *job, series string,
 		}
 		if err != nil {
 			var m *convert.MissingError
-			if errors.As(err, &m) {
+			switch {
+			case errors.As(err, &m):
 				return nil, refuseConverter(err)
+			case errors.Is(err, context.DeadlineExceeded):
+				// A busy machine: a failure, which a rule's call retries
+				// (with its key: the same number).
+				return nil, fmt.Errorf("make the PDF: %w", err)
 			}
 			return nil, sdk.RefuseField("format", CodeRenderFailed, "the PDF could not be made: "+err.Error())
 		}
