@@ -55,9 +55,12 @@ fuzz:
 # (100k; CRM_BENCH_N=1000000 for the 1M figures, which take most of an
 # hour): crm serve, PocketBase v0.36.0 (skipped with a line saying why if
 # it cannot be installed) and raw Badger.
+# BenchmarkDocuments runs 5 documents of each kind: a PDF takes a converter
+# seconds, so a time-based run would make one or two.
 PB_BIN := $(CURDIR)/bin/pocketbase-v0.36.0/base
 bench: bench-compare
 	$(GO) test -run='^$$' -bench=. -benchtime=2s -timeout 30m ./core/store/ ./core/records/ ./core/api/ ./core/rules/ ./core/plugins/ ./core/hub/
+	$(GO) test -run='^$$' -bench='^BenchmarkDocuments$$' -benchtime=5x -timeout 10m ./plugins/doctemplates/
 
 bench-compare:
 	@[ -x $(PB_BIN) ] || GOBIN=$(dir $(PB_BIN)) $(GO) install github.com/pocketbase/pocketbase/examples/base@v0.36.0 || \

@@ -91,3 +91,26 @@ role "manager" {
   write    = ["*"]
   own_only = false
 }
+
+# Documents from templates (quotes, contracts, waybills): the first-party
+# doctemplates plugin. Its entities (document_template, document,
+# document_series) join the schema as a built-in plugin's do; it reads
+# every record a template may show and writes only its own entities. It brings a "quote" template for
+# deals; upload more with its upload_template action (see
+# examples/doctemplates).
+plugin "doctemplates" {
+  read     = ["*"]
+  write    = ["document_template", "document", "document_series"]
+  config   = { series = "DOC" }
+}
+
+# When a deal reaches the offer stage, its quote is made as a PDF and shows
+# in the deal's timeline (and its contact's and company's).
+rule "quote_on_offer" {
+  on   = ["deal.stage_changed"]
+  when = "record.stage == 'offer'"
+  action "doctemplates.generate_document" {
+    template = "'quote'"
+    format   = "'pdf'"
+  }
+}

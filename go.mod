@@ -6,6 +6,7 @@ require (
 	github.com/agext/levenshtein v1.2.3
 	github.com/crmkit/crm/plugins/proto v1.0.0
 	github.com/crmkit/crm/plugins/sdk v1.0.0
+	github.com/crmkit/crm/plugins/sdk/sdktest v1.0.0
 	github.com/dgraph-io/badger/v4 v4.9.6
 	github.com/expr-lang/expr v1.17.8
 	github.com/gorilla/websocket v1.5.3
@@ -69,4 +70,7 @@ require (
 replace (
 	github.com/crmkit/crm/plugins/proto => ./plugins/proto
 	github.com/crmkit/crm/plugins/sdk => ./plugins/sdk
+	// The first-party plugins' tests run them on a real host with the
+	// SDK's test kit, as a partner's tests do.
+	github.com/crmkit/crm/plugins/sdk/sdktest => ./plugins/sdk/sdktest
 )

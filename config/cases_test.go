@@ -247,14 +247,6 @@ role "sales" {}`, []string{
 }`, []string{
 		`t.hcl:4:34: error: "contact" is already an entity; a plugin cannot contribute it`,
 	}},
-	{"plugin contributes declared entity", `entity "loyalty_account" {}
-plugin "loyalty" {
-  path     = "bin/loyalty"
-  sha256   = "9f2c000000000000000000000000000000000000000000000000000000000000"
-  entities = ["loyalty_account"]
-}`, []string{
-		`t.hcl:5:15: error: "loyalty_account" is already an entity; a plugin cannot contribute it`,
-	}},
 	{"plugin contributes first-party entity", `plugin "accounting" {}
 plugin "loyalty" {
   path     = "bin/loyalty"

@@ -117,6 +117,12 @@ type Entity struct {
 	// built-in entities have built-in ones.
 	Labels  map[string]string
 	Builtin bool
+	// Extends names the plugin whose contributed entity this block adds
+	// fields to (`entity "document" { field "vehicle" {...} }` beside
+	// `plugin "doctemplates"`); "" for an entity of its own. Fields holds
+	// only the block's fields: app.WithPluginEntities merges them after
+	// the manifest's.
+	Extends string
 	Fields  []*Field
 	Range   hcl.Range // the block's header; zero for a built-in entity no file mentions
 }
@@ -169,8 +175,10 @@ type Plugin struct {
 	Read   []string
 	Write  []string
 	// Entities are the entities the plugin contributes (its manifest
-	// describes their fields). The loader treats their names as known
-	// entities; app.WithPluginEntities adds them to Config.Entities.
+	// describes their fields): those of the block's `entities`, or, for
+	// a first-party plugin, those of its manifest (FirstParty). The loader
+	// treats their names as known entities; app.WithPluginEntities adds
+	// them to Config.Entities.
 	Entities []string
 	Config   map[string]any // the `config` object, converted to plain Go values (string, float64/int64, bool, []any, map[string]any)
 	Range    hcl.Range

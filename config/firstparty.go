@@ -80,3 +80,15 @@ func (l *loader) firstPartyEvents() []*PluginEvent {
 	}
 	return out
 }
+
+// firstPartyEntities sets the Entities of each first-party plugin block to
+// those its manifest contributes (a first-party block names none itself),
+// so that the schema gets them as a third-party block's declared entities
+// (app.WithPluginEntities reads their fields from the manifest).
+func (l *loader) firstPartyEntities() {
+	for _, p := range l.cfg.Plugins {
+		if p.Path == "" && len(p.Entities) == 0 {
+			p.Entities = slices.Clone(l.firstParty[p.Name].Entities)
+		}
+	}
+}

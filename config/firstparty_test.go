@@ -16,7 +16,7 @@ func TestMain(m *testing.M) {
 
 func testFirstParty() []FirstPartyPlugin {
 	return []FirstPartyPlugin{
-		{Name: "doctemplates", Entities: []string{"document_template", "document"}},
+		{Name: "doctemplates", Entities: []string{"document_template", "document", "document_series"}},
 		{Name: "accounting", Entities: []string{"invoice", "invoice_line", "payment", "product"},
 			Events: []*PluginEvent{{Name: "invoice.overdue"}}},
 		{Name: "calltracking", Events: []*PluginEvent{{Name: "call.missed"}, {Name: "call.answered"}, {Name: "call.ended"}}},
@@ -48,5 +48,35 @@ rule "x" {
 	}
 	if !found {
 		t.Fatalf("want %q among %v", want, diags)
+	}
+}
+
+// An entity block named like an entity a plugin contributes adds fields to
+// it, as one named like a built-in entity does: the block's fields are
+// kept apart (Extends) for the app to merge after the manifest's.
+func TestEntityBlockExtendsPluginEntity(t *testing.T) {
+	cfg, diags := LoadSources(map[string][]byte{"t.hcl": []byte(`entity "loyalty_account" {
+  field "card" { type = "string" }
+}
+entity "document" {
+  field "vehicle" {
+    type = "ref"
+    to   = "vehicle"
+  }
+}
+entity "vehicle" {}
+plugin "doctemplates" {}
+plugin "loyalty" {
+  path     = "bin/loyalty"
+  sha256   = "9f2c000000000000000000000000000000000000000000000000000000000000"
+  entities = ["loyalty_account"]
+}`)})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for name, plugin := range map[string]string{"loyalty_account": "loyalty", "document": "doctemplates", "vehicle": ""} {
+		if e := cfg.Entity(name); e == nil || e.Extends != plugin {
+			t.Errorf("%s: %+v, want Extends %q", name, e, plugin)
+		}
 	}
 }

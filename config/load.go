@@ -59,6 +59,7 @@ func LoadSources(files map[string][]byte) (*Config, hcl.Diagnostics) {
 	}
 	l.validate()
 	cfg.Events = l.firstPartyEvents()
+	l.firstPartyEntities()
 	return cfg, SortDiagnostics(l.diags)
 }
 

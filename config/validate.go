@@ -70,8 +70,20 @@ func (l *loader) mergeEntities() {
 			l.extend(l.cfg.Entity(e.Name), e)
 			continue
 		}
+		e.Extends = l.contributor(e.Name)
 		l.cfg.Entities = append(l.cfg.Entities, e)
 	}
+}
+
+// contributor is the plugin whose block contributes the entity (a
+// first-party plugin's manifest, or a block's entities), or "".
+func (l *loader) contributor(entity string) string {
+	for _, p := range l.cfg.Plugins {
+		if slices.Contains(p.Entities, entity) || (p.Path == "" && slices.Contains(l.firstParty[p.Name].Entities, entity)) {
+			return p.Name
+		}
+	}
+	return ""
 }
 
 // extend adds the fields and label of an entity block to a built-in entity.

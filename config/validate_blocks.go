@@ -96,7 +96,7 @@ func (l *loader) checkContributed(p *Plugin, s *src) {
 			l.report(at, fmt.Sprintf("invalid entity name %q", n), nameRule)
 			continue
 		}
-		if l.cfg.Entity(n) != nil || l.isFirstPartyEntity(n) {
+		if e := l.cfg.Entity(n); (e != nil && e.Extends != p.Name) || l.isFirstPartyEntity(n) {
 			l.report(at, fmt.Sprintf("%q is already an entity; a plugin cannot contribute it", n), "")
 			continue
 		}

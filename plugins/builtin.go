@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/crmkit/crm/plugins/doctemplates"
 	"github.com/crmkit/crm/plugins/sdk"
 )
 
@@ -20,9 +21,8 @@ type Factory func() sdk.Plugin
 var (
 	mu       sync.RWMutex
 	builtins = map[string]Factory{
-		// The first-party plugins (doctemplates, accounting, calltracking)
-		// are registered here as they are written, e.g.
-		// "accounting": accounting.New,
+		// The first-party plugins, registered here as they are written.
+		"doctemplates": doctemplates.New,
 	}
 )
 

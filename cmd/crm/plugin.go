@@ -136,7 +136,11 @@ func pluginStatus(server, token string, stdout, stderr io.Writer) int {
 		for _, c := range p.Calls {
 			calls = append(calls, fmt.Sprintf("%s %d %.1f/%.1f", c.Method, c.Count, c.P50ms, c.P99ms))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", p.Name, p.State, p.Version, p.Restarts, orNone(calls), p.LastError)
+		last := p.LastError
+		if p.Warning != "" {
+			last = strings.TrimPrefix(last+"; warning: "+p.Warning, "; ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", p.Name, p.State, p.Version, p.Restarts, orNone(calls), last)
 	}
 	tw.Flush()
 	return 0

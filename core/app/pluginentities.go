@@ -60,7 +60,9 @@ func WithPluginEntities(ctx context.Context, cfg *config.Config) (*config.Config
 	stub.Entities = slices.Clone(cfg.Entities)
 	for _, p := range declaring {
 		for _, n := range p.Entities {
-			stub.Entities = append(stub.Entities, &config.Entity{Name: n, Label: entityLabel(n), Range: p.Range})
+			if stub.Entity(n) == nil { // else an entity block extends it: it stands in
+				stub.Entities = append(stub.Entities, &config.Entity{Name: n, Label: entityLabel(n), Range: p.Range})
+			}
 		}
 	}
 	sch, err := schema.New(&stub)
@@ -82,7 +84,16 @@ func WithPluginEntities(ctx context.Context, cfg *config.Config) (*config.Config
 		}
 		ents, ds := contributedEntities(p, m)
 		diags = append(diags, ds...)
-		out.Entities = append(out.Entities, ents...)
+		for _, e := range ents {
+			i := slices.IndexFunc(out.Entities, func(x *config.Entity) bool { return x.Name == e.Name && x.Extends == p.Name })
+			if i < 0 {
+				out.Entities = append(out.Entities, e)
+				continue
+			}
+			merged, ds := extendContributed(e, out.Entities[i])
+			diags = append(diags, ds...)
+			out.Entities[i] = merged
+		}
 	}
 	if needEvents {
 		out.Events, out.PluginEventsKnown = slices.Clone(cfg.Events), true
@@ -98,6 +109,25 @@ func WithPluginEntities(ctx context.Context, cfg *config.Config) (*config.Config
 				}
 			}
 		}
+	}
+	return &out, diags
+}
+
+// extendContributed is a plugin's contributed entity with the fields of the
+// entity block that extends it after its own, and the block's labels; a
+// block field that repeats a manifest field is an error at the field.
+func extendContributed(e, ext *config.Entity) (*config.Entity, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	out := *e
+	out.Fields = slices.Clone(e.Fields)
+	out.Extends, out.Range, out.Labels = ext.Extends, ext.Range, ext.Labels
+	for _, f := range ext.Fields {
+		if out.Field(f.Name) != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Subject: f.Range.Ptr(),
+				Summary: fmt.Sprintf("entity %q: field %q comes from plugin %s; an entity block may add fields to it, not repeat one", e.Name, f.Name, ext.Extends)})
+			continue
+		}
+		out.Fields = append(out.Fields, f)
 	}
 	return &out, diags
 }

@@ -83,3 +83,26 @@ func TestKeepPluginEvents(t *testing.T) {
 		t.Errorf("plugin removed: known %v, events %v", got.PluginEventsKnown, got.Events)
 	}
 }
+
+// TestExtendContributed: an entity block beside a plugin block adds its
+// fields after the manifest's, and may not repeat one.
+func TestExtendContributed(t *testing.T) {
+	r := hcl.Range{Filename: "e.hcl", Start: hcl.Pos{Line: 2, Column: 3}}
+	contributed := &config.Entity{Name: "document", Label: "Document", Fields: []*config.Field{
+		{Name: "name", Type: config.TypeString}, {Name: "deal", Type: config.TypeRef, To: "deal"},
+	}}
+	ext := &config.Entity{Name: "document", Extends: "doctemplates", Labels: map[string]string{"hy": "Փաստաթուղթ"}, Fields: []*config.Field{
+		{Name: "vehicle", Type: config.TypeRef, To: "vehicle"}, {Name: "deal", Type: config.TypeRef, To: "deal", Range: r},
+	}}
+	got, diags := extendContributed(contributed, ext)
+	var names []string
+	for _, f := range got.Fields {
+		names = append(names, f.Name)
+	}
+	if !slices.Equal(names, []string{"name", "deal", "vehicle"}) || got.Label != "Document" || got.Labels["hy"] != "Փաստաթուղթ" || len(contributed.Fields) != 2 {
+		t.Errorf("merged: %v %+v", names, got)
+	}
+	if len(diags) != 1 || !strings.Contains(config.FormatDiagnostic(diags[0]), `e.hcl:2:3: error: entity "document": field "deal" comes from plugin doctemplates`) {
+		t.Errorf("diagnostics: %v", diags)
+	}
+}

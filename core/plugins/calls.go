@@ -320,5 +320,8 @@ func (h *Host) Health(ctx context.Context, plugin string) error {
 	if !resp.GetOk() {
 		return fmt.Errorf("plugin %q is unhealthy: %s", plugin, resp.GetMessage())
 	}
+	if m, err := h.plugin(plugin); err == nil {
+		m.warn(resp.GetWarning())
+	}
 	return nil
 }

@@ -268,6 +268,9 @@ type Status struct {
 	PID             int       `json:"pid,omitempty"`
 	StartedAt       time.Time `json:"started_at,omitzero"`
 	LastError       string    `json:"last_error,omitempty"`
+	// Warning is what the plugin's last health check said it cannot do
+	// (a converter it needs is missing), while it runs and does the rest.
+	Warning string `json:"warning,omitempty"`
 	// Restarts counts the times the plugin's process was started again
 	// (by its supervisor or an admin) since the host started.
 	Restarts    int       `json:"restarts"`
@@ -333,6 +336,7 @@ type managed struct {
 	mu      sync.Mutex
 	state   State
 	lastErr string
+	warning string
 	started time.Time
 	inst    *instance
 	sup     supervision
@@ -385,7 +389,7 @@ func (m *managed) status() Status {
 	m.exitedLocked()
 	s := Status{
 		Name: m.cfg.Name, Source: m.source(), Path: m.cfg.Path, SHA256: m.cfg.SHA256,
-		State: m.state, LastError: m.lastErr, StartedAt: m.started,
+		State: m.state, LastError: m.lastErr, Warning: m.warning, StartedAt: m.started,
 		Restarts: m.sup.restarts, LastRestart: m.sup.lastRestart, Calls: m.callStats(),
 	}
 	if m.inst != nil {
@@ -447,6 +451,18 @@ func (m *managed) stop() {
 	if inst != nil {
 		inst.stop(m.log)
 		m.log.Info("plugin stopped")
+	}
+}
+
+// warn records the warning of a health check ("" clears it), logging a
+// new one.
+func (m *managed) warn(w string) {
+	m.mu.Lock()
+	changed := m.warning != w
+	m.warning = w
+	m.mu.Unlock()
+	if changed && w != "" {
+		m.log.Warn("plugin degraded", slog.String("warning", w))
 	}
 }
 

@@ -365,8 +365,9 @@ func (s *hostService) Log(ctx context.Context, req *crmv1.LogRequest) (*crmv1.Lo
 	return &crmv1.LogResponse{}, nil
 }
 
-// ReadFile streams a stored file the plugin may read: one it stored, or
-// one held by a record of an entity it may read.
+// ReadFile streams a stored file the plugin may read: one it stored, one
+// held by a record of an entity it may read, or, during an action for a
+// user, one that user uploaded (a file argument: a template to check).
 func (s *hostService) ReadFile(req *crmv1.ReadFileRequest, stream grpc.ServerStreamingServer[crmv1.FileChunk]) error {
 	ctx, cancel := s.deadline(stream.Context())
 	defer cancel()
@@ -376,7 +377,7 @@ func (s *hostService) ReadFile(req *crmv1.ReadFileRequest, stream grpc.ServerStr
 	if err != nil {
 		return s.fail(op, err, nil)
 	}
-	if info.CreatedBy != s.by {
+	if info.CreatedBy != s.by && !s.uploadedByCaller(ctx, op, req.GetContext(), info.CreatedBy) {
 		holders, err := s.store().FileHolders(ctx, id, s.readable())
 		if err != nil {
 			return s.fail(op, err, nil)
@@ -392,6 +393,16 @@ func (s *hostService) ReadFile(req *crmv1.ReadFileRequest, stream grpc.ServerStr
 		return s.fail(op, err, nil)
 	}
 	return w.flush()
+}
+
+// uploadedByCaller reports whether the call is part of an Invoke for the
+// user who uploaded the file.
+func (s *hostService) uploadedByCaller(ctx context.Context, op string, cc *crmv1.CallContext, createdBy string) bool {
+	if createdBy == "" || cc.GetCallToken() == "" {
+		return false
+	}
+	_, iv, err := s.actor(ctx, op, cc)
+	return err == nil && iv != nil && iv.user == createdBy
 }
 
 // readable lists the entities the plugin may read.

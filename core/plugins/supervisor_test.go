@@ -436,3 +436,18 @@ func waitCallsReached(t *testing.T, e *env, name string, n int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A plugin that answers its health check with sdk.Degraded keeps running,
+// and its status carries the warning until a check says otherwise.
+func TestDegradedPluginShowsAWarning(t *testing.T) {
+	e := newEnv(t, fastSupervision())
+	c := thirdParty(t, "victim", testplugin.ModeOK)
+	c.Config["degraded"] = `the converter "soffice" is not installed`
+	if err := e.host.Start(background(), []*config.Plugin{c}); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, e, "victim", "a warning", func(s plugins.Status) bool { return s.Warning != "" })
+	if st.State != plugins.StateRunning || !strings.Contains(st.Warning, "soffice") || st.Restarts != 0 {
+		t.Errorf("degraded plugin: %+v", st)
+	}
+}

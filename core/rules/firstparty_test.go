@@ -18,7 +18,7 @@ func TestMain(m *testing.M) {
 
 func testFirstParty() []config.FirstPartyPlugin {
 	return []config.FirstPartyPlugin{
-		{Name: "doctemplates", Entities: []string{"document_template", "document"}},
+		{Name: "doctemplates", Entities: []string{"document_template", "document", "document_series"}},
 		{Name: "accounting", Entities: []string{"invoice", "invoice_line", "payment", "product"},
 			Events: []*config.PluginEvent{{Name: "invoice.overdue"}}},
 		{Name: "calltracking", Events: []*config.PluginEvent{{Name: "call.missed"}, {Name: "call.answered"}, {Name: "call.ended"}}},

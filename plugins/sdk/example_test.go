@@ -147,6 +147,14 @@ func (h *memoryHost) ReadFile(context.Context, string) (sdk.FileInfo, io.ReadClo
 	return sdk.FileInfo{}, nil, sdk.ErrNotFound
 }
 
+func (h *memoryHost) WriteFile(context.Context, string, string, io.Reader) (sdk.FileInfo, error) {
+	return sdk.FileInfo{}, sdk.ErrDenied
+}
+
+func (h *memoryHost) Schema(context.Context, string) (sdk.Entity, error) {
+	return sdk.Entity{}, sdk.ErrNotFound
+}
+
 // A filter built from values: each value is rendered as a literal of the
 // filter language, so a VIN from a form cannot add conditions of its own.
 func ExampleFilterf() {

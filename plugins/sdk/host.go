@@ -46,7 +46,22 @@ type Host interface {
 	// ReadFile opens a file the CRM stores (a template, an uploaded
 	// contract). The caller closes the reader.
 	ReadFile(ctx context.Context, id string) (FileInfo, io.ReadCloser, error)
+	// WriteFile stores a file the plugin produced (a generated document),
+	// reading r to its end and streaming it to the CRM in chunks; put the
+	// returned FileInfo.ID in a record's file field to attach it. The
+	// plugin's block must let it write an entity with a file field (else
+	// ErrDenied); a file over MaxFileSize is ErrInvalid and stores nothing.
+	// A stored file no record holds is readable by this plugin only.
+	WriteFile(ctx context.Context, name, contentType string, r io.Reader) (FileInfo, error)
+	// Schema describes an entity the plugin may read: its fields, with the
+	// HCL types, as this instance's configuration declares them (an
+	// admin's added fields included). ErrNotFound for no such entity,
+	// ErrDenied for one outside the block's grants.
+	Schema(ctx context.Context, entity string) (Entity, error)
 }
+
+// MaxFileSize is the largest file WriteFile stores.
+const MaxFileSize = 32 << 20
 
 // Record is a record in its API form: system fields (id, entity, version,
 // created_at, updated_at, created_by, owner) and field values side by side.
@@ -319,6 +334,63 @@ func (h *hostClient) ReadFile(ctx context.Context, id string) (FileInfo, io.Read
 	pi := first.GetInfo()
 	info := FileInfo{ID: pi.GetId(), Name: pi.GetName(), Size: pi.GetSize(), ContentType: pi.GetContentType(), SHA256: pi.GetSha256()}
 	return info, &fileReader{stream: stream, buf: first.GetData(), cancel: cancel, ctx: ctx, id: id}, nil
+}
+
+func (h *hostClient) WriteFile(ctx context.Context, name, contentType string, r io.Reader) (FileInfo, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the stream if we give up before CloseAndRecv
+	op := "write file " + name
+	stream, err := h.c.WriteFile(ctx)
+	if err != nil {
+		return FileInfo{}, hostError(ctx, op, err)
+	}
+	chunk := &crmv1.WriteFileChunk{Header: &crmv1.WriteFileHeader{Name: name, ContentType: contentType, Context: callContext(ctx, callOptions{})}}
+	buf := make([]byte, crmv1.FileChunkSize)
+	var sent int64
+	for {
+		n, rerr := io.ReadFull(r, buf)
+		if n > 0 {
+			sent += int64(n)
+			if sent > MaxFileSize {
+				return FileInfo{}, &HostError{Code: "invalid_value", Field: "file", Message: fmt.Sprintf("%s: the file is larger than %d bytes", op, MaxFileSize), kind: kindInvalid}
+			}
+			chunk.Data = buf[:n]
+		}
+		if n > 0 || chunk.Header != nil {
+			if err := stream.Send(chunk); err != nil {
+				if errors.Is(err, io.EOF) {
+					break // the host answered early (a refusal): CloseAndRecv has it
+				}
+				return FileInfo{}, hostError(ctx, op, err)
+			}
+			chunk = &crmv1.WriteFileChunk{}
+		}
+		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+			break
+		}
+		if rerr != nil {
+			return FileInfo{}, fmt.Errorf("%s: read the file: %w", op, rerr)
+		}
+	}
+	pi, err := stream.CloseAndRecv()
+	if err != nil {
+		return FileInfo{}, hostError(ctx, op, err)
+	}
+	return FileInfo{ID: pi.GetId(), Name: pi.GetName(), Size: pi.GetSize(), ContentType: pi.GetContentType(), SHA256: pi.GetSha256()}, nil
+}
+
+func (h *hostClient) Schema(ctx context.Context, entity string) (Entity, error) {
+	resp, err := h.c.GetSchema(ctx, &crmv1.GetSchemaRequest{Entity: entity, Context: callContext(ctx, callOptions{})})
+	if err != nil {
+		return Entity{}, hostError(ctx, "schema "+entity, err)
+	}
+	pe := resp.GetEntity()
+	out := Entity{Name: pe.GetName(), Label: pe.GetLabel()}
+	for _, f := range pe.GetFields() {
+		out.Fields = append(out.Fields, Field{Name: f.GetName(), Label: f.GetLabel(), Type: f.GetType(),
+			Required: f.GetRequired(), Unique: f.GetUnique(), Index: f.GetIndex(), Values: f.GetValues(), To: f.GetTo()})
+	}
+	return out, nil
 }
 
 // fileReader reads a ReadFile stream.

@@ -45,9 +45,24 @@ type Plugin interface {
 // HealthChecker is implemented by a plugin that can tell whether it is able
 // to do its work (a reachable upstream, a valid licence). A plugin that does
 // not implement it is healthy while it answers.
+//
+// A plugin that works, but not fully (a converter for one of its formats is
+// not installed), returns Degraded(message): it stays running, and crm
+// shows the message as the plugin's warning in its status
+// (GET /api/v1/plugins, crm plugin list).
 type HealthChecker interface {
 	Health(ctx context.Context) error
 }
+
+// DegradedError is a Health answer that the plugin works, but not fully.
+type DegradedError struct{ Message string }
+
+// Error is the message.
+func (e *DegradedError) Error() string { return e.Message }
+
+// Degraded is Health's answer for a plugin that works but not fully; the
+// message says what is missing and how to fix it.
+func Degraded(message string) error { return &DegradedError{Message: message} }
 
 // Base is embedded in a plugin to give every Plugin method but Manifest a
 // default: Configure accepts any config, Invoke refuses every action,

@@ -295,6 +295,10 @@ func (s *server) Health(ctx context.Context, _ *crmv1.HealthRequest) (resp *crmv
 		return &crmv1.HealthResponse{Ok: true}, nil
 	}
 	if err := hc.Health(s.withHost(ctx)); err != nil {
+		var d *DegradedError
+		if errors.As(err, &d) {
+			return &crmv1.HealthResponse{Ok: true, Warning: d.Message}, nil
+		}
 		return &crmv1.HealthResponse{Ok: false, Message: err.Error()}, nil
 	}
 	return &crmv1.HealthResponse{Ok: true}, nil

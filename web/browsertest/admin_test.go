@@ -23,7 +23,8 @@ func TestAdmin(t *testing.T) {
 	}
 	// And the host's test plugin, for the plugins section.
 	bin, sum := testkit.BuildPlugin(t, "./core/plugins/internal/testplugin/cmd")
-	fixture = append(fixture, fmt.Sprintf("\nplugin \"testplugin\" {\n  path   = %q\n  sha256 = %q\n  read   = [\"contact\"]\n}\n", bin, sum)...)
+	// Its config makes it answer health checks degraded, with a warning.
+	fixture = append(fixture, fmt.Sprintf("\nplugin \"testplugin\" {\n  path   = %q\n  sha256 = %q\n  read   = [\"contact\"]\n  config = { degraded = \"the converter soffice is not installed\" }\n}\n", bin, sum)...)
 	config := filepath.Join(t.TempDir(), "crm.hcl")
 	if err := os.WriteFile(config, fixture, 0o644); err != nil {
 		t.Fatal(err)
@@ -131,6 +132,14 @@ func TestAdmin(t *testing.T) {
 			}),
 			waitJS(`document.querySelector('tr[data-plugin=testplugin] .state-running') &&
 				document.querySelector('tr[data-plugin=testplugin] td:nth-child(3)').textContent.trim().startsWith('1')`),
+			// A degraded plugin runs on, its warning beside its state.
+			s.waitAPI(t, "/api/v1/plugins/testplugin", "a warning", func(v record) bool {
+				st, _ := v["status"].(map[string]any)
+				w, _ := st["warning"].(string)
+				return w != ""
+			}),
+			chromedp.Reload(),
+			waitJS(`document.querySelector('tr[data-plugin=testplugin] [data-warning]')?.textContent.includes('soffice')`),
 		)
 		screenshot(t, ctx, "en-admin-plugins")
 	})

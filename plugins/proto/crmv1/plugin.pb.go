@@ -1691,9 +1691,13 @@ func (*HealthRequest) Descriptor() ([]byte, []int) {
 }
 
 type HealthResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Ok            bool                   `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
-	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Ok      bool                   `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	Message string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// warning, with ok, says the plugin works but not fully (a program it
+	// needs for some of its work is missing); the host shows it in the
+	// plugin's status and keeps it running.
+	Warning       string `protobuf:"bytes,3,opt,name=warning,proto3" json:"warning,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1738,6 +1742,13 @@ func (x *HealthResponse) GetOk() bool {
 func (x *HealthResponse) GetMessage() string {
 	if x != nil {
 		return x.Message
+	}
+	return ""
+}
+
+func (x *HealthResponse) GetWarning() string {
+	if x != nil {
+		return x.Warning
 	}
 	return ""
 }
@@ -2599,6 +2610,218 @@ func (x *FileChunk) GetData() []byte {
 	return nil
 }
 
+// WriteFileChunk is one piece of a file a plugin stores; the first
+// carries the header.
+type WriteFileChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Header        *WriteFileHeader       `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteFileChunk) Reset() {
+	*x = WriteFileChunk{}
+	mi := &file_crm_v1_plugin_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteFileChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteFileChunk) ProtoMessage() {}
+
+func (x *WriteFileChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_v1_plugin_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteFileChunk.ProtoReflect.Descriptor instead.
+func (*WriteFileChunk) Descriptor() ([]byte, []int) {
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *WriteFileChunk) GetHeader() *WriteFileHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *WriteFileChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// WriteFileHeader names the file a WriteFile stream stores.
+type WriteFileHeader struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	ContentType   string                 `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	Context       *CallContext           `protobuf:"bytes,3,opt,name=context,proto3" json:"context,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteFileHeader) Reset() {
+	*x = WriteFileHeader{}
+	mi := &file_crm_v1_plugin_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteFileHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteFileHeader) ProtoMessage() {}
+
+func (x *WriteFileHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_v1_plugin_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteFileHeader.ProtoReflect.Descriptor instead.
+func (*WriteFileHeader) Descriptor() ([]byte, []int) {
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *WriteFileHeader) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *WriteFileHeader) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *WriteFileHeader) GetContext() *CallContext {
+	if x != nil {
+		return x.Context
+	}
+	return nil
+}
+
+type GetSchemaRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entity        string                 `protobuf:"bytes,1,opt,name=entity,proto3" json:"entity,omitempty"`
+	Context       *CallContext           `protobuf:"bytes,2,opt,name=context,proto3" json:"context,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSchemaRequest) Reset() {
+	*x = GetSchemaRequest{}
+	mi := &file_crm_v1_plugin_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSchemaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSchemaRequest) ProtoMessage() {}
+
+func (x *GetSchemaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_v1_plugin_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSchemaRequest.ProtoReflect.Descriptor instead.
+func (*GetSchemaRequest) Descriptor() ([]byte, []int) {
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *GetSchemaRequest) GetEntity() string {
+	if x != nil {
+		return x.Entity
+	}
+	return ""
+}
+
+func (x *GetSchemaRequest) GetContext() *CallContext {
+	if x != nil {
+		return x.Context
+	}
+	return nil
+}
+
+type GetSchemaResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// entity is the entity with all its fields (system fields excluded).
+	Entity        *Entity `protobuf:"bytes,1,opt,name=entity,proto3" json:"entity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSchemaResponse) Reset() {
+	*x = GetSchemaResponse{}
+	mi := &file_crm_v1_plugin_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSchemaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSchemaResponse) ProtoMessage() {}
+
+func (x *GetSchemaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crm_v1_plugin_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSchemaResponse.ProtoReflect.Descriptor instead.
+func (*GetSchemaResponse) Descriptor() ([]byte, []int) {
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *GetSchemaResponse) GetEntity() *Entity {
+	if x != nil {
+		return x.Entity
+	}
+	return nil
+}
+
 // Locale is the instance's locale block, sent with Configure: the
 // languages of the business, its calendar, default currency, time zone
 // and phone region. A host without the block's values sends the defaults
@@ -2624,7 +2847,7 @@ type Locale struct {
 
 func (x *Locale) Reset() {
 	*x = Locale{}
-	mi := &file_crm_v1_plugin_proto_msgTypes[39]
+	mi := &file_crm_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2636,7 +2859,7 @@ func (x *Locale) String() string {
 func (*Locale) ProtoMessage() {}
 
 func (x *Locale) ProtoReflect() protoreflect.Message {
-	mi := &file_crm_v1_plugin_proto_msgTypes[39]
+	mi := &file_crm_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2649,7 +2872,7 @@ func (x *Locale) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Locale.ProtoReflect.Descriptor instead.
 func (*Locale) Descriptor() ([]byte, []int) {
-	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_crm_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Locale) GetLanguages() []string {
@@ -2821,10 +3044,11 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x12/\n" +
 	"\aheaders\x18\x02 \x03(\v2\x15.crm.plugin.v1.HeaderR\aheaders\x12\x12\n" +
 	"\x04body\x18\x03 \x01(\fR\x04body\"\x0f\n" +
-	"\rHealthRequest\":\n" +
+	"\rHealthRequest\"T\n" +
 	"\x0eHealthResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"n\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x18\n" +
+	"\awarning\x18\x03 \x01(\tR\awarning\"n\n" +
 	"\vCallContext\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x12\x1d\n" +
@@ -2887,7 +3111,19 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\x06sha256\x18\x05 \x01(\tR\x06sha256\"L\n" +
 	"\tFileChunk\x12+\n" +
 	"\x04info\x18\x01 \x01(\v2\x17.crm.plugin.v1.FileInfoR\x04info\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04data\"\xbd\x01\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"\\\n" +
+	"\x0eWriteFileChunk\x126\n" +
+	"\x06header\x18\x01 \x01(\v2\x1e.crm.plugin.v1.WriteFileHeaderR\x06header\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"~\n" +
+	"\x0fWriteFileHeader\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x124\n" +
+	"\acontext\x18\x03 \x01(\v2\x1a.crm.plugin.v1.CallContextR\acontext\"`\n" +
+	"\x10GetSchemaRequest\x12\x16\n" +
+	"\x06entity\x18\x01 \x01(\tR\x06entity\x124\n" +
+	"\acontext\x18\x02 \x01(\v2\x1a.crm.plugin.v1.CallContextR\acontext\"B\n" +
+	"\x11GetSchemaResponse\x12-\n" +
+	"\x06entity\x18\x01 \x01(\v2\x15.crm.plugin.v1.EntityR\x06entity\"\xbd\x01\n" +
 	"\x06Locale\x12\x1c\n" +
 	"\tlanguages\x18\x01 \x03(\tR\tlanguages\x12)\n" +
 	"\x10default_language\x18\x02 \x01(\tR\x0fdefaultLanguage\x12\x1a\n" +
@@ -2901,7 +3137,7 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\x06Invoke\x12\x1c.crm.plugin.v1.InvokeRequest\x1a\x1d.crm.plugin.v1.InvokeResponse\x12T\n" +
 	"\vHandleEvent\x12!.crm.plugin.v1.HandleEventRequest\x1a\".crm.plugin.v1.HandleEventResponse\x12Z\n" +
 	"\rHandleWebhook\x12#.crm.plugin.v1.HandleWebhookRequest\x1a$.crm.plugin.v1.HandleWebhookResponse\x12E\n" +
-	"\x06Health\x12\x1c.crm.plugin.v1.HealthRequest\x1a\x1d.crm.plugin.v1.HealthResponse2\xa5\x04\n" +
+	"\x06Health\x12\x1c.crm.plugin.v1.HealthRequest\x1a\x1d.crm.plugin.v1.HealthResponse2\xbc\x05\n" +
 	"\x04Host\x12K\n" +
 	"\tGetRecord\x12\x1f.crm.plugin.v1.GetRecordRequest\x1a\x1d.crm.plugin.v1.RecordResponse\x12T\n" +
 	"\vListRecords\x12!.crm.plugin.v1.ListRecordsRequest\x1a\".crm.plugin.v1.ListRecordsResponse\x12Q\n" +
@@ -2909,7 +3145,9 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\fUpdateRecord\x12\".crm.plugin.v1.UpdateRecordRequest\x1a\x1d.crm.plugin.v1.RecordResponse\x12N\n" +
 	"\tEmitEvent\x12\x1f.crm.plugin.v1.EmitEventRequest\x1a .crm.plugin.v1.EmitEventResponse\x12<\n" +
 	"\x03Log\x12\x19.crm.plugin.v1.LogRequest\x1a\x1a.crm.plugin.v1.LogResponse\x12F\n" +
-	"\bReadFile\x12\x1e.crm.plugin.v1.ReadFileRequest\x1a\x18.crm.plugin.v1.FileChunk0\x01B1Z/github.com/crmkit/crm/plugins/proto/crmv1;crmv1b\x06proto3"
+	"\bReadFile\x12\x1e.crm.plugin.v1.ReadFileRequest\x1a\x18.crm.plugin.v1.FileChunk0\x01\x12E\n" +
+	"\tWriteFile\x12\x1d.crm.plugin.v1.WriteFileChunk\x1a\x17.crm.plugin.v1.FileInfo(\x01\x12N\n" +
+	"\tGetSchema\x12\x1f.crm.plugin.v1.GetSchemaRequest\x1a .crm.plugin.v1.GetSchemaResponseB1Z/github.com/crmkit/crm/plugins/proto/crmv1;crmv1b\x06proto3"
 
 var (
 	file_crm_v1_plugin_proto_rawDescOnce sync.Once
@@ -2923,7 +3161,7 @@ func file_crm_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_crm_v1_plugin_proto_rawDescData
 }
 
-var file_crm_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_crm_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_crm_v1_plugin_proto_goTypes = []any{
 	(*ManifestRequest)(nil),       // 0: crm.plugin.v1.ManifestRequest
 	(*ManifestResponse)(nil),      // 1: crm.plugin.v1.ManifestResponse
@@ -2964,7 +3202,11 @@ var file_crm_v1_plugin_proto_goTypes = []any{
 	(*ReadFileRequest)(nil),       // 36: crm.plugin.v1.ReadFileRequest
 	(*FileInfo)(nil),              // 37: crm.plugin.v1.FileInfo
 	(*FileChunk)(nil),             // 38: crm.plugin.v1.FileChunk
-	(*Locale)(nil),                // 39: crm.plugin.v1.Locale
+	(*WriteFileChunk)(nil),        // 39: crm.plugin.v1.WriteFileChunk
+	(*WriteFileHeader)(nil),       // 40: crm.plugin.v1.WriteFileHeader
+	(*GetSchemaRequest)(nil),      // 41: crm.plugin.v1.GetSchemaRequest
+	(*GetSchemaResponse)(nil),     // 42: crm.plugin.v1.GetSchemaResponse
+	(*Locale)(nil),                // 43: crm.plugin.v1.Locale
 }
 var file_crm_v1_plugin_proto_depIdxs = []int32{
 	2,  // 0: crm.plugin.v1.ManifestResponse.manifest:type_name -> crm.plugin.v1.Manifest
@@ -2976,7 +3218,7 @@ var file_crm_v1_plugin_proto_depIdxs = []int32{
 	4,  // 6: crm.plugin.v1.Action.arguments:type_name -> crm.plugin.v1.Argument
 	6,  // 7: crm.plugin.v1.Entity.fields:type_name -> crm.plugin.v1.Field
 	4,  // 8: crm.plugin.v1.EventSpec.payload:type_name -> crm.plugin.v1.Argument
-	39, // 9: crm.plugin.v1.ConfigureRequest.locale:type_name -> crm.plugin.v1.Locale
+	43, // 9: crm.plugin.v1.ConfigureRequest.locale:type_name -> crm.plugin.v1.Locale
 	14, // 10: crm.plugin.v1.ConfigureResponse.refusal:type_name -> crm.plugin.v1.Refusal
 	13, // 11: crm.plugin.v1.InvokeRequest.record:type_name -> crm.plugin.v1.RecordRef
 	12, // 12: crm.plugin.v1.InvokeRequest.user:type_name -> crm.plugin.v1.User
@@ -2993,37 +3235,45 @@ var file_crm_v1_plugin_proto_depIdxs = []int32{
 	25, // 23: crm.plugin.v1.EmitEventRequest.context:type_name -> crm.plugin.v1.CallContext
 	25, // 24: crm.plugin.v1.ReadFileRequest.context:type_name -> crm.plugin.v1.CallContext
 	37, // 25: crm.plugin.v1.FileChunk.info:type_name -> crm.plugin.v1.FileInfo
-	0,  // 26: crm.plugin.v1.Plugin.Manifest:input_type -> crm.plugin.v1.ManifestRequest
-	10, // 27: crm.plugin.v1.Plugin.Configure:input_type -> crm.plugin.v1.ConfigureRequest
-	15, // 28: crm.plugin.v1.Plugin.Invoke:input_type -> crm.plugin.v1.InvokeRequest
-	18, // 29: crm.plugin.v1.Plugin.HandleEvent:input_type -> crm.plugin.v1.HandleEventRequest
-	21, // 30: crm.plugin.v1.Plugin.HandleWebhook:input_type -> crm.plugin.v1.HandleWebhookRequest
-	23, // 31: crm.plugin.v1.Plugin.Health:input_type -> crm.plugin.v1.HealthRequest
-	26, // 32: crm.plugin.v1.Host.GetRecord:input_type -> crm.plugin.v1.GetRecordRequest
-	28, // 33: crm.plugin.v1.Host.ListRecords:input_type -> crm.plugin.v1.ListRecordsRequest
-	30, // 34: crm.plugin.v1.Host.CreateRecord:input_type -> crm.plugin.v1.CreateRecordRequest
-	31, // 35: crm.plugin.v1.Host.UpdateRecord:input_type -> crm.plugin.v1.UpdateRecordRequest
-	32, // 36: crm.plugin.v1.Host.EmitEvent:input_type -> crm.plugin.v1.EmitEventRequest
-	34, // 37: crm.plugin.v1.Host.Log:input_type -> crm.plugin.v1.LogRequest
-	36, // 38: crm.plugin.v1.Host.ReadFile:input_type -> crm.plugin.v1.ReadFileRequest
-	1,  // 39: crm.plugin.v1.Plugin.Manifest:output_type -> crm.plugin.v1.ManifestResponse
-	11, // 40: crm.plugin.v1.Plugin.Configure:output_type -> crm.plugin.v1.ConfigureResponse
-	16, // 41: crm.plugin.v1.Plugin.Invoke:output_type -> crm.plugin.v1.InvokeResponse
-	19, // 42: crm.plugin.v1.Plugin.HandleEvent:output_type -> crm.plugin.v1.HandleEventResponse
-	22, // 43: crm.plugin.v1.Plugin.HandleWebhook:output_type -> crm.plugin.v1.HandleWebhookResponse
-	24, // 44: crm.plugin.v1.Plugin.Health:output_type -> crm.plugin.v1.HealthResponse
-	27, // 45: crm.plugin.v1.Host.GetRecord:output_type -> crm.plugin.v1.RecordResponse
-	29, // 46: crm.plugin.v1.Host.ListRecords:output_type -> crm.plugin.v1.ListRecordsResponse
-	27, // 47: crm.plugin.v1.Host.CreateRecord:output_type -> crm.plugin.v1.RecordResponse
-	27, // 48: crm.plugin.v1.Host.UpdateRecord:output_type -> crm.plugin.v1.RecordResponse
-	33, // 49: crm.plugin.v1.Host.EmitEvent:output_type -> crm.plugin.v1.EmitEventResponse
-	35, // 50: crm.plugin.v1.Host.Log:output_type -> crm.plugin.v1.LogResponse
-	38, // 51: crm.plugin.v1.Host.ReadFile:output_type -> crm.plugin.v1.FileChunk
-	39, // [39:52] is the sub-list for method output_type
-	26, // [26:39] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	40, // 26: crm.plugin.v1.WriteFileChunk.header:type_name -> crm.plugin.v1.WriteFileHeader
+	25, // 27: crm.plugin.v1.WriteFileHeader.context:type_name -> crm.plugin.v1.CallContext
+	25, // 28: crm.plugin.v1.GetSchemaRequest.context:type_name -> crm.plugin.v1.CallContext
+	5,  // 29: crm.plugin.v1.GetSchemaResponse.entity:type_name -> crm.plugin.v1.Entity
+	0,  // 30: crm.plugin.v1.Plugin.Manifest:input_type -> crm.plugin.v1.ManifestRequest
+	10, // 31: crm.plugin.v1.Plugin.Configure:input_type -> crm.plugin.v1.ConfigureRequest
+	15, // 32: crm.plugin.v1.Plugin.Invoke:input_type -> crm.plugin.v1.InvokeRequest
+	18, // 33: crm.plugin.v1.Plugin.HandleEvent:input_type -> crm.plugin.v1.HandleEventRequest
+	21, // 34: crm.plugin.v1.Plugin.HandleWebhook:input_type -> crm.plugin.v1.HandleWebhookRequest
+	23, // 35: crm.plugin.v1.Plugin.Health:input_type -> crm.plugin.v1.HealthRequest
+	26, // 36: crm.plugin.v1.Host.GetRecord:input_type -> crm.plugin.v1.GetRecordRequest
+	28, // 37: crm.plugin.v1.Host.ListRecords:input_type -> crm.plugin.v1.ListRecordsRequest
+	30, // 38: crm.plugin.v1.Host.CreateRecord:input_type -> crm.plugin.v1.CreateRecordRequest
+	31, // 39: crm.plugin.v1.Host.UpdateRecord:input_type -> crm.plugin.v1.UpdateRecordRequest
+	32, // 40: crm.plugin.v1.Host.EmitEvent:input_type -> crm.plugin.v1.EmitEventRequest
+	34, // 41: crm.plugin.v1.Host.Log:input_type -> crm.plugin.v1.LogRequest
+	36, // 42: crm.plugin.v1.Host.ReadFile:input_type -> crm.plugin.v1.ReadFileRequest
+	39, // 43: crm.plugin.v1.Host.WriteFile:input_type -> crm.plugin.v1.WriteFileChunk
+	41, // 44: crm.plugin.v1.Host.GetSchema:input_type -> crm.plugin.v1.GetSchemaRequest
+	1,  // 45: crm.plugin.v1.Plugin.Manifest:output_type -> crm.plugin.v1.ManifestResponse
+	11, // 46: crm.plugin.v1.Plugin.Configure:output_type -> crm.plugin.v1.ConfigureResponse
+	16, // 47: crm.plugin.v1.Plugin.Invoke:output_type -> crm.plugin.v1.InvokeResponse
+	19, // 48: crm.plugin.v1.Plugin.HandleEvent:output_type -> crm.plugin.v1.HandleEventResponse
+	22, // 49: crm.plugin.v1.Plugin.HandleWebhook:output_type -> crm.plugin.v1.HandleWebhookResponse
+	24, // 50: crm.plugin.v1.Plugin.Health:output_type -> crm.plugin.v1.HealthResponse
+	27, // 51: crm.plugin.v1.Host.GetRecord:output_type -> crm.plugin.v1.RecordResponse
+	29, // 52: crm.plugin.v1.Host.ListRecords:output_type -> crm.plugin.v1.ListRecordsResponse
+	27, // 53: crm.plugin.v1.Host.CreateRecord:output_type -> crm.plugin.v1.RecordResponse
+	27, // 54: crm.plugin.v1.Host.UpdateRecord:output_type -> crm.plugin.v1.RecordResponse
+	33, // 55: crm.plugin.v1.Host.EmitEvent:output_type -> crm.plugin.v1.EmitEventResponse
+	35, // 56: crm.plugin.v1.Host.Log:output_type -> crm.plugin.v1.LogResponse
+	38, // 57: crm.plugin.v1.Host.ReadFile:output_type -> crm.plugin.v1.FileChunk
+	37, // 58: crm.plugin.v1.Host.WriteFile:output_type -> crm.plugin.v1.FileInfo
+	42, // 59: crm.plugin.v1.Host.GetSchema:output_type -> crm.plugin.v1.GetSchemaResponse
+	45, // [45:60] is the sub-list for method output_type
+	30, // [30:45] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_crm_v1_plugin_proto_init() }
@@ -3037,7 +3287,7 @@ func file_crm_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crm_v1_plugin_proto_rawDesc), len(file_crm_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   40,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

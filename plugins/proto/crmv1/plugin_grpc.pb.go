@@ -361,6 +361,8 @@ const (
 	Host_EmitEvent_FullMethodName    = "/crm.plugin.v1.Host/EmitEvent"
 	Host_Log_FullMethodName          = "/crm.plugin.v1.Host/Log"
 	Host_ReadFile_FullMethodName     = "/crm.plugin.v1.Host/ReadFile"
+	Host_WriteFile_FullMethodName    = "/crm.plugin.v1.Host/WriteFile"
+	Host_GetSchema_FullMethodName    = "/crm.plugin.v1.Host/GetSchema"
 )
 
 // HostClient is the client API for Host service.
@@ -380,6 +382,16 @@ type HostClient interface {
 	Log(ctx context.Context, in *LogRequest, opts ...grpc.CallOption) (*LogResponse, error)
 	// ReadFile streams a stored file in chunks (the file's metadata first).
 	ReadFile(ctx context.Context, in *ReadFileRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FileChunk], error)
+	// WriteFile stores a file the plugin produced (a generated document),
+	// streamed in chunks: the first carries its name, content type and call
+	// context. The host answers its metadata; a record's file field then
+	// takes its id. It is refused unless the plugin may write an entity with
+	// a file field, and above the host's size limit.
+	WriteFile(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[WriteFileChunk, FileInfo], error)
+	// GetSchema describes one entity the plugin may read: its fields with
+	// their HCL types, as the instance's configuration has them (HCL fields
+	// an admin added included).
+	GetSchema(ctx context.Context, in *GetSchemaRequest, opts ...grpc.CallOption) (*GetSchemaResponse, error)
 }
 
 type hostClient struct {
@@ -469,6 +481,29 @@ func (c *hostClient) ReadFile(ctx context.Context, in *ReadFileRequest, opts ...
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Host_ReadFileClient = grpc.ServerStreamingClient[FileChunk]
 
+func (c *hostClient) WriteFile(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[WriteFileChunk, FileInfo], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Host_ServiceDesc.Streams[1], Host_WriteFile_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WriteFileChunk, FileInfo]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Host_WriteFileClient = grpc.ClientStreamingClient[WriteFileChunk, FileInfo]
+
+func (c *hostClient) GetSchema(ctx context.Context, in *GetSchemaRequest, opts ...grpc.CallOption) (*GetSchemaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSchemaResponse)
+	err := c.cc.Invoke(ctx, Host_GetSchema_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -486,6 +521,16 @@ type HostServer interface {
 	Log(context.Context, *LogRequest) (*LogResponse, error)
 	// ReadFile streams a stored file in chunks (the file's metadata first).
 	ReadFile(*ReadFileRequest, grpc.ServerStreamingServer[FileChunk]) error
+	// WriteFile stores a file the plugin produced (a generated document),
+	// streamed in chunks: the first carries its name, content type and call
+	// context. The host answers its metadata; a record's file field then
+	// takes its id. It is refused unless the plugin may write an entity with
+	// a file field, and above the host's size limit.
+	WriteFile(grpc.ClientStreamingServer[WriteFileChunk, FileInfo]) error
+	// GetSchema describes one entity the plugin may read: its fields with
+	// their HCL types, as the instance's configuration has them (HCL fields
+	// an admin added included).
+	GetSchema(context.Context, *GetSchemaRequest) (*GetSchemaResponse, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -516,6 +561,12 @@ func (UnimplementedHostServer) Log(context.Context, *LogRequest) (*LogResponse, 
 }
 func (UnimplementedHostServer) ReadFile(*ReadFileRequest, grpc.ServerStreamingServer[FileChunk]) error {
 	return status.Error(codes.Unimplemented, "method ReadFile not implemented")
+}
+func (UnimplementedHostServer) WriteFile(grpc.ClientStreamingServer[WriteFileChunk, FileInfo]) error {
+	return status.Error(codes.Unimplemented, "method WriteFile not implemented")
+}
+func (UnimplementedHostServer) GetSchema(context.Context, *GetSchemaRequest) (*GetSchemaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSchema not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -657,6 +708,31 @@ func _Host_ReadFile_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Host_ReadFileServer = grpc.ServerStreamingServer[FileChunk]
 
+func _Host_WriteFile_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(HostServer).WriteFile(&grpc.GenericServerStream[WriteFileChunk, FileInfo]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Host_WriteFileServer = grpc.ClientStreamingServer[WriteFileChunk, FileInfo]
+
+func _Host_GetSchema_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSchemaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).GetSchema(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_GetSchema_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).GetSchema(ctx, req.(*GetSchemaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -688,12 +764,21 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Log",
 			Handler:    _Host_Log_Handler,
 		},
+		{
+			MethodName: "GetSchema",
+			Handler:    _Host_GetSchema_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "ReadFile",
 			Handler:       _Host_ReadFile_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "WriteFile",
+			Handler:       _Host_WriteFile_Handler,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "crm/v1/plugin.proto",

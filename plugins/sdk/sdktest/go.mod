@@ -6,6 +6,7 @@ require (
 	github.com/crmkit/crm v0.0.0-00010101000000-000000000000
 	github.com/crmkit/crm/plugins/sdk v1.0.0
 	github.com/hashicorp/go-plugin v1.8.0
+	github.com/hashicorp/hcl/v2 v2.25.0
 )
 
 require (
@@ -26,7 +27,6 @@ require (
 	github.com/google/flatbuffers v25.2.10+incompatible // indirect
 	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/hashicorp/go-hclog v1.6.3 // indirect
-	github.com/hashicorp/hcl/v2 v2.25.0 // indirect
 	github.com/hashicorp/yamux v0.1.2 // indirect
 	github.com/jalaali/go-jalaali v0.1.0 // indirect
 	github.com/klauspost/compress v1.20.1 // indirect

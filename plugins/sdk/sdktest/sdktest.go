@@ -38,6 +38,8 @@ import (
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/auth"
@@ -66,6 +68,29 @@ type Options struct {
 	// Each field left zero comes from a locale block in Config, else from
 	// the defaults (sdk.DefaultLocale).
 	Locale sdk.Locale
+	// Process runs the plugin in a process of its own, as crm does, not in
+	// the test process: the test binary started again, which serves the
+	// plugin because the package's TestMain calls Main. A crash or a
+	// runaway allocation of the plugin then cannot take the test down,
+	// and the host supervises it as in production (Restarts).
+	Process bool
+}
+
+// childEnv tells a test binary started by Start with Options.Process to
+// serve its plugin instead of running tests.
+const childEnv = "CRM_SDKTEST_SERVE_PLUGIN"
+
+// Main runs a plugin package's tests, and serves the plugin newPlugin
+// makes when the test binary is started as the plugin's process
+// (Options.Process). Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { sdktest.Main(m, func() sdk.Plugin { return &Loyalty{} }) }
+func Main(m *testing.M, newPlugin func() sdk.Plugin) {
+	if os.Getenv(childEnv) != "" {
+		sdk.Serve(newPlugin())
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
 }
 
 // Host is a running temporary host with one plugin.
@@ -90,12 +115,23 @@ func Start(t testing.TB, p sdk.Plugin, opts Options) *Host {
 	if err := man.Validate(); err != nil {
 		t.Fatalf("sdktest: the plugin's manifest: %v", err)
 	}
+	// An entity block of Config named like a manifest entity adds fields
+	// to it, as beside a plugin block in production: the manifest's
+	// fields come first.
+	extended := entityBlocks(opts.Config)
 	cfg, diags := config.LoadSources(map[string][]byte{
-		"plugin_entities.hcl": []byte(entitiesHCL(man)),
+		"plugin_entities.hcl": []byte(entitiesHCL(man, extended)),
 		"test.hcl":            []byte(opts.Config),
 	})
 	if diags.HasErrors() {
 		t.Fatalf("sdktest: the configuration: %v", diags)
+	}
+	for _, me := range man.Entities {
+		if e := cfg.Entity(me.Name); e != nil && extended[me.Name] {
+			if err := prependFields(e, me); err != nil {
+				t.Fatalf("sdktest: the configuration: %v", err)
+			}
+		}
 	}
 	sch, err := schema.New(cfg)
 	if err != nil {
@@ -112,19 +148,33 @@ func Start(t testing.TB, p sdk.Plugin, opts Options) *Host {
 		t.Fatalf("sdktest: open the store: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	rc, closed, err := testserve.Serve(ctx, p)
-	if err != nil {
-		cancel()
-		st.Close()
-		t.Fatalf("sdktest: %v", err)
-	}
 	h := &Host{t: t, name: man.Name, store: st, schema: sch, logs: logs,
 		records: records.New(st, sch), auth: auth.New(st, cfg.Roles, auth.Options{Logger: log})}
-	h.host = coreplugins.New(coreplugins.Options{
+	hopts := coreplugins.Options{
 		Store: st, Schema: sch, Logger: log, CallTimeout: opts.CallTimeout,
-		Reattach: map[string]*goplugin.ReattachConfig{man.Name: rc}, Locale: withLocale(cfg.Locale, opts.Locale),
-		Users: h.auth.PrincipalOf, Records: h.records,
-	})
+		Locale: withLocale(cfg.Locale, opts.Locale), Users: h.auth.PrincipalOf, Records: h.records,
+	}
+	var closed <-chan struct{}
+	if opts.Process {
+		// The test binary again, told by childEnv to serve the plugin
+		// (Main); -test.run matches no test should it not.
+		os.Setenv(childEnv, man.Name)
+		hopts.Executable, hopts.Env = os.Args[0], []string{childEnv}
+		hopts.ServeArgs = func(string) []string { return []string{"-test.run=^$"} }
+		done := make(chan struct{})
+		close(done)
+		closed = done
+	} else {
+		rc, served, err := testserve.Serve(ctx, p)
+		if err != nil {
+			cancel()
+			st.Close()
+			t.Fatalf("sdktest: %v", err)
+		}
+		closed = served
+		hopts.Reattach = map[string]*goplugin.ReattachConfig{man.Name: rc}
+	}
+	h.host = coreplugins.New(hopts)
 	t.Cleanup(func() {
 		h.host.Close()
 		cancel()
@@ -139,10 +189,48 @@ func Start(t testing.TB, p sdk.Plugin, opts Options) *Host {
 	return h
 }
 
-// entitiesHCL declares the manifest's entities as HCL entity blocks.
-func entitiesHCL(m sdk.Manifest) string {
+// entityBlocks are the names of the entity blocks of an HCL source (nil
+// when it does not parse: loading it reports why).
+func entityBlocks(src string) map[string]bool {
+	f, diags := hclsyntax.ParseConfig([]byte(src), "test.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil
+	}
+	names := map[string]bool{}
+	for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+		if b.Type == "entity" && len(b.Labels) == 1 {
+			names[b.Labels[0]] = true
+		}
+	}
+	return names
+}
+
+// prependFields puts a manifest entity's fields before those of the entity
+// block that extends it, as app.WithPluginEntities does.
+func prependFields(e *config.Entity, me sdk.Entity) error {
+	fields := make([]*config.Field, 0, len(me.Fields)+len(e.Fields))
+	for _, mf := range me.Fields {
+		if e.Field(mf.Name) != nil {
+			return fmt.Errorf("entity %q: field %q comes from the plugin's manifest; an entity block may add fields to it, not repeat one", e.Name, mf.Name)
+		}
+		fields = append(fields, &config.Field{Name: mf.Name, Label: mf.Label, Type: mf.Type, Required: mf.Required,
+			Unique: mf.Unique, Index: mf.Index, Values: mf.Values, To: mf.To})
+	}
+	e.Fields = append(fields, e.Fields...)
+	if me.Label != "" {
+		e.Label = me.Label
+	}
+	return nil
+}
+
+// entitiesHCL declares the manifest's entities as HCL entity blocks, but
+// those Config extends (skip).
+func entitiesHCL(m sdk.Manifest, skip map[string]bool) string {
 	var b strings.Builder
 	for _, e := range m.Entities {
+		if skip[e.Name] {
+			continue
+		}
 		fmt.Fprintf(&b, "entity %q {\n", e.Name)
 		if e.Label != "" {
 			fmt.Fprintf(&b, "  label = %q\n", e.Label)
@@ -429,6 +517,34 @@ func (h *Host) StoreFile(name, contentType string, data []byte) map[string]any {
 	return jsonForm(h.t, f.APIForm())
 }
 
+// ReadFile returns a stored file's metadata and bytes: a document the
+// plugin stored with Host.WriteFile, or an uploaded one. It fails the test
+// when there is no such file.
+func (h *Host) ReadFile(id string) (sdk.FileInfo, []byte) {
+	h.t.Helper()
+	f, err := h.store.FileInfo(context.Background(), id)
+	if err != nil {
+		h.t.Fatalf("sdktest: file %s: %v", id, err)
+	}
+	var buf bytes.Buffer
+	if err := h.store.WriteFile(context.Background(), id, &buf); err != nil {
+		h.t.Fatalf("sdktest: read file %s: %v", id, err)
+	}
+	return sdk.FileInfo{ID: f.ID, Name: f.Name, Size: f.Size, ContentType: f.ContentType, SHA256: f.SHA256}, buf.Bytes()
+}
+
+// StoreFile stores a file uploaded by the user, as POST /api/v1/files
+// does: during an action the user calls, the plugin may read it (a file
+// argument).
+func (u *User) StoreFile(name, contentType string, data []byte) map[string]any {
+	u.h.t.Helper()
+	f, err := u.h.store.PutFile(context.Background(), name, contentType, u.user.ID, bytes.NewReader(data), int64(len(data))+1)
+	if err != nil {
+		u.h.t.Fatalf("sdktest: store file %s: %v", name, err)
+	}
+	return jsonForm(u.h.t, f.APIForm())
+}
+
 // Emitted returns the events the plugin emitted, in order, each with its
 // payload as Record.
 func (h *Host) Emitted() []sdk.Event {
@@ -451,6 +567,32 @@ func (h *Host) Emitted() []sdk.Event {
 		out = append(out, sdk.Event{Seq: ev.Seq, Name: ev.Entity + "." + ev.Op, ID: ev.ID, At: ev.At, By: ev.By, Record: payload})
 	}
 	return out
+}
+
+// Restarts is how many times the host started the plugin's process again
+// after it crashed or hung (Options.Process; always 0 in process).
+func (h *Host) Restarts() int {
+	for _, st := range h.host.Plugins() {
+		if st.Name == h.name {
+			return st.Restarts
+		}
+	}
+	return 0
+}
+
+// Health checks the plugin's health through the host, as its supervisor
+// does, and returns the warning of a plugin that answered sdk.Degraded
+// ("" when none), or the error of an unhealthy one.
+func (h *Host) Health() (warning string, err error) {
+	if err := h.host.Health(context.Background(), h.name); err != nil {
+		return "", err
+	}
+	for _, st := range h.host.Plugins() {
+		if st.Name == h.name {
+			return st.Warning, nil
+		}
+	}
+	return "", nil
 }
 
 // Log returns what the host logged so far, the plugin's output included.

@@ -140,6 +140,16 @@ func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 	return nil
 }
 
+// Health answers sdk.Degraded with the config's "degraded" text, if any.
+func (p *Plugin) Health(context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w, _ := p.config["degraded"].(string); w != "" {
+		return sdk.Degraded(w)
+	}
+	return nil
+}
+
 type args struct {
 	Entity string         `json:"entity"`
 	ID     string         `json:"id"`

@@ -349,7 +349,7 @@ function Plugins() {
           ${p.started_at && html`<br /><span class="small">${t('admin.plugin_started', { when: formatRelative(p.started_at) })}</span>`}</td>
         <td data-label=${t('admin.plugin_state')}><span class=${'state-' + p.state}>${text(STATE_TEXT, p.state)}</span></td>
         <td data-label=${t('admin.plugin_restarts')}>${formatNumber(p.restarts || 0)}${p.last_restart && html` <span class="muted small">(${formatRelative(p.last_restart)})</span>`}</td>
-        <td data-label=${t('admin.plugin_error')} dir="auto">${p.last_error ? html`<span class="error">${p.last_error}</span>` : '—'}</td>
+        <td data-label=${t('admin.plugin_error')} dir="auto">${p.last_error ? html`<span class="error">${p.last_error}</span>` : (p.warning ? '' : '—')}${p.warning && html`<p class="warning small" data-warning>${p.warning}</p>`}</td>
         <td><button type="button" id=${'restart-' + p.name} disabled=${busy === p.name} onClick=${() => restart(p)}>${busy === p.name ? t('admin.restarting') : t('admin.restart')}</button></td>
       </tr>`)}</tbody>
     </table>`;
