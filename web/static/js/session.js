@@ -41,6 +41,29 @@ export const SYSTEM_FIELDS = [
   { name: 'version', type: 'int', system: true },
 ];
 
+/**
+ * withPipelineLabels gives the pipeline and stage fields of an entity with
+ * pipelines the labels of its pipelines and stages as value_labels, so that
+ * lists, record pages and history show "Test drive" rather than test_drive.
+ */
+function withPipelineLabels(s) {
+  for (const e of s.entities || []) {
+    if (!e.pipelines?.length) continue;
+    const names = {};
+    const stages = {};
+    for (const p of e.pipelines) {
+      names[p.name] = { en: p.label, ...p.labels };
+      Object.assign(stages, p.stage_labels);
+    }
+    for (const f of e.fields) {
+      if (f.type !== 'string') continue;
+      if (f.name === 'pipeline') f.value_labels = names;
+      if (f.name === 'stage') f.value_labels = stages;
+    }
+  }
+  return s;
+}
+
 /** ready is true once the first session check is done (signed in or not). */
 export const ready = signal(false);
 
@@ -91,7 +114,7 @@ export async function applyPrefs() {
 export async function load() {
   try {
     me.value = await api('GET', '/auth/me', null, { quiet401: true });
-    schema.value = await api('GET', '/schema');
+    schema.value = withPipelineLabels(await api('GET', '/schema'));
     unauthenticated.value = false;
     ws.start();
   } catch (e) {
