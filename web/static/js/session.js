@@ -5,7 +5,7 @@
 import { signal, computed } from '@preact/signals';
 import { api, unauthenticated } from './api.js';
 import { setLanguage, LANGUAGES } from './locale/i18n.js';
-import { calendar } from './locale/format.js';
+import { calendar, setTimezone } from './locale/format.js';
 import * as ws from './ws.js';
 
 /** me is {user, permissions} from GET /auth/me, or null when signed out. */
@@ -93,13 +93,18 @@ function store(key, value) {
   }
 }
 
-/** applyPrefs sets the UI language and calendar from the user and locale. */
+/**
+ * applyPrefs sets the UI language, calendar and time zone from the user and
+ * the locale: date-times are shown and typed in the user's time zone, else
+ * the CRM's (locale.timezone), never silently in the browser's.
+ */
 export async function applyPrefs() {
   const loc = schema.value.locale || {};
   const u = me.value?.user || {};
   const codes = LANGUAGES.map((l) => l.code);
   const code = u.language || stored('language') || loc.default || browserLanguage(codes) || 'en';
   calendar.value = u.calendar || stored('calendar') || loc.calendar || 'gregorian';
+  setTimezone(u.timezone || loc.timezone);
   try {
     await setLanguage(code);
   } catch (e) {
