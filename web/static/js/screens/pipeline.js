@@ -16,7 +16,7 @@ import { register, link, navigate, setQuery } from '../router.js';
 import { schema } from '../session.js';
 import { quote } from '../fields/index.js';
 import { valueLabel } from '../fields/enum.js';
-import { recordURL, remember, titleOf } from '../records.js';
+import { BATCH, idsFilter, recordURL, remember, titleOf } from '../records.js';
 import { subscribe } from '../ws.js';
 import { addNav } from '../shell.js';
 import { Spinner, ErrorBox, Empty, toast } from '../components.js';
@@ -148,9 +148,9 @@ function Board({ p, all }) {
     const missing = [...new Set(Object.values(cards).map((r) => r[contact.name]).filter((id) => id && refs[id] === undefined))];
     if (!missing.length) return;
     setRefs((cur) => Object.fromEntries([...Object.entries(cur), ...missing.map((id) => [id, ''])]));
-    for (let i = 0; i < missing.length; i += 200) {
-      const ids = missing.slice(i, i + 200);
-      api('GET', recordPath(contact.to), null, { query: { filter: `id in [${ids.map(quote).join(', ')}]`, limit: ids.length } })
+    for (let i = 0; i < missing.length; i += BATCH) {
+      const ids = missing.slice(i, i + BATCH);
+      api('GET', recordPath(contact.to), null, { query: { filter: idsFilter(ids), limit: ids.length } })
         .then((r) => {
           const got = {};
           for (const rec of r.items || []) {
