@@ -91,7 +91,6 @@ func TestPhoneScreens(t *testing.T) {
 			})
 		}
 	}
-	screenshot(t, phone, "fa-phone-tasks")
 
 	t.Run("the list sorts with a select on a phone", func(t *testing.T) {
 		run(t, phone, "sort by title",
