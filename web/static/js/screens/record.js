@@ -101,7 +101,8 @@ function RecordForm({ ent, id }) {
     if (!id) return;
     api('GET', recordPath(ent.name, id))
       .then((r) => { remember(ent.name, r); setRec(r); })
-      .catch((x) => setError(x));
+      // Another user's record of an own_only role answers 404, as a missing one.
+      .catch((x) => setError(x.status === 404 ? { message: t('record.not_found') } : x));
     // Live: a change made elsewhere shows here at once, unless the user is
     // editing: then the version they started from stays the base of their
     // save (which the server refuses with 409) and a note says why.
