@@ -128,6 +128,14 @@ func TestDocuments(t *testing.T) {
 		if number == "" {
 			t.Fatal("the document has no number")
 		}
+		// A document made elsewhere (a rule, the API) shows in the open
+		// page's timeline as it is stored.
+		s.mustAPI(t, "POST", "/api/v1/plugins/doctemplates/actions/generate_document",
+			map[string]any{"entity": "deal", "id": deal, "args": map[string]any{"template": "letter", "format": "pdf"}}, nil)
+		run(t, ctx, "a document made through the API appears live",
+			waitJS(`[...document.querySelectorAll('.timeline .tl-record .tl-file a[download]')].length === 2`),
+			waitJS(`[...document.querySelectorAll('.timeline .tl-file a[download]')].some(a => a.getAttribute('download').includes('0002'))`),
+		)
 	})
 
 	t.Run("in Persian: the upload dialog and the deal's timeline", func(t *testing.T) {

@@ -2,14 +2,14 @@
 // field type, the error next to its field), saved with If-Match so a stale
 // edit is refused; the change shows at once and is rolled back with a message
 // when the server refuses it (409 or a bad value). Below it the timeline of
-// the record (its history, activities, tasks, documents with their files)
-// and the plugins' actions for its records. /records/<entity>/new creates a record.
+// the record (its history, activities, tasks, documents with their files),
+// live, and the plugins' actions for its records. /records/<entity>/new creates a record.
 import { html } from 'htm/preact';
 import { useEffect, useState, useRef } from 'preact/hooks';
 import { t, label } from '../locale/i18n.js';
 import { api, recordPath } from '../api.js';
 import { register, link, navigate } from '../router.js';
-import { entity, field } from '../session.js';
+import { entity, field, schema } from '../session.js';
 import { typeOf, isEmpty } from '../fields/index.js';
 import { userName } from '../fields/user.js';
 import { listURL, recordURL, remember, titleOf } from '../records.js';
@@ -70,6 +70,25 @@ function Timeline({ ent, id, version, refresh }) {
     }
   };
   useEffect(() => { load(''); }, [ent.name, id, version, refresh]);
+  // Live: a record that comes to refer to this one (a document a rule made,
+  // a task) or changes reloads the timeline.
+  useEffect(() => {
+    let pending = null;
+    const reload = () => {
+      clearTimeout(pending);
+      pending = setTimeout(() => load(''), 100);
+    };
+    const q = "'" + id.replace(/'/g, '') + "'";
+    const unsubs = (schema.value.entities || []).flatMap((e) => {
+      const refs = e.fields.filter((f) => f.type === 'ref' && f.to === ent.name);
+      if (!refs.length) return [];
+      return [subscribe({ entity: e.name, filter: refs.map((f) => `${f.name} == ${q}`).join(' || ') }, (m) => m.type === 'change' && reload())];
+    });
+    return () => {
+      clearTimeout(pending);
+      unsubs.forEach((u) => u());
+    };
+  }, [ent.name, id]);
   if (items === null) return html`<${Spinner} />`;
   if (!items.length) return html`<p class="muted">${t('timeline.empty')}</p>`;
   return html`<ol class="timeline">
