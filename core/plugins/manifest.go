@@ -67,21 +67,23 @@ type Arg struct {
 
 // Entity is an entity the plugin contributes.
 type Entity struct {
-	Name   string  `json:"name"`
-	Label  string  `json:"label,omitempty"`
-	Fields []Field `json:"fields"`
+	Name   string            `json:"name"`
+	Label  string            `json:"label,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
+	Fields []Field           `json:"fields"`
 }
 
 // Field is a field of a contributed entity, with the HCL field types.
 type Field struct {
-	Name     string   `json:"name"`
-	Label    string   `json:"label,omitempty"`
-	Type     string   `json:"type"`
-	Required bool     `json:"required,omitempty"`
-	Unique   bool     `json:"unique,omitempty"`
-	Index    bool     `json:"index,omitempty"`
-	Values   []string `json:"values,omitempty"`
-	To       string   `json:"to,omitempty"`
+	Name     string            `json:"name"`
+	Label    string            `json:"label,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Type     string            `json:"type"`
+	Required bool              `json:"required,omitempty"`
+	Unique   bool              `json:"unique,omitempty"`
+	Index    bool              `json:"index,omitempty"`
+	Values   []string          `json:"values,omitempty"`
+	To       string            `json:"to,omitempty"`
 }
 
 // Webhook is a route under /hooks/{plugin}/.
@@ -98,6 +100,8 @@ type UIAction struct {
 	Entity string `json:"entity"`
 	Action string `json:"action"`
 	Label  string `json:"label"`
+	// Labels are the button's label per language code.
+	Labels map[string]string `json:"labels,omitempty"`
 	// Scope is "record" or "list"; a manifest's empty scope is "record".
 	Scope string `json:"scope"`
 }
@@ -138,9 +142,9 @@ func manifestFromProto(pm *crmv1.Manifest, negotiated int) (*Manifest, error) {
 		m.Actions = append(m.Actions, act)
 	}
 	for _, e := range pm.GetEntities() {
-		ent := Entity{Name: e.GetName(), Label: e.GetLabel(), Fields: []Field{}}
+		ent := Entity{Name: e.GetName(), Label: e.GetLabel(), Labels: e.GetLabels(), Fields: []Field{}}
 		for _, f := range e.GetFields() {
-			ent.Fields = append(ent.Fields, Field{Name: f.GetName(), Label: f.GetLabel(), Type: f.GetType(),
+			ent.Fields = append(ent.Fields, Field{Name: f.GetName(), Label: f.GetLabel(), Labels: f.GetLabels(), Type: f.GetType(),
 				Required: f.GetRequired(), Unique: f.GetUnique(), Index: f.GetIndex(), Values: f.GetValues(), To: f.GetTo()})
 		}
 		m.Entities = append(m.Entities, ent)
@@ -153,7 +157,7 @@ func manifestFromProto(pm *crmv1.Manifest, negotiated int) (*Manifest, error) {
 		if scope == "" {
 			scope = crmv1.UIScopeRecord
 		}
-		m.UIActions = append(m.UIActions, UIAction{Entity: u.GetEntity(), Action: u.GetAction(), Label: u.GetLabel(), Scope: scope})
+		m.UIActions = append(m.UIActions, UIAction{Entity: u.GetEntity(), Action: u.GetAction(), Label: u.GetLabel(), Labels: u.GetLabels(), Scope: scope})
 	}
 	for _, e := range pm.GetEvents() {
 		spec := EventSpec{Name: e.GetName(), Description: e.GetDescription(), Subject: e.GetSubject(), Payload: []Arg{}}

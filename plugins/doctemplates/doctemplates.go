@@ -94,8 +94,9 @@ type Plugin struct {
 // New returns the plugin, for the first-party registry.
 func New() sdk.Plugin { return &Plugin{} }
 
-// Manifest declares the plugin's entities, actions and buttons.
-func (*Plugin) Manifest() sdk.Manifest {
+// manifest declares the plugin's entities, actions and buttons, with
+// their labels in English (labels.go adds the other languages).
+func manifest() sdk.Manifest {
 	docFields := []sdk.Field{
 		{Name: "name", Label: "Name", Type: sdk.TypeString, Required: true},
 		{Name: "template", Label: "Template", Type: sdk.TypeRef, To: TemplateEntity, Required: true},

@@ -93,15 +93,20 @@ type Arg struct {
 // Entity is an entity the plugin adds to the schema: its records are like
 // any other (API, history, rules).
 type Entity struct {
-	Name   string
-	Label  string
+	Name  string
+	Label string
+	// Labels are the label per language code ("hy", "fa", ...), shown in
+	// the UI of a user of that language; Label is the fallback.
+	Labels map[string]string
 	Fields []Field
 }
 
 // Field is one field of a contributed entity.
 type Field struct {
-	Name     string
-	Label    string
+	Name  string
+	Label string
+	// Labels are the label per language code; Label is the fallback.
+	Labels   map[string]string
 	Type     string // one of the Type constants
 	Required bool
 	Unique   bool
@@ -137,6 +142,9 @@ type UIAction struct {
 	Entity string
 	Action string
 	Label  string
+	// Labels are the button's label per language code; Label is the
+	// fallback.
+	Labels map[string]string
 	Scope  string
 }
 
@@ -159,10 +167,10 @@ func (m Manifest) proto() *crmv1.Manifest {
 		pm.Actions = append(pm.Actions, pa)
 	}
 	for _, e := range m.Entities {
-		pe := &crmv1.Entity{Name: e.Name, Label: e.Label}
+		pe := &crmv1.Entity{Name: e.Name, Label: e.Label, Labels: e.Labels}
 		for _, f := range e.Fields {
 			pe.Fields = append(pe.Fields, &crmv1.Field{
-				Name: f.Name, Label: f.Label, Type: f.Type, Required: f.Required,
+				Name: f.Name, Label: f.Label, Labels: f.Labels, Type: f.Type, Required: f.Required,
 				Unique: f.Unique, Index: f.Index, Values: f.Values, To: f.To,
 			})
 		}
@@ -172,7 +180,7 @@ func (m Manifest) proto() *crmv1.Manifest {
 		pm.Webhooks = append(pm.Webhooks, &crmv1.WebhookRoute{Method: w.Method, Path: w.Path, Description: w.Description})
 	}
 	for _, u := range m.UIActions {
-		pm.UiActions = append(pm.UiActions, &crmv1.UIAction{Entity: u.Entity, Action: u.Action, Label: u.Label, Scope: u.Scope})
+		pm.UiActions = append(pm.UiActions, &crmv1.UIAction{Entity: u.Entity, Action: u.Action, Label: u.Label, Labels: u.Labels, Scope: u.Scope})
 	}
 	for _, e := range m.Events {
 		pm.Events = append(pm.Events, &crmv1.EventSpec{Name: e.Name, Description: e.Description, Subject: e.Subject,

@@ -148,6 +148,8 @@ func TestDocuments(t *testing.T) {
 			closeUserMenu(),
 			waitJS(`!!document.querySelector('.timeline .tl-file a[download]')`),
 		)
+		run(t, ctx, "the plugin's button is labelled in Persian (the manifest's labels)",
+			waitJS(`document.querySelector('.record-actions button[data-action="doctemplates.generate_document"]').textContent.trim() === 'ساخت سند'`))
 		run(t, ctx, "scroll to the timeline", waitJS(`(() => { document.querySelector('.timeline').scrollIntoView({block: 'end'}); return true; })()`))
 		screenshot(t, ctx, "fa-deal-document")
 		run(t, ctx, "a refusal in Persian",

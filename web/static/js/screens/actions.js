@@ -8,7 +8,7 @@
 // the answer, or the refusal next to the argument it names.
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { t } from '../locale/i18n.js';
+import { label, t } from '../locale/i18n.js';
 import { api } from '../api.js';
 import { link } from '../router.js';
 import { typeOf } from '../fields/index.js';
@@ -37,7 +37,7 @@ export async function pluginActions(entityName, scope = 'record') {
       const a = (m.actions || []).find((x) => x.name === ua.action);
       if (!a) continue;
       seen.add(a.name);
-      out.push({ plugin: m.name, action: a.name, label: ua.label || a.name, description: a.description, args: a.args || [] });
+      out.push({ plugin: m.name, action: a.name, label: ua.label || a.name, labels: ua.labels, description: a.description, args: a.args || [] });
     }
     // An action bound to an entity's records is a button on them too.
     if (scope !== 'record') continue;
@@ -93,7 +93,7 @@ function ActionForm({ act, entityName, id, onClose, onDone }) {
       const res = r?.result ?? null;
       if (res?.entity && res?.id) remember(res.entity, res);
       setResult(res);
-      toast(t('actions.done', { action: act.label }));
+      toast(t('actions.done', { action: label(act) }));
       onDone?.(res);
     } catch (x) {
       setError(x);
@@ -121,7 +121,7 @@ function ActionForm({ act, entityName, id, onClose, onDone }) {
   const required = act.args.filter((a) => a.required);
   const optional = act.args.filter((a) => !a.required);
   const fold = required.length > 0 && optional.length > 1;
-  return html`<${Modal} title=${act.label} onClose=${onClose}>
+  return html`<${Modal} title=${label(act)} onClose=${onClose}>
     <form class="form action-form" data-action=${act.plugin + '.' + act.action} onSubmit=${run} ref=${box}>
       ${act.description && html`<p class="muted" dir="auto">${act.description}</p>`}
       ${fold ? required.map(input) : act.args.map(input)}
@@ -149,7 +149,7 @@ export function ActionButtons({ entityName, id, onDone }) {
   }, [entityName, scope]);
   if (!acts.length) return null;
   return html`<div class=${'plugin-actions ' + scope + '-actions'} role="group" aria-label=${t('actions.label')}>
-    ${acts.map((a) => html`<button type="button" data-action=${a.plugin + '.' + a.action} onClick=${() => setOpen(a)} title=${a.description || ''}>${a.label}</button>`)}
+    ${acts.map((a) => html`<button type="button" data-action=${a.plugin + '.' + a.action} onClick=${() => setOpen(a)} title=${a.description || ''}>${label(a)}</button>`)}
     ${open && html`<${ActionForm} act=${open} entityName=${entityName} id=${id} onClose=${() => setOpen(null)} onDone=${onDone} />`}
   </div>`;
 }
