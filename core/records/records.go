@@ -308,6 +308,13 @@ func (s *Service) APIForm(ctx context.Context, r *store.Record) map[string]any {
 	return store.APIForm(ctx, s.st, s.sch.Entity(r.Entity), r)
 }
 
+// AppendAPIForm appends the JSON of APIForm(ctx, r) straight from the
+// stored form of a record List returned, when it can (store.AppendAPIForm);
+// ok is false when the caller must encode APIForm itself.
+func (s *Service) AppendAPIForm(b []byte, r *store.Record) ([]byte, bool) {
+	return store.AppendAPIForm(b, s.sch.Entity(r.Entity), r)
+}
+
 // mayChange checks, inside the write, that the actor may change the
 // current version of a record: an own_only user only their own.
 func (s *Service) mayChange(a Actor, entity string, cur *store.Record) error {

@@ -251,7 +251,7 @@ func (l *lister) read(id string) (*Record, error) {
 		if err != nil || !ok {
 			return err
 		}
-		rec, err = decodeRecord(l.ent, id, v)
+		rec, err = decodeStored(l.ent, id, v)
 		return err
 	})
 	return rec, err
@@ -791,7 +791,7 @@ func (s *Badger) itemRecord(item *badger.Item, entity string, strip int) (*Recor
 	var rec *Record
 	err := item.Value(func(v []byte) error {
 		var err error
-		rec, err = decodeRecord(s.schema.Entity(entity), id, v)
+		rec, err = decodeStored(s.schema.Entity(entity), id, v)
 		return err
 	})
 	return rec, err

@@ -36,6 +36,8 @@ type Record struct {
 	CreatedBy string
 	Owner     string
 	Values    map[string]any
+
+	stored []byte // the stored form a list read it from (see AppendAPIForm)
 }
 
 // Change is one field's old and new value, in API JSON form (nil when absent).
