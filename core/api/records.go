@@ -32,6 +32,9 @@ func (s *Server) listItems(ctx context.Context, recs []*store.Record) ([]rawJSON
 		start := len(buf)
 		var ok bool
 		if buf, ok = s.records.AppendAPIForm(buf, rec); !ok {
+			if err := s.records.DecodeStored(rec); err != nil {
+				return nil, err
+			}
 			var err error
 			if buf, err = appendJSON(buf, s.recordJSON(ctx, rec)); err != nil {
 				return nil, fmt.Errorf("encode %s %s: %w", rec.Entity, rec.ID, err)
@@ -63,7 +66,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 func (s *Server) listRecords(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	q := r.URL.Query()
-	req := records.ListRequest{Entity: r.PathValue("entity"), Filter: q.Get("filter"), Sort: q.Get("sort"), Cursor: q.Get("cursor")}
+	req := records.ListRequest{Entity: r.PathValue("entity"), Filter: q.Get("filter"), Sort: q.Get("sort"), Cursor: q.Get("cursor"), Stored: true}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 {

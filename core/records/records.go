@@ -215,6 +215,9 @@ type ListRequest struct {
 	Sort   string // "-created_at,name"
 	Limit  int
 	Cursor string
+	// Stored: the caller writes the page with AppendAPIForm, and decodes
+	// with DecodeStored what that cannot write (store.Query.Stored).
+	Stored bool
 }
 
 // List lists records of an entity the actor may read.
@@ -226,7 +229,7 @@ func (s *Service) List(ctx context.Context, a Actor, req ListRequest) (*store.Pa
 	if req.Limit < 0 {
 		return nil, &store.QueryError{Param: "limit", Message: "must not be negative"}
 	}
-	q := store.Query{Entity: ent.Name, Sort: store.ParseSort(req.Sort), Limit: req.Limit, Cursor: req.Cursor}
+	q := store.Query{Entity: ent.Name, Sort: store.ParseSort(req.Sort), Limit: req.Limit, Cursor: req.Cursor, Stored: req.Stored}
 	if strings.TrimSpace(req.Filter) != "" {
 		if q.Filter, err = store.CompileFilter(ent, req.Filter); err != nil {
 			return nil, err
@@ -313,6 +316,12 @@ func (s *Service) APIForm(ctx context.Context, r *store.Record) map[string]any {
 // ok is false when the caller must encode APIForm itself.
 func (s *Service) AppendAPIForm(b []byte, r *store.Record) ([]byte, bool) {
 	return store.AppendAPIForm(b, s.sch.Entity(r.Entity), r)
+}
+
+// DecodeStored decodes in place a record that List left undecoded
+// (ListRequest.Stored).
+func (s *Service) DecodeStored(r *store.Record) error {
+	return store.DecodeStored(s.sch.Entity(r.Entity), r)
 }
 
 // mayChange checks, inside the write, that the actor may change the

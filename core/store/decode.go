@@ -69,6 +69,24 @@ func fieldReaders(ent *schema.Entity) map[string]*scanField {
 	return m
 }
 
+// DecodeStored decodes, in place, a record that List left undecoded
+// (Query.Stored); it does nothing to any other record.
+func DecodeStored(ent *schema.Entity, r *Record) error {
+	if r.Values != nil || r.stored == nil {
+		return nil
+	}
+	full, ok := decodeRecordFast(ent, r.ID, r.stored, true)
+	if !ok {
+		var err error
+		if full, err = decodeRecordJSON(ent, r.ID, r.stored); err != nil {
+			return err
+		}
+	}
+	full.stored = r.stored
+	*r = *full
+	return nil
+}
+
 // decodeRecordFast is decodeRecord's walk; ok is false when it leaves the
 // record to decodeRecordJSON.
 //

@@ -162,6 +162,9 @@ type lister struct {
 	spec  string
 	cur   *cursor
 	match *matcher
+	// shallow: read leaves a matching record undecoded (Query.Stored, in
+	// stream, which reads nothing of a record but the last one's keys).
+	shallow bool
 }
 
 // next yields the candidates of a plan: a record, or an id to read;
@@ -251,6 +254,10 @@ func (l *lister) read(id string) (*Record, error) {
 		if err != nil || !ok {
 			return err
 		}
+		if l.shallow {
+			rec = &Record{ID: id, Entity: l.ent.Name, stored: bytes.Clone(v)}
+			return nil
+		}
 		rec, err = decodeStored(l.ent, id, v)
 		return err
 	})
@@ -263,6 +270,8 @@ func (l *lister) read(id string) (*Record, error) {
 func (l *lister) stream(p *plan, page *Page) error {
 	nx, done := l.source(p)
 	defer done()
+	l.shallow = l.q.Stored
+	defer func() { l.shallow = false }()
 	for {
 		rec, ok, err := l.candidate(nx)
 		if err != nil || !ok {
@@ -272,7 +281,11 @@ func (l *lister) stream(p *plan, page *Page) error {
 			continue
 		}
 		if len(page.Items) == l.q.Limit {
-			page.NextCursor = cursor{Sort: l.spec, Keys: l.keysOf(page.Items[len(page.Items)-1])}.encode()
+			last := page.Items[len(page.Items)-1]
+			if err := DecodeStored(l.ent, last); err != nil {
+				return err
+			}
+			page.NextCursor = cursor{Sort: l.spec, Keys: l.keysOf(last)}.encode()
 			return nil
 		}
 		page.Items = append(page.Items, rec)
