@@ -710,8 +710,11 @@ var past = bytes.Repeat([]byte{0xFF}, 64)
 
 func newIndexWalk(txn *badger.Txn, entity string, p *pred, desc bool, after []byte) *indexWalk {
 	base := indexPrefix(entity, p.field)
+	if p.op == "search" {
+		base = searchPrefix(entity) // keys end with the id too
+	}
 	prefix := base
-	if p.op == "=" || p.op == "prefix" {
+	if p.op == "=" || p.op == "prefix" || p.op == "search" {
 		prefix = append(slices.Clone(base), p.eq...)
 	}
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false, Reverse: desc})
