@@ -36,6 +36,8 @@ type Record struct {
 	CreatedBy string
 	Owner     string
 	Values    map[string]any
+
+	stored []byte // the stored form a list read it from (see AppendAPIForm)
 }
 
 // Change is one field's old and new value, in API JSON form (nil when absent).
@@ -190,6 +192,11 @@ type Query struct {
 	Sort   []SortKey
 	Limit  int    // default 50, at most 1000
 	Cursor string // from a previous Page.NextCursor
+	// Stored says the caller writes the page with AppendAPIForm: records
+	// that a walk in the requested order reads may then come back
+	// undecoded, only their ID and Entity set (Values nil), and
+	// DecodeStored decodes one when AppendAPIForm cannot write it.
+	Stored bool
 }
 
 // Page is one page of a list; NextCursor is "" on the last page.
