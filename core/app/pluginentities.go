@@ -256,7 +256,7 @@ func contributedEntities(p *config.Plugin, m *plugins.Manifest) ([]*config.Entit
 			continue
 		}
 		me := m.Entities[i]
-		e := &config.Entity{Name: me.Name, Label: me.Label, Range: r}
+		e := &config.Entity{Name: me.Name, Label: me.Label, Plugin: p.Name, Locked: me.Locked, Range: r}
 		if e.Label == "" {
 			e.Label = entityLabel(me.Name)
 		}

@@ -70,6 +70,8 @@ type Entity struct {
 	Name   string  `json:"name"`
 	Label  string  `json:"label,omitempty"`
 	Fields []Field `json:"fields"`
+	// Locked is the filter of the records only the plugin may change.
+	Locked string `json:"locked,omitempty"`
 }
 
 // Field is a field of a contributed entity, with the HCL field types.
@@ -134,7 +136,7 @@ func manifestFromProto(pm *crmv1.Manifest, negotiated int) (*Manifest, error) {
 		m.Actions = append(m.Actions, act)
 	}
 	for _, e := range pm.GetEntities() {
-		ent := Entity{Name: e.GetName(), Label: e.GetLabel(), Fields: []Field{}}
+		ent := Entity{Name: e.GetName(), Label: e.GetLabel(), Fields: []Field{}, Locked: e.GetLocked()}
 		for _, f := range e.GetFields() {
 			ent.Fields = append(ent.Fields, Field{Name: f.GetName(), Label: f.GetLabel(), Type: f.GetType(),
 				Required: f.GetRequired(), Unique: f.GetUnique(), Index: f.GetIndex(), Values: f.GetValues(), To: f.GetTo()})

@@ -188,6 +188,9 @@ func (s *Service) Update(ctx context.Context, a Actor, req UpdateRequest) (*stor
 			if err := s.mayChange(a, ent.Name, cur); err != nil {
 				return err
 			}
+			if err := unlocked(a, ent, cur); err != nil {
+				return err
+			}
 			return readableRefs(a, ent, req.Set, hidden, cur)
 		},
 	})
@@ -212,7 +215,12 @@ func (s *Service) Delete(ctx context.Context, a Actor, req DeleteRequest) (*stor
 	}
 	return s.st.Delete(ctx, store.DeleteRequest{
 		Entity: ent.Name, ID: req.ID, Force: req.Force, IfVersion: req.IfVersion, By: a.By(),
-		Check: func(cur *store.Record) error { return s.mayChange(a, ent.Name, cur) },
+		Check: func(cur *store.Record) error {
+			if err := s.mayChange(a, ent.Name, cur); err != nil {
+				return err
+			}
+			return unlocked(a, ent, cur)
+		},
 	})
 }
 

@@ -411,10 +411,15 @@ func (x *Argument) GetTo() string {
 
 // Entity is an entity a plugin contributes, as an HCL entity block declares one.
 type Entity struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Label         string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
-	Fields        []*Field               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Label  string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	Fields []*Field               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	// locked is a filter over the entity's records (the filter language of
+	// the API's ?filter=): a record it matches may be changed or deleted by
+	// the plugin that contributes the entity alone; anyone else's write is
+	// refused with a conflict. "" for none.
+	Locked        string `protobuf:"bytes,4,opt,name=locked,proto3" json:"locked,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -468,6 +473,13 @@ func (x *Entity) GetFields() []*Field {
 		return x.Fields
 	}
 	return nil
+}
+
+func (x *Entity) GetLocked() string {
+	if x != nil {
+		return x.Locked
+	}
+	return ""
 }
 
 // Field is one field of a contributed entity, with the HCL field types.
@@ -2950,11 +2962,12 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\brequired\x18\x03 \x01(\bR\brequired\x12 \n" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x16\n" +
 	"\x06values\x18\x05 \x03(\tR\x06values\x12\x0e\n" +
-	"\x02to\x18\x06 \x01(\tR\x02to\"`\n" +
+	"\x02to\x18\x06 \x01(\tR\x02to\"x\n" +
 	"\x06Entity\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12,\n" +
-	"\x06fields\x18\x03 \x03(\v2\x14.crm.plugin.v1.FieldR\x06fields\"\xb7\x01\n" +
+	"\x06fields\x18\x03 \x03(\v2\x14.crm.plugin.v1.FieldR\x06fields\x12\x16\n" +
+	"\x06locked\x18\x04 \x01(\tR\x06locked\"\xb7\x01\n" +
 	"\x05Field\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12\x12\n" +
