@@ -18,6 +18,9 @@ const CodeLocked = "locked"
 // filter matches is changed or deleted by that plugin alone (on its own or
 // acting for a user, whose rights apply as well); every other actor,
 // an admin, a rule and the system included, gets a conflict that says why.
+// A create is checked on the record it would make: no one but the plugin
+// makes a record that is locked from the start (an invoice created as
+// issued).
 func unlocked(a Actor, ent *schema.Entity, cur *store.Record) error {
 	if ent.Locked == "" || (ent.Plugin != "" && a.Plugin == ent.Plugin) {
 		return nil
@@ -33,6 +36,10 @@ func unlocked(a Actor, ent *schema.Entity, cur *store.Record) error {
 	}
 	if !locked {
 		return nil
+	}
+	if cur.ID == "" {
+		return &Error{Kind: KindConflict, Code: CodeLocked,
+			Message: fmt.Sprintf("a %s that is %s is made by plugin %q alone, through its actions; nothing was created", ent.Name, ent.Locked, ent.Plugin)}
 	}
 	return &Error{Kind: KindConflict, Code: CodeLocked,
 		Message: fmt.Sprintf("%s %s is locked (%s): only plugin %q changes it now, through its actions; nothing was changed", ent.Name, cur.ID, ent.Locked, ent.Plugin)}

@@ -128,6 +128,9 @@ func (s *Service) Create(ctx context.Context, a Actor, req CreateRequest) (*Crea
 	if err := ent.CheckRecord(values); err != nil {
 		return nil, err
 	}
+	if err := unlocked(a, ent, &store.Record{Entity: ent.Name, Owner: owner, Values: values}); err != nil {
+		return nil, err // a record born locked (an issued invoice) is the plugin's to make
+	}
 	sreq := store.CreateRequest{Entity: ent.Name, Values: values, Owner: owner, By: a.By(), Cause: a.Cause,
 		IdempotencyKey: req.IdempotencyKey}
 	if strings.TrimSpace(req.Unless) != "" {
