@@ -558,7 +558,7 @@ func (h *Host) Emitted() []sdk.Event {
 	}
 	var out []sdk.Event
 	for _, ev := range evs {
-		if h.schema.Entity(ev.Entity) != nil {
+		if ev.RecordEntity(h.schema) != nil {
 			continue // a record write
 		}
 		var payload sdk.Record
