@@ -1,0 +1,527 @@
+package accounting_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmkit/crm/plugins/accounting"
+	"github.com/crmkit/crm/plugins/sdk"
+	"github.com/crmkit/crm/plugins/sdk/sdktest"
+)
+
+// TestMain serves the plugin when the host starts this test binary as the
+// plugin's process: the tests run it as crm does, in a process of its own.
+func TestMain(m *testing.M) { sdktest.Main(m, accounting.New) }
+
+const testHCL = `
+locale {
+  currency = "AMD"
+  timezone = "Asia/Yerevan"
+}
+pipeline "sales" {
+  entity = "deal"
+  stages = ["new", "offer", "won", "lost"]
+}
+`
+
+var writes = []string{"invoice", "invoice_line", "payment", "payment_allocation", "product", "invoice_series"}
+
+// env is a running plugin on a real host with an admin to act as.
+type env struct {
+	*sdktest.Host
+	t     testing.TB
+	admin sdk.User
+}
+
+// start runs the plugin in a process of its own, its ticker off unless
+// config says otherwise.
+func start(t testing.TB, config map[string]any) *env {
+	t.Helper()
+	cfg := map[string]any{"vat_percent": 20, "check_every": "0"}
+	for k, v := range config {
+		cfg[k] = v
+	}
+	h := sdktest.Start(t, accounting.New(), sdktest.Options{
+		Config: testHCL,
+		Read:   []string{"contact", "company", "deal"}, Write: writes,
+		PluginConfig: cfg,
+		Process:      true,
+		CallTimeout:  60 * time.Second,
+		Locale:       sdk.Locale{Currency: "AMD", Timezone: "Asia/Yerevan"},
+	})
+	return &env{Host: h, t: t, admin: h.AddUser("admin@example.com", "admin")}
+}
+
+func amd(amount string) map[string]any { return map[string]any{"amount": amount, "currency": "AMD"} }
+
+// wonDeal is a won deal of a new company, with amount when it is not nil.
+func (e *env) wonDeal(title string, amount map[string]any) sdk.Record {
+	e.t.Helper()
+	co := e.Create("company", map[string]any{"name": title + " LLC"})
+	values := map[string]any{"title": title, "stage": "won", "company": co.ID(), "pipeline": "sales"}
+	if amount != nil {
+		values["amount"] = amount
+	}
+	return e.Create("deal", values)
+}
+
+// issue calls issue_invoice on a deal as the admin.
+func (e *env) issue(deal sdk.Record, args map[string]any) (sdk.Record, error) {
+	var inv sdk.Record
+	err := e.As(e.admin).InvokeInto(sdk.Call{Action: accounting.ActionIssue, Args: args,
+		Record: &sdk.RecordRef{Entity: "deal", ID: deal.ID()}}, &inv)
+	return inv, err
+}
+
+// pay calls record_payment on an invoice as the admin.
+func (e *env) pay(inv sdk.Record, args map[string]any) (map[string]sdk.Record, error) {
+	var out map[string]sdk.Record
+	err := e.As(e.admin).InvokeInto(sdk.Call{Action: accounting.ActionPay, Args: args,
+		Record: &sdk.RecordRef{Entity: "invoice", ID: inv.ID()}}, &out)
+	return out, err
+}
+
+func amount(r sdk.Record, field string) string {
+	m, _ := r[field].(map[string]any)
+	return fmt.Sprint(m["amount"], " ", m["currency"])
+}
+
+// refusal is err as a refusal with code, or fails the test.
+func refusal(t testing.TB, err error, code, field, says string) {
+	t.Helper()
+	var r *sdk.Refusal
+	if !errors.As(err, &r) || r.Code != code || r.Field != field || !strings.Contains(r.Message, says) {
+		t.Errorf("got %v (%#v); want a refusal %s on %s saying %q", err, r, code, field, says)
+	}
+}
+
+func TestManifestIsValid(t *testing.T) {
+	if err := accounting.New().Manifest().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWonDealBecomesAnInvoice: issue_invoice on a won deal makes an issued
+// invoice numbered INV-YEAR-0001 with one line of the deal's amount and
+// VAT from the config; a second issue for the deal is refused.
+func TestWonDealBecomesAnInvoice(t *testing.T) {
+	e := start(t, nil)
+	deal := e.wonDeal("Camry", amd("12500000"))
+	inv, err := e.issue(deal, map[string]any{"issue_date": "2026-03-21"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"number": "INV-2026-0001", "status": "issued", "currency": "AMD", "issue_date": "2026-03-21",
+		"due_date": "2026-04-04", "deal": deal.ID(), "company": deal.String("company")}
+	for f, v := range want {
+		if inv.String(f) != v {
+			t.Errorf("%s = %q, want %q", f, inv.String(f), v)
+		}
+	}
+	for f, v := range map[string]string{"net": "12500000.00 AMD", "vat": "2500000.00 AMD", "gross": "15000000.00 AMD", "paid": "0.00 AMD", "balance": "15000000.00 AMD"} {
+		if got := amount(inv, f); got != v {
+			t.Errorf("%s = %s, want %s", f, got, v)
+		}
+	}
+	lines := e.List("invoice_line", sdk.Eq("invoice", inv.ID()))
+	if len(lines) != 1 || lines[0].String("description") != "Camry" || amount(lines[0], "gross") != "15000000.00 AMD" || lines[0]["locked"] != true {
+		t.Fatalf("lines: %v", lines)
+	}
+	_, err = e.issue(deal, nil)
+	refusal(t, err, accounting.CodeInvoiced, "entity", "has invoice INV-2026-0001 already")
+
+	notWon := e.Create("deal", map[string]any{"title": "Corolla", "stage": "offer", "pipeline": "sales", "amount": amd("100")})
+	_, err = e.issue(notWon, nil)
+	refusal(t, err, accounting.CodeNotWon, "entity", `is at stage "offer"`)
+	if n := len(e.List("invoice", "")); n != 1 {
+		t.Errorf("%d invoices, want 1", n)
+	}
+}
+
+// workedExample is the invoice of docs/accounting.md: two lines, one of a
+// product with a discount, one with a fractional quantity whose net is
+// exactly half a luma and rounds away from zero.
+func (e *env) workedExample() sdk.Record {
+	e.t.Helper()
+	tyres := e.Create("product", map[string]any{"name": "Winter tyre", "sku": "TYRE-W", "price": amd("45990"), "vat_rate": "20"})
+	deal := e.wonDeal("Tyres for the Camry", nil)
+	inv, err := e.issue(deal, map[string]any{"issue_date": "2026-03-21", "due_date": "2026-04-20", "lines": map[string]any{"items": []any{
+		map[string]any{"product": tyres.ID(), "quantity": 4, "discount": "7.5"},
+		map[string]any{"description": "Fitting (hours)", "quantity": "1.5", "unit_price": amd("3333.33")},
+	}}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return inv
+}
+
+// TestWorkedExample checks the figures docs/accounting.md and the README
+// show, to the luma.
+func TestWorkedExample(t *testing.T) {
+	e := start(t, nil)
+	inv := e.workedExample()
+	lines := e.List("invoice_line", sdk.Eq("invoice", inv.ID()))
+	slices.SortFunc(lines, func(a, b sdk.Record) int { return int(a["position"].(float64) - b["position"].(float64)) })
+	got := []string{}
+	for _, l := range lines {
+		got = append(got, fmt.Sprintf("%s|%s|%s|%s", l.String("description"), amount(l, "net"), amount(l, "vat"), amount(l, "gross")))
+	}
+	want := []string{
+		"Winter tyre|170163.00 AMD|34032.60 AMD|204195.60 AMD",
+		"Fitting (hours)|5000.00 AMD|1000.00 AMD|6000.00 AMD",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("lines\n%v\nwant\n%v", got, want)
+	}
+	if n, v, g := amount(inv, "net"), amount(inv, "vat"), amount(inv, "gross"); n != "175163.00 AMD" || v != "35032.60 AMD" || g != "210195.60 AMD" {
+		t.Errorf("totals %s %s %s", n, v, g)
+	}
+
+	// 200 EUR at 420.50 AMD per euro: 84 100.00 AMD.
+	out, err := e.pay(inv, map[string]any{"amount": map[string]any{"amount": "200", "currency": "EUR"}, "rate": "420.50", "date": "2026-03-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if amount(out["allocation"], "amount") != "84100.00 AMD" || amount(out["payment"], "amount") != "200.00 EUR" ||
+		amount(out["invoice"], "balance") != "126095.60 AMD" || out["invoice"].String("status") != "partly_paid" {
+		t.Errorf("first payment: allocation %s, payment %s, invoice %s %s", amount(out["allocation"], "amount"),
+			amount(out["payment"], "amount"), amount(out["invoice"], "balance"), out["invoice"].String("status"))
+	}
+	// The rest in drams.
+	out, err = e.pay(inv, map[string]any{"amount": amd("126095.60"), "method": "cash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if amount(out["invoice"], "balance") != "0.00 AMD" || amount(out["invoice"], "paid") != "210195.60 AMD" || out["invoice"].String("status") != "paid" {
+		t.Errorf("second payment: invoice %v", out["invoice"])
+	}
+}
+
+// TestPartialPaymentsInAnotherCurrency: payments in EUR and RUB of an AMD
+// invoice at recorded rates, each converted and rounded half away from
+// zero; an overpayment and a payment without a rate are refused and
+// change nothing.
+func TestPartialPaymentsInAnotherCurrency(t *testing.T) {
+	e := start(t, nil)
+	inv, err := e.issue(e.wonDeal("Service", amd("100000")), nil) // gross 120 000.00
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 33.33 EUR at 420.55: 14 016.9315 AMD, 14 016.93.
+	if _, err := e.pay(inv, map[string]any{"amount": map[string]any{"amount": "33.33", "currency": "EUR"}, "rate": "420.55"}); err != nil {
+		t.Fatal(err)
+	}
+	// 1 000.01 RUB at 4.625: 4 625.04625 AMD, 4 625.05.
+	if _, err := e.pay(inv, map[string]any{"amount": map[string]any{"amount": "1000.01", "currency": "RUB"}, "rate": "4.625"}); err != nil {
+		t.Fatal(err)
+	}
+	inv = e.Get("invoice", inv.ID())
+	if amount(inv, "paid") != "18641.98 AMD" || amount(inv, "balance") != "101358.02 AMD" || inv.String("status") != "partly_paid" {
+		t.Fatalf("after two payments: paid %s, balance %s, %s", amount(inv, "paid"), amount(inv, "balance"), inv.String("status"))
+	}
+	before := inv.Version()
+	_, err = e.pay(inv, map[string]any{"amount": map[string]any{"amount": "250", "currency": "EUR"}, "rate": "420.55"})
+	refusal(t, err, accounting.CodeOverpayment, "amount", "the payment of 105137.50 AMD (250.00 EUR at 420.55) is more than the balance of invoice INV-")
+	_, err = e.pay(inv, map[string]any{"amount": map[string]any{"amount": "10", "currency": "EUR"}})
+	refusal(t, err, sdk.CodeInvalidArgs, "rate", "needs the rate it was converted at (AMD per 1 EUR)")
+	if got := e.Get("invoice", inv.ID()); got.Version() != before {
+		t.Errorf("a refused payment changed the invoice: %v", got)
+	}
+	if n := len(e.List("payment", "")); n != 2 {
+		t.Errorf("%d payments, want 2", n)
+	}
+	allocs := e.List("payment_allocation", sdk.Eq("invoice", inv.ID()))
+	if len(allocs) != 2 {
+		t.Errorf("allocations: %v", allocs)
+	}
+}
+
+// TestBadInputChangesNothing: a negative quantity, an unknown currency, an
+// overpayment, an edit of an issued invoice or line: each a clear error
+// naming what is wrong, and no record changed, no number taken.
+func TestBadInputChangesNothing(t *testing.T) {
+	e := start(t, nil)
+	deal := e.wonDeal("Parts", nil)
+	_, err := e.issue(deal, map[string]any{"lines": map[string]any{"items": []any{
+		map[string]any{"description": "Filter", "quantity": -2, "unit_price": amd("500")},
+	}}})
+	refusal(t, err, accounting.CodeBadLine, "lines.items[0].quantity", "the quantity must be more than 0, not -2")
+	_, err = e.issue(deal, map[string]any{"lines": map[string]any{"items": []any{
+		map[string]any{"description": "Filter", "quantity": 1, "unit_price": map[string]any{"amount": "5", "currency": "XYZ"}},
+	}}})
+	refusal(t, err, accounting.CodeCurrency, "lines.items[0].unit_price", `unknown currency "XYZ"`)
+	_, err = e.issue(deal, map[string]any{"lines": map[string]any{"items": []any{
+		map[string]any{"description": "Filter", "quantity": 1, "unit_price": amd("5"), "discount": 120},
+	}}})
+	refusal(t, err, accounting.CodeBadLine, "lines.items[0].discount", "120% is not between 0 and 100")
+	if invs, series := e.List("invoice", ""), e.List("invoice_series", ""); len(invs) != 0 || len(series) != 0 {
+		t.Fatalf("refused issues left invoices %v, series %v", invs, series)
+	}
+
+	inv, err := e.issue(deal, map[string]any{"lines": map[string]any{"items": []any{
+		map[string]any{"description": "Filter", "quantity": 2, "unit_price": amd("500")},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An unknown currency in a money argument: the host refuses it before the plugin.
+	_, err = e.pay(inv, map[string]any{"amount": map[string]any{"amount": "5", "currency": "XYZ"}})
+	if err == nil || !strings.Contains(err.Error(), "args.amount") || !strings.Contains(err.Error(), `unknown currency "XYZ"`) {
+		t.Errorf("pay in XYZ: %v", err)
+	}
+	_, err = e.pay(inv, map[string]any{"amount": amd("1200.01")})
+	refusal(t, err, accounting.CodeOverpayment, "amount", "the payment of 1200.01 AMD is more than the balance of invoice INV-")
+	_, err = e.pay(inv, map[string]any{"amount": amd("-5")})
+	refusal(t, err, sdk.CodeInvalidArgs, "amount", "a payment is more than 0")
+
+	// Nobody but the plugin edits an issued invoice or its lines, an admin neither.
+	_, err = e.As(e.admin).Update("invoice", inv.ID(), map[string]any{"gross": amd("1")})
+	if err == nil || !strings.Contains(err.Error(), `only plugin "accounting" changes it now`) {
+		t.Errorf("admin edits an issued invoice: %v", err)
+	}
+	line := e.List("invoice_line", sdk.Eq("invoice", inv.ID()))[0]
+	_, err = e.As(e.admin).Update("invoice_line", line.ID(), map[string]any{"quantity": "20"})
+	if err == nil || !strings.Contains(err.Error(), "is locked") {
+		t.Errorf("admin edits an issued invoice's line: %v", err)
+	}
+	_, err = e.As(e.admin).Create("invoice", map[string]any{"currency": "AMD", "status": "paid", "number": "FAKE-1"})
+	if err == nil || !strings.Contains(err.Error(), "is made by plugin \"accounting\" alone") {
+		t.Errorf("admin creates a paid invoice: %v", err)
+	}
+	if got := e.Get("invoice", inv.ID()); got.Version() != inv.Version() || amount(got, "balance") != "1200.00 AMD" {
+		t.Errorf("the invoice changed: %v", got)
+	}
+	if got := e.Get("invoice_line", line.ID()); got.String("quantity") != "2" {
+		t.Errorf("the line changed: %v", got)
+	}
+	// A draft, made by hand, is anyone's to edit.
+	draft, err := e.As(e.admin).Create("invoice", map[string]any{"currency": "AMD", "status": "draft"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.As(e.admin).Update("invoice", draft.ID(), map[string]any{"currency": "EUR"}); err != nil {
+		t.Errorf("admin edits a draft: %v", err)
+	}
+}
+
+// TestCancel: an invoice without payments is cancelled (its number
+// stays taken), one with payments is not.
+func TestCancel(t *testing.T) {
+	e := start(t, nil)
+	a, _ := e.issue(e.wonDeal("A", amd("100")), nil)
+	b, _ := e.issue(e.wonDeal("B", amd("100")), nil)
+	if _, err := e.pay(b, map[string]any{"amount": amd("10")}); err != nil {
+		t.Fatal(err)
+	}
+	var out sdk.Record
+	if err := e.As(e.admin).InvokeInto(sdk.Call{Action: accounting.ActionCancel, Args: map[string]any{"reason": "wrong customer"},
+		Record: &sdk.RecordRef{Entity: "invoice", ID: a.ID()}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.String("status") != "cancelled" || amount(out, "balance") != "0.00 AMD" || out.String("number") != a.String("number") {
+		t.Errorf("cancelled: %v", out)
+	}
+	_, err := e.As(e.admin).Invoke(sdk.Call{Action: accounting.ActionCancel, Record: &sdk.RecordRef{Entity: "invoice", ID: b.ID()}})
+	refusal(t, err, accounting.CodeHasPayments, "entity", "has payments of 10.00 AMD")
+	_, err = e.pay(out, map[string]any{"amount": amd("1")})
+	refusal(t, err, accounting.CodeNotPayable, "entity", "is cancelled")
+}
+
+// TestConcurrentIssuesAreConsecutive: 100 won deals invoiced at once get
+// the numbers 1 to 100 of the year, each once.
+func TestConcurrentIssuesAreConsecutive(t *testing.T) {
+	e := start(t, nil)
+	const n = 100
+	deals := make([]sdk.Record, n)
+	co := e.Create("company", map[string]any{"name": "Fleet LLC"})
+	for i := range deals {
+		deals[i] = e.Create("deal", map[string]any{"title": fmt.Sprintf("Car %d", i), "stage": "won", "pipeline": "sales",
+			"company": co.ID(), "amount": amd("1000")})
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range deals {
+		wg.Go(func() {
+			_, errs[i] = e.Invoke(sdk.Call{Action: accounting.ActionIssue, Args: map[string]any{"issue_date": "2026-05-01"},
+				Record: &sdk.RecordRef{Entity: "deal", ID: deals[i].ID()}})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("issue %d: %v", i, err)
+		}
+	}
+	var got []string
+	for _, inv := range e.List("invoice", "") {
+		got = append(got, inv.String("number"))
+	}
+	slices.Sort(got)
+	if len(got) != n {
+		t.Fatalf("%d invoices, want %d", len(got), n)
+	}
+	for i, num := range got {
+		if want := fmt.Sprintf("INV-2026-%04d", i+1); num != want {
+			t.Fatalf("number %d is %s, want %s (all: %v)", i, num, want, got)
+		}
+	}
+}
+
+// TestBalanceAndAgeing: a company's open invoices in two currencies, as
+// of a day, summed per currency and aged by days past due, to the luma
+// and the cent; paid and cancelled invoices are not owed.
+func TestBalanceAndAgeing(t *testing.T) {
+	e := start(t, nil)
+	co := e.Create("company", map[string]any{"name": "Ararat Motors"})
+	issue := func(title string, amt map[string]any, due string) sdk.Record {
+		t.Helper()
+		d := e.Create("deal", map[string]any{"title": title, "stage": "won", "pipeline": "sales", "company": co.ID(), "amount": amt})
+		inv, err := e.issue(d, map[string]any{"issue_date": "2025-12-01", "due_date": due})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inv
+	}
+	const asOf = "2026-04-30"
+	issue("not yet due", amd("1000.01"), "2026-04-30")                                // 0 days: current, 1 200.01 (1200.012 rounds down)
+	issue("ten days", amd("2500"), "2026-04-20")                                      // 10: 0-30, 3 000.00
+	issue("forty-five days", amd("333.33"), "2026-03-16")                             // 45: 31-60, 399.996 -> 400.00
+	issue("ninety days", amd("10"), "2026-01-30")                                     // 90: 61-90, 12.00
+	old := issue("ninety-one days", amd("100"), "2026-01-29")                         // 91: 90+, 120.00, 20.00 paid: 100.00
+	issue("euro", map[string]any{"amount": "99.99", "currency": "EUR"}, "2026-02-28") // 61: 61-90, 119.988 -> 119.99 EUR
+	paid := issue("paid", amd("50"), "2026-01-01")                                    // paid in full: not owed
+	cancelled := issue("cancelled", amd("70"), "2026-01-01")                          // cancelled: not owed
+	if _, err := e.pay(old, map[string]any{"amount": amd("20")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pay(paid, map[string]any{"amount": amd("60")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Invoke(sdk.Call{Action: accounting.ActionCancel, Record: &sdk.RecordRef{Entity: "invoice", ID: cancelled.ID()}}); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		AsOf     string           `json:"as_of"`
+		Balances []map[string]any `json:"balances"`
+		Invoices []map[string]any `json:"invoices"`
+	}
+	if err := e.As(e.admin).InvokeInto(sdk.Call{Action: accounting.ActionBalance, Args: map[string]any{"date": asOf},
+		Record: &sdk.RecordRef{Entity: "company", ID: co.ID()}}, &got); err != nil {
+		t.Fatal(err)
+	}
+	text := func(b map[string]any) string {
+		var parts []string
+		for _, k := range append([]string{"balance"}, accounting.Buckets...) {
+			m := b[k].(map[string]any)
+			parts = append(parts, k+"="+m["amount"].(string))
+		}
+		return b["currency"].(string) + " " + strings.Join(parts, " ")
+	}
+	want := []string{
+		"AMD balance=4712.01 current=1200.01 0-30=3000.00 31-60=400.00 61-90=12.00 90+=100.00",
+		"EUR balance=119.99 current=0.00 0-30=0.00 31-60=0.00 61-90=119.99 90+=0.00",
+	}
+	var have []string
+	for _, b := range got.Balances {
+		have = append(have, text(b))
+	}
+	if got.AsOf != asOf || !slices.Equal(have, want) {
+		t.Errorf("balance as of %s:\n%s\nwant\n%s", got.AsOf, strings.Join(have, "\n"), strings.Join(want, "\n"))
+	}
+	if len(got.Invoices) != 6 {
+		raw, _ := json.Marshal(got.Invoices)
+		t.Errorf("%d open invoices, want 6: %s", len(got.Invoices), raw)
+	}
+}
+
+// TestOverdueOncePerDay: check_overdue marks an open invoice past its due
+// date overdue and emits invoice.overdue with its typed payload once per
+// invoice and day, however often it runs that day; the next day again.
+func TestOverdueOncePerDay(t *testing.T) {
+	e := start(t, nil)
+	inv, err := e.issue(e.wonDeal("Late", amd("1000")), map[string]any{"issue_date": "2026-01-01", "due_date": "2026-01-10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.issue(e.wonDeal("On time", amd("1000")), map[string]any{"issue_date": "2026-01-01", "due_date": "2026-02-10"}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(day string) {
+		t.Helper()
+		if _, err := e.Invoke(sdk.Call{Action: accounting.ActionCheckOverdue, Args: map[string]any{"date": day}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	overdue := func() []sdk.Event {
+		var out []sdk.Event
+		for _, ev := range e.Emitted() {
+			if ev.Name == accounting.EventOverdue {
+				out = append(out, ev)
+			}
+		}
+		return out
+	}
+	check("2026-01-20")
+	check("2026-01-20")
+	evs := overdue()
+	if len(evs) != 1 {
+		t.Fatalf("%d overdue events after two checks on one day, want 1: %v", len(evs), evs)
+	}
+	p := evs[0].Record
+	if evs[0].ID != inv.ID() || p.String("number") != inv.String("number") || p["days_overdue"] != float64(10) ||
+		p.String("due_date") != "2026-01-10" || amount(p, "balance") != "1200.00 AMD" {
+		t.Errorf("event %+v", evs[0])
+	}
+	if got := e.Get("invoice", inv.ID()); got.String("status") != "overdue" {
+		t.Errorf("status %s, want overdue", got.String("status"))
+	}
+	check("2026-01-21")
+	if n := len(overdue()); n != 2 {
+		t.Errorf("%d overdue events after the next day's check, want 2", n)
+	}
+	// Paid: no more reminders.
+	if _, err := e.pay(inv, map[string]any{"amount": amd("1200")}); err != nil {
+		t.Fatal(err)
+	}
+	check("2026-01-22")
+	if n := len(overdue()); n != 2 {
+		t.Errorf("%d overdue events after payment, want 2", n)
+	}
+}
+
+// TestOverdueTicker: the plugin's own ticker finds an overdue invoice and
+// emits invoice.overdue for today; a check the same day adds nothing.
+func TestOverdueTicker(t *testing.T) {
+	e := start(t, map[string]any{"check_every": "100ms"})
+	if _, err := e.issue(e.wonDeal("Late", amd("1000")), map[string]any{"issue_date": "2025-01-01", "due_date": "2025-01-10"}); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		n := 0
+		for _, ev := range e.Emitted() {
+			if ev.Name == accounting.EventOverdue {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for count() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no invoice.overdue from the ticker; log:\n%s", e.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := e.Invoke(sdk.Call{Action: accounting.ActionCheckOverdue}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("%d overdue events today, want 1", n)
+	}
+}
