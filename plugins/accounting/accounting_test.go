@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -523,5 +525,58 @@ func TestOverdueTicker(t *testing.T) {
 	}
 	if n := count(); n != 1 {
 		t.Errorf("%d overdue events today, want 1", n)
+	}
+}
+
+// minor reads a money field of a record as integer minor units.
+func minor(t testing.TB, r sdk.Record, field string) int64 {
+	t.Helper()
+	m, _ := r[field].(map[string]any)
+	s, _ := m["amount"].(string)
+	n, err := strconv.ParseInt(strings.Replace(s, ".", "", 1), 10, 64)
+	if err != nil {
+		t.Fatalf("%s %v: %v", field, r[field], err)
+	}
+	return n
+}
+
+// TestStoredTotalsProperty: random invoices issued through the host, in
+// AMD, EUR and IRR: each invoice's stored totals equal the sums of its
+// stored lines, in integer minor units.
+func TestStoredTotalsProperty(t *testing.T) {
+	e := start(t, nil)
+	r := rand.New(rand.NewPCG(18, 1))
+	for i := range 15 {
+		cur := []string{"AMD", "EUR", "IRR"}[i%3]
+		var items []any
+		for range 1 + r.IntN(5) {
+			price := fmt.Sprintf("%d.%02d", r.IntN(100000), r.IntN(100))
+			if cur == "IRR" {
+				price = strconv.Itoa(r.IntN(10_000_000))
+			}
+			items = append(items, map[string]any{
+				"description": "item", "quantity": fmt.Sprintf("%d.%03d", 1+r.IntN(50), r.IntN(1000)),
+				"unit_price": map[string]any{"amount": price, "currency": cur},
+				"discount":   fmt.Sprintf("%d.%d", r.IntN(100), r.IntN(10)), "vat_rate": []string{"20", "21", "18", "10", "0"}[r.IntN(5)],
+			})
+		}
+		inv, err := e.issue(e.wonDeal(fmt.Sprintf("Random %d", i), nil), map[string]any{"lines": map[string]any{"items": items}})
+		if err != nil {
+			t.Fatalf("invoice %d: %v", i, err)
+		}
+		var net, vat, gross int64
+		lines := e.List("invoice_line", sdk.Eq("invoice", inv.ID()))
+		if len(lines) != len(items) {
+			t.Fatalf("invoice %d: %d lines, want %d", i, len(lines), len(items))
+		}
+		for _, l := range lines {
+			if minor(t, l, "net")+minor(t, l, "vat") != minor(t, l, "gross") {
+				t.Errorf("invoice %d: line %v: net + vat != gross", i, l)
+			}
+			net, vat, gross = net+minor(t, l, "net"), vat+minor(t, l, "vat"), gross+minor(t, l, "gross")
+		}
+		if minor(t, inv, "net") != net || minor(t, inv, "vat") != vat || minor(t, inv, "gross") != gross || minor(t, inv, "balance") != gross {
+			t.Errorf("invoice %d (%s): totals %v %v %v, lines sum to %d %d %d", i, cur, inv["net"], inv["vat"], inv["gross"], net, vat, gross)
+		}
 	}
 }
