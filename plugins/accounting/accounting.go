@@ -32,12 +32,14 @@ const (
 	AllocationEntity = "payment_allocation"
 	ProductEntity    = "product"
 	SeriesEntity     = "invoice_series"
+	ExportEntity     = "accounting_export"
 
 	ActionIssue        = "issue_invoice"
 	ActionPay          = "record_payment"
 	ActionCancel       = "cancel_invoice"
 	ActionBalance      = "balance"
 	ActionCheckOverdue = "check_overdue"
+	ActionExport       = "export"
 
 	EventOverdue = "invoice.overdue"
 )
@@ -159,6 +161,15 @@ func (*Plugin) Manifest() sdk.Manifest {
 			Name:        ActionCheckOverdue,
 			Description: "Mark the open invoices past their due date overdue and emit invoice.overdue for each, once a day (the plugin does it every hour by itself).",
 			Args:        []sdk.Arg{{Name: "date", Type: sdk.TypeDate, Description: "The day; today when unset."}},
+		}, {
+			Name:        ActionExport,
+			Description: "Export the invoices issued, or the payments made, in a period as CSV or JSON for an accounting system; the file is held by an accounting_export record.",
+			Args: []sdk.Arg{
+				{Name: "kind", Type: sdk.TypeEnum, Values: []string{ExportInvoices, ExportPayments}, Required: true},
+				{Name: "format", Type: sdk.TypeEnum, Values: []string{FormatCSV, FormatJSON}, Required: true},
+				{Name: "from", Type: sdk.TypeDate, Required: true, Description: "The first day of the period."},
+				{Name: "to", Type: sdk.TypeDate, Required: true, Description: "The last day of the period."},
+			},
 		}},
 		Events: []sdk.EventSpec{{
 			Name: EventOverdue, Subject: InvoiceEntity,
@@ -210,7 +221,9 @@ func (*Plugin) Manifest() sdk.Manifest {
 			Name: PaymentEntity, Label: "Payment", Locked: "true",
 			Fields: []sdk.Field{
 				{Name: "amount", Label: "Amount", Type: sdk.TypeMoney, Required: true},
-				{Name: "date", Label: "Date", Type: sdk.TypeDate, Required: true, Index: true},
+				// paid_on, not date: a field named date would hide the
+				// filter language's date() from filters over payments.
+				{Name: "paid_on", Label: "Date", Type: sdk.TypeDate, Required: true, Index: true},
 				{Name: "method", Label: "Method", Type: sdk.TypeEnum, Values: methods},
 				{Name: "rate", Label: "Rate", Type: sdk.TypeDecimal},
 				{Name: "reference", Label: "Reference", Type: sdk.TypeString},
@@ -236,6 +249,17 @@ func (*Plugin) Manifest() sdk.Manifest {
 			},
 		}, {
 			Name: SeriesEntity, Label: "Invoice series", Fields: series.Fields(),
+		}, {
+			Name: ExportEntity, Label: "Accounting export", Locked: "true",
+			Fields: []sdk.Field{
+				{Name: "name", Label: "Name", Type: sdk.TypeString, Required: true},
+				{Name: "kind", Label: "Kind", Type: sdk.TypeEnum, Values: []string{ExportInvoices, ExportPayments}, Required: true},
+				{Name: "format", Label: "Format", Type: sdk.TypeEnum, Values: []string{FormatCSV, FormatJSON}, Required: true},
+				{Name: "from", Label: "From", Type: sdk.TypeDate, Required: true},
+				{Name: "to", Label: "To", Type: sdk.TypeDate, Required: true},
+				{Name: "rows", Label: "Rows", Type: sdk.TypeInt},
+				{Name: "file", Label: "File", Type: sdk.TypeFile, Required: true},
+			},
 		}},
 		UIActions: []sdk.UIAction{
 			{Entity: "deal", Action: ActionIssue, Label: "Issue invoice"},
@@ -338,6 +362,8 @@ func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 		return p.cancel(ctx, call)
 	case ActionBalance:
 		return p.balance(ctx, call)
+	case ActionExport:
+		return p.export(ctx, call)
 	case ActionCheckOverdue:
 		var a struct {
 			Date string `json:"date"`

@@ -32,7 +32,7 @@ pipeline "sales" {
 }
 `
 
-var writes = []string{"invoice", "invoice_line", "payment", "payment_allocation", "product", "invoice_series"}
+var writes = []string{"invoice", "invoice_line", "payment", "payment_allocation", "product", "invoice_series", "accounting_export"}
 
 // env is a running plugin on a real host with an admin to act as.
 type env struct {
@@ -579,4 +579,65 @@ func TestStoredTotalsProperty(t *testing.T) {
 			t.Errorf("invoice %d (%s): totals %v %v %v, lines sum to %d %d %d", i, cur, inv["net"], inv["vat"], inv["gross"], net, vat, gross)
 		}
 	}
+}
+
+// exportFile runs export and returns the accounting_export record and its
+// file's content.
+func (e *env) exportFile(kind, format, from, to string) (sdk.Record, string) {
+	e.t.Helper()
+	var rec sdk.Record
+	if err := e.As(e.admin).InvokeInto(sdk.Call{Action: accounting.ActionExport,
+		Args: map[string]any{"kind": kind, "format": format, "from": from, "to": to}}, &rec); err != nil {
+		e.t.Fatal(err)
+	}
+	file, _ := rec["file"].(map[string]any)
+	_, data := e.ReadFile(file["id"].(string))
+	return rec, string(data)
+}
+
+// TestExport: the invoices issued and the payments made in a period, as
+// CSV with the documented columns and as JSON with the lines, exact to the
+// luma; drafts and other periods are left out.
+func TestExport(t *testing.T) {
+	e := start(t, nil)
+	inv := e.workedExample() // 2026-03-21, Tyres for the Camry LLC
+	late, err := e.issue(e.wonDeal("April", amd("100")), map[string]any{"issue_date": "2026-04-01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pay(inv, map[string]any{"amount": map[string]any{"amount": "200", "currency": "EUR"}, "rate": "420.50", "date": "2026-03-25", "reference": "SWIFT 123"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pay(late, map[string]any{"amount": amd("10"), "date": "2026-04-02"}); err != nil {
+		t.Fatal(err)
+	}
+	rec, got := e.exportFile("invoices", "csv", "2026-03-01", "2026-03-31")
+	co := e.Get("deal", inv.String("deal")).String("company")
+	want := "number,issue_date,due_date,status,currency,net,vat,gross,paid,balance,company_id,company_name,contact_id,contact_name,deal_id,invoice_id\n" +
+		fmt.Sprintf("INV-2026-0001,2026-03-21,2026-04-20,partly_paid,AMD,175163.00,35032.60,210195.60,84100.00,126095.60,%s,Tyres for the Camry LLC,,,%s,%s\n", co, inv.String("deal"), inv.ID())
+	if got != want || rec["rows"] != float64(1) || rec.String("name") != "invoices-2026-03-01-2026-03-31.csv" {
+		t.Errorf("invoices CSV %v:\n%s\nwant\n%s", rec, got, want)
+	}
+	_, got = e.exportFile("payments", "csv", "2026-03-01", "2026-03-31")
+	lines := strings.Split(strings.TrimSpace(got), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[1], "2026-03-25,200.00,EUR,420.5,bank_transfer,SWIFT 123,INV-2026-0001,84100.00,AMD,"+co+",Tyres for the Camry LLC,") {
+		t.Errorf("payments CSV:\n%s", got)
+	}
+	_, got = e.exportFile("invoices", "json", "2026-03-01", "2026-04-30")
+	var doc struct {
+		Kind  string           `json:"kind"`
+		Items []map[string]any `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(got), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Kind != "invoices" || len(doc.Items) != 2 || doc.Items[0]["gross"] != "210195.60" || doc.Items[1]["number"] != "INV-2026-0002" {
+		t.Fatalf("JSON: %s", got)
+	}
+	ls, _ := doc.Items[0]["lines"].([]any)
+	if len(ls) != 2 || ls[1].(map[string]any)["net"] != "5000.00" || ls[0].(map[string]any)["discount"] != "7.5" {
+		t.Errorf("JSON lines: %v", ls)
+	}
+	_, err = e.As(e.admin).Invoke(sdk.Call{Action: accounting.ActionExport, Args: map[string]any{"kind": "invoices", "format": "csv", "from": "2026-04-01", "to": "2026-03-01"}})
+	refusal(t, err, sdk.CodeInvalidArgs, "to", "is before from")
 }

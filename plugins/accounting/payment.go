@@ -122,7 +122,7 @@ func (p *Plugin) pay(ctx context.Context, call sdk.Call) (any, error) {
 		break
 	}
 	values := map[string]any{
-		"amount": paid.JSON(), "date": day.Format(time.DateOnly), "method": method, "rate": orNil(rateText),
+		"amount": paid.JSON(), "paid_on": day.Format(time.DateOnly), "method": method, "rate": orNil(rateText),
 		"reference": orNil(a.Reference), "company": orNil(inv.String("company")), "contact": orNil(inv.String("contact")),
 		"key": orNil(key),
 	}
