@@ -122,7 +122,7 @@ rule "quote_on_offer" {
 # invoice" button; see docs/accounting.md.
 plugin "accounting" {
   read   = ["contact", "company", "deal"]
-  write  = ["invoice", "invoice_line", "payment", "payment_allocation", "product", "invoice_series", "accounting_export"]
+  write  = ["invoice", "invoice_line", "payment", "payment_allocation", "product", "invoice_series", "accounting_export", "bank_line"]
   config = { vat_percent = 20, series = "INV" }
 }
 

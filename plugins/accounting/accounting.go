@@ -33,6 +33,7 @@ const (
 	ProductEntity    = "product"
 	SeriesEntity     = "invoice_series"
 	ExportEntity     = "accounting_export"
+	BankLineEntity   = "bank_line"
 
 	ActionIssue        = "issue_invoice"
 	ActionPay          = "record_payment"
@@ -40,6 +41,8 @@ const (
 	ActionBalance      = "balance"
 	ActionCheckOverdue = "check_overdue"
 	ActionExport       = "export"
+	ActionImportBank   = "import_bank_statement"
+	ActionMatchBank    = "match_bank_line"
 
 	EventOverdue = "invoice.overdue"
 )
@@ -102,6 +105,7 @@ type settings struct {
 	wonStage   string
 	checkEvery time.Duration
 	loc        *time.Location
+	currency   string // the instance's, of statement lines that name none
 }
 
 // Plugin is the accounting plugin.
@@ -169,6 +173,17 @@ func (*Plugin) Manifest() sdk.Manifest {
 				{Name: "format", Type: sdk.TypeEnum, Values: []string{FormatCSV, FormatJSON}, Required: true},
 				{Name: "from", Type: sdk.TypeDate, Required: true, Description: "The first day of the period."},
 				{Name: "to", Type: sdk.TypeDate, Required: true, Description: "The last day of the period."},
+			},
+		}, {
+			Name:        ActionImportBank,
+			Description: "Record the receipts of a bank statement (CSV: date, amount, currency, reference, payer, rate) as payments of the invoices their references name; list the lines it could not match.",
+			Args:        []sdk.Arg{{Name: "file", Type: sdk.TypeFile, Required: true, Description: "The statement, a CSV file with a header row."}},
+		}, {
+			Name: ActionMatchBank, Entities: []string{BankLineEntity},
+			Description: "Record an unmatched bank line as a payment of the invoice named.",
+			Args: []sdk.Arg{
+				{Name: "invoice", Type: sdk.TypeRef, To: InvoiceEntity, Required: true},
+				{Name: "rate", Type: sdk.TypeDecimal, Description: "For a line in another currency than the invoice's."},
 			},
 		}},
 		Events: []sdk.EventSpec{{
@@ -260,6 +275,22 @@ func (*Plugin) Manifest() sdk.Manifest {
 				{Name: "rows", Label: "Rows", Type: sdk.TypeInt},
 				{Name: "file", Label: "File", Type: sdk.TypeFile, Required: true},
 			},
+		}, {
+			Name: BankLineEntity, Label: "Bank statement line", Locked: "status == 'matched'",
+			Fields: []sdk.Field{
+				{Name: "statement", Label: "Statement", Type: sdk.TypeString},
+				{Name: "line", Label: "Line", Type: sdk.TypeInt},
+				{Name: "paid_on", Label: "Date", Type: sdk.TypeDate, Required: true},
+				{Name: "amount", Label: "Amount", Type: sdk.TypeMoney, Required: true},
+				{Name: "rate", Label: "Rate", Type: sdk.TypeDecimal},
+				{Name: "reference", Label: "Reference", Type: sdk.TypeString},
+				{Name: "payer", Label: "Payer", Type: sdk.TypeString},
+				{Name: "status", Label: "Status", Type: sdk.TypeEnum, Values: []string{BankMatched, BankUnmatched}, Required: true, Index: true},
+				{Name: "reason", Label: "Why not matched", Type: sdk.TypeText},
+				{Name: "invoice", Label: "Invoice", Type: sdk.TypeRef, To: InvoiceEntity, Index: true},
+				{Name: "payment", Label: "Payment", Type: sdk.TypeRef, To: PaymentEntity},
+				{Name: "key", Label: "Line key", Type: sdk.TypeString, Index: true},
+			},
 		}},
 		UIActions: []sdk.UIAction{
 			{Entity: "deal", Action: ActionIssue, Label: "Issue invoice"},
@@ -267,6 +298,7 @@ func (*Plugin) Manifest() sdk.Manifest {
 			{Entity: InvoiceEntity, Action: ActionCancel, Label: "Cancel invoice"},
 			{Entity: "company", Action: ActionBalance, Label: "Balance"},
 			{Entity: "contact", Action: ActionBalance, Label: "Balance"},
+			{Entity: BankLineEntity, Action: ActionMatchBank, Label: "Match to an invoice"},
 		},
 	}
 }
@@ -310,6 +342,7 @@ func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 		return sdk.Refuse(sdk.CodeInvalidConfig, "the instance's time zone: "+err.Error())
 	}
 	out.loc = loc
+	out.currency = c.Locale.Currency
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -364,6 +397,10 @@ func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 		return p.balance(ctx, call)
 	case ActionExport:
 		return p.export(ctx, call)
+	case ActionImportBank:
+		return p.importStatement(ctx, call)
+	case ActionMatchBank:
+		return p.matchBankLine(ctx, call)
 	case ActionCheckOverdue:
 		var a struct {
 			Date string `json:"date"`

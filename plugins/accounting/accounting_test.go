@@ -32,7 +32,7 @@ pipeline "sales" {
 }
 `
 
-var writes = []string{"invoice", "invoice_line", "payment", "payment_allocation", "product", "invoice_series", "accounting_export"}
+var writes = []string{"invoice", "invoice_line", "payment", "payment_allocation", "product", "invoice_series", "accounting_export", "bank_line"}
 
 // env is a running plugin on a real host with an admin to act as.
 type env struct {
@@ -640,4 +640,84 @@ func TestExport(t *testing.T) {
 	}
 	_, err = e.As(e.admin).Invoke(sdk.Call{Action: accounting.ActionExport, Args: map[string]any{"kind": "invoices", "format": "csv", "from": "2026-04-01", "to": "2026-03-01"}})
 	refusal(t, err, sdk.CodeInvalidArgs, "to", "is before from")
+}
+
+// TestImportBankStatement: a statement's receipts become payments of the
+// invoices their references name (or, naming none, of the one open invoice
+// with exactly that balance); the rest are listed, kept as unmatched
+// bank lines, and one is then matched by hand; importing the statement
+// again records nothing twice.
+func TestImportBankStatement(t *testing.T) {
+	e := start(t, nil)
+	a, _ := e.issue(e.wonDeal("A", amd("1000")), nil)   // INV-...-0001, 1 200.00
+	b, _ := e.issue(e.wonDeal("B", amd("2000")), nil)   // 0002, 2 400.00
+	c, _ := e.issue(e.wonDeal("C", amd("333.33")), nil) // 0003, 399.996 -> 400.00
+	num := func(r sdk.Record) string { return r.String("number") }
+	statement := "Date;Amount;Currency;Reference;Payer\n" +
+		"2026-03-02;1200.00;AMD;Payment for " + strings.ToLower(num(a)) + ";A LLC\n" + // by number, any case: paid
+		"02.03.2026;1 000.00;AMD;" + num(b) + " part;B LLC\n" + // by number, part: partly paid
+		"2026-03-03;400.00;AMD;thanks;C LLC\n" + // no number, one open invoice of 400.00: c
+		"2026-03-03;-50.00;AMD;bank fee;\n" + // outgoing: left out
+		"2026-03-04;77.00;AMD;no idea;D LLC\n" + // nothing to match
+		"2026-03-04;5000.00;AMD;" + num(b) + ";B LLC\n" // more than b's balance
+	file := e.As(e.admin).StoreFile("march.csv", "text/csv", []byte(statement))
+	var got struct {
+		Lines, Matched, Skipped int
+		Unmatched               []map[string]any
+	}
+	imp := sdk.Call{Action: accounting.ActionImportBank, Args: map[string]any{"file": file["id"]}}
+	if err := e.As(e.admin).InvokeInto(imp, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Lines != 5 || got.Matched != 3 || got.Skipped != 0 || len(got.Unmatched) != 2 {
+		t.Fatalf("import: %+v", got)
+	}
+	if r := got.Unmatched[0]["reason"].(string); !strings.Contains(r, "names no invoice and no open invoice has a balance of 77.00 AMD") {
+		t.Errorf("reason: %s", r)
+	}
+	if r := got.Unmatched[1]["reason"].(string); !strings.Contains(r, "names invoice "+num(b)+", but: the payment of 5000.00 AMD is more than the balance") {
+		t.Errorf("reason: %s", r)
+	}
+	for _, w := range []struct {
+		inv  sdk.Record
+		want string
+	}{{a, "paid 0.00 AMD"}, {b, "partly_paid 1400.00 AMD"}, {c, "paid 0.00 AMD"}} {
+		inv, want := w.inv, w.want
+		got := e.Get("invoice", inv.ID())
+		if s := got.String("status") + " " + amount(got, "balance"); s != want {
+			t.Errorf("%s: %s, want %s", num(inv), s, want)
+		}
+	}
+	// Again: every line is known.
+	if err := e.As(e.admin).InvokeInto(imp, &got); err != nil || got.Skipped != 5 || got.Matched != 0 || len(got.Unmatched) != 0 {
+		t.Fatalf("import again: %+v, %v", got, err)
+	}
+	if n := len(e.List("payment", "")); n != 3 {
+		t.Errorf("%d payments, want 3", n)
+	}
+	// A person matches the line of 77.00 to b.
+	var out map[string]sdk.Record
+	if err := e.As(e.admin).InvokeInto(sdk.Call{Action: accounting.ActionMatchBank, Args: map[string]any{"invoice": b.ID()},
+		Record: &sdk.RecordRef{Entity: "bank_line", ID: bankLineID(t, e, "no idea")}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out["bank_line"].String("status") != "matched" || amount(out["invoice"], "balance") != "1323.00 AMD" {
+		t.Errorf("matched by hand: %v", out)
+	}
+	_, err := e.As(e.admin).Update("bank_line", out["bank_line"].ID(), map[string]any{"reference": "x"})
+	if err == nil || !strings.Contains(err.Error(), "is locked") {
+		t.Errorf("edit a matched bank line: %v", err)
+	}
+	_, err = e.As(e.admin).Invoke(sdk.Call{Action: accounting.ActionImportBank, Args: map[string]any{"file": e.As(e.admin).StoreFile("x.csv", "text/csv", []byte("when,how much\n1,2\n"))["id"]}})
+	refusal(t, err, sdk.CodeInvalidArgs, "file", `the statement's header has no "date" column`)
+}
+
+// bankLineID is the id of the bank line with a reference.
+func bankLineID(t *testing.T, e *env, reference string) string {
+	t.Helper()
+	lines := e.List("bank_line", sdk.Eq("reference", reference))
+	if len(lines) != 1 {
+		t.Fatalf("bank lines %q: %v", reference, lines)
+	}
+	return lines[0].ID()
 }

@@ -37,38 +37,60 @@ func (p *Plugin) pay(ctx context.Context, call sdk.Call) (any, error) {
 	if call.Record == nil || call.Record.Entity != InvoiceEntity {
 		return nil, sdk.RefuseField("entity", sdk.CodeInvalidArgs, "record_payment works on an invoice")
 	}
-	host := sdk.HostFrom(ctx)
-	key := call.IdempotencyKey
-	if key != "" {
-		if pm, err := firstWhere(ctx, PaymentEntity, sdk.Eq("key", key)); err != nil || pm != nil {
-			return pm, err
-		}
-	}
 	paid, err := moneyOf(a.Amount)
 	if err != nil {
 		return nil, sdk.RefuseField("amount", CodeCurrency, "amount: "+err.Error())
-	}
-	if paid.Minor <= 0 {
-		return nil, sdk.RefuseField("amount", sdk.CodeInvalidArgs, fmt.Sprintf("amount: a payment is more than 0, not %s", paid))
 	}
 	day, err := p.dateArg("date", a.Date)
 	if err != nil {
 		return nil, err
 	}
-	method := a.Method
+	return recordPayment(ctx, call.Record.ID, payment{Paid: paid, Rate: decimalString(a.Rate), Day: day,
+		Method: a.Method, Reference: a.Reference, Key: call.IdempotencyKey})
+}
+
+// payment is a payment to record against one invoice.
+type payment struct {
+	Paid      Money     // in the currency it was paid in
+	Rate      string    // decimal: units of the invoice's currency per unit of Paid's; "" for none
+	Day       time.Time // paid_on
+	Method    string    // "" for bank_transfer
+	Reference string
+	// Key, when set, makes a repeat answer the payment the first one
+	// recorded.
+	Key string
+}
+
+// recordPayment records a payment of an invoice: the payment, its
+// allocation and the invoice's paid amount, balance and status. It answers
+// {"payment", "allocation", "invoice"}.
+func recordPayment(ctx context.Context, invoiceID string, in payment) (map[string]any, error) {
+	host := sdk.HostFrom(ctx)
+	key, paid, rateText := in.Key, in.Paid, in.Rate
+	if key != "" {
+		pm, err := firstWhere(ctx, PaymentEntity, sdk.Eq("key", key))
+		if err != nil {
+			return nil, err
+		}
+		if pm != nil {
+			return repeated(ctx, pm)
+		}
+	}
+	if paid.Minor <= 0 {
+		return nil, sdk.RefuseField("amount", sdk.CodeInvalidArgs, fmt.Sprintf("amount: a payment is more than 0, not %s", paid))
+	}
+	method := in.Method
 	if method == "" {
 		method = "bank_transfer"
 	}
-	inv, err := host.Get(ctx, InvoiceEntity, call.Record.ID)
+	inv, err := host.Get(ctx, InvoiceEntity, invoiceID)
 	if err != nil {
 		return nil, err
 	}
-	cur := inv.String("currency")
-	digits, cur, err := currencyDigits(cur)
+	digits, cur, err := currencyDigits(inv.String("currency"))
 	if err != nil {
 		return nil, fmt.Errorf("invoice %s: %w", inv.String("number"), err)
 	}
-	rateText := decimalString(a.Rate)
 	converted, err := convertPayment(paid, cur, digits, rateText)
 	if err != nil {
 		return nil, err
@@ -122,8 +144,8 @@ func (p *Plugin) pay(ctx context.Context, call sdk.Call) (any, error) {
 		break
 	}
 	values := map[string]any{
-		"amount": paid.JSON(), "paid_on": day.Format(time.DateOnly), "method": method, "rate": orNil(rateText),
-		"reference": orNil(a.Reference), "company": orNil(inv.String("company")), "contact": orNil(inv.String("contact")),
+		"amount": paid.JSON(), "paid_on": in.Day.Format(time.DateOnly), "method": method, "rate": orNil(rateText),
+		"reference": orNil(in.Reference), "company": orNil(inv.String("company")), "contact": orNil(inv.String("contact")),
 		"key": orNil(key),
 	}
 	pkey, akey := key+":payment", key+":allocation"
@@ -139,6 +161,20 @@ func (p *Plugin) pay(ctx context.Context, call sdk.Call) (any, error) {
 	}, sdk.IdempotencyKey(akey))
 	if err != nil {
 		return nil, fmt.Errorf("invoice %s: allocate the payment: %w", inv.String("number"), err)
+	}
+	return map[string]any{"payment": pm, "allocation": alloc, "invoice": inv}, nil
+}
+
+// repeated answers a payment recorded before, with its allocation and
+// invoice.
+func repeated(ctx context.Context, pm sdk.Record) (map[string]any, error) {
+	alloc, err := firstWhere(ctx, AllocationEntity, sdk.Eq("payment", pm.ID()))
+	if err != nil || alloc == nil {
+		return map[string]any{"payment": pm}, err
+	}
+	inv, err := sdk.HostFrom(ctx).Get(ctx, InvoiceEntity, alloc.String("invoice"))
+	if err != nil {
+		return nil, err
 	}
 	return map[string]any{"payment": pm, "allocation": alloc, "invoice": inv}, nil
 }
