@@ -43,6 +43,8 @@ const (
 	ActionExport       = "export"
 	ActionImportBank   = "import_bank_statement"
 	ActionMatchBank    = "match_bank_line"
+	ActionRevenue      = "revenue"
+	ActionReceivables  = "receivables"
 
 	EventOverdue = "invoice.overdue"
 )
@@ -185,6 +187,18 @@ func (*Plugin) Manifest() sdk.Manifest {
 				{Name: "invoice", Type: sdk.TypeRef, To: InvoiceEntity, Required: true},
 				{Name: "rate", Type: sdk.TypeDecimal, Description: "For a line in another currency than the invoice's."},
 			},
+		}, {
+			Name:        ActionRevenue,
+			Description: "Revenue of a period (invoices issued in it, net and gross, per currency) by month, manager, product or lead source.",
+			Args: []sdk.Arg{
+				{Name: "by", Type: sdk.TypeEnum, Values: []string{ByMonth, ByManager, ByProduct, BySource}, Required: true},
+				{Name: "from", Type: sdk.TypeDate, Required: true},
+				{Name: "to", Type: sdk.TypeDate, Required: true},
+			},
+		}, {
+			Name:        ActionReceivables,
+			Description: "What every customer owes, per currency, with its ageing, and the totals.",
+			Args:        []sdk.Arg{{Name: "date", Type: sdk.TypeDate, Description: "As of; today when unset."}},
 		}},
 		Events: []sdk.EventSpec{{
 			Name: EventOverdue, Subject: InvoiceEntity,
@@ -401,6 +415,10 @@ func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 		return p.importStatement(ctx, call)
 	case ActionMatchBank:
 		return p.matchBankLine(ctx, call)
+	case ActionRevenue:
+		return p.revenue(ctx, call)
+	case ActionReceivables:
+		return p.receivables(ctx, call)
 	case ActionCheckOverdue:
 		var a struct {
 			Date string `json:"date"`

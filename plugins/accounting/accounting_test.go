@@ -721,3 +721,77 @@ func bankLineID(t *testing.T, e *env, reference string) string {
 	}
 	return lines[0].ID()
 }
+
+// TestReports: revenue of a period by month, manager, product and lead
+// source, per currency, and the receivables of every customer with their
+// ageing; cancelled invoices and other periods left out.
+func TestReports(t *testing.T) {
+	e := start(t, nil)
+	ann := e.AddUser("ann@example.com", "admin")
+	issue := func(title, source, owner, date string, amt map[string]any) sdk.Record {
+		t.Helper()
+		co := e.Create("company", map[string]any{"name": title + " LLC"})
+		d := e.Create("deal", map[string]any{"title": title, "stage": "won", "pipeline": "sales", "company": co.ID(),
+			"amount": amt, "source": source, "owner": owner})
+		inv, err := e.issue(d, map[string]any{"issue_date": date, "due_date": date})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inv
+	}
+	issue("A", "website", ann.ID, "2026-03-05", amd("1000"))                                       // net 1 000.00, gross 1 200.00
+	issue("B", "referral", e.admin.ID, "2026-03-20", amd("500.50"))                                // 500.50, 600.60
+	issue("C", "website", ann.ID, "2026-04-02", map[string]any{"amount": "10", "currency": "EUR"}) // 10.00, 12.00 EUR
+	x := issue("X", "website", ann.ID, "2026-04-03", amd("999"))                                   // cancelled
+	issue("Z", "website", ann.ID, "2026-05-01", amd("7"))                                          // out of the period
+	if _, err := e.Invoke(sdk.Call{Action: accounting.ActionCancel, Record: &sdk.RecordRef{Entity: "invoice", ID: x.ID()}}); err != nil {
+		t.Fatal(err)
+	}
+	report := func(by string) []string {
+		t.Helper()
+		var got struct{ Rows []map[string]any }
+		if err := e.As(e.admin).InvokeInto(sdk.Call{Action: accounting.ActionRevenue,
+			Args: map[string]any{"by": by, "from": "2026-03-01", "to": "2026-04-30"}}, &got); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range got.Rows {
+			out = append(out, fmt.Sprintf("%v %v %v/%v x%v", r["label"], r["currency"], r["net"].(map[string]any)["amount"], r["gross"].(map[string]any)["amount"], r["invoices"]))
+		}
+		return out
+	}
+	for by, want := range map[string][]string{
+		"month":   {"2026-03 AMD 1500.50/1800.60 x2", "2026-04 EUR 10.00/12.00 x1"},
+		"source":  {"referral AMD 500.50/600.60 x1", "website AMD 1000.00/1200.00 x1", "website EUR 10.00/12.00 x1"},
+		"product": {"(no product) AMD 1500.50/1800.60 x2", "(no product) EUR 10.00/12.00 x1"},
+	} {
+		if got := report(by); !slices.Equal(got, want) {
+			t.Errorf("by %s:\n%v\nwant\n%v", by, got, want)
+		}
+	}
+	byManager := report("manager")
+	slices.Sort(byManager)
+	want := []string{ann.ID + " AMD 1000.00/1200.00 x1", ann.ID + " EUR 10.00/12.00 x1", e.admin.ID + " AMD 500.50/600.60 x1"}
+	slices.Sort(want)
+	if !slices.Equal(byManager, want) {
+		t.Errorf("by manager:\n%v\nwant\n%v", byManager, want)
+	}
+
+	var rec struct {
+		Totals    []map[string]any
+		Customers []map[string]any
+	}
+	if err := e.As(e.admin).InvokeInto(sdk.Call{Action: accounting.ActionReceivables, Args: map[string]any{"date": "2026-04-20"}}, &rec); err != nil {
+		t.Fatal(err)
+	}
+	am := func(m map[string]any, k string) string { return m[k].(map[string]any)["amount"].(string) }
+	// As of 20 April: A (due 5 March) 46 days and B (20 March) 31 days past
+	// due, Z (1 May) not yet due; C in euros 18 days.
+	if len(rec.Totals) != 2 || am(rec.Totals[0], "balance") != "1809.00" || am(rec.Totals[0], "31-60") != "1800.60" ||
+		am(rec.Totals[0], "current") != "8.40" || am(rec.Totals[1], "balance") != "12.00" || am(rec.Totals[1], "0-30") != "12.00" {
+		t.Errorf("totals: %v", rec.Totals)
+	}
+	if len(rec.Customers) != 4 || rec.Customers[0]["name"] != "A LLC" || am(rec.Customers[0], "31-60") != "1200.00" {
+		t.Errorf("customers: %v", rec.Customers)
+	}
+}
