@@ -75,9 +75,18 @@ entity "vehicle" {
 }
 
 # A deal's stage is one of its pipeline's stages.
+# label/labels name the pipeline; stage_labels translate the stages (new,
+# won and lost have built-in labels, which stage_labels may override).
 pipeline "sales" {
   entity = "deal"
+  label  = "Car sales"
+  labels = { hy = "Մեքենաների վաճառք", lt = "Automobilių pardavimas", az = "Avtomobil satışı", fa = "فروش خودرو", ru = "Продажа автомобилей" }
   stages = ["new", "test_drive", "offer", "financing", "won", "lost"]
+  stage_labels = {
+    test_drive = { en = "Test drive", hy = "Փորձնական վարում", lt = "Bandomasis važiavimas", az = "Test sürüşü", fa = "تست رانندگی", ru = "Тест-драйв" }
+    offer      = { en = "Offer", hy = "Առաջարկ", lt = "Pasiūlymas", az = "Təklif", fa = "پیشنهاد قیمت", ru = "Предложение" }
+    financing  = { en = "Financing", hy = "Ֆինանսավորում", lt = "Finansavimas", az = "Maliyyələşdirmə", fa = "تأمین مالی", ru = "Финансирование" }
+  }
 }
 
 role "sales" {

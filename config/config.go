@@ -157,10 +157,18 @@ type Field struct {
 // For the built-in deal entity, a deal's `pipeline` field names one of these
 // and its `stage` must be one of that pipeline's stages.
 type Pipeline struct {
-	Name   string
+	Name  string
+	Label string // default: Name with its first letter upper-cased and underscores as spaces
+	// Labels are the label per language code (`labels = { hy = "..." }`);
+	// the default pipeline "sales" has built-in ones.
+	Labels map[string]string
 	Entity string
 	Stages []string
-	Range  hcl.Range
+	// StageLabels are the labels of the stages per language (stage ->
+	// language -> label): the built-in ones of the sample stages, overridden
+	// language by language by the block's `stage_labels`.
+	StageLabels map[string]map[string]string
+	Range       hcl.Range
 }
 
 // Role grants read and write access to entities. The role "admin" is built in

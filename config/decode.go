@@ -46,6 +46,7 @@ var fieldSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 var pipelineSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "entity", Required: true},
 	{Name: "stages", Required: true},
+	{Name: "label"}, {Name: "labels"}, {Name: "stage_labels"},
 }}
 
 var roleSchema = attrSchema("read", "write", "own_only")
@@ -225,10 +226,25 @@ func (b *block) labels(attr string, dst *map[string]string) {
 	if !present {
 		return
 	}
-	pairs, diags := hcl.ExprMap(a.Expr)
+	if out, ok := b.labelsExpr(attr, a.Expr, "", ""); ok {
+		*dst = out
+	}
+}
+
+// labelsExpr decodes expr, an object of language = label, for the attribute
+// attr. what names the object in messages ("" for the attribute itself) and
+// prefix is put before each language in src.keys. It reports what does not
+// decode, marks attr failed, and returns the labels that did; ok is false
+// when expr is not an object at all.
+func (b *block) labelsExpr(attr string, expr hcl.Expression, what, prefix string) (map[string]string, bool) {
+	if what == "" {
+		what = attr
+	}
+	pairs, diags := hcl.ExprMap(expr)
 	if diags.HasErrors() {
-		b.fail(attr, fmt.Sprintf("%s must be an object of language = label", attr), fmt.Sprintf(`write it in braces, e.g. %s = { hy = "Մեքենա", ru = "Автомобиль" }`, attr))
-		return
+		b.src.failed[attr] = true
+		b.l.report(expr.Range(), fmt.Sprintf("%s must be an object of language = label", what), fmt.Sprintf(`write it in braces, e.g. %s = { hy = "Մեքենա", ru = "Автомобиль" }`, attr))
+		return nil, false
 	}
 	out := make(map[string]string, len(pairs))
 	for _, kv := range pairs {
@@ -236,7 +252,7 @@ func (b *block) labels(attr string, dst *map[string]string) {
 		b.l.diags = append(b.l.diags, kd...)
 		if kd.HasErrors() || k.IsNull() || !k.IsWhollyKnown() || k.Type() != cty.String {
 			b.src.failed[attr] = true
-			b.l.report(kv.Key.Range(), fmt.Sprintf("%s: a key must be a language code", attr), `e.g. hy = "Մեքենա"`)
+			b.l.report(kv.Key.Range(), fmt.Sprintf("%s: a key must be a language code", what), `e.g. hy = "Մեքենա"`)
 			continue
 		}
 		val, vd := kv.Value.Value(nil)
@@ -244,18 +260,54 @@ func (b *block) labels(attr string, dst *map[string]string) {
 		if vd.HasErrors() || val.IsNull() || !val.IsWhollyKnown() || val.Type() != cty.String {
 			b.src.failed[attr] = true
 			if !vd.HasErrors() {
-				b.l.report(kv.Value.Range(), fmt.Sprintf("%s: the label for %q must be a string", attr, k.AsString()), "")
+				b.l.report(kv.Value.Range(), fmt.Sprintf("%s: the label for %q must be a string", what, k.AsString()), "")
 			}
 			continue
 		}
 		v := val.AsString()
 		if strings.TrimSpace(v) == "" {
 			b.src.failed[attr] = true
-			b.l.report(kv.Value.Range(), fmt.Sprintf("%s: the label for %q is empty", attr, k.AsString()), "")
+			b.l.report(kv.Value.Range(), fmt.Sprintf("%s: the label for %q is empty", what, k.AsString()), "")
 			continue
 		}
 		out[k.AsString()] = v
-		b.src.keys[k.AsString()] = kv.Key.Range()
+		b.src.keys[prefix+k.AsString()] = kv.Key.Range()
+	}
+	return out, true
+}
+
+// stageLabels decodes an object of stage = { language = label }, e.g.
+// stage_labels = { test_drive = { en = "Test drive", ru = "Тест-драйв" } }.
+// The range of each stage key is kept in src.keys under "stage:" + stage,
+// and of each language key under "stage:" + stage + ":" + language.
+func (b *block) stageLabels(attr string, dst *map[string]map[string]string) {
+	a, present := b.attrs[attr]
+	if !present {
+		return
+	}
+	pairs, diags := hcl.ExprMap(a.Expr)
+	if diags.HasErrors() {
+		b.fail(attr, fmt.Sprintf("%s must be an object of stage = { language = label }", attr),
+			fmt.Sprintf(`e.g. %s = { test_drive = { en = "Test drive", ru = "Тест-драйв" } }`, attr))
+		return
+	}
+	out := make(map[string]map[string]string, len(pairs))
+	for _, kv := range pairs {
+		stage := hcl.ExprAsKeyword(kv.Key)
+		if stage == "" {
+			k, kd := kv.Key.Value(nil)
+			if kd.HasErrors() || k.IsNull() || !k.IsWhollyKnown() || k.Type() != cty.String {
+				b.src.failed[attr] = true
+				b.l.report(kv.Key.Range(), fmt.Sprintf("%s: a key must be a stage name", attr), `e.g. test_drive = { en = "Test drive" }`)
+				continue
+			}
+			stage = k.AsString()
+		}
+		b.src.keys["stage:"+stage] = kv.Key.Range()
+		m, ok := b.labelsExpr(attr, kv.Value, fmt.Sprintf("%s of stage %q", attr, stage), "stage:"+stage+":")
+		if ok {
+			out[stage] = m
+		}
 	}
 	*dst = out
 }
@@ -491,6 +543,9 @@ func (l *loader) decodePipeline(hb *hcl.Block) {
 	p := &Pipeline{Name: hb.Labels[0], Range: hb.DefRange}
 	b.str("entity", &p.Entity)
 	b.list("stages", &p.Stages)
+	b.str("label", &p.Label)
+	b.labels("labels", &p.Labels)
+	b.stageLabels("stage_labels", &p.StageLabels)
 	l.src[p] = b.src
 	l.cfg.Pipelines = append(l.cfg.Pipelines, p)
 }

@@ -71,7 +71,9 @@ var builtinLabels = map[string]map[string]string{
 	"stage=proposal":    {"en": "Proposal", "hy": "Առաջարկ", "lt": "Pasiūlymas", "az": "Təklif", "fa": "پیشنهاد", "ru": "Предложение"},
 	"stage=negotiation": {"en": "Negotiation", "hy": "Բանակցություններ", "lt": "Derybos", "az": "Danışıqlar", "fa": "مذاکره", "ru": "Переговоры"},
 	"stage=won":         {"en": "Won", "hy": "Շահած", "lt": "Laimėtas", "az": "Qazanılıb", "fa": "موفق", "ru": "Выиграна"},
-	"stage=lost":        {"en": "Lost", "hy": "Կորցրած", "lt": "Pralaimėtas", "az": "Uduzulub", "fa": "ناموفق", "ru": "Проиграна"},
+	"pipeline=sales":    {"en": "Sales", "hy": "Վաճառքներ", "lt": "Pardavimai", "az": "Satış", "fa": "فروش", "ru": "Продажи"},
+
+	"stage=lost": {"en": "Lost", "hy": "Կորցրած", "lt": "Pralaimėtas", "az": "Uduzulub", "fa": "ناموفق", "ru": "Проиграна"},
 }
 
 var (
@@ -148,6 +150,58 @@ func (l *loader) checkLabels() {
 		check(fmt.Sprintf("entity %q", e.Name), e.Labels, l.src[e])
 		for _, f := range e.Fields {
 			check(fmt.Sprintf("field %q of %s", f.Name, e.Name), f.Labels, l.src[f])
+		}
+	}
+	for _, p := range l.cfg.Pipelines {
+		s := l.src[p]
+		if s == nil {
+			continue // the default pipeline
+		}
+		// p.Labels are merged with the built-in ones unless the block
+		// gives a label; the languages it gave are its keys.
+		given := p.Labels
+		if !s.ok("label") {
+			given = map[string]string{}
+			for key := range s.keys {
+				if !strings.HasPrefix(key, "stage:") {
+					given[key] = p.Labels[key]
+				}
+			}
+		}
+		check(fmt.Sprintf("pipeline %q", p.Name), given, s)
+		l.checkStageLabels(p, s)
+	}
+}
+
+// checkStageLabels checks the languages of a pipeline's stage_labels and,
+// when the block has them, warns for each stage that lacks a label in a
+// language of the locale (built-in stage labels count).
+func (l *loader) checkStageLabels(p *Pipeline, s *src) {
+	langs := l.cfg.Locale.Languages
+	for _, key := range slices.Sorted(maps.Keys(s.keys)) {
+		rest, ok := strings.CutPrefix(key, "stage:")
+		if !ok {
+			continue
+		}
+		stage, code, ok := strings.Cut(rest, ":")
+		if ok && !slices.Contains(langs, code) {
+			l.report(s.keys[key], fmt.Sprintf("unknown language %q in the stage_labels of stage %q of pipeline %q", code, stage, p.Name),
+				hint(code, langs, "the locale's languages"))
+		}
+	}
+	if !s.ok("stage_labels") {
+		return
+	}
+	for _, st := range p.Stages {
+		var missing []string
+		for _, lang := range langs {
+			if _, ok := p.StageLabels[st][lang]; !ok {
+				missing = append(missing, lang)
+			}
+		}
+		if len(missing) > 0 {
+			l.warn(s.at("stage_labels"), fmt.Sprintf("stage %q of pipeline %q has no label in %s", st, p.Name, strings.Join(missing, ", ")),
+				fmt.Sprintf(`add them to stage_labels, e.g. %s = { %s = "..." }; until then the UI shows the stage's name`, st, missing[0]))
 		}
 	}
 }

@@ -138,3 +138,94 @@ func TestBuiltinLabelsComplete(t *testing.T) {
 		complete("stage "+st, StageLabels(st))
 	}
 }
+
+func TestPipelineLabels(t *testing.T) {
+	cfg := mustLoad(t, `locale { languages = ["en", "hy", "ru"] }
+pipeline "sales" {
+  entity = "deal"
+  label  = "Car sales"
+  labels = { hy = "Մեքենաների վաճառք", ru = "Продажа авто" }
+  stages = ["new", "test_drive", "won"]
+  stage_labels = {
+    test_drive = { en = "Test drive", hy = "Փորձնական վարում", ru = "Тест-драйв" }
+    won        = { ru = "Продана" }
+  }
+}
+pipeline "service" {
+  entity = "deal"
+  stages = ["open", "done"]
+}`)
+	sales, service := cfg.Pipelines[0], cfg.Pipelines[1]
+	if sales.Label != "Car sales" || sales.Labels["hy"] != "Մեքենաների վաճառք" || sales.Labels["lt"] != "" {
+		t.Errorf("sales: %q %v", sales.Label, sales.Labels)
+	}
+	if got := sales.StageLabels["test_drive"]; got["en"] != "Test drive" || got["ru"] != "Тест-драйв" {
+		t.Errorf("test_drive: %v", got)
+	}
+	if got := sales.StageLabels["won"]; got["ru"] != "Продана" || got["hy"] != "Շահած" {
+		t.Errorf("won (built-in labels overridden per language): %v", got)
+	}
+	if got := sales.StageLabels["new"]; got["en"] != "New" {
+		t.Errorf("new (built-in): %v", got)
+	}
+	if service.Label != "Service" || len(service.Labels) != 0 || service.StageLabels["open"] != nil {
+		t.Errorf("service: %q %v %v", service.Label, service.Labels, service.StageLabels)
+	}
+	def := mustLoad(t, `locale { languages = ["en"] }`).Pipelines[0]
+	if def.Name != "sales" || def.Label != "Sales" || def.Labels["fa"] != "فروش" || def.StageLabels["won"]["ru"] != "Выиграна" {
+		t.Errorf("the default pipeline: %q %v %v", def.Label, def.Labels, def.StageLabels)
+	}
+}
+
+func TestPipelineLabelsDiagnostics(t *testing.T) {
+	cases := []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{"a stage that is not one", `pipeline "sales" {
+  entity       = "deal"
+  stages       = ["new", "test_drive"]
+  stage_labels = { test_drvie = { en = "Test drive" } }
+}`, []string{
+			`t.hcl:4:18: warning: stage "test_drive" of pipeline "sales" has no label in en; add them to stage_labels, e.g. test_drive = { en = "..." }; until then the UI shows the stage's name`,
+			`t.hcl:4:20: error: stage_labels: "test_drvie" is not a stage of pipeline "sales"; did you mean "test_drive"?`,
+		}},
+		{"an unknown language", `locale { languages = ["en", "ru"] }
+pipeline "sales" {
+  entity       = "deal"
+  stages       = ["new"]
+  labels       = { rus = "Продажи" }
+  stage_labels = { new = { en = "New", ry = "Новая" } }
+}`, []string{
+			`t.hcl:5:20: error: unknown language "rus" in the labels of pipeline "sales"; did you mean "ru"?`,
+			`t.hcl:6:40: error: unknown language "ry" in the stage_labels of stage "new" of pipeline "sales"; did you mean "ru"?`,
+		}},
+		{"not an object", `pipeline "sales" {
+  entity       = "deal"
+  stages       = ["new"]
+  stage_labels = { new = "New" }
+}`, []string{
+			`t.hcl:4:26: error: stage_labels of stage "new" must be an object of language = label; write it in braces, e.g. stage_labels = { hy = "Մեքենա", ru = "Автомобиль" }`,
+		}},
+		{"missing languages warn", `locale { languages = ["en", "hy", "ru"] }
+pipeline "sales" {
+  entity       = "deal"
+  label        = "Car sales"
+  labels       = { ru = "Продажа авто" }
+  stages       = ["new", "test_drive"]
+  stage_labels = { test_drive = { en = "Test drive", ru = "Тест-драйв" } }
+}`, []string{
+			`t.hcl:4:18: warning: pipeline "sales" has no label in hy; add them to labels, e.g. labels = { hy = "..." }; until then the UI shows label`,
+			`t.hcl:7:18: warning: stage "test_drive" of pipeline "sales" has no label in hy; add them to stage_labels, e.g. test_drive = { hy = "..." }; until then the UI shows the stage's name`,
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, diags := load(t, c.src)
+			if got := lines(diags); !slices.Equal(got, c.want) {
+				t.Errorf("got\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(c.want, "\n\t"))
+			}
+		})
+	}
+}

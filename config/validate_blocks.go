@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
@@ -47,6 +48,42 @@ func (l *loader) checkPipelines() {
 	if !hasDeal {
 		l.cfg.Pipelines = append(l.cfg.Pipelines, defaultPipeline())
 	}
+	for _, p := range l.cfg.Pipelines {
+		l.pipelineLabels(p)
+	}
+}
+
+// pipelineLabels fills in a pipeline's label and merges its labels and
+// its stages' labels with the built-in ones; a stage_labels key that is
+// not one of the stages is an error.
+func (l *loader) pipelineLabels(p *Pipeline) {
+	s := l.src[p]
+	if s == nil {
+		s = &src{}
+	}
+	if p.Label == "" {
+		p.Label = defaultLabel(p.Name)
+	}
+	p.Labels = mergeLabels(builtinLabel("pipeline="+p.Name), p.Labels, s)
+	for _, st := range slices.Sorted(maps.Keys(p.StageLabels)) {
+		if !slices.Contains(p.Stages, st) {
+			l.report(s.keys["stage:"+st], fmt.Sprintf("stage_labels: %q is not a stage of pipeline %q", st, p.Name), hint(st, p.Stages, "its stages"))
+		}
+	}
+	merged := make(map[string]map[string]string, len(p.Stages))
+	for _, st := range p.Stages {
+		m := StageLabels(st)
+		for lang, v := range p.StageLabels[st] {
+			if m == nil {
+				m = map[string]string{}
+			}
+			m[lang] = v
+		}
+		if m != nil {
+			merged[st] = m
+		}
+	}
+	p.StageLabels = merged
 }
 
 // addStageFields gives an entity with a pipeline the fields that hold a

@@ -26,12 +26,22 @@ func valueLabelsJSON(values []string, labels map[string]map[string]string) map[s
 	return out
 }
 
-// stageLabelsJSON gives every stage of a pipeline its built-in labels ({}
-// for a stage without).
-func stageLabelsJSON(stages []string) map[string]map[string]string {
-	out := make(map[string]map[string]string, len(stages))
-	for _, st := range stages {
-		out[st] = labelsJSON(config.StageLabels(st))
+// stageLabelsJSON gives every stage of a pipeline its labels ({} for a
+// stage without).
+func stageLabelsJSON(p *config.Pipeline) map[string]map[string]string {
+	out := make(map[string]map[string]string, len(p.Stages))
+	for _, st := range p.Stages {
+		out[st] = labelsJSON(p.StageLabels[st])
 	}
 	return out
+}
+
+// pipelineJSON is a pipeline as GET /api/v1/schema gives it.
+func pipelineJSON(p *config.Pipeline) map[string]any {
+	label := p.Label
+	if label == "" {
+		label = p.Name
+	}
+	return map[string]any{"name": p.Name, "label": label, "labels": labelsJSON(p.Labels),
+		"stages": p.Stages, "stage_labels": stageLabelsJSON(p)}
 }

@@ -19,8 +19,8 @@ func TestSchemaCarriesLocaleAndLabels(t *testing.T) {
 			Contains: []string{`"label":"Contact","labels":{"az":"Əlaqə","en":"Contact","fa":"مخاطب","hy":"Կոնտակտ","lt":"Kontaktas","ru":"Контакт"}`,
 				`"call":{"az":"Zəng","en":"Call","fa":"تماس","hy":"Զանգ","lt":"Skambutis","ru":"Звонок"}`,
 				`"in_stock":{}`}},
-		{Name: "stage labels", Method: "GET", Path: "/api/v1/schema", Token: s.AdminToken, Status: 200,
-			Contains: []string{`"stage_labels":{`, `"won":{"az":"Qazanılıb","en":"Won","fa":"موفق","hy":"Շահած","lt":"Laimėtas","ru":"Выиграна"}`}},
+		{Name: "pipeline and stage labels", Method: "GET", Path: "/api/v1/schema", Token: s.AdminToken, Status: 200,
+			Contains: []string{`"label":"Sales","labels":{"az":"Satış","en":"Sales","fa":"فروش","hy":"Վաճառքներ","lt":"Pardavimai","ru":"Продажи"},"name":"sales","stage_labels":{`, `"won":{"az":"Qazanılıb","en":"Won","fa":"موفق","hy":"Շահած","lt":"Laimėtas","ru":"Выиграна"}`}},
 		{Name: "only the entities the caller may read", Method: "GET", Path: "/api/v1/schema", Token: viewer, Status: 200,
 			Contains: []string{`"name":"contact"`, `"locale":{`}, NotContains: []string{`"name":"vehicle"`, `"name":"deal"`}},
 	})

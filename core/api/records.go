@@ -250,7 +250,7 @@ func (s *Server) getSchema(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		}
 		var pipelines []map[string]any
 		for _, pl := range s.opts.Schema.Pipelines(e.Name) {
-			pipelines = append(pipelines, map[string]any{"name": pl.Name, "stages": pl.Stages, "stage_labels": stageLabelsJSON(pl.Stages)})
+			pipelines = append(pipelines, pipelineJSON(pl))
 		}
 		entities = append(entities, map[string]any{
 			"name": e.Name, "label": e.Label, "labels": labelsJSON(e.Labels), "builtin": e.Builtin, "fields": fields,

@@ -95,11 +95,15 @@ type Webhook struct {
 	Description string `json:"description,omitempty"`
 }
 
-// UIAction is a button on the records of an entity that calls an action.
+// UIAction is a button in the web UI that calls an action: on each record
+// of an entity (Scope "record"), or on the entity's list page, calling the
+// action with no record (Scope "list").
 type UIAction struct {
 	Entity string `json:"entity"`
 	Action string `json:"action"`
 	Label  string `json:"label"`
+	// Scope is "record" or "list"; a manifest's empty scope is "record".
+	Scope string `json:"scope"`
 }
 
 // Action returns the action with the given name, or nil.
@@ -149,7 +153,11 @@ func manifestFromProto(pm *crmv1.Manifest, negotiated int) (*Manifest, error) {
 		m.Webhooks = append(m.Webhooks, Webhook{Method: w.GetMethod(), Path: w.GetPath(), Description: w.GetDescription()})
 	}
 	for _, u := range pm.GetUiActions() {
-		m.UIActions = append(m.UIActions, UIAction{Entity: u.GetEntity(), Action: u.GetAction(), Label: u.GetLabel()})
+		scope := u.GetScope()
+		if scope == "" {
+			scope = crmv1.UIScopeRecord
+		}
+		m.UIActions = append(m.UIActions, UIAction{Entity: u.GetEntity(), Action: u.GetAction(), Label: u.GetLabel(), Scope: scope})
 	}
 	for _, e := range pm.GetEvents() {
 		spec := EventSpec{Name: e.GetName(), Description: e.GetDescription(), Subject: e.GetSubject(), Payload: []Arg{}}

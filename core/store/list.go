@@ -696,6 +696,9 @@ type indexWalk struct {
 var past = bytes.Repeat([]byte{0xFF}, 64)
 
 func newIndexWalk(txn *badger.Txn, entity string, p *pred, desc bool, after []byte) *indexWalk {
+	if p.field == "id" {
+		return newIDKeyWalk(txn, entity, p, desc, after)
+	}
 	base := indexPrefix(entity, p.field)
 	prefix := base
 	if p.op == "=" || p.op == "prefix" {
@@ -721,6 +724,31 @@ func newIndexWalk(txn *badger.Txn, entity string, p *pred, desc bool, after []by
 	case p.op == "range" && p.lo != nil:
 		it.Seek(join(p.lo))
 	default:
+		it.Rewind()
+	}
+	return &indexWalk{it: it, base: base, p: p, desc: desc}
+}
+
+// newIDKeyWalk is the walk of `id == 'ULID'`: the record's own key
+// r/{entity}/{id}, whose last idLen bytes are the id like an index
+// entry's. after (the predicate's value, the id, then the cursor's id)
+// skips the record unless it comes after the cursor in the walk's
+// direction.
+func newIDKeyWalk(txn *badger.Txn, entity string, p *pred, desc bool, after []byte) *indexWalk {
+	base := recordPrefix(entity)
+	prefix := append(slices.Clone(base), p.eq...)
+	if len(p.eq) != idLen {
+		prefix = append(prefix, 0xff) // not an id: no key
+	} else if len(after) >= idLen {
+		cur, id := string(after[len(after)-idLen:]), string(p.eq)
+		if desc && id >= cur || !desc && id <= cur {
+			prefix = append(prefix, 0xff) // no key: the record is before the cursor
+		}
+	}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false, Reverse: desc})
+	if desc {
+		it.Seek(append(slices.Clone(prefix), past...))
+	} else {
 		it.Rewind()
 	}
 	return &indexWalk{it: it, base: base, p: p, desc: desc}

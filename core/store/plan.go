@@ -81,7 +81,7 @@ var countCap int64 = 1024
 
 // pred is one index range that holds every record a filter matches.
 type pred struct {
-	field  string
+	field  string // "id": the records' own keys (op "=" only)
 	op     string // "=", "prefix", "range"
 	eq     []byte // encoded value for "=", encoded prefix for "prefix"
 	lo, hi []byte // encoded bounds for "range"; nil for open
@@ -163,6 +163,9 @@ func analyse(ent *schema.Entity, root ast.Node) *access {
 
 // predOf makes the index range of one comparison, or nil.
 func predOf(ent *schema.Entity, b *ast.BinaryNode) *pred {
+	if id, ok := idEquals(b); ok {
+		return &pred{field: "id", op: "=", eq: []byte(id)}
+	}
 	field, val, op, ok := comparison(ent, b)
 	if !ok || isZero(val) {
 		return nil // "" is no value, and has no index entry
@@ -183,6 +186,26 @@ func predOf(ent *schema.Entity, b *ast.BinaryNode) *pred {
 		return &pred{field: field, op: "range", hi: encodeValue(val), hiExcl: op == "<"}
 	}
 	return nil
+}
+
+// idEquals recognises `id == 'ULID'` (either way round): the record itself
+// is its "index entry", read by its key, so `id in [...]` (a screen
+// fetching the titles of the records a page refers to) reads those records
+// and no others. A string that cannot be an id has no key to read.
+func idEquals(b *ast.BinaryNode) (string, bool) {
+	if b.Operator != "==" {
+		return "", false
+	}
+	for _, sides := range [][2]ast.Node{{b.Left, b.Right}, {b.Right, b.Left}} {
+		ident, ok := sides[0].(*ast.IdentifierNode)
+		if !ok || ident.Value != "id" {
+			continue
+		}
+		if s, ok := sides[1].(*ast.StringNode); ok {
+			return s.Value, true
+		}
+	}
+	return "", false
 }
 
 // unionOf returns the branches of `x || y || ...` when each is an indexable

@@ -549,3 +549,52 @@ func TestSortInMemoryIsBounded(t *testing.T) {
 		t.Fatalf("list = %+v, %v", p, err)
 	}
 }
+
+// TestIDsReadByKey: `id in [...]` (a screen fetching the titles of the
+// records a page refers to) reads those records by their keys and no
+// others, in every order, over pages, with other conjuncts, and an id
+// that is no record's (or no id at all) matches nothing.
+func TestIDsReadByKey(t *testing.T) {
+	st, ent := openPlanStore(t)
+	var vals []map[string]any
+	for i := range 1000 {
+		vals = append(vals, map[string]any{"stage": []string{"new", "won"}[i%2], "name": fmt.Sprintf("n%04d", i)})
+	}
+	recs := createMany(t, st, vals)
+	var quoted []string
+	var picked []*store.Record
+	for i := 3; i < len(recs); i += 47 {
+		picked = append(picked, recs[i])
+		quoted = append(quoted, fmt.Sprintf("%q", recs[i].ID))
+	}
+	quoted = append(quoted, `"01ARZ3NDEKTSV4RRFFQ69G5FAV"`, `"short"`)
+	in := "id in [" + strings.Join(quoted, ", ") + "]"
+	for _, c := range []struct{ filter, sort, plan string }{
+		{in, "", "union(" + strings.TrimSuffix(strings.Repeat("index lead.id =, ", len(picked)+2), ", ") + ")"},
+		{in, "-id", ""},
+		{in, "name", ""}, // sorted in memory: one page of 50, 2 pages would read the ids twice
+		{in + ` && stage == "won"`, "", ""},
+		{fmt.Sprintf("id == %q", picked[0].ID), "", "index lead.id ="},
+		{fmt.Sprintf("%q == id", picked[1].ID), "-id", "index lead.id ="},
+	} {
+		f := compile(t, ent, c.filter)
+		want := bruteForce(t, recs, f, c.sort)
+		before := store.RecordsRead()
+		limit := 7
+		if c.sort == "name" {
+			limit = 50
+		}
+		got, plans := listAll(t, st, f, c.sort, limit, nil)
+		read := store.RecordsRead() - before
+		if read > int64(2*len(picked)) {
+			t.Errorf("%.40s sort %q: %d records read for %d ids", c.filter, c.sort, read, len(want))
+		}
+		t.Logf("%.40s sort %q: %d records read of 1000 for %d matches", c.filter, c.sort, read, len(want))
+		if !slices.Equal(got, want) {
+			t.Errorf("%.40s sort %q (plans %v): %v, want %v", c.filter, c.sort, plans, got, want)
+		}
+		if c.plan != "" && !slices.Contains(plans, c.plan) {
+			t.Errorf("%.40s sort %q: plans %v, want %q", c.filter, c.sort, plans, c.plan)
+		}
+	}
+}

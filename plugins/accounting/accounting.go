@@ -313,6 +313,11 @@ func (*Plugin) Manifest() sdk.Manifest {
 			{Entity: "company", Action: ActionBalance, Label: "Balance"},
 			{Entity: "contact", Action: ActionBalance, Label: "Balance"},
 			{Entity: BankLineEntity, Action: ActionMatchBank, Label: "Match to an invoice"},
+			{Entity: BankLineEntity, Action: ActionImportBank, Label: "Import bank statement", Scope: sdk.ScopeList},
+			{Entity: InvoiceEntity, Action: ActionExport, Label: "Export", Scope: sdk.ScopeList},
+			{Entity: InvoiceEntity, Action: ActionRevenue, Label: "Revenue", Scope: sdk.ScopeList},
+			{Entity: InvoiceEntity, Action: ActionReceivables, Label: "Receivables", Scope: sdk.ScopeList},
+			{Entity: InvoiceEntity, Action: ActionCheckOverdue, Label: "Check overdue invoices", Scope: sdk.ScopeList},
 		},
 	}
 }

@@ -166,7 +166,8 @@ func (*Plugin) Manifest() sdk.Manifest {
 			{Entity: "deal", Action: ActionGenerate, Label: "Generate document"},
 			{Entity: "contact", Action: ActionGenerate, Label: "Generate document"},
 			{Entity: "company", Action: ActionGenerate, Label: "Generate document"},
-			{Entity: TemplateEntity, Action: ActionUpload, Label: "Upload a template"},
+			// On the template list: the first upload of a name needs no record.
+			{Entity: TemplateEntity, Action: ActionUpload, Label: "Upload template", Scope: sdk.ScopeList},
 		},
 	}
 }

@@ -128,16 +128,31 @@ type Webhook struct {
 	Description string
 }
 
-// UIAction puts a button on the records of Entity that calls Action.
+// UI action scopes: where a UIAction's button is.
+const (
+	// ScopeRecord is a button on the page of each record of the entity,
+	// calling the action with that record (Call.Record). The default.
+	ScopeRecord = crmv1.UIScopeRecord
+	// ScopeList is a button on the entity's list page, calling the action
+	// with no record: for an action that makes something new, such as an
+	// upload. The UI asks for the action's arguments in a dialog (a file
+	// argument is uploaded first); the action must declare no Entities.
+	ScopeList = crmv1.UIScopeList
+)
+
+// UIAction puts a button in the web UI that calls Action: on the records
+// of Entity (Scope ScopeRecord, or empty), or on Entity's list page
+// (ScopeList).
 type UIAction struct {
 	Entity string
 	Action string
 	Label  string
+	Scope  string
 }
 
 // Validate checks the manifest as the host will when it starts the plugin:
 // names present and unique, known field and argument types, UI actions
-// naming declared actions. A plugin's own tests should call it.
+// naming declared actions with a known scope. A plugin's own tests should call it.
 func (m Manifest) Validate() error {
 	return crmv1.ValidateManifest(m.proto())
 }
@@ -167,7 +182,7 @@ func (m Manifest) proto() *crmv1.Manifest {
 		pm.Webhooks = append(pm.Webhooks, &crmv1.WebhookRoute{Method: w.Method, Path: w.Path, Description: w.Description})
 	}
 	for _, u := range m.UIActions {
-		pm.UiActions = append(pm.UiActions, &crmv1.UIAction{Entity: u.Entity, Action: u.Action, Label: u.Label})
+		pm.UiActions = append(pm.UiActions, &crmv1.UIAction{Entity: u.Entity, Action: u.Action, Label: u.Label, Scope: u.Scope})
 	}
 	for _, e := range m.Events {
 		pm.Events = append(pm.Events, &crmv1.EventSpec{Name: e.Name, Description: e.Description, Subject: e.Subject,

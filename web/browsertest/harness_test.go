@@ -204,6 +204,12 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // api calls the API with the admin's bearer token; it returns the status.
 func (s *server) api(t testing.TB, method, path string, body, out any) int {
 	t.Helper()
+	return s.apiAs(t, s.token, method, path, body, out)
+}
+
+// apiAs calls the API with another bearer token; it returns the status.
+func (s *server) apiAs(t testing.TB, token, method, path string, body, out any) int {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -217,8 +223,8 @@ func (s *server) api(t testing.TB, method, path string, body, out any) int {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if s.token != "" {
-		req.Header.Set("Authorization", "Bearer "+s.token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -321,11 +327,17 @@ func waitJS(expr string) chromedp.Action[chromedp.Void] {
 // signIn signs in through the sign-in form and waits for the shell.
 func signIn(t testing.TB, ctx context.Context, s *server) {
 	t.Helper()
-	run(t, ctx, "sign in",
+	signInAs(t, ctx, s, adminEmail, adminPassword)
+}
+
+// signInAs signs in as another user.
+func signInAs(t testing.TB, ctx context.Context, s *server, email, password string) {
+	t.Helper()
+	run(t, ctx, "sign in as "+email,
 		chromedp.Navigate(s.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`#signin-email`)),
-		chromedp.SendKeys(chromedp.CSS(`#signin-email`), adminEmail),
-		chromedp.SendKeys(chromedp.CSS(`#signin-password`), adminPassword),
+		chromedp.SendKeys(chromedp.CSS(`#signin-email`), email),
+		chromedp.SendKeys(chromedp.CSS(`#signin-password`), password),
 		chromedp.Click(chromedp.CSS(`form.signin-card button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#sidebar`)),
 	)

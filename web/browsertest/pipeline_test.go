@@ -72,6 +72,9 @@ func TestPipeline(t *testing.T) {
 		waitJS(`document.querySelector('.kcol[data-stage=new] .kcount').textContent.trim() === '2'`),
 		// 1,500,000 + 2,500,000.50 AMD, summed exactly by the server.
 		waitJS(`/4,000,000\.5/.test(document.querySelector('.kcol[data-stage=new] .ktotal').textContent)`),
+		// The pipeline's and the stages' labels from HCL, not their names.
+		waitJS(`document.querySelector('.pipeline-page h1').textContent.includes('Car sales')`),
+		waitJS(`document.querySelector('.kcol[data-stage=qualified] h2').textContent.includes('Test drive')`),
 	)
 	screenshot(t, ctx, "en-pipeline")
 
@@ -89,6 +92,17 @@ func TestPipeline(t *testing.T) {
 		)
 		run(t, other, "the colleague sees the move live", waitJS(inColumn(camry, "qualified")),
 			waitJS(`document.querySelector('.kcol[data-stage=qualified] .kcount').textContent.trim() === '2'`))
+	})
+
+	t.Run("the record page names the stage by its label", func(t *testing.T) {
+		rec := session(t, b)
+		signIn(t, rec, s)
+		run(t, rec, "the Camry's page",
+			chromedp.Navigate(s.URL+"/records/deal/"+camry),
+			waitJS(`(() => { const s = document.querySelector('select[name=stage]');
+				return s && s.value === 'qualified' && s.selectedOptions[0].textContent.includes('Test drive'); })()`),
+			waitJS(`[...document.querySelectorAll('select[name=pipeline] option')].some(o => o.textContent.includes('Car sales'))`),
+		)
 	})
 
 	t.Run("move a deal with the keyboard", func(t *testing.T) {
@@ -138,6 +152,8 @@ func TestPipeline(t *testing.T) {
 			// The first stage is the rightmost column.
 			waitJS(`(() => { const c = [...document.querySelectorAll('.kcol')].map(e => e.getBoundingClientRect());
 				return c.length === 5 && c[0].right > c[1].right; })()`),
+			waitJS(`document.querySelector('.pipeline-page h1').textContent.includes('فروش خودرو')`),
+			waitJS(`document.querySelector('.kcol[data-stage=qualified] h2').textContent.includes('تست رانندگی')`),
 		)
 		screenshot(t, fa, "fa-pipeline")
 		// Back to English: the choice is the user's, for every session.

@@ -169,45 +169,10 @@ func pipes(text string) (string, []string, string) {
 	return src, helpers, ""
 }
 
-// splitPipes splits s at each | that is not inside a string or brackets
-// and not part of ||.
-func splitPipes(s string) []string {
-	var parts []string
-	depth, start := 0, 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if quote != 0 {
-			if c == '\\' && quote != '`' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-			continue
-		}
-		switch c {
-		case '"', '\'', '`':
-			quote = c
-		case '(', '[', '{':
-			depth++
-		case ')', ']', '}':
-			depth--
-		case '|':
-			if i+1 < len(s) && s[i+1] == '|' {
-				i++
-				continue
-			}
-			if depth == 0 {
-				parts = append(parts, s[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(parts, s[start:])
-}
-
-// closesAtEnd reports whether the bracket that opens s closes at its end.
-func closesAtEnd(s string) bool {
+// scanCode calls visit for each byte of the expression s that is not
+// inside a string literal, with the bracket depth before it; visit
+// returns how many bytes after it to skip, or -1 to stop.
+func scanCode(s string, visit func(i int, c byte, depth int) int) {
 	depth := 0
 	var quote byte
 	for i := 0; i < len(s); i++ {
@@ -220,6 +185,10 @@ func closesAtEnd(s string) bool {
 			}
 			continue
 		}
+		skip := visit(i, c, depth)
+		if skip < 0 {
+			return
+		}
 		switch c {
 		case '"', '\'', '`':
 			quote = c
@@ -227,12 +196,43 @@ func closesAtEnd(s string) bool {
 			depth++
 		case ')', ']', '}':
 			depth--
-			if depth == 0 {
-				return i == len(s)-1
-			}
 		}
+		i += skip
 	}
-	return false
+}
+
+// splitPipes splits s at each | that is not inside a string or brackets
+// and not part of ||.
+func splitPipes(s string) []string {
+	var parts []string
+	start := 0
+	scanCode(s, func(i int, c byte, depth int) int {
+		if c != '|' {
+			return 0
+		}
+		if i+1 < len(s) && s[i+1] == '|' {
+			return 1
+		}
+		if depth == 0 {
+			parts = append(parts, s[start:i])
+			start = i + 1
+		}
+		return 0
+	})
+	return append(parts, s[start:])
+}
+
+// closesAtEnd reports whether the bracket that opens s closes at its end.
+func closesAtEnd(s string) bool {
+	closes := false
+	scanCode(s, func(i int, c byte, depth int) int {
+		if depth == 1 && (c == ')' || c == ']' || c == '}') {
+			closes = i == len(s)-1
+			return -1
+		}
+		return 0
+	})
+	return closes
 }
 
 // syntaxError is what is wrong with the syntax of an expression, or "".

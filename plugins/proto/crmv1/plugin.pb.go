@@ -645,12 +645,17 @@ func (x *WebhookRoute) GetDescription() string {
 	return ""
 }
 
-// UIAction puts a button on the records of an entity that calls an action.
+// UIAction puts a button in the web UI that calls an action: on the page of
+// each record of an entity (scope "record", or empty), called with that
+// record; or on the entity's list page (scope "list"), called with no
+// record, for an action that makes something new (uploads a template).
 type UIAction struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Entity        string                 `protobuf:"bytes,1,opt,name=entity,proto3" json:"entity,omitempty"`
-	Action        string                 `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
-	Label         string                 `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Entity string                 `protobuf:"bytes,1,opt,name=entity,proto3" json:"entity,omitempty"`
+	Action string                 `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	Label  string                 `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
+	// scope is "record" (or empty) or "list".
+	Scope         string `protobuf:"bytes,4,opt,name=scope,proto3" json:"scope,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -702,6 +707,13 @@ func (x *UIAction) GetAction() string {
 func (x *UIAction) GetLabel() string {
 	if x != nil {
 		return x.Label
+	}
+	return ""
+}
+
+func (x *UIAction) GetScope() string {
+	if x != nil {
+		return x.Scope
 	}
 	return ""
 }
@@ -2980,11 +2992,12 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\fWebhookRoute\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12 \n" +
-	"\vdescription\x18\x03 \x01(\tR\vdescription\"P\n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\"f\n" +
 	"\bUIAction\x12\x16\n" +
 	"\x06entity\x18\x01 \x01(\tR\x06entity\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x14\n" +
-	"\x05label\x18\x03 \x01(\tR\x05label\"\x8e\x01\n" +
+	"\x05label\x18\x03 \x01(\tR\x05label\x12\x14\n" +
+	"\x05scope\x18\x04 \x01(\tR\x05scope\"\x8e\x01\n" +
 	"\tEventSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x121\n" +

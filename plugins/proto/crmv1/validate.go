@@ -20,6 +20,17 @@ var FieldTypes = []string{
 // plugin checks its contents).
 var ArgTypes = append(slices.Clone(FieldTypes), "object")
 
+// UI action scopes: where the button of a UI action is and what the
+// action is called with.
+const (
+	// UIScopeRecord is a button on the page of each record of the entity;
+	// the action is called with that record. An empty scope is this one.
+	UIScopeRecord = "record"
+	// UIScopeList is a button on the entity's list page; the action is
+	// called with no record (it makes something new).
+	UIScopeList = "list"
+)
+
 // ReservedFields are the system fields every record has; a contributed
 // entity may not declare them.
 var ReservedFields = []string{"id", "entity", "version", "created_at", "updated_at", "created_by", "owner"}
@@ -102,6 +113,21 @@ func ValidateManifest(m *Manifest) error {
 		}
 		if u.GetEntity() == "" || u.GetLabel() == "" {
 			v.addf("ui action %q: entity and label are required", u.GetAction())
+		}
+		switch u.GetScope() {
+		case "", UIScopeRecord:
+		case UIScopeList:
+			// A list button calls the action with no record; an action
+			// that works only on records of some entities would refuse it.
+			for _, a := range m.GetActions() {
+				if a.GetName() == u.GetAction() && len(a.GetEntities()) > 0 {
+					v.addf("ui action %q on the %s list: the action works on a record of %s, but a list button calls it with none; declare it without entities, or use scope %q",
+						u.GetAction(), u.GetEntity(), strings.Join(a.GetEntities(), ", "), UIScopeRecord)
+				}
+			}
+		default:
+			v.addf("ui action %q: scope %q: want %q (a button on each record's page) or %q (a button on the entity's list)",
+				u.GetAction(), u.GetScope(), UIScopeRecord, UIScopeList)
 		}
 	}
 	return errors.Join(v.errs...)

@@ -18,7 +18,13 @@ locale {
 
 pipeline "sales" {
   entity = "deal"
+  label  = "Car sales"
+  labels = { hy = "Մեքենաների վաճառք", lt = "Automobilių pardavimas", az = "Avtomobil satışı", fa = "فروش خودرو", ru = "Продажа автомобилей" }
   stages = ["new", "qualified", "proposal", "won", "lost"]
+  # Overrides the built-in labels of the stage "qualified".
+  stage_labels = {
+    qualified = { en = "Test drive", hy = "Փորձնական վարում", lt = "Bandomasis važiavimas", az = "Test sürüşü", fa = "تست رانندگی", ru = "Тест-драйв" }
+  }
 }
 
 rule "won_deal_follow_up" {

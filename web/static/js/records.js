@@ -4,6 +4,7 @@
 import { signal } from '@preact/signals';
 import { api, recordPath } from './api.js';
 import { entity } from './session.js';
+import { quote } from './fields/registry.js';
 
 const TITLE_FIELDS = ['name', 'title', 'subject', 'vin', 'number', 'email'];
 
@@ -30,6 +31,20 @@ export function recordURL(entityName, id) {
 // "entity/id" -> title; a signal so references re-render when a title arrives.
 const titles = signal({});
 const pending = new Set();
+// entity -> ids whose titles the next batch fetches.
+const queued = new Map();
+let flushing = 0;
+
+/**
+ * BATCH is how many ids one request asks for: `id in [...]` of 100 ULIDs
+ * is about 3 KB, under the API's 4 KB filter limit.
+ */
+export const BATCH = 100;
+
+/** idsFilter is the expr filter of the records with the given ids. */
+export function idsFilter(ids) {
+  return 'id in [' + ids.map(quote).join(', ') + ']';
+}
 
 /** remember stores a record's title (from a list, a search or a page). */
 export function remember(entityName, rec) {
@@ -41,7 +56,10 @@ export function remember(entityName, rec) {
 
 /**
  * titleFor is the title of a referenced record, fetched once (the id until
- * it arrives, or when the user may not read it).
+ * it arrives, or when the user may not read it). The ids asked for while a
+ * screen renders are fetched together: one request per referenced entity
+ * (GET /records/{entity}?filter=id in [...], which reads those records by
+ * their keys), and kept for every later screen and page.
  */
 export function titleFor(entityName, id) {
   const k = entityName + '/' + id;
@@ -49,9 +67,33 @@ export function titleFor(entityName, id) {
   if (v !== undefined) return v;
   if (!pending.has(k) && entity(entityName)) {
     pending.add(k);
-    api('GET', recordPath(entityName, id))
-      .then((rec) => remember(entityName, rec))
-      .catch(() => (titles.value = { ...titles.value, [k]: id }));
+    if (!queued.has(entityName)) queued.set(entityName, new Set());
+    queued.get(entityName).add(String(id));
+    if (!flushing) flushing = setTimeout(flush, 0);
   }
   return id;
+}
+
+// flush fetches the queued titles, a request per entity (and per BATCH ids).
+function flush() {
+  flushing = 0;
+  const work = [...queued];
+  queued.clear();
+  for (const [ent, set] of work) {
+    const ids = [...set];
+    for (let i = 0; i < ids.length; i += BATCH) fetchTitles(ent, ids.slice(i, i + BATCH));
+  }
+}
+
+async function fetchTitles(ent, ids) {
+  const got = {};
+  try {
+    const r = await api('GET', recordPath(ent), null, { query: { filter: idsFilter(ids), limit: ids.length } });
+    for (const rec of r.items || []) got[ent + '/' + rec.id] = titleOf(ent, rec);
+  } catch {
+    /* shown by their ids */
+  }
+  // An id not answered (deleted, or not the user's to read) shows as itself.
+  for (const id of ids) if (got[ent + '/' + id] === undefined) got[ent + '/' + id] = id;
+  titles.value = { ...titles.value, ...got };
 }

@@ -5,7 +5,7 @@
 import { signal, computed } from '@preact/signals';
 import { api, unauthenticated } from './api.js';
 import { setLanguage, LANGUAGES } from './locale/i18n.js';
-import { calendar } from './locale/format.js';
+import { calendar, setTimezone } from './locale/format.js';
 import * as ws from './ws.js';
 
 /** me is {user, permissions} from GET /auth/me, or null when signed out. */
@@ -41,6 +41,29 @@ export const SYSTEM_FIELDS = [
   { name: 'version', type: 'int', system: true },
 ];
 
+/**
+ * withPipelineLabels gives the pipeline and stage fields of an entity with
+ * pipelines the labels of its pipelines and stages as value_labels, so that
+ * lists, record pages and history show "Test drive" rather than test_drive.
+ */
+function withPipelineLabels(s) {
+  for (const e of s.entities || []) {
+    if (!e.pipelines?.length) continue;
+    const names = {};
+    const stages = {};
+    for (const p of e.pipelines) {
+      names[p.name] = { en: p.label, ...p.labels };
+      Object.assign(stages, p.stage_labels);
+    }
+    for (const f of e.fields) {
+      if (f.type !== 'string') continue;
+      if (f.name === 'pipeline') f.value_labels = names;
+      if (f.name === 'stage') f.value_labels = stages;
+    }
+  }
+  return s;
+}
+
 /** ready is true once the first session check is done (signed in or not). */
 export const ready = signal(false);
 
@@ -70,13 +93,18 @@ function store(key, value) {
   }
 }
 
-/** applyPrefs sets the UI language and calendar from the user and locale. */
+/**
+ * applyPrefs sets the UI language, calendar and time zone from the user and
+ * the locale: date-times are shown and typed in the user's time zone, else
+ * the CRM's (locale.timezone), never silently in the browser's.
+ */
 export async function applyPrefs() {
   const loc = schema.value.locale || {};
   const u = me.value?.user || {};
   const codes = LANGUAGES.map((l) => l.code);
   const code = u.language || stored('language') || loc.default || browserLanguage(codes) || 'en';
   calendar.value = u.calendar || stored('calendar') || loc.calendar || 'gregorian';
+  setTimezone(u.timezone || loc.timezone);
   try {
     await setLanguage(code);
   } catch (e) {
@@ -91,7 +119,7 @@ export async function applyPrefs() {
 export async function load() {
   try {
     me.value = await api('GET', '/auth/me', null, { quiet401: true });
-    schema.value = await api('GET', '/schema');
+    schema.value = withPipelineLabels(await api('GET', '/schema'));
     unauthenticated.value = false;
     ws.start();
   } catch (e) {

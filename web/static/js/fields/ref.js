@@ -11,7 +11,7 @@ import { t } from '../locale/i18n.js';
 /** RefLink links to a referenced record by its title. */
 export function RefLink({ to, id }) {
   if (!id) return '';
-  return html`<a href=${recordURL(to, id)} onClick=${link} dir="auto">${titleFor(to, id)}</a>`;
+  return html`<a class="ref-link" href=${recordURL(to, id)} onClick=${link} dir="auto">${titleFor(to, id)}</a>`;
 }
 
 /** RefPicker searches records of entity `to` and sets the chosen id. */

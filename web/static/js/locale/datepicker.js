@@ -5,7 +5,8 @@
 // grid (Jalali months in the Jalali calendar, the week starting on the
 // language's first day). The value in and out is always Gregorian: ISO
 // "YYYY-MM-DD", or RFC 3339 (UTC) with withTime, the wall-clock time being read
-// in the user's time zone. onChange(null) means the field was cleared.
+// and shown in format.js's timezone (the user's or the CRM's, which the app
+// sets; a zone other than the browser's is named beside the time input). onChange(null) means the field was cleared.
 //
 // Keyboard: in the input, ArrowDown (or Alt+ArrowDown) opens the grid, Enter
 // commits the typed text, Escape closes the grid or restores the last value. In
@@ -22,7 +23,7 @@ import { html } from 'htm/preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import '@preact/signals'; // renders again when lang, dir, calendar or timezone change
 import { dir, lang, t } from './i18n.js';
-import { calendar, formatDate, formatDateNumeric, timezone, wallClock, zonedToInstant } from './format.js';
+import { browserZone, calendar, formatDate, formatDateNumeric, timezone, wallClock, zonedToInstant } from './format.js';
 import {
   addDays,
   fromYMD,
@@ -68,6 +69,18 @@ function join(date, time, zone) {
   const h = m ? +m[1] : 0;
   const min = m ? +m[2] : 0;
   return zonedToInstant(g.y, g.m, g.d, h, min, zone).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+// zoneName is how the time input names zone ("GMT+4"), or '' when it is the
+// browser's own.
+function zoneName(zone, code, at) {
+  if (!zone || zone === browserZone()) return '';
+  try {
+    const parts = new Intl.DateTimeFormat(code, { timeZone: zone, timeZoneName: 'short' }).formatToParts(at);
+    return parts.find((p) => p.type === 'timeZoneName')?.value || zone;
+  } catch {
+    return zone;
+  }
 }
 
 function todayISO(zone) {
@@ -283,6 +296,8 @@ export function DatePicker({ id, value, onChange, withTime = false, invalid = fa
   };
 
   const popup = open && focus ? renderGrid() : null;
+  // When the time zone is not the browser's, the time input says which it is.
+  const zoneLabel = withTime ? zoneName(zone, code, value ? new Date(value) : new Date()) : '';
 
   function renderGrid() {
     const view = toYMD(focus, cal);
@@ -366,6 +381,8 @@ export function DatePicker({ id, value, onChange, withTime = false, invalid = fa
     ${withTime &&
     html`<input type="time" class="datepicker-time" value=${current.time} disabled=${disabled || !current.date}
       aria-label=${t('datepicker.time')} onChange=${onTime} />`}
+    ${withTime && zoneLabel &&
+    html`<span class="datepicker-zone muted small" title=${t('datepicker.zone', { zone })}>${zoneLabel}</span>`}
     ${popup}
   </span>`;
 }

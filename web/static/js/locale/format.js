@@ -25,7 +25,8 @@ import {
 /** calendar is the user's calendar for display and input, 'gregorian' or 'jalali'. */
 export const calendar = signal('gregorian');
 
-function browserZone() {
+/** browserZone is the browser's IANA time zone ('UTC' when unknown). */
+export function browserZone() {
   try {
     return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   } catch {
@@ -33,8 +34,29 @@ function browserZone() {
   }
 }
 
-/** timezone is the IANA time zone date-times are shown in (the browser's until set). */
+/**
+ * timezone is the IANA time zone date-times are shown and typed in: the
+ * user's, else the CRM's (locale.timezone), set by setTimezone; the
+ * browser's until then.
+ */
 export const timezone = signal(browserZone());
+
+/**
+ * setTimezone makes zone the time zone of date-times, when Intl knows it;
+ * an empty or unknown zone means the browser's. It returns the zone used.
+ */
+export function setTimezone(zone) {
+  let z = browserZone();
+  if (zone) {
+    try {
+      z = new Intl.DateTimeFormat('en', { timeZone: zone }).resolvedOptions().timeZone;
+    } catch {
+      console.warn('unknown time zone', zone);
+    }
+  }
+  timezone.value = z;
+  return z;
+}
 
 /** toLatinDigits turns Persian and Arabic-Indic digits into ASCII (see calendar.js). */
 export const toLatinDigits = latin;

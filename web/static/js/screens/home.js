@@ -33,7 +33,7 @@ function Home() {
         <span class="tile-count">${counts[e.name] === undefined ? '·' : typeof counts[e.name] === 'number' ? formatNumber(counts[e.name]) : counts[e.name]}</span>
         <span class="tile-label" dir="auto">${label(e)}</span></a></li>`)}
     </ul>
-    ${pipelines.map((p) => html`<div class="card"><h2 dir="auto">${t('home.pipeline', { name: p.name })}</h2>
+    ${pipelines.map((p) => html`<div class="card"><h2 dir="auto">${t('home.pipeline', { name: label(p) })}</h2>
       <ol class="stages">${p.stages.map((s) => html`<li dir="auto">${valueLabel(p.stage_labels, s)}</li>`)}</ol></div>`)}
   </section>`;
 }

@@ -1,7 +1,8 @@
 // The list of an entity's records, built from the schema: columns the user
 // chooses, sort by a column, a filter (builder or expr), saved views, paging
-// by cursor, bulk edit of selected rows, CSV export, and live updates over
-// the websocket. Under 640 px the rows become cards (CSS).
+// by cursor, bulk edit of selected rows, CSV export, plugins' list actions
+// (an upload), and live updates over the websocket. Under 640 px the rows
+// become cards (CSS).
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { t, label } from '../locale/i18n.js';
@@ -13,6 +14,7 @@ import { recordURL, remember, titleOf } from '../records.js';
 import { subscribe } from '../ws.js';
 import { Spinner, ErrorBox, Empty, Modal, toast } from '../components.js';
 import { FilterEditor } from './filter.js';
+import { ActionButtons } from './actions.js';
 import { formatNumber } from '../locale/format.js';
 
 const PAGE = 50;
@@ -35,6 +37,20 @@ function columnLabel(f) {
 function Cell({ ent, f, rec }) {
   const ty = typeOf(f);
   return ty.display({ field: f, value: rec[f.name], record: rec });
+}
+
+// SortSelect sorts the list on a phone, where the column headings (the
+// sort buttons) are hidden and the rows are cards.
+function SortSelect({ cols, all, sort, onSort }) {
+  const current = all.find((f) => f.name === sort.replace(/^-/, ''));
+  const fields = current && !cols.includes(current) ? [...cols, current] : cols;
+  return html`<label class="sr-only" for="sort-select">${t('list.sort_by')}</label>
+    <select id="sort-select" class="phone-only" value=${sort} onChange=${(e) => onSort(e.currentTarget.value)}>
+      ${fields.flatMap((f) => [
+        html`<option value=${f.name}>${t('list.sort_asc', { field: columnLabel(f) })}</option>`,
+        html`<option value=${'-' + f.name}>${t('list.sort_desc', { field: columnLabel(f) })}</option>`,
+      ])}
+    </select>`;
 }
 
 function ColumnChooser({ ent, columns, onChange, onClose }) {
@@ -231,6 +247,7 @@ function EntityList({ ent, query }) {
     <header class="page-head">
       <h1 dir="auto">${label(ent)} ${total !== null && html`<small class="muted">${formatNumber(total)}</small>`}</h1>
       <div class="actions">
+        <${ActionButtons} entityName=${ent.name} />
         ${ent.can_write !== false && html`<a class="button primary" id="new-record" href=${recordURL(ent.name, 'new')} onClick=${link}>${t('list.new', { entity: label(ent) })}</a>`}
       </div>
     </header>
@@ -238,6 +255,7 @@ function EntityList({ ent, query }) {
       <${Views} ent=${ent} state=${state} apply=${setQuery} />
       <button type="button" id="filter-toggle" aria-expanded=${showFilter} onClick=${() => setShowFilter(!showFilter)}>${t('list.filter')}${filter ? ' •' : ''}</button>
       <button type="button" id="columns-button" onClick=${() => setModal('columns')}>${t('list.columns')}</button>
+      <${SortSelect} cols=${cols} all=${all} sort=${sort} onSort=${(s) => setQuery({ sort: s, view: null })} />
       <a class="button" id="export-link" href=${exportURL} download>${t('list.export')}</a>
       ${selected.size > 0 && html`<button type="button" id="bulk-button" class="primary" onClick=${() => setModal('bulk')}>${t('list.bulk_edit', { count: selected.size })}</button>`}
     </div>
@@ -249,14 +267,14 @@ function EntityList({ ent, query }) {
           ${!filter && ent.can_write !== false && html`<a class="button primary" href=${recordURL(ent.name, 'new')} onClick=${link}>${t('list.new', { entity: label(ent) })}</a>`}</${Empty}>`
       : html`<table class="records">
           <thead><tr>
-            ${canWrite && html`<th class="select"><input type="checkbox" aria-label=${t('list.select_all')} checked=${selected.size === items.length}
-              onChange=${(e) => setSelected(e.currentTarget.checked ? new Set(items.map((x) => x.id)) : new Set())} /></th>`}
+            ${canWrite && html`<th class="select"><label class="tap"><input type="checkbox" aria-label=${t('list.select_all')} checked=${selected.size === items.length}
+              onChange=${(e) => setSelected(e.currentTarget.checked ? new Set(items.map((x) => x.id)) : new Set())} /></label></th>`}
             ${cols.map((f) => html`<th scope="col" aria-sort=${sort === f.name ? 'ascending' : sort === '-' + f.name ? 'descending' : undefined}>
               <button type="button" class="sort" onClick=${() => sortBy(f.name)}>${columnLabel(f)}${sort === f.name ? ' ▲' : sort === '-' + f.name ? ' ▼' : ''}</button></th>`)}
           </tr></thead>
           <tbody>
             ${items.map((rec) => html`<tr key=${rec.id} data-id=${rec.id}>
-              ${canWrite && html`<td class="select"><input type="checkbox" aria-label=${t('list.select', { title: titleOf(ent.name, rec) })} checked=${selected.has(rec.id)} onChange=${() => toggle(rec.id)} /></td>`}
+              ${canWrite && html`<td class="select"><label class="tap"><input type="checkbox" aria-label=${t('list.select', { title: titleOf(ent.name, rec) })} checked=${selected.has(rec.id)} onChange=${() => toggle(rec.id)} /></label></td>`}
               ${cols.map((f, i) => html`<td data-label=${columnLabel(f)} class=${i === 0 ? 'title-cell' : undefined}>${i === 0
                 ? html`<a href=${recordURL(ent.name, rec.id)} onClick=${link} class="row-link" dir="auto">${isEmpty(rec[f.name]) ? titleOf(ent.name, rec) : typeOf(f).text(rec[f.name], f)}</a>`
                 : html`<${Cell} ent=${ent} f=${f} rec=${rec} />`}</td>`)}

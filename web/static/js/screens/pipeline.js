@@ -15,7 +15,8 @@ import { api, recordPath } from '../api.js';
 import { register, link, navigate, setQuery } from '../router.js';
 import { schema } from '../session.js';
 import { quote } from '../fields/index.js';
-import { recordURL, remember, titleOf } from '../records.js';
+import { valueLabel } from '../fields/enum.js';
+import { BATCH, idsFilter, recordURL, remember, titleOf } from '../records.js';
 import { subscribe } from '../ws.js';
 import { addNav } from '../shell.js';
 import { Spinner, ErrorBox, Empty, toast } from '../components.js';
@@ -32,7 +33,7 @@ export function pipelines() {
 
 /** stageLabel is a stage's label in the user's language. */
 export function stageLabel(p, stage) {
-  return label({ name: stage, labels: p.stage_labels?.[stage] });
+  return valueLabel(p.stage_labels, stage);
 }
 
 function Pipeline({ query }) {
@@ -147,9 +148,9 @@ function Board({ p, all }) {
     const missing = [...new Set(Object.values(cards).map((r) => r[contact.name]).filter((id) => id && refs[id] === undefined))];
     if (!missing.length) return;
     setRefs((cur) => Object.fromEntries([...Object.entries(cur), ...missing.map((id) => [id, ''])]));
-    for (let i = 0; i < missing.length; i += 200) {
-      const ids = missing.slice(i, i + 200);
-      api('GET', recordPath(contact.to), null, { query: { filter: `id in [${ids.map(quote).join(', ')}]`, limit: ids.length } })
+    for (let i = 0; i < missing.length; i += BATCH) {
+      const ids = missing.slice(i, i + BATCH);
+      api('GET', recordPath(contact.to), null, { query: { filter: idsFilter(ids), limit: ids.length } })
         .then((r) => {
           const got = {};
           for (const rec of r.items || []) {
@@ -211,12 +212,12 @@ function Board({ p, all }) {
   const empty = Object.keys(cards).length === 0;
   return html`<section class="page pipeline-page">
     <header class="page-head">
-      <h1 dir="auto">${t('pipeline.title', { name: p.name })}</h1>
+      <h1 dir="auto">${t('pipeline.title', { name: label(p) })}</h1>
       <div class="actions">
         ${all.length > 1 && html`<label class="sr-only" for="pipeline-select">${t('pipeline.choose')}</label>
           <select id="pipeline-select" class="auto-width" value=${p.entity.name + '/' + p.name}
             onChange=${(e) => setQuery({ pipeline: all.find((x) => x.entity.name + '/' + x.name === e.currentTarget.value)?.name })}>
-            ${all.map((x) => html`<option value=${x.entity.name + '/' + x.name}>${x.name} (${label(x.entity)})</option>`)}
+            ${all.map((x) => html`<option value=${x.entity.name + '/' + x.name}>${label(x)} (${label(x.entity)})</option>`)}
           </select>`}
         ${ent.can_write !== false && html`<a class="button primary" href=${recordURL(ent.name, 'new')} onClick=${link}>${t('list.new', { entity: label(ent) })}</a>`}
       </div>
@@ -225,7 +226,7 @@ function Board({ p, all }) {
     <${ErrorBox} error=${error} />
     ${truncated && html`<p class="alert">${t('pipeline.truncated', { max: formatNumber(MAX) })}</p>`}
     ${empty && !error && html`<${Empty} title=${t('pipeline.empty')} hint=${t('pipeline.empty_hint')} />`}
-    <div class="kanban" role="list" aria-label=${t('pipeline.board', { name: p.name })}>
+    <div class="kanban" role="list" aria-label=${t('pipeline.board', { name: label(p) })}>
       ${p.stages.map((s) => html`<${Column} key=${s} p=${p} stage=${s} cards=${byStage[s]}
         count=${totals.counts ? totals.counts[s] || 0 : byStage[s].length} sums=${totals.sums[s] || []}
         money=${money} contact=${contact} refs=${refs} moveRef=${moveRef} moving=${moving} setMoving=${setMoving}
