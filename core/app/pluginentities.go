@@ -265,7 +265,7 @@ func contributedEntities(p *config.Plugin, m *plugins.Manifest) ([]*config.Entit
 			continue
 		}
 		me := m.Entities[i]
-		e := &config.Entity{Name: me.Name, Label: me.Label, Labels: maps.Clone(me.Labels), Range: r}
+		e := &config.Entity{Name: me.Name, Label: me.Label, Labels: maps.Clone(me.Labels), Plugin: p.Name, Locked: me.Locked, Range: r}
 		if e.Label == "" {
 			e.Label = entityLabel(me.Name)
 		}

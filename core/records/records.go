@@ -128,6 +128,9 @@ func (s *Service) Create(ctx context.Context, a Actor, req CreateRequest) (*Crea
 	if err := ent.CheckRecord(values); err != nil {
 		return nil, err
 	}
+	if err := unlocked(a, ent, &store.Record{Entity: ent.Name, Owner: owner, Values: values}); err != nil {
+		return nil, err // a record born locked (an issued invoice) is the plugin's to make
+	}
 	sreq := store.CreateRequest{Entity: ent.Name, Values: values, Owner: owner, By: a.By(), Cause: a.Cause,
 		IdempotencyKey: req.IdempotencyKey}
 	if strings.TrimSpace(req.Unless) != "" {
@@ -188,6 +191,9 @@ func (s *Service) Update(ctx context.Context, a Actor, req UpdateRequest) (*stor
 			if err := s.mayChange(a, ent.Name, cur); err != nil {
 				return err
 			}
+			if err := unlocked(a, ent, cur); err != nil {
+				return err
+			}
 			return readableRefs(a, ent, req.Set, hidden, cur)
 		},
 	})
@@ -212,7 +218,12 @@ func (s *Service) Delete(ctx context.Context, a Actor, req DeleteRequest) (*stor
 	}
 	return s.st.Delete(ctx, store.DeleteRequest{
 		Entity: ent.Name, ID: req.ID, Force: req.Force, IfVersion: req.IfVersion, By: a.By(),
-		Check: func(cur *store.Record) error { return s.mayChange(a, ent.Name, cur) },
+		Check: func(cur *store.Record) error {
+			if err := s.mayChange(a, ent.Name, cur); err != nil {
+				return err
+			}
+			return unlocked(a, ent, cur)
+		},
 	})
 }
 

@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/crmkit/crm/core/schema"
 )
 
 // ErrNotFound is returned when a record or a system document does not exist.
@@ -52,6 +54,23 @@ const (
 	OpUpdated = "updated"
 	OpDeleted = "deleted"
 )
+
+// RecordEventNames are the events of a record's writes as rules and
+// plugins name them (stage_changed is an update that changes the stage).
+// An event a plugin emits about its own entity ("invoice.overdue") never
+// has one of these names.
+var RecordEventNames = []string{OpCreated, OpUpdated, OpDeleted, "stage_changed"}
+
+// RecordEntity is the entity of an event that is a record write (created,
+// updated, deleted) of an entity of sch; nil for an event a plugin
+// emitted, whose prefix may be an entity too ("invoice.overdue"). Every
+// reader of the change feed tells the two apart with it.
+func (e *Event) RecordEntity(sch *schema.Schema) *schema.Entity {
+	if e.Op != OpCreated && e.Op != OpUpdated && e.Op != OpDeleted {
+		return nil
+	}
+	return sch.Entity(e.Entity)
+}
 
 // HistoryEntry is one write to a record as history keeps it.
 type HistoryEntry struct {

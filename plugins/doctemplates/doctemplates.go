@@ -21,6 +21,7 @@ import (
 
 	"github.com/crmkit/crm/plugins/doctemplates/convert"
 	"github.com/crmkit/crm/plugins/sdk"
+	"github.com/crmkit/crm/plugins/sdk/series"
 )
 
 // Names the plugin declares and admins write in rules and HCL.
@@ -160,15 +161,7 @@ func manifest() sdk.Manifest {
 		}, {
 			Name: DocumentEntity, Label: "Document", Fields: docFields,
 		}, {
-			Name: SeriesEntity, Label: "Document series",
-			Fields: []sdk.Field{
-				{Name: "key", Label: "Series and year", Type: sdk.TypeString, Required: true, Unique: true},
-				{Name: "series", Label: "Series", Type: sdk.TypeString, Required: true},
-				{Name: "year", Label: "Year", Type: sdk.TypeInt, Required: true},
-				{Name: "last", Label: "Last number", Type: sdk.TypeInt},
-				{Name: "free", Label: "Numbers given back", Type: sdk.TypeString},
-				{Name: "taken", Label: "Number taken by the last write", Type: sdk.TypeInt},
-			},
+			Name: SeriesEntity, Label: "Document series", Fields: series.Fields(),
 		}},
 		UIActions: []sdk.UIAction{
 			{Entity: "deal", Action: ActionGenerate, Label: "Generate document"},

@@ -99,6 +99,16 @@ type Entity struct {
 	// the UI of a user of that language; Label is the fallback.
 	Labels map[string]string
 	Fields []Field
+	// Locked, when set, is a filter over the entity's records (the
+	// filter language of Query.Filter and the API's ?filter=), e.g.
+	// "status != 'draft'": a record it matches may be changed or deleted
+	// by this plugin alone (on its own, or acting for a user whose role
+	// may write the entity). Anyone else's update or delete (a user over
+	// the API, an admin, a rule's set action, another plugin) is refused
+	// with a conflict (409, code "locked") that says so, and nothing
+	// changes: an issued invoice changes only through the plugin's
+	// actions.
+	Locked string
 }
 
 // Field is one field of a contributed entity.
@@ -167,7 +177,7 @@ func (m Manifest) proto() *crmv1.Manifest {
 		pm.Actions = append(pm.Actions, pa)
 	}
 	for _, e := range m.Entities {
-		pe := &crmv1.Entity{Name: e.Name, Label: e.Label, Labels: e.Labels}
+		pe := &crmv1.Entity{Name: e.Name, Label: e.Label, Labels: e.Labels, Locked: e.Locked}
 		for _, f := range e.Fields {
 			pe.Fields = append(pe.Fields, &crmv1.Field{
 				Name: f.Name, Label: f.Label, Labels: f.Labels, Type: f.Type, Required: f.Required,

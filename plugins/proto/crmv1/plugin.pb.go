@@ -415,9 +415,14 @@ type Entity struct {
 	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Label  string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
 	Fields []*Field               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	// locked is a filter over the entity's records (the filter language of
+	// the API's ?filter=): a record it matches may be changed or deleted by
+	// the plugin that contributes the entity alone; anyone else's write is
+	// refused with a conflict. "" for none.
+	Locked string `protobuf:"bytes,4,opt,name=locked,proto3" json:"locked,omitempty"`
 	// labels are the label per language code ("hy", "fa", ...), as an HCL
 	// entity block's labels; label is the default language's.
-	Labels        map[string]string `protobuf:"bytes,4,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Labels        map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -471,6 +476,13 @@ func (x *Entity) GetFields() []*Field {
 		return x.Fields
 	}
 	return nil
+}
+
+func (x *Entity) GetLocked() string {
+	if x != nil {
+		return x.Locked
+	}
+	return ""
 }
 
 func (x *Entity) GetLabels() map[string]string {
@@ -2990,12 +3002,13 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\brequired\x18\x03 \x01(\bR\brequired\x12 \n" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x16\n" +
 	"\x06values\x18\x05 \x03(\tR\x06values\x12\x0e\n" +
-	"\x02to\x18\x06 \x01(\tR\x02to\"\xd6\x01\n" +
+	"\x02to\x18\x06 \x01(\tR\x02to\"\xee\x01\n" +
 	"\x06Entity\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12,\n" +
-	"\x06fields\x18\x03 \x03(\v2\x14.crm.plugin.v1.FieldR\x06fields\x129\n" +
-	"\x06labels\x18\x04 \x03(\v2!.crm.plugin.v1.Entity.LabelsEntryR\x06labels\x1a9\n" +
+	"\x06fields\x18\x03 \x03(\v2\x14.crm.plugin.v1.FieldR\x06fields\x12\x16\n" +
+	"\x06locked\x18\x04 \x01(\tR\x06locked\x129\n" +
+	"\x06labels\x18\x05 \x03(\v2!.crm.plugin.v1.Entity.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xac\x02\n" +

@@ -133,9 +133,13 @@ func ValidateManifest(m *Manifest) error {
 	return errors.Join(v.errs...)
 }
 
+// recordEvents are the events of a record's writes: a plugin's event about
+// its own entity ("invoice.overdue") may not take one of these names.
+var recordEvents = []string{"created", "updated", "deleted", "stage_changed"}
+
 // eventSpecs checks the typed declarations of emitted events: a well
-// formed, unique name whose prefix is not one of the plugin's entities
-// (record events come from writes), payload fields with known types, and
+// formed, unique name that is not a record event of one of the plugin's
+// entities (those come from writes), payload fields with known types, and
 // a well formed subject entity.
 func (v *validator) eventSpecs(specs []*EventSpec, entities map[string]bool) {
 	seen := map[string]bool{}
@@ -143,8 +147,8 @@ func (v *validator) eventSpecs(specs []*EventSpec, entities map[string]bool) {
 		at := fmt.Sprintf("event %q", e.GetName())
 		v.event("event", e.GetName())
 		v.unique(seen, e.GetName(), "event")
-		if prefix, _, _ := strings.Cut(e.GetName(), "."); entities[prefix] {
-			v.addf("%s: %q is an entity of the plugin, whose events come from writes; name the event after something else", at, prefix)
+		if prefix, what, _ := strings.Cut(e.GetName(), "."); entities[prefix] && slices.Contains(recordEvents, what) {
+			v.addf("%s: %q is a record event of the plugin's entity %q, which comes from writes; name the event after something else", at, e.GetName(), prefix)
 		}
 		if s := e.GetSubject(); s != "" {
 			v.name(at+": subject entity", s)
