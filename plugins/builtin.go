@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/crmkit/crm/plugins/calltracking"
 	"github.com/crmkit/crm/plugins/doctemplates"
 	"github.com/crmkit/crm/plugins/sdk"
 )
@@ -23,6 +24,8 @@ var (
 	builtins = map[string]Factory{
 		// The first-party plugins, registered here as they are written.
 		"doctemplates": doctemplates.New,
+
+		"calltracking": calltracking.New,
 	}
 )
 
