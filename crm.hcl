@@ -108,7 +108,7 @@ role "manager" {
 # number called, and a missed call the call.missed event below.
 plugin "calltracking" {
   read  = ["contact", "company", "activity"]
-  write = ["phone_call", "activity", "contact"]
+  write = ["phone_call", "activity", "contact", "deal"] # deal: a new deal gets its campaign as source
   config = {
     secret       = "change-me-shared-with-the-pbx" # X-Signature: sha256=<hex HMAC-SHA256 of the body>
     create_leads = true

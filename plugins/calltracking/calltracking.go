@@ -129,7 +129,7 @@ func (*Plugin) Manifest() sdk.Manifest {
 				{Name: "duration", Label: "Duration (s)", Type: sdk.TypeInt},
 				{Name: "recording_url", Label: "Recording", Type: sdk.TypeURL},
 				{Name: "campaign", Label: "Campaign", Type: sdk.TypeString, Index: true},
-				{Name: "contact", Label: "Contact", Type: sdk.TypeRef, To: "contact"},
+				{Name: "contact", Label: "Contact", Type: sdk.TypeRef, To: "contact", Index: true},
 				{Name: "company", Label: "Company", Type: sdk.TypeRef, To: "company"},
 				{Name: "activity", Label: "Activity", Type: sdk.TypeRef, To: "activity"},
 				{Name: "lead", Label: "Made a lead", Type: sdk.TypeBool},
@@ -138,6 +138,10 @@ func (*Plugin) Manifest() sdk.Manifest {
 			},
 		}},
 		Webhooks: routes,
+		// A new deal of a contact who called a campaign's number is
+		// attributed to the campaign (its source), when the block lets
+		// the plugin write deals.
+		Subscriptions: []string{"deal.created"},
 		Events: []sdk.EventSpec{{
 			Name: MissedEvent, Subject: "contact",
 			Description: "A call ended unanswered; the record is the caller's contact.",

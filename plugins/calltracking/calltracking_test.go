@@ -459,3 +459,35 @@ func TestConfigureRefusals(t *testing.T) {
 		}
 	}
 }
+
+// A deal of a lead from a campaign's number is attributed to the campaign;
+// one with a source, or of a contact who never called a tracking number,
+// keeps its own.
+func TestDealsAreAttributedToTheCampaign(t *testing.T) {
+	h := sdktest.Start(t, calltracking.New(), sdktest.Options{
+		Read:         []string{"contact", "company", "activity"},
+		Write:        []string{calltracking.CallEntity, "activity", "contact", "deal"},
+		PluginConfig: baseConfig(), Process: true,
+		Locale: sdk.Locale{Languages: []string{"en"}, Default: "en", Calendar: "gregorian", Currency: "AMD", Timezone: "Asia/Yerevan", Region: "AM"},
+	})
+	postAll(t, h, calltracking.FormatGeneric, recording(t, "generic_missed.jsonl"))
+	lead := only(t, h, "contact", "")
+	ani := h.Create("contact", map[string]any{"name": "Ani"})
+	won := h.Create("deal", map[string]any{"title": "Car", "contact": lead.ID()})
+	own := h.Create("deal", map[string]any{"title": "Van", "contact": lead.ID(), "source": "walk_in"})
+	other := h.Create("deal", map[string]any{"title": "Bike", "contact": ani.ID()})
+	if err := h.DeliverChanges(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.DeliverChanges(); err != nil { // nothing twice
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{won.ID(): "spring_ads", own.ID(): "walk_in", other.ID(): ""} {
+		if d := h.Get("deal", id); d.String("source") != want {
+			t.Errorf("deal %s source %q, want %q", d.String("title"), d.String("source"), want)
+		}
+	}
+	if v := h.Get("deal", won.ID()).Version(); v != 2 {
+		t.Errorf("attributed deal at version %d, want 2 (one write)", v)
+	}
+}
