@@ -72,6 +72,10 @@ type Settings struct {
 	// Twilio. Without a token the twilio route answers 404.
 	TwilioAuthToken string `json:"twilio_auth_token"`
 	TwilioURL       string `json:"twilio_url"`
+	// Extensions maps a user's e-mail to the extension click_to_call rings.
+	Extensions map[string]string `json:"extensions"`
+	// Asterisk turns on click_to_call through ARI.
+	Asterisk *AsteriskSettings `json:"asterisk"`
 }
 
 // settings are the checked Settings.
@@ -90,8 +94,10 @@ type settings struct {
 type Plugin struct {
 	sdk.Base
 
-	mu  sync.RWMutex
-	cfg settings
+	mu         sync.RWMutex
+	cfg        settings
+	dialer     Dialer            // nil: click_to_call is off
+	extensions map[string]string // lower-case e-mail -> extension
 
 	calls keyedMutex // one event of a call at a time
 }
@@ -138,6 +144,12 @@ func (*Plugin) Manifest() sdk.Manifest {
 			},
 		}},
 		Webhooks: routes,
+		Actions: []sdk.Action{{
+			Name: ActionClickToCall, Entities: []string{"contact"},
+			Description: "Ring the calling user's extension and, when it answers, dial the contact (the Asterisk adapter).",
+			Args:        []sdk.Arg{{Name: "number", Type: sdk.TypePhone, Description: "The number to call; the contact's phone when left out."}},
+		}},
+		UIActions: []sdk.UIAction{{Entity: "contact", Action: ActionClickToCall, Label: "Call"}},
 		// A new deal of a contact who called a campaign's number is
 		// attributed to the campaign (its source), when the block lets
 		// the plugin write deals.
@@ -206,10 +218,30 @@ func (p *Plugin) Configure(_ context.Context, c sdk.Config) error {
 	if out.twilioToken != "" && !strings.HasPrefix(out.twilioURL, "https://") && !strings.HasPrefix(out.twilioURL, "http://") {
 		return sdk.RefuseField("twilio_url", sdk.CodeInvalidConfig, "twilio_url must be the status callback URL set in Twilio, like https://crm.example.com/hooks/calltracking/twilio")
 	}
+	var dialer Dialer
+	if s.Asterisk != nil {
+		d, err := newAsteriskDialer(*s.Asterisk)
+		if err != nil {
+			return err
+		}
+		dialer = d
+	}
+	extensions := map[string]string{}
+	for email, ext := range s.Extensions {
+		extensions[strings.ToLower(email)] = ext
+	}
 	p.mu.Lock()
-	p.cfg = out
+	p.cfg, p.dialer, p.extensions = out, dialer, extensions
 	p.mu.Unlock()
 	return nil
+}
+
+// Invoke runs click_to_call.
+func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
+	if call.Action != ActionClickToCall {
+		return p.Base.Invoke(ctx, call)
+	}
+	return p.clickToCall(ctx, call)
 }
 
 func (p *Plugin) settings() settings {
