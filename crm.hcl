@@ -107,7 +107,7 @@ role "manager" {
 # timeline, an unknown caller a lead whose source is the campaign of the
 # number called, and a missed call the call.missed event below.
 plugin "calltracking" {
-  read  = ["contact", "company", "activity"]
+  read  = ["contact", "company", "activity", "ad_campaign"]
   write = ["phone_call", "activity", "contact", "deal"] # deal: a new deal gets its campaign as source
   config = {
     secret       = "change-me-shared-with-the-pbx" # X-Signature: sha256=<hex HMAC-SHA256 of the body>

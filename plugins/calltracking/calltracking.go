@@ -142,12 +142,26 @@ func (*Plugin) Manifest() sdk.Manifest {
 				{Name: "returned", Label: "Returned", Type: sdk.TypeBool, Index: true},
 				{Name: "returned_by", Label: "Returned by", Type: sdk.TypeString},
 			},
+		}, {
+			Name:  CampaignEntity,
+			Label: "Ad campaign",
+			Fields: []sdk.Field{
+				{Name: "name", Label: "Name", Type: sdk.TypeString, Required: true, Unique: true},
+				{Name: "cost", Label: "Ad cost", Type: sdk.TypeMoney},
+				{Name: "notes", Label: "Notes", Type: sdk.TypeText},
+			},
 		}},
 		Webhooks: routes,
 		Actions: []sdk.Action{{
 			Name: ActionClickToCall, Entities: []string{"contact"},
 			Description: "Ring the calling user's extension and, when it answers, dial the contact (the Asterisk adapter).",
 			Args:        []sdk.Arg{{Name: "number", Type: sdk.TypePhone, Description: "The number to call; the contact's phone when left out."}},
+		}, {
+			Name:        ActionAttributionReport,
+			Description: "By campaign: calls, missed, leads, deals, won, revenue, ad cost, cost per lead, return on ad spend.",
+		}, {
+			Name:        ActionSLAReport,
+			Description: "The missed inbound calls not returned, the ones past the SLA first.",
 		}},
 		UIActions: []sdk.UIAction{{Entity: "contact", Action: ActionClickToCall, Label: "Call"}},
 		// A new deal of a contact who called a campaign's number is
@@ -236,12 +250,17 @@ func (p *Plugin) Configure(_ context.Context, c sdk.Config) error {
 	return nil
 }
 
-// Invoke runs click_to_call.
+// Invoke runs click_to_call and the reports.
 func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
-	if call.Action != ActionClickToCall {
-		return p.Base.Invoke(ctx, call)
+	switch call.Action {
+	case ActionClickToCall:
+		return p.clickToCall(ctx, call)
+	case ActionAttributionReport:
+		return p.attributionReport(ctx)
+	case ActionSLAReport:
+		return p.slaReport(ctx, time.Now())
 	}
-	return p.clickToCall(ctx, call)
+	return p.Base.Invoke(ctx, call)
 }
 
 func (p *Plugin) settings() settings {
