@@ -141,6 +141,7 @@ func (*Plugin) Manifest() sdk.Manifest {
 				{Name: "lead", Label: "Made a lead", Type: sdk.TypeBool},
 				{Name: "returned", Label: "Returned", Type: sdk.TypeBool, Index: true},
 				{Name: "returned_by", Label: "Returned by", Type: sdk.TypeString},
+				{Name: "card", Label: "Caller", Type: sdk.TypeText},
 			},
 		}, {
 			Name:  CampaignEntity,

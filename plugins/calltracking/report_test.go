@@ -80,3 +80,26 @@ func TestSLAReport(t *testing.T) {
 		t.Errorf("report %+v", rep)
 	}
 }
+
+// A ringing call of a known contact carries the caller's card: name,
+// owner, open deals, last activities, for a client subscribed to the
+// extension's ringing calls.
+func TestCallerCard(t *testing.T) {
+	h := sdktest.Start(t, calltracking.New(), sdktest.Options{
+		Read:         []string{"contact", "company", "activity", "deal"},
+		Write:        []string{calltracking.CallEntity, "activity", "contact"},
+		PluginConfig: baseConfig(), Process: true,
+		Locale: sdk.Locale{Languages: []string{"en"}, Default: "en", Calendar: "gregorian", Currency: "AMD", Timezone: "Asia/Yerevan", Region: "AM"},
+	})
+	ann := h.AddUser("ann@example.com", "admin")
+	ani := h.Create("contact", map[string]any{"name": "Ani", "phone": "+37491123456", "owner": ann.ID})
+	h.Create("deal", map[string]any{"title": "Camry", "contact": ani.ID(), "stage": "proposal"})
+	h.Create("deal", map[string]any{"title": "Old sale", "contact": ani.ID(), "stage": "won"})
+	h.Create("activity", map[string]any{"kind": "meeting", "subject": "Test drive", "contact": ani.ID(), "at": "2026-03-20T09:00:00Z"})
+	postAll(t, h, calltracking.FormatGeneric, recording(t, "generic_answered.jsonl")[:1])
+	call := only(t, h, calltracking.CallEntity, sdk.Filterf("extension == %v && status == %v", "101", "ringing"))
+	want := "Ani\nOwner: " + ann.ID + "\nOpen deals:\n- Camry (proposal)\nLast activities:\n- 2026-03-20 meeting: Test drive"
+	if call.String("card") != want {
+		t.Errorf("card:\n%s\nwant:\n%s", call.String("card"), want)
+	}
+}

@@ -36,6 +36,7 @@ type callState struct {
 	Lead         bool       `json:"lead"`
 	Returned     bool       `json:"returned"`
 	ReturnedBy   string     `json:"returned_by"`
+	Card         string     `json:"card"`
 }
 
 // merge folds ev into s.
@@ -120,7 +121,7 @@ func (s *callState) values() map[string]any {
 		"started_at": timeValue(s.StartedAt), "answered_at": timeValue(s.AnsweredAt), "ended_at": timeValue(s.EndedAt),
 		"duration": s.Duration, "recording_url": nilIfEmpty(s.RecordingURL), "campaign": nilIfEmpty(s.Campaign),
 		"contact": nilIfEmpty(s.Contact), "company": nilIfEmpty(s.Company), "activity": nilIfEmpty(s.Activity),
-		"lead": s.Lead, "returned": s.Returned, "returned_by": nilIfEmpty(s.ReturnedBy),
+		"lead": s.Lead, "returned": s.Returned, "returned_by": nilIfEmpty(s.ReturnedBy), "card": nilIfEmpty(s.Card),
 	}
 	return v
 }
@@ -134,7 +135,7 @@ func (s *callState) same(o *callState) bool {
 		sameTime(a.AnsweredAt, b.AnsweredAt) && sameTime(a.EndedAt, b.EndedAt) && a.Duration == b.Duration &&
 		a.RecordingURL == b.RecordingURL && a.Campaign == b.Campaign && a.Contact == b.Contact &&
 		a.Company == b.Company && a.Activity == b.Activity && a.Lead == b.Lead && a.Returned == b.Returned &&
-		a.ReturnedBy == b.ReturnedBy
+		a.ReturnedBy == b.ReturnedBy && a.Card == b.Card
 }
 
 func sameTime(a, b *time.Time) bool {
@@ -181,6 +182,12 @@ func (p *Plugin) apply(ctx context.Context, cfg settings, ev Event) (*callState,
 		st.merge(ev, cfg)
 		if err := p.match(ctx, cfg, st); err != nil {
 			return nil, err
+		}
+		if st.Card == "" && old == nil {
+			// Made at the call's first event, before its own activity.
+			if st.Card, err = callerCard(ctx, st); err != nil {
+				return nil, err
+			}
 		}
 		if err := p.syncActivity(ctx, st); err != nil {
 			return nil, err
@@ -284,6 +291,8 @@ func (p *Plugin) match(ctx context.Context, cfg settings, st *callState) error {
 func (st *callState) activityValues() map[string]any {
 	var subject string
 	switch {
+	case st.Number == "" && st.Direction == DirectionInbound:
+		subject = "Call from an unknown number"
 	case st.Direction == DirectionOutbound:
 		subject = "Outgoing call to " + st.Number
 	case st.Status == StatusMissed:
