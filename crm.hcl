@@ -156,3 +156,26 @@ rule "quote_on_offer" {
     format   = "'pdf'"
   }
 }
+
+# Invoices, payments and balances: the first-party accounting plugin. Its
+# entities (invoice, invoice_line, payment, payment_allocation, product,
+# invoice_series) join the schema; it reads the deals it invoices and their
+# customers. Issue an invoice from a won deal with the deal's "Issue
+# invoice" button; see docs/accounting.md.
+plugin "accounting" {
+  read   = ["contact", "company", "deal"]
+  write  = ["invoice", "invoice_line", "payment", "payment_allocation", "product", "invoice_series", "accounting_export", "bank_line"]
+  config = { vat_percent = 20, series = "INV" }
+}
+
+# Once a day while an invoice stays unpaid past its due date, its owner
+# gets a task to remind the customer.
+rule "overdue_invoice_reminder" {
+  on = ["invoice.overdue"]
+  action "create_task" {
+    title    = "'Remind the customer: invoice ' + event.number + ' is ' + string(event.days_overdue) + ' days overdue'"
+    assignee = "record.owner"
+    due      = "now() + duration('24h')"
+    deal     = "event.deal"
+  }
+}

@@ -123,8 +123,15 @@ type Entity struct {
 	// only the block's fields: app.WithPluginEntities merges them after
 	// the manifest's.
 	Extends string
-	Fields  []*Field
-	Range   hcl.Range // the block's header; zero for a built-in entity no file mentions
+	// Plugin names the plugin that contributes the entity; "" for a
+	// built-in or HCL entity.
+	Plugin string
+	// Locked is the filter (over the entity's fields) of the records
+	// that Plugin alone may change or delete: its manifest's lock. ""
+	// for none.
+	Locked string
+	Fields []*Field
+	Range  hcl.Range // the block's header; zero for a built-in entity no file mentions
 }
 
 // Field is one field of an entity.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/crmkit/crm/plugins/accounting"
 	"github.com/crmkit/crm/plugins/calltracking"
 	"github.com/crmkit/crm/plugins/doctemplates"
 	"github.com/crmkit/crm/plugins/sdk"
@@ -23,6 +24,7 @@ var (
 	mu       sync.RWMutex
 	builtins = map[string]Factory{
 		// The first-party plugins, registered here as they are written.
+		"accounting":   accounting.New,
 		"doctemplates": doctemplates.New,
 
 		"calltracking": calltracking.New,

@@ -59,6 +59,18 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 			}
 		}
 		return append(b, '}'), nil
+	case []rawJSON:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, e...)
+		}
+		return append(b, ']'), nil
 	case []map[string]any:
 		return appendList(b, x)
 	case []any:
@@ -66,6 +78,10 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	}
 	return appendEncoded(b, v)
 }
+
+// rawJSON is a value already encoded as appendJSON would encode it, which
+// appendJSON copies as it is (in a list: []rawJSON).
+type rawJSON []byte
 
 // appendList appends a JSON array of the elements of xs ("null" for nil),
 // each as appendJSON writes it.

@@ -52,7 +52,10 @@ rule "echo_new_contacts" {
 	did := d.JSON["id"].(string)
 	s.Run(t, []testkit.Scenario{
 		{Name: "status", Method: "GET", Path: "/api/v1/plugins", Token: viewer, Status: 200, Contains: []string{`"name":"testplugin"`, `"state":"running"`, `"version":"0.1.0"`}},
-		{Name: "manifest", Method: "GET", Path: "/api/v1/plugins/testplugin", Token: viewer, Status: 200, Contains: []string{`"echo"`}},
+		{Name: "manifest", Method: "GET", Path: "/api/v1/plugins/testplugin", Token: viewer, Status: 200, Contains: []string{`"echo"`,
+			// A record button, and a list button whose action gets no record.
+			`{"entity":"contact","action":"echo","label":"Echo","scope":"record"}`,
+			`{"entity":"test_thing","action":"create","label":"New thing","scope":"list"}`}},
 		{Name: "unknown plugin", Method: "GET", Path: "/api/v1/plugins/nope", Token: viewer, Status: 404},
 		{Name: "action on a record", Method: "POST", Path: "/api/v1/plugins/testplugin/actions/echo", Token: viewer,
 			Body: map[string]any{"entity": "contact", "id": cid, "args": map[string]any{"text": "hi"}}, Status: 200, Contains: []string{`"result":`, `"text":"hi"`}},

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode"
@@ -114,13 +115,21 @@ func WithPluginEntities(ctx context.Context, cfg *config.Config) (*config.Config
 }
 
 // extendContributed is a plugin's contributed entity with the fields of the
-// entity block that extends it after its own, and the block's labels; a
-// block field that repeats a manifest field is an error at the field.
+// entity block that extends it after its own, and the manifest's labels
+// with the block's over them, language by language; a block field that
+// repeats a manifest field is an error at the field.
 func extendContributed(e, ext *config.Entity) (*config.Entity, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	out := *e
 	out.Fields = slices.Clone(e.Fields)
-	out.Extends, out.Range, out.Labels = ext.Extends, ext.Range, ext.Labels
+	out.Extends, out.Range = ext.Extends, ext.Range
+	if len(ext.Labels) > 0 {
+		out.Labels = maps.Clone(e.Labels)
+		if out.Labels == nil {
+			out.Labels = map[string]string{}
+		}
+		maps.Copy(out.Labels, ext.Labels)
+	}
 	for _, f := range ext.Fields {
 		if out.Field(f.Name) != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Subject: f.Range.Ptr(),
@@ -256,7 +265,7 @@ func contributedEntities(p *config.Plugin, m *plugins.Manifest) ([]*config.Entit
 			continue
 		}
 		me := m.Entities[i]
-		e := &config.Entity{Name: me.Name, Label: me.Label, Range: r}
+		e := &config.Entity{Name: me.Name, Label: me.Label, Labels: maps.Clone(me.Labels), Plugin: p.Name, Locked: me.Locked, Range: r}
 		if e.Label == "" {
 			e.Label = entityLabel(me.Name)
 		}
@@ -268,7 +277,7 @@ func contributedEntities(p *config.Plugin, m *plugins.Manifest) ([]*config.Entit
 				continue
 			}
 			f := &config.Field{
-				Name: mf.Name, Label: mf.Label, Type: mf.Type, Required: mf.Required, Unique: mf.Unique,
+				Name: mf.Name, Label: mf.Label, Labels: maps.Clone(mf.Labels), Type: mf.Type, Required: mf.Required, Unique: mf.Unique,
 				Index: mf.Index, Values: slices.Clone(mf.Values), To: mf.To, Range: r,
 			}
 			if f.Label == "" {

@@ -123,7 +123,7 @@ func queries() []query {
 			crm: crmList("source == 'web' && name == 'Anna Petrosyan'", ""),
 			pb:  pbList("(source='web' && name='Anna Petrosyan')", "", false),
 			raw: func(db *badger.DB) error { return rawTwoPredicates(db, "Anna Petrosyan", "web") }},
-		{name: "unindexed substring scan (name contains anjan)", clients: both,
+		{name: "substring filter, no field index (name contains anjan)", clients: both,
 			crm: crmList("name contains 'anjan'", ""), pb: pbList("(name~'anjan')", "", false),
 			raw: func(db *badger.DB) error { return rawScan(db, "anjan") }},
 		{name: "sort on an indexed field (name)", clients: both,

@@ -511,3 +511,32 @@ func TestDrainHandlesWhatIsCommittedThenReturns(t *testing.T) {
 		t.Errorf("drained %v; want [1 2 3 4 5 6], each once", got)
 	}
 }
+
+// TestPluginEventOfAnEntity: a plugin's event named after an entity
+// ("deal.overdue", as accounting's invoice.overdue) is a plugin event in
+// the feed, its payload decoded as values, not a record write; a record
+// event's name is refused for an entity's prefix.
+func TestPluginEventOfAnEntity(t *testing.T) {
+	st, sch := openStore(t, t.TempDir())
+	ctx := context.Background()
+	if _, err := st.Emit(ctx, store.EmitRequest{Name: "deal.updated", Payload: map[string]any{"x": 1}, By: testUser}); err == nil {
+		t.Fatal("emitting deal.updated: no error")
+	}
+	if _, err := st.Emit(ctx, store.EmitRequest{Name: "deal.overdue", Payload: map[string]any{"days": 3}, By: testUser}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	c := feed.New(st, sch, rec.handle, feed.Options{Logger: quiet})
+	stop := run(c)
+	caughtUp(t, c, st.LastSeq())
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.batches) != 1 || len(rec.batches[0]) != 1 {
+		t.Fatalf("batches %v", rec.batches)
+	}
+	ev := rec.batches[0][0]
+	if ev.RecordEntity(sch) != nil || ev.DecodeErr != nil || ev.After.Values["days"] != float64(3) || !slices.Equal(ev.Names, []string{"overdue"}) {
+		t.Fatalf("event %+v, record entity %v", ev, ev.RecordEntity(sch))
+	}
+}

@@ -240,7 +240,7 @@ func (h *Hub) dispatch(ctx context.Context, batch []feed.Event) error {
 		case rules.NotificationReadEvent:
 			h.notifyRead(ev)
 		default:
-			if subs := h.byKind[ev.Entity]; len(subs) > 0 {
+			if subs := h.byKind[ev.Entity]; len(subs) > 0 && ev.RecordEntity(h.sch) != nil {
 				h.deliver(ctx, ev, subs)
 			}
 		}

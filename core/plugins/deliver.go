@@ -138,7 +138,7 @@ func (d *delivery) batch(ctx context.Context, events []feed.Event) []Event {
 // ("deal.stage_changed" before "deal.updated"), or "" when the plugin does
 // not get it.
 func (d *delivery) match(ev *feed.Event) string {
-	if d.sch.Entity(ev.Entity) != nil && !d.mayRead(ev.Entity) {
+	if ev.RecordEntity(d.sch) != nil && !d.mayRead(ev.Entity) {
 		return ""
 	}
 	for _, n := range ev.Names {
@@ -157,7 +157,7 @@ func (d *delivery) mayRead(entity string) bool {
 // recordJSON is the event's record in API form (for an emitted event, its
 // payload).
 func (d *delivery) recordJSON(ctx context.Context, ev *feed.Event) (json.RawMessage, error) {
-	ent := d.sch.Entity(ev.Entity)
+	ent := ev.RecordEntity(d.sch)
 	if ent == nil {
 		return ev.Event.After, nil
 	}

@@ -84,9 +84,9 @@ func (s *hostService) GetSchema(ctx context.Context, req *crmv1.GetSchemaRequest
 	if err != nil {
 		return nil, s.fail(op, err, iv)
 	}
-	out := &crmv1.Entity{Name: ent.Name, Label: ent.Label}
+	out := &crmv1.Entity{Name: ent.Name, Label: ent.Label, Labels: ent.Labels}
 	for _, f := range ent.Fields {
-		out.Fields = append(out.Fields, &crmv1.Field{Name: f.Name, Label: f.Label, Type: f.Type,
+		out.Fields = append(out.Fields, &crmv1.Field{Name: f.Name, Label: f.Label, Labels: f.Labels, Type: f.Type,
 			Required: f.Required, Unique: f.Unique, Index: f.Index, Values: f.Values, To: f.To})
 	}
 	return &crmv1.GetSchemaResponse{Entity: out}, nil

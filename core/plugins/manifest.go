@@ -3,10 +3,12 @@ package plugins
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/schema"
+	"github.com/crmkit/crm/core/store"
 	"github.com/crmkit/crm/plugins/proto/crmv1"
 )
 
@@ -67,21 +69,25 @@ type Arg struct {
 
 // Entity is an entity the plugin contributes.
 type Entity struct {
-	Name   string  `json:"name"`
-	Label  string  `json:"label,omitempty"`
-	Fields []Field `json:"fields"`
+	Name   string            `json:"name"`
+	Label  string            `json:"label,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
+	Fields []Field           `json:"fields"`
+	// Locked is the filter of the records only the plugin may change.
+	Locked string `json:"locked,omitempty"`
 }
 
 // Field is a field of a contributed entity, with the HCL field types.
 type Field struct {
-	Name     string   `json:"name"`
-	Label    string   `json:"label,omitempty"`
-	Type     string   `json:"type"`
-	Required bool     `json:"required,omitempty"`
-	Unique   bool     `json:"unique,omitempty"`
-	Index    bool     `json:"index,omitempty"`
-	Values   []string `json:"values,omitempty"`
-	To       string   `json:"to,omitempty"`
+	Name     string            `json:"name"`
+	Label    string            `json:"label,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Type     string            `json:"type"`
+	Required bool              `json:"required,omitempty"`
+	Unique   bool              `json:"unique,omitempty"`
+	Index    bool              `json:"index,omitempty"`
+	Values   []string          `json:"values,omitempty"`
+	To       string            `json:"to,omitempty"`
 }
 
 // Webhook is a route under /hooks/{plugin}/.
@@ -91,11 +97,17 @@ type Webhook struct {
 	Description string `json:"description,omitempty"`
 }
 
-// UIAction is a button on the records of an entity that calls an action.
+// UIAction is a button in the web UI that calls an action: on each record
+// of an entity (Scope "record"), or on the entity's list page, calling the
+// action with no record (Scope "list").
 type UIAction struct {
 	Entity string `json:"entity"`
 	Action string `json:"action"`
 	Label  string `json:"label"`
+	// Labels are the button's label per language code.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Scope is "record" or "list"; a manifest's empty scope is "record".
+	Scope string `json:"scope"`
 }
 
 // Action returns the action with the given name, or nil.
@@ -134,9 +146,9 @@ func manifestFromProto(pm *crmv1.Manifest, negotiated int) (*Manifest, error) {
 		m.Actions = append(m.Actions, act)
 	}
 	for _, e := range pm.GetEntities() {
-		ent := Entity{Name: e.GetName(), Label: e.GetLabel(), Fields: []Field{}}
+		ent := Entity{Name: e.GetName(), Label: e.GetLabel(), Labels: e.GetLabels(), Fields: []Field{}, Locked: e.GetLocked()}
 		for _, f := range e.GetFields() {
-			ent.Fields = append(ent.Fields, Field{Name: f.GetName(), Label: f.GetLabel(), Type: f.GetType(),
+			ent.Fields = append(ent.Fields, Field{Name: f.GetName(), Label: f.GetLabel(), Labels: f.GetLabels(), Type: f.GetType(),
 				Required: f.GetRequired(), Unique: f.GetUnique(), Index: f.GetIndex(), Values: f.GetValues(), To: f.GetTo()})
 		}
 		m.Entities = append(m.Entities, ent)
@@ -145,7 +157,11 @@ func manifestFromProto(pm *crmv1.Manifest, negotiated int) (*Manifest, error) {
 		m.Webhooks = append(m.Webhooks, Webhook{Method: w.GetMethod(), Path: w.GetPath(), Description: w.GetDescription()})
 	}
 	for _, u := range pm.GetUiActions() {
-		m.UIActions = append(m.UIActions, UIAction{Entity: u.GetEntity(), Action: u.GetAction(), Label: u.GetLabel()})
+		scope := u.GetScope()
+		if scope == "" {
+			scope = crmv1.UIScopeRecord
+		}
+		m.UIActions = append(m.UIActions, UIAction{Entity: u.GetEntity(), Action: u.GetAction(), Label: u.GetLabel(), Labels: u.GetLabels(), Scope: scope})
 	}
 	for _, e := range pm.GetEvents() {
 		spec := EventSpec{Name: e.GetName(), Description: e.GetDescription(), Subject: e.GetSubject(), Payload: []Arg{}}
@@ -160,15 +176,19 @@ func manifestFromProto(pm *crmv1.Manifest, negotiated int) (*Manifest, error) {
 
 // checkEvents checks a manifest's event declarations against the schema
 // the plugin runs with: a subject must be an entity of it, and an event's
-// prefix must not be one (the store keeps those names for record events).
+// prefix may be an entity only when the plugin contributes it
+// ("invoice.overdue" from accounting), never with a record event's name
+// (those come from writes).
 func checkEvents(m *Manifest, sch *schema.Schema) error {
 	if sch == nil {
 		return nil
 	}
 	var errs []error
 	for _, e := range m.Events {
-		if prefix, _, _ := strings.Cut(e.Name, "."); sch.Entity(prefix) != nil {
-			errs = append(errs, fmt.Errorf("event %q: %q is an entity, whose events come from writes; name the event after something else", e.Name, prefix))
+		prefix, what, _ := strings.Cut(e.Name, ".")
+		own := slices.ContainsFunc(m.Entities, func(me Entity) bool { return me.Name == prefix })
+		if sch.Entity(prefix) != nil && (!own || slices.Contains(store.RecordEventNames, what)) {
+			errs = append(errs, fmt.Errorf("event %q: %q is an entity, whose record events come from writes; a plugin may name an event after an entity it contributes only, and not %s", e.Name, prefix, strings.Join(store.RecordEventNames, ", ")))
 		}
 		if e.Subject != "" && sch.Entity(e.Subject) == nil {
 			errs = append(errs, fmt.Errorf("event %q: subject %q is not an entity of this crm%s", e.Name, e.Subject, config.DidYouMean(e.Subject, sch.EntityNames())))

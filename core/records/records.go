@@ -128,6 +128,9 @@ func (s *Service) Create(ctx context.Context, a Actor, req CreateRequest) (*Crea
 	if err := ent.CheckRecord(values); err != nil {
 		return nil, err
 	}
+	if err := unlocked(a, ent, &store.Record{Entity: ent.Name, Owner: owner, Values: values}); err != nil {
+		return nil, err // a record born locked (an issued invoice) is the plugin's to make
+	}
 	sreq := store.CreateRequest{Entity: ent.Name, Values: values, Owner: owner, By: a.By(), Cause: a.Cause,
 		IdempotencyKey: req.IdempotencyKey}
 	if strings.TrimSpace(req.Unless) != "" {
@@ -188,6 +191,9 @@ func (s *Service) Update(ctx context.Context, a Actor, req UpdateRequest) (*stor
 			if err := s.mayChange(a, ent.Name, cur); err != nil {
 				return err
 			}
+			if err := unlocked(a, ent, cur); err != nil {
+				return err
+			}
 			return readableRefs(a, ent, req.Set, hidden, cur)
 		},
 	})
@@ -212,7 +218,12 @@ func (s *Service) Delete(ctx context.Context, a Actor, req DeleteRequest) (*stor
 	}
 	return s.st.Delete(ctx, store.DeleteRequest{
 		Entity: ent.Name, ID: req.ID, Force: req.Force, IfVersion: req.IfVersion, By: a.By(),
-		Check: func(cur *store.Record) error { return s.mayChange(a, ent.Name, cur) },
+		Check: func(cur *store.Record) error {
+			if err := s.mayChange(a, ent.Name, cur); err != nil {
+				return err
+			}
+			return unlocked(a, ent, cur)
+		},
 	})
 }
 
@@ -247,6 +258,9 @@ type ListRequest struct {
 	Sort   string // "-created_at,name"
 	Limit  int
 	Cursor string
+	// Stored: the caller writes the page with AppendAPIForm, and decodes
+	// with DecodeStored what that cannot write (store.Query.Stored).
+	Stored bool
 }
 
 // List lists the records of an entity that the actor sees (for an own_only
@@ -264,8 +278,12 @@ func (s *Service) List(ctx context.Context, a Actor, req ListRequest) (*store.Pa
 	if q.Filter, err = s.scopedFilter(a, ent, req.Filter); err != nil {
 		return nil, err
 	}
+	bound := a.OwnerBound(ent.Name) != ""
+	// An owner-bound page is checked record by record below, which needs
+	// the owner decoded: it is not left in stored form.
+	q.Stored = req.Stored && !bound
 	page, err := s.st.List(ctx, q)
-	if err != nil || a.OwnerBound(ent.Name) == "" {
+	if err != nil || !bound {
 		return page, err
 	}
 	// The owner condition of the filter keeps the others' records out;
@@ -383,6 +401,19 @@ func (s *Service) History(ctx context.Context, a Actor, entity, id string) ([]st
 // field with its file's metadata.
 func (s *Service) APIForm(ctx context.Context, r *store.Record) map[string]any {
 	return store.APIForm(ctx, s.st, s.sch.Entity(r.Entity), r)
+}
+
+// AppendAPIForm appends the JSON of APIForm(ctx, r) straight from the
+// stored form of a record List returned, when it can (store.AppendAPIForm);
+// ok is false when the caller must encode APIForm itself.
+func (s *Service) AppendAPIForm(b []byte, r *store.Record) ([]byte, bool) {
+	return store.AppendAPIForm(b, s.sch.Entity(r.Entity), r)
+}
+
+// DecodeStored decodes in place a record that List left undecoded
+// (ListRequest.Stored).
+func (s *Service) DecodeStored(r *store.Record) error {
+	return store.DecodeStored(s.sch.Entity(r.Entity), r)
 }
 
 // mayChange checks, inside the write, that the actor may change the

@@ -154,19 +154,18 @@ func (s *Service) Timeline(ctx context.Context, a Actor, req TimelineRequest) (*
 		}
 	}
 
-	// Newest first; at the same instant a change before a record, then by
-	// source and id, so that the order is the same on every call.
+	// Newest first. Within one millisecond, records by id (ids made in one
+	// millisecond increase: the newer is the greater, whatever its
+	// source), and a change before a record, so that the order is the
+	// creation order and the same on every call.
 	slices.SortStableFunc(cands, func(x, y candidate) int {
 		if c := y.key.Compare(x.key); c != 0 {
-			return c
-		}
-		if c := strings.Compare(x.src, y.src); c != 0 {
 			return c
 		}
 		if x.item.Record != nil && y.item.Record != nil {
 			return strings.Compare(y.item.Record.ID, x.item.Record.ID)
 		}
-		return 0
+		return strings.Compare(x.src, y.src)
 	})
 
 	next := &timelineCursor{History: cur.History, Refs: map[string]string{}}

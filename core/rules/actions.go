@@ -48,7 +48,7 @@ func (e *Engine) eventSubject(ctx context.Context, rule *Rule, ev *feed.Event, e
 	}
 	sub := &subject{after: ev.After, before: ev.Before, event: event, cause: ev.Cause, by: ev.By,
 		keyBase: fmt.Sprintf("%s:%d", rule.Name, ev.Seq), seq: ev.Seq, at: ev.At, changes: ev.Changes}
-	if e.sch.Entity(ev.Entity) == nil {
+	if ev.RecordEntity(e.sch) == nil {
 		return e.pluginSubject(ctx, rule, &ev.Event, sub) // events.go
 	}
 	return sub, nil

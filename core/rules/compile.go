@@ -274,10 +274,11 @@ func (c *compiler) triggers(r *Rule, cr *config.Rule) {
 			c.report(c.elemRange(cr.Range, "on", i), fmt.Sprintf("unknown event %q", ev), c.eventHint(ev))
 		}
 		switch {
+		case pe != nil && pe.Typed: // a plugin's event, maybe about its own entity: invoice.overdue
+			name = pe.Subject
+		case pe != nil:
 		case c.sch.Entity(ent) != nil:
 			name, about = ent, ent
-		case pe != nil && pe.Typed:
-			name = pe.Subject
 		}
 		if len(r.On) == 1 {
 			r.Entity, first, r.Event = name, about, pe

@@ -125,7 +125,7 @@ func dryRunTrigger(sch *schema.Schema, r *Rule) (entity, event, about string) {
 		}
 		return r.ForEach, "schedule", about
 	}
-	if len(r.On) == 0 || sch.Entity(r.On[0].Entity) == nil {
+	if len(r.On) == 0 || r.Event != nil || sch.Entity(r.On[0].Entity) == nil {
 		names := make([]string, len(r.On))
 		for i, t := range r.On {
 			names[i] = t.String()

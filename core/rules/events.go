@@ -37,7 +37,7 @@ func (s *subject) fullEvent() string {
 // nameRun gives a run on a plugin event the event's full name, and the
 // subject entity (or none) rather than the event's prefix.
 func (e *Engine) nameRun(run *Run, rule *Rule, ev *store.Event) {
-	if e.sch.Entity(ev.Entity) != nil {
+	if ev.RecordEntity(e.sch) != nil {
 		return
 	}
 	run.Event, run.Entity = ev.Entity+"."+ev.Op, ""
@@ -157,7 +157,7 @@ func (p *preparer) payload() map[string]any {
 	}
 	if ev == nil || !ev.Typed {
 		detail := "a rule on a record's event gets the record: give its values in given"
-		if ev != nil || (len(p.rule.On) > 0 && p.sch.Entity(p.rule.On[0].Entity) == nil) {
+		if ev != nil || (len(p.rule.On) > 0 && p.sch.Entity(p.rule.On[0].Entity) == nil) { // on a plugin event
 			detail = "its plugin's manifest declares no payload for the event; the rule sees the event's values as record: give them in given"
 		}
 		p.report(t.At("payload"), fmt.Sprintf("rule %q is not on a plugin event with a declared payload", p.rule.Name), detail)

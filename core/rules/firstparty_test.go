@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 func testFirstParty() []config.FirstPartyPlugin {
 	return []config.FirstPartyPlugin{
 		{Name: "doctemplates", Entities: []string{"document_template", "document", "document_series"}},
-		{Name: "accounting", Entities: []string{"invoice", "invoice_line", "payment", "product"},
+		{Name: "accounting", Entities: []string{"invoice", "invoice_line", "payment", "payment_allocation", "product", "invoice_series", "accounting_export", "bank_line"},
 			Events: []*config.PluginEvent{{Name: "invoice.overdue"}}},
 		{Name: "calltracking", Events: []*config.PluginEvent{{Name: "call.missed"}, {Name: "call.answered"}, {Name: "call.ended"}}},
 		{Name: "warranty", Events: []*config.PluginEvent{

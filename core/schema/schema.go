@@ -44,6 +44,10 @@ type Entity struct {
 	Labels  map[string]string // label per language code; may be nil
 	Builtin bool
 	Fields  []*Field // declared fields only, in order
+	// Plugin is the plugin that contributes the entity, if any, and
+	// Locked the filter of its records that plugin alone may change
+	// (package records enforces it).
+	Plugin, Locked string
 
 	byName    map[string]*Field
 	system    []*Field
@@ -150,6 +154,8 @@ func New(cfg *config.Config) (*Schema, error) {
 			Label:   labelOr(ce.Label, ce.Name),
 			Labels:  ce.Labels,
 			Builtin: ce.Builtin,
+			Plugin:  ce.Plugin,
+			Locked:  ce.Locked,
 			byName:  map[string]*Field{},
 			system:  systemFields(),
 		}

@@ -88,6 +88,14 @@ func OpenBadger(dir string, sch *schema.Schema, opts Options) (*Badger, error) {
 		WithBlockCacheSize(32 << 20).
 		WithIndexCacheSize(16 << 20).
 		WithNumCompactors(2)
+	// Every level's tables at BaseTableSize (2 MiB), where Badger doubles
+	// them per level below the base level (to 64 MiB at L6). A compaction
+	// builds its tables in memory, about twice each table's size with the
+	// compressed copy, up to 8 and more at once: in a heap profile after
+	// 150k contacts were created (core/benchmarks BenchmarkMemoryProfile),
+	// compactions' table builders held 216 MB of a 320 MB heap. Cost: about 4 times as many files at the deepest levels
+	// (each mmapped, with its own index in the index cache).
+	bo.TableSizeMultiplier = 1
 	if opts.InMemory {
 		bo = bo.WithDir("").WithValueDir("")
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -19,10 +20,28 @@ import (
 // skips (a field the entity no longer has) may be read where encoding/json
 // would refuse the whole record.
 func decodeRecord(ent *schema.Entity, id string, b []byte) (*Record, error) {
-	if rec, ok := decodeRecordFast(ent, id, b); ok {
+	if rec, ok := decodeRecordFast(ent, id, b, false); ok {
 		return rec, nil
 	}
 	return decodeRecordJSON(ent, id, b)
+}
+
+// decodeStored is decodeRecord for a list's reads, from a value Badger
+// lends (valid only inside Item.Value): it copies the value once, lets the
+// record's strings share that copy instead of allocating one each, and
+// keeps the copy as the record's stored form (Page.Stored), from which
+// AppendAPIForm writes the API JSON without the intermediate maps.
+func decodeStored(ent *schema.Entity, id string, lent []byte) (*Record, error) {
+	b := bytes.Clone(lent) // never written again: the record's strings point into it
+	rec, ok := decodeRecordFast(ent, id, b, true)
+	if !ok {
+		var err error
+		if rec, err = decodeRecordJSON(ent, id, b); err != nil {
+			return nil, err
+		}
+	}
+	rec.stored = b
+	return rec, nil
 }
 
 // readers are the scanFields of an entity's declared fields, by name.
@@ -50,9 +69,30 @@ func fieldReaders(ent *schema.Entity) map[string]*scanField {
 	return m
 }
 
+// DecodeStored decodes, in place, a record that List left undecoded
+// (Query.Stored); it does nothing to any other record.
+func DecodeStored(ent *schema.Entity, r *Record) error {
+	if r.Values != nil || r.stored == nil {
+		return nil
+	}
+	full, ok := decodeRecordFast(ent, r.ID, r.stored, true)
+	if !ok {
+		var err error
+		if full, err = decodeRecordJSON(ent, r.ID, r.stored); err != nil {
+			return err
+		}
+	}
+	full.stored = r.stored
+	*r = *full
+	return nil
+}
+
 // decodeRecordFast is decodeRecord's walk; ok is false when it leaves the
 // record to decodeRecordJSON.
-func decodeRecordFast(ent *schema.Entity, id string, b []byte) (*Record, bool) {
+//
+// With own, b is never written again and the strings of the record share
+// its bytes.
+func decodeRecordFast(ent *schema.Entity, id string, b []byte, own bool) (*Record, bool) {
 	rd := fieldReaders(ent)
 	rec := &Record{ID: id, Entity: ent.Name}
 	sawValues := false
@@ -84,7 +124,7 @@ func decodeRecordFast(ent *schema.Entity, id string, b []byte) (*Record, bool) {
 				rec.UpdatedAt = t
 			}
 		case "cb", "o":
-			s, ok := jsonString(raw)
+			s, ok := jsonStringOf(raw, own)
 			if !ok {
 				return 0, errSyntax
 			}
@@ -94,7 +134,7 @@ func decodeRecordFast(ent *schema.Entity, id string, b []byte) (*Record, bool) {
 				rec.Owner = s
 			}
 		case "f":
-			vals, ok := decodeValuesFast(ent, rd, raw)
+			vals, ok := decodeValuesFast(ent, rd, raw, own)
 			if !ok {
 				return 0, errSyntax
 			}
@@ -111,8 +151,9 @@ func decodeRecordFast(ent *schema.Entity, id string, b []byte) (*Record, bool) {
 }
 
 // decodeValuesFast reads a stored values object as
-// schema.Entity.UnmarshalValues does; ok is false when it cannot.
-func decodeValuesFast(ent *schema.Entity, rd map[string]*scanField, b []byte) (map[string]any, bool) {
+// schema.Entity.UnmarshalValues does; ok is false when it cannot. With
+// own, its strings share b's bytes (see decodeRecordFast).
+func decodeValuesFast(ent *schema.Entity, rd map[string]*scanField, b []byte, own bool) (map[string]any, bool) {
 	out := make(map[string]any, len(rd))
 	_, err := scanObject(b, 0, func(key []byte, i int) (int, error) {
 		end, err := skipValue(b, i)
@@ -127,7 +168,7 @@ func decodeValuesFast(ent *schema.Entity, rd map[string]*scanField, b []byte) (m
 			}
 			return 0, errSyntax // a system field's name: UnmarshalValues decides
 		}
-		v, err := sf.value(ent, raw) // nil for null or a value that no longer fits
+		v, err := sf.valueOf(ent, raw, own) // nil for null or a value that no longer fits
 		if err != nil {
 			return 0, err
 		}

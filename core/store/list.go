@@ -162,6 +162,9 @@ type lister struct {
 	spec  string
 	cur   *cursor
 	match *matcher
+	// shallow: read leaves a matching record undecoded (Query.Stored, in
+	// stream, which reads nothing of a record but the last one's keys).
+	shallow bool
 }
 
 // next yields the candidates of a plan: a record, or an id to read;
@@ -251,7 +254,11 @@ func (l *lister) read(id string) (*Record, error) {
 		if err != nil || !ok {
 			return err
 		}
-		rec, err = decodeRecord(l.ent, id, v)
+		if l.shallow {
+			rec = &Record{ID: id, Entity: l.ent.Name, stored: bytes.Clone(v)}
+			return nil
+		}
+		rec, err = decodeStored(l.ent, id, v)
 		return err
 	})
 	return rec, err
@@ -263,6 +270,8 @@ func (l *lister) read(id string) (*Record, error) {
 func (l *lister) stream(p *plan, page *Page) error {
 	nx, done := l.source(p)
 	defer done()
+	l.shallow = l.q.Stored
+	defer func() { l.shallow = false }()
 	for {
 		rec, ok, err := l.candidate(nx)
 		if err != nil || !ok {
@@ -272,7 +281,11 @@ func (l *lister) stream(p *plan, page *Page) error {
 			continue
 		}
 		if len(page.Items) == l.q.Limit {
-			page.NextCursor = cursor{Sort: l.spec, Keys: l.keysOf(page.Items[len(page.Items)-1])}.encode()
+			last := page.Items[len(page.Items)-1]
+			if err := DecodeStored(l.ent, last); err != nil {
+				return err
+			}
+			page.NextCursor = cursor{Sort: l.spec, Keys: l.keysOf(last)}.encode()
 			return nil
 		}
 		page.Items = append(page.Items, rec)
@@ -700,8 +713,11 @@ func newIndexWalk(txn *badger.Txn, entity string, p *pred, desc bool, after []by
 		return newIDKeyWalk(txn, entity, p, desc, after)
 	}
 	base := indexPrefix(entity, p.field)
+	if p.op == "search" {
+		base = searchPrefix(entity) // keys end with the id too
+	}
 	prefix := base
-	if p.op == "=" || p.op == "prefix" {
+	if p.op == "=" || p.op == "prefix" || p.op == "search" {
 		prefix = append(slices.Clone(base), p.eq...)
 	}
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: false, Reverse: desc})
@@ -819,7 +835,7 @@ func (s *Badger) itemRecord(item *badger.Item, entity string, strip int) (*Recor
 	var rec *Record
 	err := item.Value(func(v []byte) error {
 		var err error
-		rec, err = decodeRecord(s.schema.Entity(entity), id, v)
+		rec, err = decodeStored(s.schema.Entity(entity), id, v)
 		return err
 	})
 	return rec, err

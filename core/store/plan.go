@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/schema"
+	"github.com/crmkit/crm/core/textnorm"
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/expr-lang/expr/ast"
 )
@@ -82,8 +86,8 @@ var countCap int64 = 1024
 // pred is one index range that holds every record a filter matches.
 type pred struct {
 	field  string // "id": the records' own keys (op "=" only)
-	op     string // "=", "prefix", "range"
-	eq     []byte // encoded value for "=", encoded prefix for "prefix"
+	op     string // "=", "prefix", "range", "search"
+	eq     []byte // encoded value for "=", encoded prefix for "prefix", the gram prefix for "search"
 	lo, hi []byte // encoded bounds for "range"; nil for open
 	loExcl bool
 	hiExcl bool
@@ -126,6 +130,9 @@ func analyse(ent *schema.Entity, root ast.Node) *access {
 	a := &access{}
 	ranges := map[string]*pred{}
 	for _, n := range conj {
+		if u := searchUnion(ent, n); u != nil {
+			a.unions = append(a.unions, u)
+		}
 		if u := unionOf(ent, n); len(u) > 1 {
 			a.unions = append(a.unions, u)
 			continue
@@ -208,6 +215,84 @@ func idEquals(b *ast.BinaryNode) (string, bool) {
 	return "", false
 }
 
+// searchUnion returns, for `f contains "s"` or `f startsWith "s"` on a
+// searched text field, two ranges of the search index (search.go) that
+// together hold every record the comparison matches: the grams that start
+// with s folded (cut to maxGramRunes), and the records indexed under
+// partialGram. nil when s folded is not exactly one token, or (contains)
+// is shorter than minInfixRunes runes.
+//
+// Why every match is there. Fold maps each rune on its own, but for NFKD's
+// reordering of combining marks, which never moves a mark across a letter
+// or digit; so when a value v contains s, Fold(v) contains Fold(s), and
+// when Fold(s) is one token (letters and digits only) that occurrence lies
+// in one token t of v, at some rune k. Unless t was cut or left out (then
+// the record has the partialGram entry), t is indexed: at k = 0 as
+// itself (exact) or by its prefixes of 1 to maxGramRunes runes, at k > 0
+// by its suffix from k, cut to maxGramRunes, kept when at least
+// minInfixRunes long, which holds when s is. Each of these grams starts
+// with Fold(s) cut to maxGramRunes. startsWith has k = 0, at any length.
+// TestSearchGramsHoldEveryContains checks this over random text of every
+// script textnorm folds; the whole filter is still evaluated on each
+// candidate.
+func searchUnion(ent *schema.Entity, n ast.Node) []*pred {
+	b, ok := n.(*ast.BinaryNode)
+	if !ok || b.Operator != "contains" && b.Operator != "startsWith" {
+		return nil
+	}
+	id, ok := b.Left.(*ast.IdentifierNode)
+	if !ok {
+		return nil
+	}
+	s, ok := b.Right.(*ast.StringNode)
+	if !ok {
+		return nil
+	}
+	f := ent.Field(id.Value)
+	if f == nil || !searchedText(ent, f) {
+		return nil
+	}
+	gram, ok := searchNeedle(s.Value, b.Operator == "startsWith")
+	if !ok {
+		return nil
+	}
+	return []*pred{
+		{field: f.Name, op: "search", eq: []byte(gram)},
+		{field: f.Name, op: "search", eq: []byte(partialGram + "\x00")},
+	}
+}
+
+// searchNeedle is the gram prefix under which the search index holds every
+// record whose searched text contains s (prefix: starts with s), if there
+// is one (see searchUnion).
+func searchNeedle(s string, prefix bool) (string, bool) {
+	folded := textnorm.Fold(s)
+	toks := textnorm.Tokens(s)
+	if len(toks) != 1 || toks[0] != folded {
+		return "", false
+	}
+	if !prefix && utf8.RuneCountInString(folded) < minInfixRunes {
+		return "", false
+	}
+	return cutRunes(folded, maxGramRunes), true
+}
+
+// searchedText reports whether f is a searched field cut into tokens as
+// text (a phone is indexed by its digit strings instead).
+func searchedText(ent *schema.Entity, f *schema.Field) bool {
+	switch f.Type {
+	case config.TypeString, config.TypeText, config.TypeEmail:
+	default:
+		return false
+	}
+	for _, sf := range ent.SearchFields() {
+		if sf.Name == f.Name {
+			return true
+		}
+	}
+	return false
+}
+
 // unionOf returns the branches of `x || y || ...` when each is an indexable
 // predicate, or of `f in [c1, c2, ...]` on an indexed field; else nil.
 func unionOf(ent *schema.Entity, n ast.Node) []*pred {
@@ -274,7 +359,14 @@ func (p *plan) String() string {
 	case "union":
 		parts := make([]string, len(p.preds))
 		for i, b := range p.preds {
-			parts[i] = "index " + p.entity + "." + b.String()
+			switch {
+			case b.op != "search":
+				parts[i] = "index " + p.entity + "." + b.String()
+			case string(b.eq) == partialGram+"\x00":
+				parts[i] = "search " + p.entity + " partial"
+			default:
+				parts[i] = "search " + p.entity + " " + strconv.Quote(string(b.eq))
+			}
 		}
 		s = "union(" + strings.Join(parts, ", ") + ")"
 	}
@@ -349,8 +441,13 @@ func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, ke
 			matches = min(matches, c)
 		}
 	}
+	var unions [][]*pred
 	if acc != nil {
 		for _, u := range acc.unions {
+			if u[0].op == "search" && !s.searchComplete(txn, ent) {
+				continue // the index does not hold every record yet
+			}
+			unions = append(unions, u)
 			var c float64
 			for _, b := range u {
 				c += count(b)
@@ -396,7 +493,7 @@ func (s *Badger) choosePlan(txn *badger.Txn, ent *schema.Entity, acc *access, ke
 				consider(&plan{kind: "index", preds: []*pred{p}, runs: true, entity: ent.Name}, min(c, stream(c)+run), p.rank())
 			}
 		}
-		for _, u := range acc.unions {
+		for _, u := range unions {
 			var c float64
 			small := true // every range or prefix branch counted below the cap
 			for _, b := range u {
@@ -476,8 +573,16 @@ func (s *Badger) scanIndex(ctx context.Context, txn *badger.Txn, entity string, 
 			preds = []*pred{p}
 		}
 	}
-	if preds == nil && len(a.unions) > 0 {
-		preds = a.unions[0]
+	for _, u := range a.unions {
+		if preds != nil {
+			break
+		}
+		if u[0].op != "search" || s.searchComplete(txn, s.schema.Entity(entity)) {
+			preds = u
+		}
+	}
+	if preds == nil {
+		return errNoIndex
 	}
 	for _, p := range preds {
 		w := newIndexWalk(txn, entity, p, false, nil)

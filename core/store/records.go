@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -536,7 +537,7 @@ func idemMutation(key string, rec *Record) mutation {
 // record as the write left it) and before (the replaced version, updates
 // only; else nil). For an emitted event, after holds its payload as values.
 func DecodeEvent(sch *schema.Schema, e *Event) (after, before *Record, err error) {
-	ent := sch.Entity(e.Entity)
+	ent := e.RecordEntity(sch)
 	if ent == nil {
 		var payload map[string]any
 		if len(e.After) > 0 {
@@ -559,11 +560,14 @@ func DecodeEvent(sch *schema.Schema, e *Event) (after, before *Record, err error
 	return after, before, nil
 }
 
-// Emit puts a non-record event into the change feed.
+// Emit puts a non-record event into the change feed. Its prefix may be an
+// entity (a plugin's event about its own records, "invoice.overdue"), but
+// not with the name of a record event (created, updated, deleted,
+// stage_changed): those come from writes.
 func (s *Badger) Emit(ctx context.Context, req EmitRequest) (*Event, error) {
 	name, event, ok := strings.Cut(req.Name, ".")
-	if !ok || name == "" || event == "" || s.schema.Entity(name) != nil {
-		return nil, &InvalidError{Field: "name", Message: fmt.Sprintf("event name %q: want prefix.event with a prefix that is not an entity (record events come from writes)", req.Name)}
+	if !ok || name == "" || event == "" || (s.schema.Entity(name) != nil && slices.Contains(RecordEventNames, event)) {
+		return nil, &InvalidError{Field: "name", Message: fmt.Sprintf("event name %q: want prefix.event, and for an entity's prefix an event that is not a record event (%s come from writes)", req.Name, strings.Join(RecordEventNames, ", "))}
 	}
 	rec, err := s.submit(ctx, &writeOp{emit: &req})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/schema"
@@ -375,12 +376,18 @@ func systemFromEnvelope(name, id string, top [5][]byte) (any, error) {
 // JSON, as schema.Entity.UnmarshalValues would: nil for null or a value
 // that no longer fits the field.
 func (sf *scanField) value(ent *schema.Entity, raw []byte) (any, error) {
+	return sf.valueOf(ent, raw, false)
+}
+
+// valueOf is value; with own, raw's bytes never change and a string value
+// shares them.
+func (sf *scanField) valueOf(ent *schema.Entity, raw []byte, own bool) (any, error) {
 	if string(raw) == "null" {
 		return nil, nil
 	}
 	switch sf.fast {
 	case readString:
-		if s, ok := jsonString(raw); ok {
+		if s, ok := jsonStringOf(raw, own); ok {
 			return s, nil
 		}
 	case readInt:
@@ -407,6 +414,12 @@ func (sf *scanField) value(ent *schema.Entity, raw []byte) (any, error) {
 // jsonString is the value of a JSON string without escapes, control
 // characters or invalid UTF-8; ok is false for anything else.
 func jsonString(raw []byte) (string, bool) {
+	return jsonStringOf(raw, false)
+}
+
+// jsonStringOf is jsonString; with own, raw's bytes never change and the
+// string shares them instead of being a copy.
+func jsonStringOf(raw []byte, own bool) (string, bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return "", false
 	}
@@ -420,6 +433,9 @@ func jsonString(raw []byte) (string, bool) {
 	}
 	if !ascii && !utf8.Valid(body) {
 		return "", false // encoding/json replaces what is not UTF-8
+	}
+	if own {
+		return unsafe.String(unsafe.SliceData(body), len(body)), true
 	}
 	return string(body), true
 }
@@ -656,7 +672,7 @@ func (q *matcher) item(s *Badger, item *badger.Item, entity string, strip int) (
 		if err != nil || !ok {
 			return err
 		}
-		rec, err = decodeRecord(s.schema.Entity(entity), id, v)
+		rec, err = decodeStored(s.schema.Entity(entity), id, v)
 		return err
 	})
 	q.passed = rec

@@ -25,6 +25,12 @@ package store
 // intersection per query and still a verification; suffixes answer a
 // query of any length with one range.
 //
+// A record whose searched text is longer than its grams hold (a token cut
+// at textnorm.MaxTokenRunes, tokens past maxSearchTokens) also has an
+// entry under partialGram, so that the grams and that entry together hold
+// every record whose searched text contains a given token (plan.go,
+// searchUnion).
+//
 // Several query tokens must all match (any kind) one record: the longest
 // drives the walk, and the records every other token's entries also name
 // are found by a merge-intersection of the tokens' entries in id order
@@ -73,7 +79,7 @@ const (
 
 	// searchVersion names the tokenising and gram rules: changing it
 	// rebuilds every search index at the next open.
-	searchVersion = "1"
+	searchVersion = "2" // 2: the partialGram of records not indexed in full
 )
 
 // SearchHit is one record global search found.
@@ -87,26 +93,43 @@ type SearchHit struct {
 
 // searchTokens are the folded tokens of a record's searched fields.
 func searchTokens(ent *schema.Entity, rec *Record) []string {
+	out, _ := searchTokensOf(ent, rec)
+	return out
+}
+
+// searchTokensOf is searchTokens, and whether some text may be left out of
+// them: a token cut at textnorm.MaxTokenRunes (or exactly that long), or
+// tokens past maxSearchTokens (or exactly that many).
+func searchTokensOf(ent *schema.Entity, rec *Record) (out []string, partial bool) {
 	if rec == nil {
-		return nil
+		return nil, false
 	}
-	var out []string
 	for _, f := range ent.SearchFields() {
 		s, ok := rec.Values[f.Name].(string)
 		if !ok || s == "" {
 			continue
 		}
+		n := len(out)
 		if f.Type == config.TypePhone {
 			out = append(out, textnorm.PhoneTokens(s)...)
 		} else {
 			out = append(out, textnorm.Tokens(s)...)
 		}
+		for _, t := range out[n:] {
+			partial = partial || utf8.RuneCountInString(t) >= textnorm.MaxTokenRunes
+		}
 		if len(out) >= maxSearchTokens {
-			return out[:maxSearchTokens]
+			return out[:maxSearchTokens], true
 		}
 	}
-	return out
+	return out, partial
 }
+
+// partialGram is the gram under which a record whose searched text is not
+// all in its grams (searchTokensOf) is indexed, so that a list's
+// `contains` planned on the search index (plan.go, searchUnion) finds it
+// too. No token holds it: tokens are letters and digits.
+const partialGram = "\x01"
 
 // searchGrams maps every gram of a record to its best kind.
 func searchGrams(ent *schema.Entity, rec *Record) map[string]byte {
@@ -116,7 +139,11 @@ func searchGrams(ent *schema.Entity, rec *Record) map[string]byte {
 			grams[g] = k
 		}
 	}
-	for _, t := range searchTokens(ent, rec) {
+	tokens, partial := searchTokensOf(ent, rec)
+	if partial {
+		put(partialGram, kindExact)
+	}
+	for _, t := range tokens {
 		put(t, kindExact)
 		runes := []rune(t)
 		for n := 1; n < len(runes) && n <= maxGramRunes; n++ {
@@ -705,6 +732,18 @@ func (s *Badger) backfillBatch(ent *schema.Entity) (n int, done bool, err error)
 		return 0, false, fmt.Errorf("index %s records: %w", ent.Name, err)
 	}
 	return n, done, nil
+}
+
+// searchComplete reports whether, in txn's snapshot, the search index of
+// ent holds every record: built for its searched fields and these rules,
+// and its backfill done (the backfill marks that in its last batch's own
+// transaction).
+func (s *Badger) searchComplete(txn *badger.Txn, ent *schema.Entity) bool {
+	var mark searchMark
+	if err := (sysTx{txn}).Get(KindSearchIndex, ent.Name, &mark); err != nil {
+		return false
+	}
+	return mark.Done && mark.Fields == searchSignature(ent)
 }
 
 // SearchReady is closed when the search index of every entity is built,

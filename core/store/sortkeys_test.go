@@ -75,7 +75,7 @@ func TestKeyReaderEqualsDecoding(t *testing.T) {
 func TestDecodeRecordFastEqualsJSON(t *testing.T) {
 	ent, raws := sortKeyRecords(t)
 	for _, raw := range raws[:400] { // as encodeRecord wrote them
-		if _, ok := decodeRecordFast(ent, "x1", raw); !ok {
+		if _, ok := decodeRecordFast(ent, "x1", raw, false); !ok {
 			t.Fatalf("%s: left to encoding/json", raw)
 		}
 	}

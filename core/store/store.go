@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/crmkit/crm/core/schema"
 )
 
 // ErrNotFound is returned when a record or a system document does not exist.
@@ -36,6 +38,8 @@ type Record struct {
 	CreatedBy string
 	Owner     string
 	Values    map[string]any
+
+	stored []byte // the stored form a list read it from (see AppendAPIForm)
 }
 
 // Change is one field's old and new value, in API JSON form (nil when absent).
@@ -50,6 +54,23 @@ const (
 	OpUpdated = "updated"
 	OpDeleted = "deleted"
 )
+
+// RecordEventNames are the events of a record's writes as rules and
+// plugins name them (stage_changed is an update that changes the stage).
+// An event a plugin emits about its own entity ("invoice.overdue") never
+// has one of these names.
+var RecordEventNames = []string{OpCreated, OpUpdated, OpDeleted, "stage_changed"}
+
+// RecordEntity is the entity of an event that is a record write (created,
+// updated, deleted) of an entity of sch; nil for an event a plugin
+// emitted, whose prefix may be an entity too ("invoice.overdue"). Every
+// reader of the change feed tells the two apart with it.
+func (e *Event) RecordEntity(sch *schema.Schema) *schema.Entity {
+	if e.Op != OpCreated && e.Op != OpUpdated && e.Op != OpDeleted {
+		return nil
+	}
+	return sch.Entity(e.Entity)
+}
 
 // HistoryEntry is one write to a record as history keeps it.
 type HistoryEntry struct {
@@ -190,6 +211,11 @@ type Query struct {
 	Sort   []SortKey
 	Limit  int    // default 50, at most 1000
 	Cursor string // from a previous Page.NextCursor
+	// Stored says the caller writes the page with AppendAPIForm: records
+	// that a walk in the requested order reads may then come back
+	// undecoded, only their ID and Entity set (Values nil), and
+	// DecodeStored decodes one when AppendAPIForm cannot write it.
+	Stored bool
 }
 
 // Page is one page of a list; NextCursor is "" on the last page.

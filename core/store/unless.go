@@ -24,6 +24,10 @@ func (e *ExistsError) Error() string {
 // errFound stops a scan at the first match.
 var errFound = errors.New("found")
 
+// errNoIndex: no index range the filter offers holds every record yet
+// (the search index's backfill is not done).
+var errNoIndex = errors.New("no complete index range")
+
 // firstMatch finds the first record of ent that f matches, inside txn, so
 // that it sees the writes planned earlier in the same batch. With an index
 // the filter can use, it reads only that index range.
@@ -49,10 +53,13 @@ func (s *Badger) firstMatch(txn *badger.Txn, ent *schema.Entity, f *Filter) (*Re
 			}
 			return nil
 		})
-		if err != nil && !errors.Is(err, errFound) {
+		switch {
+		case errors.Is(err, errNoIndex): // scan below
+		case err != nil && !errors.Is(err, errFound):
 			return nil, err
+		default:
+			return found, nil
 		}
-		return found, nil
 	}
 	prefix := recordPrefix(ent.Name)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})

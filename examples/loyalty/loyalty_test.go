@@ -61,7 +61,7 @@ func TestManifestIsValid(t *testing.T) {
 	if err := m.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if len(m.UIActions) != 1 || m.UIActions[0] != (sdk.UIAction{Entity: "contact", Action: "redeem", Label: "Redeem points"}) {
+	if len(m.UIActions) != 1 || m.UIActions[0].Entity != "contact" || m.UIActions[0].Action != "redeem" || m.UIActions[0].Label != "Redeem points" {
 		t.Errorf("UI actions %+v", m.UIActions)
 	}
 }

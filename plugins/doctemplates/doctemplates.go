@@ -21,6 +21,7 @@ import (
 
 	"github.com/crmkit/crm/plugins/doctemplates/convert"
 	"github.com/crmkit/crm/plugins/sdk"
+	"github.com/crmkit/crm/plugins/sdk/series"
 )
 
 // Names the plugin declares and admins write in rules and HCL.
@@ -94,8 +95,9 @@ type Plugin struct {
 // New returns the plugin, for the first-party registry.
 func New() sdk.Plugin { return &Plugin{} }
 
-// Manifest declares the plugin's entities, actions and buttons.
-func (*Plugin) Manifest() sdk.Manifest {
+// manifest declares the plugin's entities, actions and buttons, with
+// their labels in English (labels.go adds the other languages).
+func manifest() sdk.Manifest {
 	docFields := []sdk.Field{
 		{Name: "name", Label: "Name", Type: sdk.TypeString, Required: true},
 		{Name: "template", Label: "Template", Type: sdk.TypeRef, To: TemplateEntity, Required: true},
@@ -159,21 +161,14 @@ func (*Plugin) Manifest() sdk.Manifest {
 		}, {
 			Name: DocumentEntity, Label: "Document", Fields: docFields,
 		}, {
-			Name: SeriesEntity, Label: "Document series",
-			Fields: []sdk.Field{
-				{Name: "key", Label: "Series and year", Type: sdk.TypeString, Required: true, Unique: true},
-				{Name: "series", Label: "Series", Type: sdk.TypeString, Required: true},
-				{Name: "year", Label: "Year", Type: sdk.TypeInt, Required: true},
-				{Name: "last", Label: "Last number", Type: sdk.TypeInt},
-				{Name: "free", Label: "Numbers given back", Type: sdk.TypeString},
-				{Name: "taken", Label: "Number taken by the last write", Type: sdk.TypeInt},
-			},
+			Name: SeriesEntity, Label: "Document series", Fields: series.Fields(),
 		}},
 		UIActions: []sdk.UIAction{
 			{Entity: "deal", Action: ActionGenerate, Label: "Generate document"},
 			{Entity: "contact", Action: ActionGenerate, Label: "Generate document"},
 			{Entity: "company", Action: ActionGenerate, Label: "Generate document"},
-			{Entity: TemplateEntity, Action: ActionUpload, Label: "Upload a template"},
+			// On the template list: the first upload of a name needs no record.
+			{Entity: TemplateEntity, Action: ActionUpload, Label: "Upload template", Scope: sdk.ScopeList},
 		},
 	}
 }

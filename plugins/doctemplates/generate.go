@@ -65,13 +65,13 @@ func (p *Plugin) generate(ctx context.Context, call sdk.Call) (any, error) {
 	}
 	now := time.Now().In(job.loc.Zone)
 	year := format.Year(job.loc.Calendar, now)
-	n, err := takeNumber(ctx, series, year, key)
+	n, err := numbers.Take(ctx, series, year, key)
 	if err != nil {
 		return nil, err
 	}
 	doc, err := p.fill(ctx, call, job, series, year, n, now)
 	if err != nil {
-		if gerr := giveBack(ctx, series, year, n); gerr != nil {
+		if gerr := numbers.GiveBack(ctx, series, year, n); gerr != nil {
 			host.Log(ctx, slog.LevelError, "a failed document's number was not given back", slog.String("series", series), slog.Int64("number", n), slog.String("err", gerr.Error()))
 		}
 		return nil, err

@@ -385,9 +385,9 @@ func (h *hostClient) Schema(ctx context.Context, entity string) (Entity, error) 
 		return Entity{}, hostError(ctx, "schema "+entity, err)
 	}
 	pe := resp.GetEntity()
-	out := Entity{Name: pe.GetName(), Label: pe.GetLabel()}
+	out := Entity{Name: pe.GetName(), Label: pe.GetLabel(), Labels: pe.GetLabels()}
 	for _, f := range pe.GetFields() {
-		out.Fields = append(out.Fields, Field{Name: f.GetName(), Label: f.GetLabel(), Type: f.GetType(),
+		out.Fields = append(out.Fields, Field{Name: f.GetName(), Label: f.GetLabel(), Labels: f.GetLabels(), Type: f.GetType(),
 			Required: f.GetRequired(), Unique: f.GetUnique(), Index: f.GetIndex(), Values: f.GetValues(), To: f.GetTo()})
 	}
 	return out, nil

@@ -93,15 +93,30 @@ type Arg struct {
 // Entity is an entity the plugin adds to the schema: its records are like
 // any other (API, history, rules).
 type Entity struct {
-	Name   string
-	Label  string
+	Name  string
+	Label string
+	// Labels are the label per language code ("hy", "fa", ...), shown in
+	// the UI of a user of that language; Label is the fallback.
+	Labels map[string]string
 	Fields []Field
+	// Locked, when set, is a filter over the entity's records (the
+	// filter language of Query.Filter and the API's ?filter=), e.g.
+	// "status != 'draft'": a record it matches may be changed or deleted
+	// by this plugin alone (on its own, or acting for a user whose role
+	// may write the entity). Anyone else's update or delete (a user over
+	// the API, an admin, a rule's set action, another plugin) is refused
+	// with a conflict (409, code "locked") that says so, and nothing
+	// changes: an issued invoice changes only through the plugin's
+	// actions.
+	Locked string
 }
 
 // Field is one field of a contributed entity.
 type Field struct {
-	Name     string
-	Label    string
+	Name  string
+	Label string
+	// Labels are the label per language code; Label is the fallback.
+	Labels   map[string]string
 	Type     string // one of the Type constants
 	Required bool
 	Unique   bool
@@ -118,16 +133,34 @@ type Webhook struct {
 	Description string
 }
 
-// UIAction puts a button on the records of Entity that calls Action.
+// UI action scopes: where a UIAction's button is.
+const (
+	// ScopeRecord is a button on the page of each record of the entity,
+	// calling the action with that record (Call.Record). The default.
+	ScopeRecord = crmv1.UIScopeRecord
+	// ScopeList is a button on the entity's list page, calling the action
+	// with no record: for an action that makes something new, such as an
+	// upload. The UI asks for the action's arguments in a dialog (a file
+	// argument is uploaded first); the action must declare no Entities.
+	ScopeList = crmv1.UIScopeList
+)
+
+// UIAction puts a button in the web UI that calls Action: on the records
+// of Entity (Scope ScopeRecord, or empty), or on Entity's list page
+// (ScopeList).
 type UIAction struct {
 	Entity string
 	Action string
 	Label  string
+	// Labels are the button's label per language code; Label is the
+	// fallback.
+	Labels map[string]string
+	Scope  string
 }
 
 // Validate checks the manifest as the host will when it starts the plugin:
 // names present and unique, known field and argument types, UI actions
-// naming declared actions. A plugin's own tests should call it.
+// naming declared actions with a known scope. A plugin's own tests should call it.
 func (m Manifest) Validate() error {
 	return crmv1.ValidateManifest(m.proto())
 }
@@ -144,10 +177,10 @@ func (m Manifest) proto() *crmv1.Manifest {
 		pm.Actions = append(pm.Actions, pa)
 	}
 	for _, e := range m.Entities {
-		pe := &crmv1.Entity{Name: e.Name, Label: e.Label}
+		pe := &crmv1.Entity{Name: e.Name, Label: e.Label, Labels: e.Labels, Locked: e.Locked}
 		for _, f := range e.Fields {
 			pe.Fields = append(pe.Fields, &crmv1.Field{
-				Name: f.Name, Label: f.Label, Type: f.Type, Required: f.Required,
+				Name: f.Name, Label: f.Label, Labels: f.Labels, Type: f.Type, Required: f.Required,
 				Unique: f.Unique, Index: f.Index, Values: f.Values, To: f.To,
 			})
 		}
@@ -157,7 +190,7 @@ func (m Manifest) proto() *crmv1.Manifest {
 		pm.Webhooks = append(pm.Webhooks, &crmv1.WebhookRoute{Method: w.Method, Path: w.Path, Description: w.Description})
 	}
 	for _, u := range m.UIActions {
-		pm.UiActions = append(pm.UiActions, &crmv1.UIAction{Entity: u.Entity, Action: u.Action, Label: u.Label})
+		pm.UiActions = append(pm.UiActions, &crmv1.UIAction{Entity: u.Entity, Action: u.Action, Label: u.Label, Labels: u.Labels, Scope: u.Scope})
 	}
 	for _, e := range m.Events {
 		pm.Events = append(pm.Events, &crmv1.EventSpec{Name: e.Name, Description: e.Description, Subject: e.Subject,

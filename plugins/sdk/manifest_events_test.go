@@ -15,7 +15,7 @@ func TestManifestValidateEvents(t *testing.T) {
 		Events: []sdk.EventSpec{
 			{Name: "warranty.expired", Subject: "vehicle", Payload: []sdk.Arg{{Name: "mileage", Type: "integer"}}},
 			{Name: "warranty.expired"},
-			{Name: "claim.opened"},
+			{Name: "claim.updated"},
 			{Name: "expired"},
 		}}
 	err := m.Validate()
@@ -25,8 +25,54 @@ func TestManifestValidateEvents(t *testing.T) {
 	for _, want := range []string{
 		`event "warranty.expired": payload field "mileage": unknown type "integer"`,
 		`event "warranty.expired" is declared twice`,
-		`event "claim.opened": "claim" is an entity of the plugin`,
+		`event "claim.updated": "claim.updated" is a record event of the plugin's entity "claim"`,
 		`event "expired": an event is NAME.EVENT`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q lacks %q", err, want)
+		}
+	}
+}
+
+// A plugin may name an event after an entity it contributes
+// ("invoice.overdue"), as long as it is not a record event.
+func TestManifestEventOfOwnEntity(t *testing.T) {
+	m := sdk.Manifest{Name: "books", Version: "1.0.0",
+		Entities: []sdk.Entity{{Name: "claim", Fields: []sdk.Field{{Name: "title", Type: sdk.TypeString}}}},
+		Events:   []sdk.EventSpec{{Name: "claim.opened", Subject: "claim"}}}
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A list button's action is called with no record: a scope other than
+// record or list, and a list button on an action bound to entities' records,
+// are refused, naming the button.
+func TestManifestValidateUIScopes(t *testing.T) {
+	m := sdk.Manifest{Name: "docs", Version: "1.0.0",
+		Actions: []sdk.Action{
+			{Name: "upload", Args: []sdk.Arg{{Name: "file", Type: sdk.TypeFile, Required: true}}},
+			{Name: "stamp", Entities: []string{"deal"}},
+		},
+		UIActions: []sdk.UIAction{
+			{Entity: "template", Action: "upload", Label: "Upload", Scope: sdk.ScopeList},
+			{Entity: "deal", Action: "stamp", Label: "Stamp"},
+			{Entity: "deal", Action: "stamp", Label: "Stamp", Scope: sdk.ScopeRecord},
+		}}
+	if err := m.Validate(); err != nil {
+		t.Fatalf("a list button and record buttons: %v", err)
+	}
+	m.UIActions = []sdk.UIAction{
+		{Entity: "deal", Action: "stamp", Label: "Stamp all", Scope: sdk.ScopeList},
+		{Entity: "template", Action: "upload", Label: "Upload", Scope: "page"},
+	}
+	err := m.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		`ui action "stamp" on the deal list: the action works on a record of deal, but a list button calls it with none`,
+		`ui action "upload": scope "page": want "record" (a button on each record's page) or "list"`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q lacks %q", err, want)

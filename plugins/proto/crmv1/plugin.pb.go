@@ -411,10 +411,18 @@ func (x *Argument) GetTo() string {
 
 // Entity is an entity a plugin contributes, as an HCL entity block declares one.
 type Entity struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Label         string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
-	Fields        []*Field               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Name   string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Label  string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	Fields []*Field               `protobuf:"bytes,3,rep,name=fields,proto3" json:"fields,omitempty"`
+	// locked is a filter over the entity's records (the filter language of
+	// the API's ?filter=): a record it matches may be changed or deleted by
+	// the plugin that contributes the entity alone; anyone else's write is
+	// refused with a conflict. "" for none.
+	Locked string `protobuf:"bytes,4,opt,name=locked,proto3" json:"locked,omitempty"`
+	// labels are the label per language code ("hy", "fa", ...), as an HCL
+	// entity block's labels; label is the default language's.
+	Labels        map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -470,17 +478,33 @@ func (x *Entity) GetFields() []*Field {
 	return nil
 }
 
+func (x *Entity) GetLocked() string {
+	if x != nil {
+		return x.Locked
+	}
+	return ""
+}
+
+func (x *Entity) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
 // Field is one field of a contributed entity, with the HCL field types.
 type Field struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Label         string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
-	Type          string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
-	Required      bool                   `protobuf:"varint,4,opt,name=required,proto3" json:"required,omitempty"`
-	Unique        bool                   `protobuf:"varint,5,opt,name=unique,proto3" json:"unique,omitempty"`
-	Index         bool                   `protobuf:"varint,6,opt,name=index,proto3" json:"index,omitempty"`
-	Values        []string               `protobuf:"bytes,7,rep,name=values,proto3" json:"values,omitempty"` // enum only
-	To            string                 `protobuf:"bytes,8,opt,name=to,proto3" json:"to,omitempty"`         // ref only
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Name     string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Label    string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	Type     string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	Required bool                   `protobuf:"varint,4,opt,name=required,proto3" json:"required,omitempty"`
+	Unique   bool                   `protobuf:"varint,5,opt,name=unique,proto3" json:"unique,omitempty"`
+	Index    bool                   `protobuf:"varint,6,opt,name=index,proto3" json:"index,omitempty"`
+	Values   []string               `protobuf:"bytes,7,rep,name=values,proto3" json:"values,omitempty"` // enum only
+	To       string                 `protobuf:"bytes,8,opt,name=to,proto3" json:"to,omitempty"`         // ref only
+	// labels are the label per language code, as an HCL field's labels.
+	Labels        map[string]string `protobuf:"bytes,9,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -571,6 +595,13 @@ func (x *Field) GetTo() string {
 	return ""
 }
 
+func (x *Field) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
 // WebhookRoute is a route under /hooks/{plugin}/, in net/http ServeMux
 // syntax without the prefix: method "POST", path "/{format}".
 type WebhookRoute struct {
@@ -633,12 +664,19 @@ func (x *WebhookRoute) GetDescription() string {
 	return ""
 }
 
-// UIAction puts a button on the records of an entity that calls an action.
+// UIAction puts a button in the web UI that calls an action: on the page of
+// each record of an entity (scope "record", or empty), called with that
+// record; or on the entity's list page (scope "list"), called with no
+// record, for an action that makes something new (uploads a template).
 type UIAction struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Entity        string                 `protobuf:"bytes,1,opt,name=entity,proto3" json:"entity,omitempty"`
-	Action        string                 `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
-	Label         string                 `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Entity string                 `protobuf:"bytes,1,opt,name=entity,proto3" json:"entity,omitempty"`
+	Action string                 `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	Label  string                 `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
+	// scope is "record" (or empty) or "list".
+	Scope string `protobuf:"bytes,4,opt,name=scope,proto3" json:"scope,omitempty"`
+	// labels are the button's label per language code.
+	Labels        map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -692,6 +730,20 @@ func (x *UIAction) GetLabel() string {
 		return x.Label
 	}
 	return ""
+}
+
+func (x *UIAction) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+func (x *UIAction) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
 }
 
 // EventSpec declares one event a plugin emits. Rules on it are type-checked
@@ -2950,11 +3002,16 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\brequired\x18\x03 \x01(\bR\brequired\x12 \n" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x16\n" +
 	"\x06values\x18\x05 \x03(\tR\x06values\x12\x0e\n" +
-	"\x02to\x18\x06 \x01(\tR\x02to\"`\n" +
+	"\x02to\x18\x06 \x01(\tR\x02to\"\xee\x01\n" +
 	"\x06Entity\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12,\n" +
-	"\x06fields\x18\x03 \x03(\v2\x14.crm.plugin.v1.FieldR\x06fields\"\xb7\x01\n" +
+	"\x06fields\x18\x03 \x03(\v2\x14.crm.plugin.v1.FieldR\x06fields\x12\x16\n" +
+	"\x06locked\x18\x04 \x01(\tR\x06locked\x129\n" +
+	"\x06labels\x18\x05 \x03(\v2!.crm.plugin.v1.Entity.LabelsEntryR\x06labels\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xac\x02\n" +
 	"\x05Field\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12\x12\n" +
@@ -2963,15 +3020,24 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\x06unique\x18\x05 \x01(\bR\x06unique\x12\x14\n" +
 	"\x05index\x18\x06 \x01(\bR\x05index\x12\x16\n" +
 	"\x06values\x18\a \x03(\tR\x06values\x12\x0e\n" +
-	"\x02to\x18\b \x01(\tR\x02to\"\\\n" +
+	"\x02to\x18\b \x01(\tR\x02to\x128\n" +
+	"\x06labels\x18\t \x03(\v2 .crm.plugin.v1.Field.LabelsEntryR\x06labels\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\\\n" +
 	"\fWebhookRoute\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12 \n" +
-	"\vdescription\x18\x03 \x01(\tR\vdescription\"P\n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\"\xde\x01\n" +
 	"\bUIAction\x12\x16\n" +
 	"\x06entity\x18\x01 \x01(\tR\x06entity\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x14\n" +
-	"\x05label\x18\x03 \x01(\tR\x05label\"\x8e\x01\n" +
+	"\x05label\x18\x03 \x01(\tR\x05label\x12\x14\n" +
+	"\x05scope\x18\x04 \x01(\tR\x05scope\x12;\n" +
+	"\x06labels\x18\x05 \x03(\v2#.crm.plugin.v1.UIAction.LabelsEntryR\x06labels\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8e\x01\n" +
 	"\tEventSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x121\n" +
@@ -3161,7 +3227,7 @@ func file_crm_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_crm_v1_plugin_proto_rawDescData
 }
 
-var file_crm_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_crm_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_crm_v1_plugin_proto_goTypes = []any{
 	(*ManifestRequest)(nil),       // 0: crm.plugin.v1.ManifestRequest
 	(*ManifestResponse)(nil),      // 1: crm.plugin.v1.ManifestResponse
@@ -3207,6 +3273,9 @@ var file_crm_v1_plugin_proto_goTypes = []any{
 	(*GetSchemaRequest)(nil),      // 41: crm.plugin.v1.GetSchemaRequest
 	(*GetSchemaResponse)(nil),     // 42: crm.plugin.v1.GetSchemaResponse
 	(*Locale)(nil),                // 43: crm.plugin.v1.Locale
+	nil,                           // 44: crm.plugin.v1.Entity.LabelsEntry
+	nil,                           // 45: crm.plugin.v1.Field.LabelsEntry
+	nil,                           // 46: crm.plugin.v1.UIAction.LabelsEntry
 }
 var file_crm_v1_plugin_proto_depIdxs = []int32{
 	2,  // 0: crm.plugin.v1.ManifestResponse.manifest:type_name -> crm.plugin.v1.Manifest
@@ -3217,63 +3286,66 @@ var file_crm_v1_plugin_proto_depIdxs = []int32{
 	9,  // 5: crm.plugin.v1.Manifest.events:type_name -> crm.plugin.v1.EventSpec
 	4,  // 6: crm.plugin.v1.Action.arguments:type_name -> crm.plugin.v1.Argument
 	6,  // 7: crm.plugin.v1.Entity.fields:type_name -> crm.plugin.v1.Field
-	4,  // 8: crm.plugin.v1.EventSpec.payload:type_name -> crm.plugin.v1.Argument
-	43, // 9: crm.plugin.v1.ConfigureRequest.locale:type_name -> crm.plugin.v1.Locale
-	14, // 10: crm.plugin.v1.ConfigureResponse.refusal:type_name -> crm.plugin.v1.Refusal
-	13, // 11: crm.plugin.v1.InvokeRequest.record:type_name -> crm.plugin.v1.RecordRef
-	12, // 12: crm.plugin.v1.InvokeRequest.user:type_name -> crm.plugin.v1.User
-	14, // 13: crm.plugin.v1.InvokeResponse.refusal:type_name -> crm.plugin.v1.Refusal
-	17, // 14: crm.plugin.v1.HandleEventRequest.events:type_name -> crm.plugin.v1.Event
-	14, // 15: crm.plugin.v1.HandleEventResponse.refusal:type_name -> crm.plugin.v1.Refusal
-	20, // 16: crm.plugin.v1.HandleWebhookRequest.headers:type_name -> crm.plugin.v1.Header
-	20, // 17: crm.plugin.v1.HandleWebhookResponse.headers:type_name -> crm.plugin.v1.Header
-	25, // 18: crm.plugin.v1.GetRecordRequest.context:type_name -> crm.plugin.v1.CallContext
-	25, // 19: crm.plugin.v1.ListRecordsRequest.context:type_name -> crm.plugin.v1.CallContext
-	25, // 20: crm.plugin.v1.CreateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
-	25, // 21: crm.plugin.v1.UpdateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
-	13, // 22: crm.plugin.v1.EmitEventRequest.record:type_name -> crm.plugin.v1.RecordRef
-	25, // 23: crm.plugin.v1.EmitEventRequest.context:type_name -> crm.plugin.v1.CallContext
-	25, // 24: crm.plugin.v1.ReadFileRequest.context:type_name -> crm.plugin.v1.CallContext
-	37, // 25: crm.plugin.v1.FileChunk.info:type_name -> crm.plugin.v1.FileInfo
-	40, // 26: crm.plugin.v1.WriteFileChunk.header:type_name -> crm.plugin.v1.WriteFileHeader
-	25, // 27: crm.plugin.v1.WriteFileHeader.context:type_name -> crm.plugin.v1.CallContext
-	25, // 28: crm.plugin.v1.GetSchemaRequest.context:type_name -> crm.plugin.v1.CallContext
-	5,  // 29: crm.plugin.v1.GetSchemaResponse.entity:type_name -> crm.plugin.v1.Entity
-	0,  // 30: crm.plugin.v1.Plugin.Manifest:input_type -> crm.plugin.v1.ManifestRequest
-	10, // 31: crm.plugin.v1.Plugin.Configure:input_type -> crm.plugin.v1.ConfigureRequest
-	15, // 32: crm.plugin.v1.Plugin.Invoke:input_type -> crm.plugin.v1.InvokeRequest
-	18, // 33: crm.plugin.v1.Plugin.HandleEvent:input_type -> crm.plugin.v1.HandleEventRequest
-	21, // 34: crm.plugin.v1.Plugin.HandleWebhook:input_type -> crm.plugin.v1.HandleWebhookRequest
-	23, // 35: crm.plugin.v1.Plugin.Health:input_type -> crm.plugin.v1.HealthRequest
-	26, // 36: crm.plugin.v1.Host.GetRecord:input_type -> crm.plugin.v1.GetRecordRequest
-	28, // 37: crm.plugin.v1.Host.ListRecords:input_type -> crm.plugin.v1.ListRecordsRequest
-	30, // 38: crm.plugin.v1.Host.CreateRecord:input_type -> crm.plugin.v1.CreateRecordRequest
-	31, // 39: crm.plugin.v1.Host.UpdateRecord:input_type -> crm.plugin.v1.UpdateRecordRequest
-	32, // 40: crm.plugin.v1.Host.EmitEvent:input_type -> crm.plugin.v1.EmitEventRequest
-	34, // 41: crm.plugin.v1.Host.Log:input_type -> crm.plugin.v1.LogRequest
-	36, // 42: crm.plugin.v1.Host.ReadFile:input_type -> crm.plugin.v1.ReadFileRequest
-	39, // 43: crm.plugin.v1.Host.WriteFile:input_type -> crm.plugin.v1.WriteFileChunk
-	41, // 44: crm.plugin.v1.Host.GetSchema:input_type -> crm.plugin.v1.GetSchemaRequest
-	1,  // 45: crm.plugin.v1.Plugin.Manifest:output_type -> crm.plugin.v1.ManifestResponse
-	11, // 46: crm.plugin.v1.Plugin.Configure:output_type -> crm.plugin.v1.ConfigureResponse
-	16, // 47: crm.plugin.v1.Plugin.Invoke:output_type -> crm.plugin.v1.InvokeResponse
-	19, // 48: crm.plugin.v1.Plugin.HandleEvent:output_type -> crm.plugin.v1.HandleEventResponse
-	22, // 49: crm.plugin.v1.Plugin.HandleWebhook:output_type -> crm.plugin.v1.HandleWebhookResponse
-	24, // 50: crm.plugin.v1.Plugin.Health:output_type -> crm.plugin.v1.HealthResponse
-	27, // 51: crm.plugin.v1.Host.GetRecord:output_type -> crm.plugin.v1.RecordResponse
-	29, // 52: crm.plugin.v1.Host.ListRecords:output_type -> crm.plugin.v1.ListRecordsResponse
-	27, // 53: crm.plugin.v1.Host.CreateRecord:output_type -> crm.plugin.v1.RecordResponse
-	27, // 54: crm.plugin.v1.Host.UpdateRecord:output_type -> crm.plugin.v1.RecordResponse
-	33, // 55: crm.plugin.v1.Host.EmitEvent:output_type -> crm.plugin.v1.EmitEventResponse
-	35, // 56: crm.plugin.v1.Host.Log:output_type -> crm.plugin.v1.LogResponse
-	38, // 57: crm.plugin.v1.Host.ReadFile:output_type -> crm.plugin.v1.FileChunk
-	37, // 58: crm.plugin.v1.Host.WriteFile:output_type -> crm.plugin.v1.FileInfo
-	42, // 59: crm.plugin.v1.Host.GetSchema:output_type -> crm.plugin.v1.GetSchemaResponse
-	45, // [45:60] is the sub-list for method output_type
-	30, // [30:45] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	44, // 8: crm.plugin.v1.Entity.labels:type_name -> crm.plugin.v1.Entity.LabelsEntry
+	45, // 9: crm.plugin.v1.Field.labels:type_name -> crm.plugin.v1.Field.LabelsEntry
+	46, // 10: crm.plugin.v1.UIAction.labels:type_name -> crm.plugin.v1.UIAction.LabelsEntry
+	4,  // 11: crm.plugin.v1.EventSpec.payload:type_name -> crm.plugin.v1.Argument
+	43, // 12: crm.plugin.v1.ConfigureRequest.locale:type_name -> crm.plugin.v1.Locale
+	14, // 13: crm.plugin.v1.ConfigureResponse.refusal:type_name -> crm.plugin.v1.Refusal
+	13, // 14: crm.plugin.v1.InvokeRequest.record:type_name -> crm.plugin.v1.RecordRef
+	12, // 15: crm.plugin.v1.InvokeRequest.user:type_name -> crm.plugin.v1.User
+	14, // 16: crm.plugin.v1.InvokeResponse.refusal:type_name -> crm.plugin.v1.Refusal
+	17, // 17: crm.plugin.v1.HandleEventRequest.events:type_name -> crm.plugin.v1.Event
+	14, // 18: crm.plugin.v1.HandleEventResponse.refusal:type_name -> crm.plugin.v1.Refusal
+	20, // 19: crm.plugin.v1.HandleWebhookRequest.headers:type_name -> crm.plugin.v1.Header
+	20, // 20: crm.plugin.v1.HandleWebhookResponse.headers:type_name -> crm.plugin.v1.Header
+	25, // 21: crm.plugin.v1.GetRecordRequest.context:type_name -> crm.plugin.v1.CallContext
+	25, // 22: crm.plugin.v1.ListRecordsRequest.context:type_name -> crm.plugin.v1.CallContext
+	25, // 23: crm.plugin.v1.CreateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
+	25, // 24: crm.plugin.v1.UpdateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
+	13, // 25: crm.plugin.v1.EmitEventRequest.record:type_name -> crm.plugin.v1.RecordRef
+	25, // 26: crm.plugin.v1.EmitEventRequest.context:type_name -> crm.plugin.v1.CallContext
+	25, // 27: crm.plugin.v1.ReadFileRequest.context:type_name -> crm.plugin.v1.CallContext
+	37, // 28: crm.plugin.v1.FileChunk.info:type_name -> crm.plugin.v1.FileInfo
+	40, // 29: crm.plugin.v1.WriteFileChunk.header:type_name -> crm.plugin.v1.WriteFileHeader
+	25, // 30: crm.plugin.v1.WriteFileHeader.context:type_name -> crm.plugin.v1.CallContext
+	25, // 31: crm.plugin.v1.GetSchemaRequest.context:type_name -> crm.plugin.v1.CallContext
+	5,  // 32: crm.plugin.v1.GetSchemaResponse.entity:type_name -> crm.plugin.v1.Entity
+	0,  // 33: crm.plugin.v1.Plugin.Manifest:input_type -> crm.plugin.v1.ManifestRequest
+	10, // 34: crm.plugin.v1.Plugin.Configure:input_type -> crm.plugin.v1.ConfigureRequest
+	15, // 35: crm.plugin.v1.Plugin.Invoke:input_type -> crm.plugin.v1.InvokeRequest
+	18, // 36: crm.plugin.v1.Plugin.HandleEvent:input_type -> crm.plugin.v1.HandleEventRequest
+	21, // 37: crm.plugin.v1.Plugin.HandleWebhook:input_type -> crm.plugin.v1.HandleWebhookRequest
+	23, // 38: crm.plugin.v1.Plugin.Health:input_type -> crm.plugin.v1.HealthRequest
+	26, // 39: crm.plugin.v1.Host.GetRecord:input_type -> crm.plugin.v1.GetRecordRequest
+	28, // 40: crm.plugin.v1.Host.ListRecords:input_type -> crm.plugin.v1.ListRecordsRequest
+	30, // 41: crm.plugin.v1.Host.CreateRecord:input_type -> crm.plugin.v1.CreateRecordRequest
+	31, // 42: crm.plugin.v1.Host.UpdateRecord:input_type -> crm.plugin.v1.UpdateRecordRequest
+	32, // 43: crm.plugin.v1.Host.EmitEvent:input_type -> crm.plugin.v1.EmitEventRequest
+	34, // 44: crm.plugin.v1.Host.Log:input_type -> crm.plugin.v1.LogRequest
+	36, // 45: crm.plugin.v1.Host.ReadFile:input_type -> crm.plugin.v1.ReadFileRequest
+	39, // 46: crm.plugin.v1.Host.WriteFile:input_type -> crm.plugin.v1.WriteFileChunk
+	41, // 47: crm.plugin.v1.Host.GetSchema:input_type -> crm.plugin.v1.GetSchemaRequest
+	1,  // 48: crm.plugin.v1.Plugin.Manifest:output_type -> crm.plugin.v1.ManifestResponse
+	11, // 49: crm.plugin.v1.Plugin.Configure:output_type -> crm.plugin.v1.ConfigureResponse
+	16, // 50: crm.plugin.v1.Plugin.Invoke:output_type -> crm.plugin.v1.InvokeResponse
+	19, // 51: crm.plugin.v1.Plugin.HandleEvent:output_type -> crm.plugin.v1.HandleEventResponse
+	22, // 52: crm.plugin.v1.Plugin.HandleWebhook:output_type -> crm.plugin.v1.HandleWebhookResponse
+	24, // 53: crm.plugin.v1.Plugin.Health:output_type -> crm.plugin.v1.HealthResponse
+	27, // 54: crm.plugin.v1.Host.GetRecord:output_type -> crm.plugin.v1.RecordResponse
+	29, // 55: crm.plugin.v1.Host.ListRecords:output_type -> crm.plugin.v1.ListRecordsResponse
+	27, // 56: crm.plugin.v1.Host.CreateRecord:output_type -> crm.plugin.v1.RecordResponse
+	27, // 57: crm.plugin.v1.Host.UpdateRecord:output_type -> crm.plugin.v1.RecordResponse
+	33, // 58: crm.plugin.v1.Host.EmitEvent:output_type -> crm.plugin.v1.EmitEventResponse
+	35, // 59: crm.plugin.v1.Host.Log:output_type -> crm.plugin.v1.LogResponse
+	38, // 60: crm.plugin.v1.Host.ReadFile:output_type -> crm.plugin.v1.FileChunk
+	37, // 61: crm.plugin.v1.Host.WriteFile:output_type -> crm.plugin.v1.FileInfo
+	42, // 62: crm.plugin.v1.Host.GetSchema:output_type -> crm.plugin.v1.GetSchemaResponse
+	48, // [48:63] is the sub-list for method output_type
+	33, // [33:48] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_crm_v1_plugin_proto_init() }
@@ -3287,7 +3359,7 @@ func file_crm_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crm_v1_plugin_proto_rawDesc), len(file_crm_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   44,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

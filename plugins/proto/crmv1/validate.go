@@ -20,6 +20,17 @@ var FieldTypes = []string{
 // plugin checks its contents).
 var ArgTypes = append(slices.Clone(FieldTypes), "object")
 
+// UI action scopes: where the button of a UI action is and what the
+// action is called with.
+const (
+	// UIScopeRecord is a button on the page of each record of the entity;
+	// the action is called with that record. An empty scope is this one.
+	UIScopeRecord = "record"
+	// UIScopeList is a button on the entity's list page; the action is
+	// called with no record (it makes something new).
+	UIScopeList = "list"
+)
+
 // ReservedFields are the system fields every record has; a contributed
 // entity may not declare them.
 var ReservedFields = []string{"id", "entity", "version", "created_at", "updated_at", "created_by", "owner"}
@@ -103,13 +114,32 @@ func ValidateManifest(m *Manifest) error {
 		if u.GetEntity() == "" || u.GetLabel() == "" {
 			v.addf("ui action %q: entity and label are required", u.GetAction())
 		}
+		switch u.GetScope() {
+		case "", UIScopeRecord:
+		case UIScopeList:
+			// A list button calls the action with no record; an action
+			// that works only on records of some entities would refuse it.
+			for _, a := range m.GetActions() {
+				if a.GetName() == u.GetAction() && len(a.GetEntities()) > 0 {
+					v.addf("ui action %q on the %s list: the action works on a record of %s, but a list button calls it with none; declare it without entities, or use scope %q",
+						u.GetAction(), u.GetEntity(), strings.Join(a.GetEntities(), ", "), UIScopeRecord)
+				}
+			}
+		default:
+			v.addf("ui action %q: scope %q: want %q (a button on each record's page) or %q (a button on the entity's list)",
+				u.GetAction(), u.GetScope(), UIScopeRecord, UIScopeList)
+		}
 	}
 	return errors.Join(v.errs...)
 }
 
+// recordEvents are the events of a record's writes: a plugin's event about
+// its own entity ("invoice.overdue") may not take one of these names.
+var recordEvents = []string{"created", "updated", "deleted", "stage_changed"}
+
 // eventSpecs checks the typed declarations of emitted events: a well
-// formed, unique name whose prefix is not one of the plugin's entities
-// (record events come from writes), payload fields with known types, and
+// formed, unique name that is not a record event of one of the plugin's
+// entities (those come from writes), payload fields with known types, and
 // a well formed subject entity.
 func (v *validator) eventSpecs(specs []*EventSpec, entities map[string]bool) {
 	seen := map[string]bool{}
@@ -117,8 +147,8 @@ func (v *validator) eventSpecs(specs []*EventSpec, entities map[string]bool) {
 		at := fmt.Sprintf("event %q", e.GetName())
 		v.event("event", e.GetName())
 		v.unique(seen, e.GetName(), "event")
-		if prefix, _, _ := strings.Cut(e.GetName(), "."); entities[prefix] {
-			v.addf("%s: %q is an entity of the plugin, whose events come from writes; name the event after something else", at, prefix)
+		if prefix, what, _ := strings.Cut(e.GetName(), "."); entities[prefix] && slices.Contains(recordEvents, what) {
+			v.addf("%s: %q is a record event of the plugin's entity %q, which comes from writes; name the event after something else", at, e.GetName(), prefix)
 		}
 		if s := e.GetSubject(); s != "" {
 			v.name(at+": subject entity", s)

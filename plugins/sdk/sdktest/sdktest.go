@@ -127,6 +127,9 @@ func Start(t testing.TB, p sdk.Plugin, opts Options) *Host {
 		t.Fatalf("sdktest: the configuration: %v", diags)
 	}
 	for _, me := range man.Entities {
+		if e := cfg.Entity(me.Name); e != nil {
+			e.Plugin, e.Locked = man.Name, me.Locked
+		}
 		if e := cfg.Entity(me.Name); e != nil && extended[me.Name] {
 			if err := prependFields(e, me); err != nil {
 				t.Fatalf("sdktest: the configuration: %v", err)
@@ -555,7 +558,7 @@ func (h *Host) Emitted() []sdk.Event {
 	}
 	var out []sdk.Event
 	for _, ev := range evs {
-		if h.schema.Entity(ev.Entity) != nil {
+		if ev.RecordEntity(h.schema) != nil {
 			continue // a record write
 		}
 		var payload sdk.Record

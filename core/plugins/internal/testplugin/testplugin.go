@@ -110,8 +110,11 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Name: "title", Type: sdk.TypeString, Required: true},
 			{Name: "size", Type: sdk.TypeEnum, Values: []string{"s", "m", "l"}},
 		}}},
-		Webhooks:  []sdk.Webhook{{Method: "POST", Path: "/ping"}, {Method: "GET", Path: "/items/{id}"}},
-		UIActions: []sdk.UIAction{{Entity: "contact", Action: "echo", Label: "Echo"}},
+		Webhooks: []sdk.Webhook{{Method: "POST", Path: "/ping"}, {Method: "GET", Path: "/items/{id}"}},
+		UIActions: []sdk.UIAction{
+			{Entity: "contact", Action: "echo", Label: "Echo"},
+			{Entity: "test_thing", Action: "create", Label: "New thing", Scope: sdk.ScopeList},
+		},
 		Events: []sdk.EventSpec{
 			{Name: "testplugin.serviced", Subject: p.subject, Payload: []sdk.Arg{
 				{Name: "mileage", Type: sdk.TypeInt, Required: true},

@@ -1,18 +1,28 @@
-// Record actions contributed by plugins: their manifests (GET
-// /api/v1/plugins/{name}) name actions for an entity; each becomes a button
-// on that entity's record page that calls POST /api/v1/plugins/{p}/actions/{a}
-// and shows the answer or the refusal.
+// Actions contributed by plugins: their manifests (GET /api/v1/plugins/{name})
+// name UI actions for an entity, each with a scope. A "record" action is a
+// button on each record's page, called with that record; a "list" action is
+// a button on the entity's list page, called with no record (an upload). The
+// button opens a dialog that asks for the action's arguments with the
+// inputs the record form uses (a file is uploaded when chosen, and the
+// action gets its id; optional arguments fold away), calls POST /api/v1/plugins/{p}/actions/{a}, and shows
+// the answer, or the refusal next to the argument it names.
 import { html } from 'htm/preact';
-import { useEffect, useState } from 'preact/hooks';
-import { t } from '../locale/i18n.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { label, t } from '../locale/i18n.js';
 import { api } from '../api.js';
+import { link } from '../router.js';
 import { typeOf } from '../fields/index.js';
-import { Modal, ErrorBox, toast } from '../components.js';
+import { recordURL, remember, titleOf } from '../records.js';
+import { Modal, toast } from '../components.js';
 
 let manifests = null;
 
-/** pluginActions resolves to [{plugin, action, label, args}] for an entity. */
-export async function pluginActions(entityName) {
+/**
+ * pluginActions resolves to [{plugin, action, label, description, args}]:
+ * the actions of an entity's records (scope 'record') or of its list
+ * (scope 'list').
+ */
+export async function pluginActions(entityName, scope = 'record') {
   if (!manifests) {
     manifests = api('GET', '/plugins')
       .then((r) => Promise.all((r.items || []).map((p) => api('GET', '/plugins/' + encodeURIComponent(p.name)).catch(() => null))))
@@ -23,12 +33,14 @@ export async function pluginActions(entityName) {
   for (const m of await manifests) {
     const seen = new Set();
     for (const ua of m.ui_actions || []) {
-      if (ua.entity !== entityName) continue;
+      if (ua.entity !== entityName || (ua.scope || 'record') !== scope) continue;
       const a = (m.actions || []).find((x) => x.name === ua.action);
       if (!a) continue;
       seen.add(a.name);
-      out.push({ plugin: m.name, action: a.name, label: ua.label || a.name, description: a.description, args: a.args || [] });
+      out.push({ plugin: m.name, action: a.name, label: ua.label || a.name, labels: ua.labels, description: a.description, args: a.args || [] });
     }
+    // An action bound to an entity's records is a button on them too.
+    if (scope !== 'record') continue;
     for (const a of m.actions || []) {
       if (!seen.has(a.name) && (a.entities || []).includes(entityName)) {
         out.push({ plugin: m.name, action: a.name, label: a.name, description: a.description, args: a.args || [] });
@@ -38,7 +50,28 @@ export async function pluginActions(entityName) {
   return out;
 }
 
-function ActionForm({ act, entityName, id, onClose }) {
+/** reason is a refusal's message without what the dialog already shows: the plugin, the argument, the code. */
+function reason(error, act, argName) {
+  let m = error.message || '';
+  const prefix = `plugin "${act.plugin}" refused: `;
+  if (m.startsWith(prefix)) m = m.slice(prefix.length);
+  if (argName && m.startsWith(argName + ': ')) m = m.slice(argName.length + 2);
+  if (error.code && m.endsWith(` (${error.code})`)) m = m.slice(0, -error.code.length - 3);
+  return m;
+}
+
+/** isolate keeps a message in another script in its own direction inside a sentence (U+2068 … U+2069). */
+function isolate(s) {
+  return '\u2068' + s + '\u2069';
+}
+
+/** argOf is the argument a refusal names: "file" or "args.file". */
+function argOf(act, error) {
+  const f = (error?.field || '').replace(/^args\./, '');
+  return act.args.find((a) => a.name === f)?.name || '';
+}
+
+function ActionForm({ act, entityName, id, onClose, onDone }) {
   const [args, setArgs] = useState({});
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState(undefined);
@@ -48,44 +81,75 @@ function ActionForm({ act, entityName, id, onClose }) {
     setBusy(true);
     setError(null);
     setResult(undefined);
+    // The values as the API takes them: a file as its id.
+    const body = {};
+    for (const a of act.args) {
+      const ty = typeOf(a);
+      if (args[a.name] !== undefined && args[a.name] !== null && args[a.name] !== '') body[a.name] = ty.toWrite ? ty.toWrite(args[a.name]) : args[a.name];
+    }
     try {
-      const r = await api('POST', `/plugins/${encodeURIComponent(act.plugin)}/actions/${encodeURIComponent(act.action)}`, { entity: entityName, id, args });
-      setResult(r?.result ?? null);
-      toast(t('actions.done', { action: act.label }));
+      const r = await api('POST', `/plugins/${encodeURIComponent(act.plugin)}/actions/${encodeURIComponent(act.action)}`,
+        id ? { entity: entityName, id, args: body } : { args: body });
+      const res = r?.result ?? null;
+      if (res?.entity && res?.id) remember(res.entity, res);
+      setResult(res);
+      toast(t('actions.done', { action: label(act) }));
+      onDone?.(res);
     } catch (x) {
       setError(x);
     } finally {
       setBusy(false);
     }
   };
-  return html`<${Modal} title=${act.label} onClose=${onClose}>
-    <form class="form" onSubmit=${run}>
-      ${act.description && html`<p class="muted">${act.description}</p>`}
-      ${act.args.map((a) => {
-        const f = { ...a, name: a.name, label: a.name };
-        return html`<label for=${'arg-' + a.name}>${a.name}${a.required ? ' *' : ''}</label>
-          ${typeOf(f).input({ field: f, value: args[a.name] ?? null, id: 'arg-' + a.name, required: a.required,
-            invalid: error?.field === a.name, onChange: (v) => setArgs({ ...args, [a.name]: v }) })}
-          ${error?.field === a.name && html`<p class="error">${error.message}</p>`}`;
-      })}
-      ${error && !act.args.some((a) => a.name === error.field) && html`<${ErrorBox} error=${error} />`}
+  const errArg = argOf(act, error);
+  const box = useRef(null);
+  // The refusal in view, next to the argument it names.
+  useEffect(() => {
+    if (error) box.current?.querySelector('.refusal')?.scrollIntoView({ block: 'center' });
+  }, [error]);
+  const refused = (name) => html`<p class="error refusal" id=${'arg-' + name + '-error'} role="alert">${t('actions.refused', { reason: isolate(reason(error, act, name)) })}</p>`;
+  const input = (a) => {
+    const f = { ...a, label: a.name };
+    return html`<div class=${'field' + (errArg === a.name ? ' has-error' : '')} data-arg=${a.name}>
+      <label for=${'arg-' + a.name}>${a.name}${a.required ? html`<span class="req" aria-hidden="true"> *</span>` : ''}</label>
+      ${typeOf(f).input({ field: f, value: args[a.name] ?? null, id: 'arg-' + a.name, required: a.required,
+        invalid: errArg === a.name, onChange: (v) => setArgs((cur) => ({ ...cur, [a.name]: v })) })}
+      ${a.description && html`<small class="muted" dir="auto">${a.description}</small>`}
+      ${errArg === a.name && refused(a.name)}</div>`;
+  };
+  // Beside required arguments, the optional ones fold away.
+  const required = act.args.filter((a) => a.required);
+  const optional = act.args.filter((a) => !a.required);
+  const fold = required.length > 0 && optional.length > 1;
+  return html`<${Modal} title=${label(act)} onClose=${onClose}>
+    <form class="form action-form" data-action=${act.plugin + '.' + act.action} onSubmit=${run} ref=${box}>
+      ${act.description && html`<p class="muted" dir="auto">${act.description}</p>`}
+      ${fold ? required.map(input) : act.args.map(input)}
+      ${fold && html`<details class="more-args" open=${optional.some((a) => a.name === errArg) || undefined}>
+        <summary>${t('actions.optional', { count: optional.length })}</summary>${optional.map(input)}</details>`}
+      ${error && !errArg && refused('')}
       ${result !== undefined && html`<div class="result" role="status"><h3>${t('actions.result')}</h3>
+        ${result?.entity && result?.id && html`<p><a href=${recordURL(result.entity, result.id)} onClick=${link} dir="auto">${t('actions.open', { title: titleOf(result.entity, result) })}</a></p>`}
         <pre dir="ltr">${JSON.stringify(result, null, 2)}</pre></div>`}
       <div class="row"><button type="submit" class="primary" disabled=${busy}>${busy ? t('common.loading') : t('actions.run')}</button></div>
     </form>
   </${Modal}>`;
 }
 
-/** ActionButtons shows an entity's plugin actions for one record. */
-export function ActionButtons({ entityName, id }) {
+/**
+ * ActionButtons shows an entity's plugin actions: for one record (id), or,
+ * without an id, the actions of its list. onDone(result) follows an answer.
+ */
+export function ActionButtons({ entityName, id, onDone }) {
   const [acts, setActs] = useState([]);
   const [open, setOpen] = useState(null);
+  const scope = id ? 'record' : 'list';
   useEffect(() => {
-    pluginActions(entityName).then(setActs);
-  }, [entityName]);
+    pluginActions(entityName, scope).then(setActs);
+  }, [entityName, scope]);
   if (!acts.length) return null;
-  return html`<div class="plugin-actions" role="group" aria-label=${t('actions.label')}>
-    ${acts.map((a) => html`<button type="button" onClick=${() => setOpen(a)} title=${a.description || ''}>${a.label}</button>`)}
-    ${open && html`<${ActionForm} act=${open} entityName=${entityName} id=${id} onClose=${() => setOpen(null)} />`}
+  return html`<div class=${'plugin-actions ' + scope + '-actions'} role="group" aria-label=${t('actions.label')}>
+    ${acts.map((a) => html`<button type="button" data-action=${a.plugin + '.' + a.action} onClick=${() => setOpen(a)} title=${a.description || ''}>${label(a)}</button>`)}
+    ${open && html`<${ActionForm} act=${open} entityName=${entityName} id=${id} onClose=${() => setOpen(null)} onDone=${onDone} />`}
   </div>`;
 }

@@ -1,7 +1,8 @@
 // The list of an entity's records, built from the schema: columns the user
 // chooses, sort by a column, a filter (builder or expr), saved views, paging
-// by cursor, bulk edit of selected rows, CSV export, and live updates over
-// the websocket. Under 640 px the rows become cards (CSS).
+// by cursor, bulk edit of selected rows, CSV export, plugins' list actions
+// (an upload), and live updates over the websocket. Under 640 px the rows
+// become cards (CSS).
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { t, label } from '../locale/i18n.js';
@@ -13,6 +14,7 @@ import { recordURL, remember, titleOf } from '../records.js';
 import { subscribe } from '../ws.js';
 import { Spinner, ErrorBox, Empty, Modal, toast } from '../components.js';
 import { FilterEditor } from './filter.js';
+import { ActionButtons } from './actions.js';
 import { formatNumber } from '../locale/format.js';
 
 const PAGE = 50;
@@ -245,6 +247,7 @@ function EntityList({ ent, query }) {
     <header class="page-head">
       <h1 dir="auto">${label(ent)} ${total !== null && html`<small class="muted">${formatNumber(total)}</small>`}</h1>
       <div class="actions">
+        <${ActionButtons} entityName=${ent.name} />
         ${ent.can_write !== false && html`<a class="button primary" id="new-record" href=${recordURL(ent.name, 'new')} onClick=${link}>${t('list.new', { entity: label(ent) })}</a>`}
       </div>
     </header>

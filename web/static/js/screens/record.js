@@ -2,21 +2,21 @@
 // field type, the error next to its field), saved with If-Match so a stale
 // edit is refused; the change shows at once and is rolled back with a message
 // when the server refuses it (409 or a bad value). Below it the timeline of
-// the record (its history, activities, tasks, documents) and the plugins'
-// actions for its entity. /records/<entity>/new creates a record.
+// the record (its history, activities, tasks, documents with their files),
+// live, and the plugins' actions for its records. /records/<entity>/new creates a record.
 import { html } from 'htm/preact';
 import { useEffect, useState, useRef } from 'preact/hooks';
 import { t, label } from '../locale/i18n.js';
 import { api, recordPath } from '../api.js';
 import { register, link, navigate } from '../router.js';
-import { entity, field } from '../session.js';
+import { entity, field, schema } from '../session.js';
 import { typeOf, isEmpty } from '../fields/index.js';
 import { userName } from '../fields/user.js';
 import { listURL, recordURL, remember, titleOf } from '../records.js';
 import { subscribe } from '../ws.js';
 import { Spinner, ErrorBox, Empty, toast } from '../components.js';
 import { ActionButtons } from './actions.js';
-import { formatDateTime, formatRelative } from '../locale/format.js';
+import { formatDateTime, formatNumber, formatRelative } from '../locale/format.js';
 
 /** writable converts the form's values to what the API takes on write. */
 function writable(ent, values) {
@@ -43,7 +43,17 @@ function FieldRow({ f, value, error, onChange, readOnly }) {
   </div>`;
 }
 
-function Timeline({ ent, id, version }) {
+/** recordFiles are download links of the files a timeline's record holds (a document's PDF). */
+function recordFiles(it) {
+  const fields = (entity(it.entity)?.fields || []).filter((f) => f.type === 'file' && it.record?.[f.name]?.id);
+  return fields.map((f) => {
+    const file = it.record[f.name];
+    return html` <span class="tl-file"><a class="button" href=${'/api/v1/files/' + encodeURIComponent(file.id)} download=${file.name || file.id}
+      title=${file.name || ''}>${t('timeline.download')}</a>${file.size ? html` <small class="muted">${formatNumber(Math.ceil(file.size / 1024))} KB</small>` : ''}</span>`;
+  });
+}
+
+function Timeline({ ent, id, version, refresh }) {
   const [items, setItems] = useState(null);
   const [next, setNext] = useState('');
   const load = async (cursor) => {
@@ -59,7 +69,26 @@ function Timeline({ ent, id, version }) {
       setNext('');
     }
   };
-  useEffect(() => { load(''); }, [ent.name, id, version]);
+  useEffect(() => { load(''); }, [ent.name, id, version, refresh]);
+  // Live: a record that comes to refer to this one (a document a rule made,
+  // a task) or changes reloads the timeline.
+  useEffect(() => {
+    let pending = null;
+    const reload = () => {
+      clearTimeout(pending);
+      pending = setTimeout(() => load(''), 100);
+    };
+    const q = "'" + id.replace(/'/g, '') + "'";
+    const unsubs = (schema.value.entities || []).flatMap((e) => {
+      const refs = e.fields.filter((f) => f.type === 'ref' && f.to === ent.name);
+      if (!refs.length) return [];
+      return [subscribe({ entity: e.name, filter: refs.map((f) => `${f.name} == ${q}`).join(' || ') }, (m) => m.type === 'change' && reload())];
+    });
+    return () => {
+      clearTimeout(pending);
+      unsubs.forEach((u) => u());
+    };
+  }, [ent.name, id]);
   if (items === null) return html`<${Spinner} />`;
   if (!items.length) return html`<p class="muted">${t('timeline.empty')}</p>`;
   return html`<ol class="timeline">
@@ -67,7 +96,7 @@ function Timeline({ ent, id, version }) {
       ? html`<li class="tl-record"><time datetime=${it.at} title=${formatDateTime(it.at)}>${formatRelative(it.at)}</time>
           <span class="badge">${label(entity(it.entity) || { name: it.entity })}</span>
           <a href=${recordURL(it.entity, it.record?.id)} onClick=${link} dir="auto">${titleOf(it.entity, it.record)}</a>
-          ${it.record?.kind && html` <small class="muted">${it.record.kind}</small>`}</li>`
+          ${it.record?.kind && html` <small class="muted">${it.record.kind}</small>`}${recordFiles(it)}</li>`
       : html`<li class="tl-change"><time datetime=${it.at} title=${formatDateTime(it.at)}>${formatRelative(it.at)}</time>
           <span>${t('timeline.' + (it.action || 'updated'), { who: userName(it.by) || it.by || '' })}</span>
           ${it.changes && html`<ul class="changes">${Object.entries(it.changes).map(([k, c]) => {
@@ -93,6 +122,8 @@ function RecordForm({ ent, id }) {
   const [busy, setBusy] = useState(false);
   const [stale, setStale] = useState(false);
   const [live, setLive] = useState(false);
+  // A plugin action's answer (a document made for this record) reloads the timeline.
+  const [acted, setActed] = useState(0);
   const editing = useRef(false);
   const canWrite = ent.can_write !== false;
   editing.current = Object.keys(values).length > 0;
@@ -197,7 +228,7 @@ function RecordForm({ ent, id }) {
     <header class="page-head">
       <h1 dir="auto">${title}</h1>
       ${id && html`<div class="actions">
-        <${ActionButtons} entityName=${ent.name} id=${id} />
+        <${ActionButtons} entityName=${ent.name} id=${id} onDone=${() => setActed((n) => n + 1)} />
         ${canWrite && html`<button type="button" class="danger" onClick=${remove}>${t('record.delete')}</button>`}</div>`}
     </header>
     <form class="card record-form" onSubmit=${save} noValidate>
@@ -213,7 +244,7 @@ function RecordForm({ ent, id }) {
       </div>`}
       ${id && html`<p class="meta muted small">${t('record.meta', { owner: userName(rec.owner), updated: formatDateTime(rec.updated_at) })}</p>`}
     </form>
-    ${id && html`<section class="card"><h2>${t('timeline.title')}</h2><${Timeline} ent=${ent} id=${id} version=${rec.version} /></section>`}
+    ${id && html`<section class="card"><h2>${t('timeline.title')}</h2><${Timeline} ent=${ent} id=${id} version=${rec.version} refresh=${acted} /></section>`}
   </section>`;
 }
 

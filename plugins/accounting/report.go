@@ -1,0 +1,226 @@
+package accounting
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/crmkit/crm/plugins/sdk"
+)
+
+// Revenue groupings.
+const (
+	ByMonth   = "month"
+	ByManager = "manager"
+	ByProduct = "product"
+	BySource  = "source"
+)
+
+// revenueRow is one group of a revenue report in one currency.
+type revenueRow struct {
+	Key, Label, Currency string
+	Net, Gross           int64
+	Invoices             map[string]bool
+}
+
+// revenue answers the revenue of a period: the net and gross of the
+// invoices issued in it (drafts and cancelled ones left out), grouped by
+// the month of issue, the deal's owner (the manager), the lines' product,
+// or the deal's lead source; each group per currency, never summed across
+// currencies.
+func (p *Plugin) revenue(ctx context.Context, call sdk.Call) (any, error) {
+	var a struct {
+		By   string `json:"by"`
+		From string `json:"from"`
+		To   string `json:"to"`
+	}
+	if err := call.DecodeArgs(&a); err != nil {
+		return nil, sdk.Refuse(sdk.CodeInvalidArgs, "revenue: "+err.Error())
+	}
+	from, err := p.dateArg("from", a.From)
+	if err != nil {
+		return nil, err
+	}
+	to, err := p.dateArg("to", a.To)
+	if err != nil {
+		return nil, err
+	}
+	if to.Before(from) {
+		return nil, sdk.RefuseField("to", sdk.CodeInvalidArgs, fmt.Sprintf("to (%s) is before from (%s)", a.To, a.From))
+	}
+	host := sdk.HostFrom(ctx)
+	rows := map[[2]string]*revenueRow{}
+	add := func(key, label, cur string, net, gross int64, inv string) {
+		r := rows[[2]string{key, cur}]
+		if r == nil {
+			r = &revenueRow{Key: key, Label: label, Currency: cur, Invoices: map[string]bool{}}
+			rows[[2]string{key, cur}] = r
+		}
+		r.Net += net
+		r.Gross += gross
+		r.Invoices[inv] = true
+	}
+	deals := map[string]sdk.Record{}
+	deal := func(id string) (sdk.Record, error) {
+		if d, ok := deals[id]; ok || id == "" {
+			return d, nil
+		}
+		d, err := host.Get(ctx, "deal", id)
+		if errors.Is(err, sdk.ErrNotFound) {
+			err = nil
+		}
+		deals[id] = d
+		return d, err
+	}
+	filter := sdk.And(sdk.Ge("issue_date", from), sdk.Le("issue_date", to), sdk.In("status", StatusIssued, StatusPartlyPaid, StatusPaid, StatusOverdue))
+	err = each(ctx, InvoiceEntity, filter, "issue_date", func(inv sdk.Record) error {
+		net, err := moneyOf(inv["net"])
+		if err != nil {
+			return fmt.Errorf("invoice %s: net: %w", inv.String("number"), err)
+		}
+		gross, err := moneyOf(inv["gross"])
+		if err != nil {
+			return fmt.Errorf("invoice %s: gross: %w", inv.String("number"), err)
+		}
+		switch a.By {
+		case ByMonth:
+			m := inv.String("issue_date")[:7]
+			add(m, m, net.Currency, net.Minor, gross.Minor, inv.ID())
+		case ByManager, BySource:
+			d, err := deal(inv.String("deal"))
+			if err != nil {
+				return err
+			}
+			field := "owner"
+			if a.By == BySource {
+				field = "source"
+			}
+			k := d.String(field)
+			add(k, k, net.Currency, net.Minor, gross.Minor, inv.ID())
+		case ByProduct:
+			return each(ctx, LineEntity, sdk.Eq("invoice", inv.ID()), "position", func(l sdk.Record) error {
+				ln, err1 := moneyOf(l["net"])
+				lg, err2 := moneyOf(l["gross"])
+				if err := errors.Join(err1, err2); err != nil {
+					return fmt.Errorf("invoice %s line: %w", inv.String("number"), err)
+				}
+				label := l.String("description")
+				if l.String("product") == "" {
+					label = "(no product)"
+				} else if pr, err := host.Get(ctx, ProductEntity, l.String("product")); err == nil {
+					label = pr.String("name")
+				}
+				add(l.String("product"), label, ln.Currency, ln.Minor, lg.Minor, inv.ID())
+				return nil
+			})
+		default:
+			return sdk.RefuseField("by", sdk.CodeInvalidArgs, "by is month, manager, product or source")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	list := make([]*revenueRow, 0, len(rows))
+	for _, r := range rows {
+		list = append(list, r)
+	}
+	slices.SortFunc(list, func(x, y *revenueRow) int {
+		return cmp.Or(cmp.Compare(x.Key, y.Key), cmp.Compare(x.Currency, y.Currency))
+	})
+	out := make([]map[string]any, 0, len(list))
+	for _, r := range list {
+		out = append(out, map[string]any{"key": r.Key, "label": r.Label, "currency": r.Currency, "invoices": len(r.Invoices),
+			"net": Money{r.Net, r.Currency}.JSON(), "gross": Money{r.Gross, r.Currency}.JSON()})
+	}
+	return map[string]any{"by": a.By, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly), "rows": out}, nil
+}
+
+// receivables answers what all customers owe as of a day: per customer and
+// currency the open balance and its ageing, and the totals per currency.
+func (p *Plugin) receivables(ctx context.Context, call sdk.Call) (any, error) {
+	var a struct {
+		Date string `json:"date"`
+	}
+	if err := call.DecodeArgs(&a); err != nil {
+		return nil, sdk.Refuse(sdk.CodeInvalidArgs, "receivables: "+err.Error())
+	}
+	day, err := p.dateArg("date", a.Date)
+	if err != nil {
+		return nil, err
+	}
+	type sums struct {
+		entity, id, cur string
+		total           int64
+		buckets         map[string]int64
+	}
+	per := map[[3]string]*sums{}
+	totals := map[string]*sums{}
+	err = openInvoices(ctx, "", func(inv sdk.Record) error {
+		bal, err := moneyOf(inv["balance"])
+		if err != nil {
+			return fmt.Errorf("invoice %s: balance: %w", inv.String("number"), err)
+		}
+		due, err := time.Parse(time.DateOnly, inv.String("due_date"))
+		if err != nil {
+			return fmt.Errorf("invoice %s: due date: %w", inv.String("number"), err)
+		}
+		entity, id := "company", inv.String("company")
+		if id == "" {
+			entity, id = "contact", inv.String("contact")
+		}
+		k := [3]string{entity, id, bal.Currency}
+		if per[k] == nil {
+			per[k] = &sums{entity: entity, id: id, cur: bal.Currency, buckets: map[string]int64{}}
+		}
+		if totals[bal.Currency] == nil {
+			totals[bal.Currency] = &sums{cur: bal.Currency, buckets: map[string]int64{}}
+		}
+		b := bucket(daysPast(due, day))
+		for _, s := range []*sums{per[k], totals[bal.Currency]} {
+			s.total += bal.Minor
+			s.buckets[b] += bal.Minor
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	form := func(s *sums) map[string]any {
+		m := map[string]any{"currency": s.cur, "balance": Money{s.total, s.cur}.JSON()}
+		for _, name := range Buckets {
+			m[name] = Money{s.buckets[name], s.cur}.JSON()
+		}
+		return m
+	}
+	names := &nameCache{ctx: ctx, names: map[string]string{}}
+	customers := []map[string]any{}
+	keys := make([][3]string, 0, len(per))
+	for k := range per {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y [3]string) int { return cmp.Compare(per[y].total, per[x].total) }) // who owes most first
+	for _, k := range keys {
+		s := per[k]
+		m := form(s)
+		name, err := names.name(s.entity, s.id)
+		if err != nil {
+			return nil, err
+		}
+		m["entity"], m["id"], m["name"] = s.entity, s.id, name
+		customers = append(customers, m)
+	}
+	curs := make([]string, 0, len(totals))
+	for c := range totals {
+		curs = append(curs, c)
+	}
+	slices.Sort(curs)
+	tots := []map[string]any{}
+	for _, c := range curs {
+		tots = append(tots, form(totals[c]))
+	}
+	return map[string]any{"as_of": day.Format(time.DateOnly), "totals": tots, "customers": customers}, nil
+}
