@@ -60,6 +60,7 @@ fuzz:
 PB_BIN := $(CURDIR)/bin/pocketbase-v0.36.0/base
 bench: bench-compare
 	$(GO) test -run='^$$' -bench=. -benchtime=2s -timeout 30m ./core/store/ ./core/records/ ./core/api/ ./core/rules/ ./core/plugins/ ./core/hub/
+	$(GO) test -run='^$$' -bench='^BenchmarkCallEvents$$' -benchtime=2s -timeout 10m ./plugins/calltracking/
 	$(GO) test -run='^$$' -bench='^BenchmarkDocuments$$' -benchtime=5x -timeout 10m ./plugins/doctemplates/
 
 bench-compare:

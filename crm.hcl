@@ -101,6 +101,39 @@ role "manager" {
   own_only = false
 }
 
+# Call tracking: the first-party calltracking plugin. The PBX posts call
+# events to /hooks/calltracking/generic, /asterisk or /twilio (see
+# docs/calltracking.md); each call becomes an activity on the caller's
+# timeline, an unknown caller a lead whose source is the campaign of the
+# number called, and a missed call the call.missed event below.
+plugin "calltracking" {
+  read  = ["contact", "company", "activity", "ad_campaign"]
+  write = ["phone_call", "activity", "contact", "deal"] # deal: a new deal gets its campaign as source
+  config = {
+    secret       = "change-me-shared-with-the-pbx" # X-Signature: sha256=<hex HMAC-SHA256 of the body>
+    create_leads = true
+    sla          = "2h" # a missed call answered back within it is returned
+    campaigns = {
+      spring_ads = ["+37410555001"]
+      radio      = ["+37410555002"]
+    }
+    # click_to_call on a contact rings the user's extension through Asterisk's ARI:
+    # asterisk   = { ari_url = "http://pbx:8088/ari", user = "crm", password = "..." }
+    # extensions = { "admin@localhost" = "101" }
+  }
+}
+
+# A missed call: a task to call back, for the caller's owner; a new lead
+# has none yet, and its task waits unassigned for whoever takes it.
+rule "callback_missed_call" {
+  on = ["call.missed"]
+  action "create_task" {
+    title    = "'Call back ' + record.name + ' (' + event.from + ')'"
+    assignee = "record.owner != '' ? record.owner : nil"
+    due      = "now() + duration('2h')"
+  }
+}
+
 # Documents from templates (quotes, contracts, waybills): the first-party
 # doctemplates plugin. Its entities (document_template, document,
 # document_series) join the schema as a built-in plugin's do; it reads

@@ -19,7 +19,8 @@ func testFirstParty() []FirstPartyPlugin {
 		{Name: "doctemplates", Entities: []string{"document_template", "document", "document_series"}},
 		{Name: "accounting", Entities: []string{"invoice", "invoice_line", "payment", "payment_allocation", "product", "invoice_series", "accounting_export", "bank_line"},
 			Events: []*PluginEvent{{Name: "invoice.overdue"}}},
-		{Name: "calltracking", Events: []*PluginEvent{{Name: "call.missed"}, {Name: "call.answered"}, {Name: "call.ended"}}},
+		{Name: "calltracking", Entities: []string{"phone_call", "ad_campaign"},
+			Events: []*PluginEvent{{Name: "call.missed"}, {Name: "call.answered"}, {Name: "call.ended"}}},
 	}
 }
 

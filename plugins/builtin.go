@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/crmkit/crm/plugins/accounting"
+	"github.com/crmkit/crm/plugins/calltracking"
 	"github.com/crmkit/crm/plugins/doctemplates"
 	"github.com/crmkit/crm/plugins/sdk"
 )
@@ -25,6 +26,8 @@ var (
 		// The first-party plugins, registered here as they are written.
 		"accounting":   accounting.New,
 		"doctemplates": doctemplates.New,
+
+		"calltracking": calltracking.New,
 	}
 )
 

@@ -583,6 +583,17 @@ func (h *Host) Restarts() int {
 	return 0
 }
 
+// Restart stops the plugin and starts it again, as an admin's restart
+// does (POST /api/v1/plugins/{name}/restart): with Options.Process a new
+// process, which is configured afresh and keeps nothing in memory from
+// the old one. It fails the test when the plugin does not start again.
+func (h *Host) Restart() {
+	h.t.Helper()
+	if err := h.host.Restart(context.Background(), h.name); err != nil {
+		h.t.Fatalf("sdktest: restart the plugin: %v", err)
+	}
+}
+
 // Health checks the plugin's health through the host, as its supervisor
 // does, and returns the warning of a plugin that answered sdk.Degraded
 // ("" when none), or the error of an unhealthy one.
