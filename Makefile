@@ -62,6 +62,7 @@ bench: bench-compare
 	$(GO) test -run='^$$' -bench=. -benchtime=2s -timeout 30m ./core/store/ ./core/records/ ./core/api/ ./core/rules/ ./core/plugins/ ./core/hub/
 	$(GO) test -run='^$$' -bench='^BenchmarkCallEvents$$' -benchtime=2s -timeout 10m ./plugins/calltracking/
 	$(GO) test -run='^$$' -bench='^BenchmarkDocuments$$' -benchtime=5x -timeout 10m ./plugins/doctemplates/
+	$(GO) test -run='^$$' -bench='^BenchmarkKanbanFirstPaint$$' -benchtime=5x -timeout 10m ./web/browsertest/
 
 bench-compare:
 	@[ -x $(PB_BIN) ] || GOBIN=$(dir $(PB_BIN)) $(GO) install github.com/pocketbase/pocketbase/examples/base@v0.36.0 || \
