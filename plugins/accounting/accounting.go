@@ -130,8 +130,9 @@ func money(name, label string) sdk.Field {
 	return sdk.Field{Name: name, Label: label, Type: sdk.TypeMoney}
 }
 
-// Manifest declares the plugin's entities, actions, event and buttons.
-func (*Plugin) Manifest() sdk.Manifest {
+// manifest declares the plugin's entities, actions, event and buttons,
+// labelled in English (labels.go adds the other languages).
+func manifest() sdk.Manifest {
 	return sdk.Manifest{
 		Name:        "accounting",
 		Version:     "1.0.0",
