@@ -47,6 +47,7 @@ const (
 	ActionReceivables  = "receivables"
 
 	EventOverdue = "invoice.overdue"
+	EventIssued  = "invoice.issued"
 )
 
 // Invoice statuses.
@@ -97,6 +98,9 @@ type Settings struct {
 	// (a Go duration, "1h" when unset; "0" stops the ticker, leaving
 	// check_overdue to a rule or an admin).
 	CheckEvery string `json:"check_every"`
+	// NoInvoiceTemplate, when true, keeps the plugin from bringing its
+	// "invoice" document template (see document.go).
+	NoInvoiceTemplate bool `json:"no_invoice_template"`
 }
 
 // settings are Settings checked and completed.
@@ -202,6 +206,18 @@ func manifest() sdk.Manifest {
 			Args:        []sdk.Arg{{Name: "date", Type: sdk.TypeDate, Description: "As of; today when unset."}},
 		}},
 		Events: []sdk.EventSpec{{
+			Name: EventIssued, Subject: InvoiceEntity,
+			Description: "An invoice or a credit note is issued, its lines written: once per invoice (for its document, a letter, an export).",
+			Payload: []sdk.Arg{
+				{Name: "number", Type: sdk.TypeString, Required: true},
+				{Name: "issue_date", Type: sdk.TypeDate, Required: true},
+				{Name: "gross", Type: sdk.TypeMoney, Required: true},
+				{Name: "company", Type: sdk.TypeRef, To: "company"},
+				{Name: "contact", Type: sdk.TypeRef, To: "contact"},
+				{Name: "deal", Type: sdk.TypeRef, To: "deal"},
+				{Name: "credit_of", Type: sdk.TypeRef, To: InvoiceEntity},
+			},
+		}, {
 			Name: EventOverdue, Subject: InvoiceEntity,
 			Description: "An open invoice is past its due date: once per invoice per day while it stays unpaid.",
 			Payload: []sdk.Arg{
@@ -231,6 +247,8 @@ func manifest() sdk.Manifest {
 					Values: []string{StatusDraft, StatusIssued, StatusPartlyPaid, StatusPaid, StatusOverdue, StatusCancelled}},
 				money("net", "Net"), money("vat", "VAT"), money("gross", "Total"), money("paid", "Paid"), money("balance", "Balance"),
 				{Name: "cancel_reason", Label: "Why cancelled", Type: sdk.TypeText},
+				{Name: "credit_of", Label: "Credit note of", Type: sdk.TypeRef, To: InvoiceEntity, Index: true},
+				money("credited", "Credited"),
 				{Name: "key", Label: "Idempotency key", Type: sdk.TypeString, Index: true},
 			},
 		}, {
@@ -327,7 +345,7 @@ func manifest() sdk.Manifest {
 func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 	var s Settings
 	if err := c.Decode(&s); err != nil {
-		return sdk.Refuse(sdk.CodeInvalidConfig, "vat_percent and due_days must be numbers, series, won_stage and check_every text: "+err.Error())
+		return sdk.Refuse(sdk.CodeInvalidConfig, "vat_percent and due_days must be numbers, series, won_stage and check_every text, no_invoice_template true or false: "+err.Error())
 	}
 	var out settings
 	switch {
@@ -365,7 +383,6 @@ func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 	out.currency = c.Locale.Currency
 
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.cfg = out
 	if p.stopTicker != nil {
 		p.stopTicker()
@@ -375,6 +392,12 @@ func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 		tctx, cancel := context.WithCancel(sdk.WithHost(context.Background(), sdk.HostFrom(ctx)))
 		p.stopTicker = cancel
 		go p.tick(tctx, out.checkEvery)
+	}
+	p.mu.Unlock()
+	if !s.NoInvoiceTemplate {
+		if err := installTemplate(ctx); err != nil {
+			sdk.HostFrom(ctx).Log(ctx, slog.LevelWarn, "the invoice template was not installed", slog.String("err", err.Error()))
+		}
 	}
 	return nil
 }

@@ -140,7 +140,23 @@ func (p *Plugin) issue(ctx context.Context, call sdk.Call) (any, error) {
 			return nil, fmt.Errorf("invoice %s: line %d: %w", inv.String("number"), i+1, err)
 		}
 	}
+	if err := emitIssued(ctx, inv); err != nil {
+		return nil, err
+	}
 	return inv, nil
+}
+
+// emitIssued emits invoice.issued for an invoice (or credit note) whose
+// lines are all written, once per invoice (a retried call emits it again
+// with the same key, which the host answers once).
+func emitIssued(ctx context.Context, inv sdk.Record) error {
+	payload := map[string]any{
+		"number": inv.String("number"), "issue_date": inv.String("issue_date"), "gross": inv["gross"],
+		"company": orNil(inv.String("company")), "contact": orNil(inv.String("contact")),
+		"deal": orNil(inv.String("deal")), "credit_of": orNil(inv.String("credit_of")),
+	}
+	return sdk.HostFrom(ctx).Emit(ctx, EventIssued, payload, sdk.About(InvoiceEntity, inv.ID()),
+		sdk.IdempotencyKey("issued:"+inv.ID()))
 }
 
 // giveBack returns a number an invoice that was not made took.

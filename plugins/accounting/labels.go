@@ -56,6 +56,8 @@ var translations = sdk.Translations{
 	InvoiceEntity + ".due_date":      {"hy": "Վճարման ժամկետ", "lt": "Apmokėti iki", "az": "Ödəmə müddəti", "fa": "سررسید", "ru": "Срок оплаты"},
 	InvoiceEntity + ".paid":          {"hy": "Վճարված", "lt": "Apmokėta", "az": "Ödənilib", "fa": "پرداخت‌شده", "ru": "Оплачено"},
 	InvoiceEntity + ".balance":       {"hy": "Մնացորդ", "lt": "Likutis", "az": "Qalıq", "fa": "مانده", "ru": "Остаток"},
+	InvoiceEntity + ".credit_of":     {"hy": "Կրեդիտային հաշիվ՝ հաշվի", "lt": "Kreditinė sąskaita sąskaitai", "az": "Kredit hesabı (hesab üzrə)", "fa": "اعلامیهٔ بستانکار برای", "ru": "Корректировка к счёту"},
+	InvoiceEntity + ".credited":      {"hy": "Կրեդիտավորված", "lt": "Kredituota", "az": "Kreditləşdirilib", "fa": "بستانکارشده", "ru": "Скорректировано"},
 	InvoiceEntity + ".cancel_reason": {"hy": "Չեղարկման պատճառ", "lt": "Atšaukimo priežastis", "az": "Ləğvin səbəbi", "fa": "دلیل ابطال", "ru": "Причина отмены"},
 
 	LineEntity + ".position":   {"hy": "Դիրք", "lt": "Eilės nr.", "az": "Sıra", "fa": "ردیف", "ru": "Позиция"},
