@@ -38,6 +38,7 @@ const (
 	ActionIssue        = "issue_invoice"
 	ActionPay          = "record_payment"
 	ActionCancel       = "cancel_invoice"
+	ActionCredit       = "credit_invoice"
 	ActionBalance      = "balance"
 	ActionCheckOverdue = "check_overdue"
 	ActionExport       = "export"
@@ -58,6 +59,11 @@ const (
 	StatusPaid       = "paid"
 	StatusOverdue    = "overdue"
 	StatusCancelled  = "cancelled"
+	// StatusCredited: an invoice whose balance credit notes brought to 0
+	// (with nothing paid).
+	StatusCredited = "credited"
+	// StatusCreditNote: a credit note (credit_of names its invoice).
+	StatusCreditNote = "credit_note"
 )
 
 // Payment methods.
@@ -67,7 +73,8 @@ var methods = []string{"bank_transfer", "cash", "card", "other"}
 const (
 	// CodeNotWon: issue_invoice on a deal that is not won.
 	CodeNotWon = "deal_not_won"
-	// CodeInvoiced: the deal has an invoice already (not cancelled).
+	// CodeInvoiced: the deal has an invoice already (not cancelled or
+	// credited in full).
 	CodeInvoiced = "already_invoiced"
 	// CodeOverpayment: a payment larger than the invoice's balance.
 	CodeOverpayment = "overpayment"
@@ -75,6 +82,11 @@ const (
 	CodeNotPayable = "not_payable"
 	// CodeHasPayments: cancelling an invoice that has payments.
 	CodeHasPayments = "has_payments"
+	// CodeOvercredit: a credit note larger than the invoice's balance.
+	CodeOvercredit = "overcredit"
+	// CodeNotCreditable: a credit of an invoice that is not open, or of a
+	// credit note.
+	CodeNotCreditable = "not_creditable"
 	// CodeBadLine: an invoice line's quantity, price, discount or rate.
 	CodeBadLine = "invalid_line"
 	// CodeCurrency: an unknown currency, or amounts in two currencies
@@ -89,6 +101,9 @@ type Settings struct {
 	VATPercent *float64 `json:"vat_percent"`
 	// Series is the invoice numbering series: INV gives INV-2026-0001.
 	Series string `json:"series"`
+	// CreditSeries is the numbering series of credit notes: CN gives
+	// CN-2026-0001.
+	CreditSeries string `json:"credit_series"`
 	// DueDays is the payment term: the due date is the issue date plus
 	// this many days, unless issue_invoice gives one; 14 when unset.
 	DueDays *int `json:"due_days"`
@@ -105,13 +120,14 @@ type Settings struct {
 
 // settings are Settings checked and completed.
 type settings struct {
-	vat        string // decimal percent
-	series     string
-	dueDays    int
-	wonStage   string
-	checkEvery time.Duration
-	loc        *time.Location
-	currency   string // the instance's, of statement lines that name none
+	vat          string // decimal percent
+	series       string
+	creditSeries string
+	dueDays      int
+	wonStage     string
+	checkEvery   time.Duration
+	loc          *time.Location
+	currency     string // the instance's, of statement lines that name none
 }
 
 // Plugin is the accounting plugin.
@@ -162,8 +178,17 @@ func manifest() sdk.Manifest {
 			},
 		}, {
 			Name: ActionCancel, Entities: []string{InvoiceEntity},
-			Description: "Cancel an invoice that has no payments.",
+			Description: "Cancel an invoice that has no payments and no credit notes (credit one that has).",
 			Args:        []sdk.Arg{{Name: "reason", Type: sdk.TypeText}},
+		}, {
+			Name: ActionCredit, Entities: []string{InvoiceEntity},
+			Description: "Issue a credit note of an issued invoice (of all its lines, or of the lines given), in the credit series; it reduces the invoice's balance.",
+			Args: []sdk.Arg{
+				{Name: "reason", Type: sdk.TypeText, Description: "Why it is credited."},
+				{Name: "issue_date", Type: sdk.TypeDate, Description: "The credit note's date; today when unset."},
+				{Name: "series", Type: sdk.TypeString, Description: "The numbering series; config credit_series when unset."},
+				{Name: "lines", Type: sdk.TypeObject, Description: `What is credited, as issue_invoice's lines; all of the invoice when unset.`},
+			},
 		}, {
 			Name: ActionBalance, Entities: []string{"company", "contact"},
 			Description: "What the customer owes, per currency, and its ageing by days past due.",
@@ -244,7 +269,7 @@ func manifest() sdk.Manifest {
 				{Name: "due_date", Label: "Due date", Type: sdk.TypeDate, Index: true},
 				{Name: "currency", Label: "Currency", Type: sdk.TypeString, Required: true},
 				{Name: "status", Label: "Status", Type: sdk.TypeEnum, Required: true, Index: true,
-					Values: []string{StatusDraft, StatusIssued, StatusPartlyPaid, StatusPaid, StatusOverdue, StatusCancelled}},
+					Values: []string{StatusDraft, StatusIssued, StatusPartlyPaid, StatusPaid, StatusOverdue, StatusCancelled, StatusCredited, StatusCreditNote}},
 				money("net", "Net"), money("vat", "VAT"), money("gross", "Total"), money("paid", "Paid"), money("balance", "Balance"),
 				{Name: "cancel_reason", Label: "Why cancelled", Type: sdk.TypeText},
 				{Name: "credit_of", Label: "Credit note of", Type: sdk.TypeRef, To: InvoiceEntity, Index: true},
@@ -329,6 +354,7 @@ func manifest() sdk.Manifest {
 			{Entity: "deal", Action: ActionIssue, Label: "Issue invoice"},
 			{Entity: InvoiceEntity, Action: ActionPay, Label: "Record payment"},
 			{Entity: InvoiceEntity, Action: ActionCancel, Label: "Cancel invoice"},
+			{Entity: InvoiceEntity, Action: ActionCredit, Label: "Issue credit note"},
 			{Entity: "company", Action: ActionBalance, Label: "Balance"},
 			{Entity: "contact", Action: ActionBalance, Label: "Balance"},
 			{Entity: BankLineEntity, Action: ActionMatchBank, Label: "Match to an invoice"},
@@ -360,6 +386,12 @@ func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 	out.series, out.wonStage, out.dueDays = s.Series, s.WonStage, 14
 	if out.series == "" {
 		out.series = "INV"
+	}
+	if out.creditSeries = s.CreditSeries; out.creditSeries == "" {
+		out.creditSeries = "CN"
+	}
+	if out.creditSeries == out.series {
+		return sdk.RefuseField("credit_series", sdk.CodeInvalidConfig, fmt.Sprintf("credit_series must differ from series (%q): credit notes are numbered in a series of their own", out.series))
 	}
 	if out.wonStage == "" {
 		out.wonStage = "won"
@@ -436,6 +468,8 @@ func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 		return p.pay(ctx, call)
 	case ActionCancel:
 		return p.cancel(ctx, call)
+	case ActionCredit:
+		return p.credit(ctx, call)
 	case ActionBalance:
 		return p.balance(ctx, call)
 	case ActionExport:

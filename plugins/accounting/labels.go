@@ -85,6 +85,7 @@ var translations = sdk.Translations{
 
 	"button:" + ActionIssue:        {"hy": "Դուրս գրել հաշիվ", "lt": "Išrašyti sąskaitą", "az": "Hesab-faktura ver", "fa": "صدور فاکتور", "ru": "Выставить счёт"},
 	"button:" + ActionPay:          {"hy": "Գրանցել վճարում", "lt": "Registruoti mokėjimą", "az": "Ödənişi qeyd et", "fa": "ثبت پرداخت", "ru": "Записать платёж"},
+	"button:" + ActionCredit:       {"hy": "Դուրս գրել կրեդիտային հաշիվ", "lt": "Išrašyti kreditinę sąskaitą", "az": "Kredit hesabı ver", "fa": "صدور اعلامیهٔ بستانکار", "ru": "Выставить корректировочный счёт"},
 	"button:" + ActionCancel:       {"hy": "Չեղարկել հաշիվը", "lt": "Atšaukti sąskaitą", "az": "Hesabı ləğv et", "fa": "ابطال فاکتور", "ru": "Отменить счёт"},
 	"button:" + ActionBalance:      {"hy": "Մնացորդ", "lt": "Likutis", "az": "Qalıq", "fa": "مانده حساب", "ru": "Остаток"},
 	"button:" + ActionMatchBank:    {"hy": "Կապել հաշվին", "lt": "Susieti su sąskaita", "az": "Hesabla uyğunlaşdır", "fa": "تطبیق با فاکتور", "ru": "Сопоставить со счётом"},

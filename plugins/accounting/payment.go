@@ -248,8 +248,17 @@ func (p *Plugin) cancel(ctx context.Context, call sdk.Call) (any, error) {
 		if inv.String("status") == StatusCancelled {
 			return nil, sdk.RefuseField("entity", sdk.CodeInvalidArgs, fmt.Sprintf("invoice %s is cancelled already", inv.String("number")))
 		}
+		switch st := inv.String("status"); {
+		case inv.String("credit_of") != "" || st == StatusCreditNote:
+			return nil, sdk.RefuseField("entity", CodeNotCreditable, fmt.Sprintf("%s is a credit note: it stays; issue the invoice again if it was wrong", inv.String("number")))
+		case st == StatusCredited:
+			return nil, sdk.RefuseField("entity", CodeHasPayments, fmt.Sprintf("invoice %s is credited in full: its credit notes already cancel it", inv.String("number")))
+		}
 		if pd, err := moneyOf(inv["paid"]); err == nil && pd.Minor != 0 {
-			return nil, sdk.RefuseField("entity", CodeHasPayments, fmt.Sprintf("invoice %s has payments of %s: it cannot be cancelled", inv.String("number"), pd))
+			return nil, sdk.RefuseField("entity", CodeHasPayments, fmt.Sprintf("invoice %s has payments of %s: it cannot be cancelled; issue a credit note (credit_invoice) for what is not owed, and refund what was paid; nothing was changed", inv.String("number"), pd))
+		}
+		if cr, err := moneyOf(inv["credited"]); err == nil && cr.Minor != 0 {
+			return nil, sdk.RefuseField("entity", CodeHasPayments, fmt.Sprintf("invoice %s has credit notes of %s: it cannot be cancelled; credit the rest (credit_invoice) instead; nothing was changed", inv.String("number"), cr))
 		}
 		values := map[string]any{"status": StatusCancelled, "cancel_reason": orNil(a.Reason)}
 		if c := inv.String("currency"); c != "" {
