@@ -1,6 +1,7 @@
 package accounting_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/crmkit/crm/plugins/accounting"
@@ -120,6 +121,24 @@ func TestCreditNote(t *testing.T) {
 	if err != nil || again.String("number") != "INV-2026-0003" {
 		t.Errorf("invoiced again: %v %v", again.String("number"), err)
 	}
+	// The export lists the credit note with its invoice's number; the
+	// revenue of March is the invoice less the credit.
+	_, csv := e.exportFile("invoices", "csv", "2026-03-01", "2026-03-31")
+	if !strings.Contains(csv, "\nCN-2026-0001,2026-03-28,2026-03-28,credit_note,AMD,-5000.00,-1000.00,-6000.00,0.00,0.00,") ||
+		!strings.Contains(csv, ",6000.00,\n") || !strings.HasSuffix(csv, ",0.00,INV-2026-0001\n") {
+		t.Errorf("export with a credit note:\n%s", csv)
+	}
+	var rev struct {
+		Rows []map[string]any `json:"rows"`
+	}
+	if err := e.As(e.admin).InvokeInto(sdk.Call{Action: accounting.ActionRevenue,
+		Args: map[string]any{"by": "month", "from": "2026-03-01", "to": "2026-03-31"}}, &rev); err != nil {
+		t.Fatal(err)
+	}
+	if len(rev.Rows) != 1 || rev.Rows[0]["net"].(map[string]any)["amount"] != "170163.00" || rev.Rows[0]["gross"].(map[string]any)["amount"] != "204195.60" {
+		t.Errorf("revenue of March: %v", rev.Rows)
+	}
+
 	var issued int
 	for _, ev := range e.Emitted() {
 		if ev.Name == accounting.EventIssued {
