@@ -167,14 +167,15 @@ func manifest() sdk.Manifest {
 				{Name: "lines", Type: sdk.TypeObject, Description: `{"items": [{"product"?, "description"?, "quantity", "unit_price"? (money), "discount"? (%), "vat_rate"? (%)}]}`},
 			},
 		}, {
-			Name: ActionPay, Entities: []string{InvoiceEntity},
-			Description: "Record a payment of the invoice, in its currency or another one at a rate.",
+			Name: ActionPay, Entities: []string{InvoiceEntity, "company", "contact"},
+			Description: "Record a payment of the invoice, in its currency or another one at a rate; on a company or contact, one payment allocated to several of its invoices.",
 			Args: []sdk.Arg{
 				{Name: "amount", Type: sdk.TypeMoney, Required: true, Description: "What was paid, in the currency it was paid in."},
 				{Name: "date", Type: sdk.TypeDate, Description: "When; today when unset."},
 				{Name: "method", Type: sdk.TypeEnum, Values: methods, Description: "How; bank_transfer when unset."},
 				{Name: "rate", Type: sdk.TypeDecimal, Description: "Units of the invoice's currency per unit of the payment's, for a payment in another currency."},
 				{Name: "reference", Type: sdk.TypeString, Description: "The bank's or the till's reference."},
+				{Name: "allocations", Type: sdk.TypeObject, Description: `On a company or contact: {"items": [{"invoice": id, "amount": money in the payment's currency}]}, adding up to the amount exactly.`},
 			},
 		}, {
 			Name: ActionCancel, Entities: []string{InvoiceEntity},
