@@ -295,8 +295,6 @@ func manifest() sdk.Manifest {
 			Name: PaymentEntity, Label: "Payment", Locked: "true",
 			Fields: []sdk.Field{
 				{Name: "amount", Label: "Amount", Type: sdk.TypeMoney, Required: true},
-				// paid_on, not date: a field named date would hide the
-				// filter language's date() from filters over payments.
 				{Name: "paid_on", Label: "Date", Type: sdk.TypeDate, Required: true, Index: true},
 				{Name: "method", Label: "Method", Type: sdk.TypeEnum, Values: methods},
 				{Name: "rate", Label: "Rate", Type: sdk.TypeDecimal},
