@@ -37,7 +37,9 @@ func TestOnePaymentSeveralInvoices(t *testing.T) {
 		return out, err
 	}
 	alloc := func(items ...any) map[string]any { return map[string]any{"items": items} }
-	part := func(inv sdk.Record, m map[string]any) map[string]any { return map[string]any{"invoice": inv.ID(), "amount": m} }
+	part := func(inv sdk.Record, m map[string]any) map[string]any {
+		return map[string]any{"invoice": inv.ID(), "amount": m}
+	}
 
 	out, err := payCo(map[string]any{"amount": amd("1000.00"), "date": "2026-03-10", "reference": "one transfer",
 		"allocations": alloc(part(a, amd("120.00")), part(b, amd("880.00")))})
