@@ -161,11 +161,24 @@ rule "quote_on_offer" {
 # entities (invoice, invoice_line, payment, payment_allocation, product,
 # invoice_series) join the schema; it reads the deals it invoices and their
 # customers. Issue an invoice from a won deal with the deal's "Issue
-# invoice" button; see docs/accounting.md.
+# invoice" button; see docs/accounting.md. It brings an "invoice" document
+# template to doctemplates.
 plugin "accounting" {
   read   = ["contact", "company", "deal"]
-  write  = ["invoice", "invoice_line", "payment", "payment_allocation", "product", "invoice_series", "accounting_export", "bank_line"]
+  write  = ["invoice", "invoice_line", "payment", "payment_allocation", "product", "invoice_series", "accounting_export", "bank_line", "document_template"]
   config = { vat_percent = 20, series = "INV" }
+}
+
+# When an invoice is issued (a credit note too) and its lines are written,
+# its PDF is made from the "invoice" template the accounting plugin brings
+# to doctemplates (hence its write on document_template): the lines with
+# their VAT, the totals, the total in words.
+rule "invoice_document" {
+  on = ["invoice.issued"]
+  action "doctemplates.generate_document" {
+    template = "'invoice'"
+    format   = "'pdf'"
+  }
 }
 
 # Once a day while an invoice stays unpaid past its due date, its owner

@@ -147,13 +147,17 @@ func compileFilter(ent *schema.Entity, src string) (*Filter, error) {
 	for _, f := range ent.Fields {
 		env[f.Name] = f.ExprZero()
 	}
-	ec := conf.CreateNew()
-	for _, op := range append([]expr.Option{expr.Env(env), expr.AsBool()}, exprbudget.Options()...) {
-		op(ec)
-	}
-	ec.Check()
-	tree, err := checker.ParseCheck(src, ec)
+	ec := filterConfig(env)
+	// Parsed without the fields, so that a call of a function is the
+	// function's also where a field has its name: on an entity with a
+	// field "date", `date >= date('2026-03-01')` compares the field with
+	// the date (a field is never called, so nothing is lost). Checked and
+	// compiled with them.
+	tree, err := parser.ParseWithConfig(src, filterConfig(map[string]any{}))
 	if err != nil {
+		return nil, filterError(err)
+	}
+	if _, err := new(checker.Checker).PatchAndCheck(tree, ec); err != nil {
 		return nil, filterError(err)
 	}
 	if err := hiddenName(tree); err != nil {
@@ -176,6 +180,17 @@ func compileFilter(ent *schema.Entity, src string) (*Filter, error) {
 	}
 	f.scanners = scannerPool(f)
 	return f, nil
+}
+
+// filterConfig is the expr configuration of a filter over env: a boolean,
+// under the budget of package exprbudget.
+func filterConfig(env map[string]any) *conf.Config {
+	ec := conf.CreateNew()
+	for _, op := range append([]expr.Option{expr.Env(env), expr.AsBool()}, exprbudget.Options()...) {
+		op(ec)
+	}
+	ec.Check()
+	return ec
 }
 
 // hiddenName refuses the names that only the instrumented program uses.

@@ -38,6 +38,7 @@ const (
 	ActionIssue        = "issue_invoice"
 	ActionPay          = "record_payment"
 	ActionCancel       = "cancel_invoice"
+	ActionCredit       = "credit_invoice"
 	ActionBalance      = "balance"
 	ActionCheckOverdue = "check_overdue"
 	ActionExport       = "export"
@@ -47,6 +48,7 @@ const (
 	ActionReceivables  = "receivables"
 
 	EventOverdue = "invoice.overdue"
+	EventIssued  = "invoice.issued"
 )
 
 // Invoice statuses.
@@ -57,6 +59,11 @@ const (
 	StatusPaid       = "paid"
 	StatusOverdue    = "overdue"
 	StatusCancelled  = "cancelled"
+	// StatusCredited: an invoice whose balance credit notes brought to 0
+	// (with nothing paid).
+	StatusCredited = "credited"
+	// StatusCreditNote: a credit note (credit_of names its invoice).
+	StatusCreditNote = "credit_note"
 )
 
 // Payment methods.
@@ -66,7 +73,8 @@ var methods = []string{"bank_transfer", "cash", "card", "other"}
 const (
 	// CodeNotWon: issue_invoice on a deal that is not won.
 	CodeNotWon = "deal_not_won"
-	// CodeInvoiced: the deal has an invoice already (not cancelled).
+	// CodeInvoiced: the deal has an invoice already (not cancelled or
+	// credited in full).
 	CodeInvoiced = "already_invoiced"
 	// CodeOverpayment: a payment larger than the invoice's balance.
 	CodeOverpayment = "overpayment"
@@ -74,6 +82,11 @@ const (
 	CodeNotPayable = "not_payable"
 	// CodeHasPayments: cancelling an invoice that has payments.
 	CodeHasPayments = "has_payments"
+	// CodeOvercredit: a credit note larger than the invoice's balance.
+	CodeOvercredit = "overcredit"
+	// CodeNotCreditable: a credit of an invoice that is not open, or of a
+	// credit note.
+	CodeNotCreditable = "not_creditable"
 	// CodeBadLine: an invoice line's quantity, price, discount or rate.
 	CodeBadLine = "invalid_line"
 	// CodeCurrency: an unknown currency, or amounts in two currencies
@@ -88,6 +101,9 @@ type Settings struct {
 	VATPercent *float64 `json:"vat_percent"`
 	// Series is the invoice numbering series: INV gives INV-2026-0001.
 	Series string `json:"series"`
+	// CreditSeries is the numbering series of credit notes: CN gives
+	// CN-2026-0001.
+	CreditSeries string `json:"credit_series"`
 	// DueDays is the payment term: the due date is the issue date plus
 	// this many days, unless issue_invoice gives one; 14 when unset.
 	DueDays *int `json:"due_days"`
@@ -97,17 +113,21 @@ type Settings struct {
 	// (a Go duration, "1h" when unset; "0" stops the ticker, leaving
 	// check_overdue to a rule or an admin).
 	CheckEvery string `json:"check_every"`
+	// NoInvoiceTemplate, when true, keeps the plugin from bringing its
+	// "invoice" document template (see document.go).
+	NoInvoiceTemplate bool `json:"no_invoice_template"`
 }
 
 // settings are Settings checked and completed.
 type settings struct {
-	vat        string // decimal percent
-	series     string
-	dueDays    int
-	wonStage   string
-	checkEvery time.Duration
-	loc        *time.Location
-	currency   string // the instance's, of statement lines that name none
+	vat          string // decimal percent
+	series       string
+	creditSeries string
+	dueDays      int
+	wonStage     string
+	checkEvery   time.Duration
+	loc          *time.Location
+	currency     string // the instance's, of statement lines that name none
 }
 
 // Plugin is the accounting plugin.
@@ -130,8 +150,9 @@ func money(name, label string) sdk.Field {
 	return sdk.Field{Name: name, Label: label, Type: sdk.TypeMoney}
 }
 
-// Manifest declares the plugin's entities, actions, event and buttons.
-func (*Plugin) Manifest() sdk.Manifest {
+// manifest declares the plugin's entities, actions, event and buttons,
+// labelled in English (labels.go adds the other languages).
+func manifest() sdk.Manifest {
 	return sdk.Manifest{
 		Name:        "accounting",
 		Version:     "1.0.0",
@@ -146,19 +167,29 @@ func (*Plugin) Manifest() sdk.Manifest {
 				{Name: "lines", Type: sdk.TypeObject, Description: `{"items": [{"product"?, "description"?, "quantity", "unit_price"? (money), "discount"? (%), "vat_rate"? (%)}]}`},
 			},
 		}, {
-			Name: ActionPay, Entities: []string{InvoiceEntity},
-			Description: "Record a payment of the invoice, in its currency or another one at a rate.",
+			Name: ActionPay, Entities: []string{InvoiceEntity, "company", "contact"},
+			Description: "Record a payment of the invoice, in its currency or another one at a rate; on a company or contact, one payment allocated to several of its invoices.",
 			Args: []sdk.Arg{
 				{Name: "amount", Type: sdk.TypeMoney, Required: true, Description: "What was paid, in the currency it was paid in."},
 				{Name: "date", Type: sdk.TypeDate, Description: "When; today when unset."},
 				{Name: "method", Type: sdk.TypeEnum, Values: methods, Description: "How; bank_transfer when unset."},
 				{Name: "rate", Type: sdk.TypeDecimal, Description: "Units of the invoice's currency per unit of the payment's, for a payment in another currency."},
 				{Name: "reference", Type: sdk.TypeString, Description: "The bank's or the till's reference."},
+				{Name: "allocations", Type: sdk.TypeObject, Description: `On a company or contact: {"items": [{"invoice": id, "amount": money in the payment's currency}]}, adding up to the amount exactly.`},
 			},
 		}, {
 			Name: ActionCancel, Entities: []string{InvoiceEntity},
-			Description: "Cancel an invoice that has no payments.",
+			Description: "Cancel an invoice that has no payments and no credit notes (credit one that has).",
 			Args:        []sdk.Arg{{Name: "reason", Type: sdk.TypeText}},
+		}, {
+			Name: ActionCredit, Entities: []string{InvoiceEntity},
+			Description: "Issue a credit note of an issued invoice (of all its lines, or of the lines given), in the credit series; it reduces the invoice's balance.",
+			Args: []sdk.Arg{
+				{Name: "reason", Type: sdk.TypeText, Description: "Why it is credited."},
+				{Name: "issue_date", Type: sdk.TypeDate, Description: "The credit note's date; today when unset."},
+				{Name: "series", Type: sdk.TypeString, Description: "The numbering series; config credit_series when unset."},
+				{Name: "lines", Type: sdk.TypeObject, Description: `What is credited, as issue_invoice's lines; all of the invoice when unset.`},
+			},
 		}, {
 			Name: ActionBalance, Entities: []string{"company", "contact"},
 			Description: "What the customer owes, per currency, and its ageing by days past due.",
@@ -201,6 +232,18 @@ func (*Plugin) Manifest() sdk.Manifest {
 			Args:        []sdk.Arg{{Name: "date", Type: sdk.TypeDate, Description: "As of; today when unset."}},
 		}},
 		Events: []sdk.EventSpec{{
+			Name: EventIssued, Subject: InvoiceEntity,
+			Description: "An invoice or a credit note is issued, its lines written: once per invoice (for its document, a letter, an export).",
+			Payload: []sdk.Arg{
+				{Name: "number", Type: sdk.TypeString, Required: true},
+				{Name: "issue_date", Type: sdk.TypeDate, Required: true},
+				{Name: "gross", Type: sdk.TypeMoney, Required: true},
+				{Name: "company", Type: sdk.TypeRef, To: "company"},
+				{Name: "contact", Type: sdk.TypeRef, To: "contact"},
+				{Name: "deal", Type: sdk.TypeRef, To: "deal"},
+				{Name: "credit_of", Type: sdk.TypeRef, To: InvoiceEntity},
+			},
+		}, {
 			Name: EventOverdue, Subject: InvoiceEntity,
 			Description: "An open invoice is past its due date: once per invoice per day while it stays unpaid.",
 			Payload: []sdk.Arg{
@@ -227,9 +270,11 @@ func (*Plugin) Manifest() sdk.Manifest {
 				{Name: "due_date", Label: "Due date", Type: sdk.TypeDate, Index: true},
 				{Name: "currency", Label: "Currency", Type: sdk.TypeString, Required: true},
 				{Name: "status", Label: "Status", Type: sdk.TypeEnum, Required: true, Index: true,
-					Values: []string{StatusDraft, StatusIssued, StatusPartlyPaid, StatusPaid, StatusOverdue, StatusCancelled}},
+					Values: []string{StatusDraft, StatusIssued, StatusPartlyPaid, StatusPaid, StatusOverdue, StatusCancelled, StatusCredited, StatusCreditNote}},
 				money("net", "Net"), money("vat", "VAT"), money("gross", "Total"), money("paid", "Paid"), money("balance", "Balance"),
 				{Name: "cancel_reason", Label: "Why cancelled", Type: sdk.TypeText},
+				{Name: "credit_of", Label: "Credit note of", Type: sdk.TypeRef, To: InvoiceEntity, Index: true},
+				money("credited", "Credited"),
 				{Name: "key", Label: "Idempotency key", Type: sdk.TypeString, Index: true},
 			},
 		}, {
@@ -250,8 +295,6 @@ func (*Plugin) Manifest() sdk.Manifest {
 			Name: PaymentEntity, Label: "Payment", Locked: "true",
 			Fields: []sdk.Field{
 				{Name: "amount", Label: "Amount", Type: sdk.TypeMoney, Required: true},
-				// paid_on, not date: a field named date would hide the
-				// filter language's date() from filters over payments.
 				{Name: "paid_on", Label: "Date", Type: sdk.TypeDate, Required: true, Index: true},
 				{Name: "method", Label: "Method", Type: sdk.TypeEnum, Values: methods},
 				{Name: "rate", Label: "Rate", Type: sdk.TypeDecimal},
@@ -310,6 +353,7 @@ func (*Plugin) Manifest() sdk.Manifest {
 			{Entity: "deal", Action: ActionIssue, Label: "Issue invoice"},
 			{Entity: InvoiceEntity, Action: ActionPay, Label: "Record payment"},
 			{Entity: InvoiceEntity, Action: ActionCancel, Label: "Cancel invoice"},
+			{Entity: InvoiceEntity, Action: ActionCredit, Label: "Issue credit note"},
 			{Entity: "company", Action: ActionBalance, Label: "Balance"},
 			{Entity: "contact", Action: ActionBalance, Label: "Balance"},
 			{Entity: BankLineEntity, Action: ActionMatchBank, Label: "Match to an invoice"},
@@ -326,7 +370,7 @@ func (*Plugin) Manifest() sdk.Manifest {
 func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 	var s Settings
 	if err := c.Decode(&s); err != nil {
-		return sdk.Refuse(sdk.CodeInvalidConfig, "vat_percent and due_days must be numbers, series, won_stage and check_every text: "+err.Error())
+		return sdk.Refuse(sdk.CodeInvalidConfig, "vat_percent and due_days must be numbers, series, won_stage and check_every text, no_invoice_template true or false: "+err.Error())
 	}
 	var out settings
 	switch {
@@ -341,6 +385,12 @@ func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 	out.series, out.wonStage, out.dueDays = s.Series, s.WonStage, 14
 	if out.series == "" {
 		out.series = "INV"
+	}
+	if out.creditSeries = s.CreditSeries; out.creditSeries == "" {
+		out.creditSeries = "CN"
+	}
+	if out.creditSeries == out.series {
+		return sdk.RefuseField("credit_series", sdk.CodeInvalidConfig, fmt.Sprintf("credit_series must differ from series (%q): credit notes are numbered in a series of their own", out.series))
 	}
 	if out.wonStage == "" {
 		out.wonStage = "won"
@@ -364,7 +414,6 @@ func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 	out.currency = c.Locale.Currency
 
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.cfg = out
 	if p.stopTicker != nil {
 		p.stopTicker()
@@ -374,6 +423,12 @@ func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 		tctx, cancel := context.WithCancel(sdk.WithHost(context.Background(), sdk.HostFrom(ctx)))
 		p.stopTicker = cancel
 		go p.tick(tctx, out.checkEvery)
+	}
+	p.mu.Unlock()
+	if !s.NoInvoiceTemplate {
+		if err := installTemplate(ctx); err != nil {
+			sdk.HostFrom(ctx).Log(ctx, slog.LevelWarn, "the invoice template was not installed", slog.String("err", err.Error()))
+		}
 	}
 	return nil
 }
@@ -412,6 +467,8 @@ func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 		return p.pay(ctx, call)
 	case ActionCancel:
 		return p.cancel(ctx, call)
+	case ActionCredit:
+		return p.credit(ctx, call)
 	case ActionBalance:
 		return p.balance(ctx, call)
 	case ActionExport:

@@ -613,8 +613,8 @@ func TestExport(t *testing.T) {
 	}
 	rec, got := e.exportFile("invoices", "csv", "2026-03-01", "2026-03-31")
 	co := e.Get("deal", inv.String("deal")).String("company")
-	want := "number,issue_date,due_date,status,currency,net,vat,gross,paid,balance,company_id,company_name,contact_id,contact_name,deal_id,invoice_id\n" +
-		fmt.Sprintf("INV-2026-0001,2026-03-21,2026-04-20,partly_paid,AMD,175163.00,35032.60,210195.60,84100.00,126095.60,%s,Tyres for the Camry LLC,,,%s,%s\n", co, inv.String("deal"), inv.ID())
+	want := "number,issue_date,due_date,status,currency,net,vat,gross,paid,balance,company_id,company_name,contact_id,contact_name,deal_id,invoice_id,credited,credit_of_number\n" +
+		fmt.Sprintf("INV-2026-0001,2026-03-21,2026-04-20,partly_paid,AMD,175163.00,35032.60,210195.60,84100.00,126095.60,%s,Tyres for the Camry LLC,,,%s,%s,0.00,\n", co, inv.String("deal"), inv.ID())
 	if got != want || rec["rows"] != float64(1) || rec.String("name") != "invoices-2026-03-01-2026-03-31.csv" {
 		t.Errorf("invoices CSV %v:\n%s\nwant\n%s", rec, got, want)
 	}

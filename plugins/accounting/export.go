@@ -24,7 +24,7 @@ const (
 // an operator of 1C, Sepidar or Rahkaran maps to their import. Amounts are
 // plain decimals with a point and no grouping, dates ISO 8601.
 var InvoiceColumns = []string{"number", "issue_date", "due_date", "status", "currency", "net", "vat", "gross", "paid", "balance",
-	"company_id", "company_name", "contact_id", "contact_name", "deal_id", "invoice_id"}
+	"company_id", "company_name", "contact_id", "contact_name", "deal_id", "invoice_id", "credited", "credit_of_number"}
 
 // PaymentColumns are the columns of a payments CSV export: one row per
 // allocation of a payment to an invoice.
@@ -174,9 +174,21 @@ func invoiceRows(ctx context.Context, names *nameCache, from, to time.Time) ([][
 		if err != nil {
 			return err
 		}
+		creditOf := ""
+		if id := inv.String("credit_of"); id != "" {
+			orig, err := sdk.HostFrom(ctx).Get(ctx, InvoiceEntity, id)
+			if err != nil {
+				return fmt.Errorf("credit note %s: its invoice: %w", inv.String("number"), err)
+			}
+			creditOf = orig.String("number")
+		}
+		credited := plain(inv["credited"])
+		if credited == "" {
+			credited = plain(Money{0, inv.String("currency")}.JSON())
+		}
 		rows = append(rows, []string{inv.String("number"), inv.String("issue_date"), inv.String("due_date"), inv.String("status"),
 			inv.String("currency"), plain(inv["net"]), plain(inv["vat"]), plain(inv["gross"]), plain(inv["paid"]), plain(inv["balance"]),
-			inv.String("company"), co, inv.String("contact"), ct, inv.String("deal"), inv.ID()})
+			inv.String("company"), co, inv.String("contact"), ct, inv.String("deal"), inv.ID(), credited, creditOf})
 		var lines []map[string]any
 		err = each(ctx, LineEntity, sdk.Eq("invoice", inv.ID()), "position", func(l sdk.Record) error {
 			lines = append(lines, map[string]any{"position": l["position"], "description": l.String("description"),

@@ -88,10 +88,10 @@ func (p *Plugin) issue(ctx context.Context, call sdk.Call) (any, error) {
 	if due.Before(issued) {
 		return nil, sdk.RefuseField("due_date", sdk.CodeInvalidArgs, fmt.Sprintf("the due date %s is before the issue date %s", due.Format(time.DateOnly), issued.Format(time.DateOnly)))
 	}
-	if inv, err := firstWhere(ctx, InvoiceEntity, sdk.And(sdk.Eq("deal", deal.ID()), sdk.Ne("status", StatusCancelled))); err != nil {
+	if inv, err := firstWhere(ctx, InvoiceEntity, standing(deal.ID())); err != nil {
 		return nil, err
 	} else if inv != nil {
-		return nil, sdk.RefuseField("entity", CodeInvoiced, fmt.Sprintf("deal %q has invoice %s already; cancel it first to issue another", deal.String("title"), inv.String("number")))
+		return nil, sdk.RefuseField("entity", CodeInvoiced, fmt.Sprintf("deal %q has invoice %s already; cancel or credit it first to issue another", deal.String("title"), inv.String("number")))
 	}
 
 	// Everything is checked: take the number.
@@ -122,13 +122,13 @@ func (p *Plugin) issue(ctx context.Context, call sdk.Call) (any, error) {
 		opts = append(opts, sdk.IdempotencyKey(key+":invoice"))
 	}
 	inv, created, err := host.CreateUnless(ctx, InvoiceEntity,
-		sdk.And(sdk.Eq("deal", deal.ID()), sdk.Ne("status", StatusCancelled)), values, opts...)
+		standing(deal.ID()), values, opts...)
 	if err != nil || (!created && inv.String("key") != key) || (!created && key == "") {
 		p.giveBack(ctx, ser, year, n)
 		if err != nil {
 			return nil, err
 		}
-		return nil, sdk.RefuseField("entity", CodeInvoiced, fmt.Sprintf("deal %q has invoice %s already; cancel it first to issue another", deal.String("title"), inv.String("number")))
+		return nil, sdk.RefuseField("entity", CodeInvoiced, fmt.Sprintf("deal %q has invoice %s already; cancel or credit it first to issue another", deal.String("title"), inv.String("number")))
 	}
 	for i, l := range lines {
 		values := map[string]any{
@@ -140,7 +140,29 @@ func (p *Plugin) issue(ctx context.Context, call sdk.Call) (any, error) {
 			return nil, fmt.Errorf("invoice %s: line %d: %w", inv.String("number"), i+1, err)
 		}
 	}
+	if err := emitIssued(ctx, inv); err != nil {
+		return nil, err
+	}
 	return inv, nil
+}
+
+// emitIssued emits invoice.issued for an invoice (or credit note) whose
+// lines are all written, once per invoice (a retried call emits it again
+// with the same key, which the host answers once).
+func emitIssued(ctx context.Context, inv sdk.Record) error {
+	payload := map[string]any{
+		"number": inv.String("number"), "issue_date": inv.String("issue_date"), "gross": inv["gross"],
+		"company": orNil(inv.String("company")), "contact": orNil(inv.String("contact")),
+		"deal": orNil(inv.String("deal")), "credit_of": orNil(inv.String("credit_of")),
+	}
+	return sdk.HostFrom(ctx).Emit(ctx, EventIssued, payload, sdk.About(InvoiceEntity, inv.ID()),
+		sdk.IdempotencyKey("issued:"+inv.ID()))
+}
+
+// standing is the filter of a deal's invoice that stands: not cancelled,
+// not credited in full, not a credit note. A deal has at most one.
+func standing(deal string) string {
+	return sdk.And(sdk.Eq("deal", deal), sdk.Not(sdk.In("status", StatusCancelled, StatusCredited, StatusCreditNote)))
 }
 
 // giveBack returns a number an invoice that was not made took.

@@ -19,6 +19,10 @@ type payArgs struct {
 	Method    string         `json:"method"`
 	Rate      any            `json:"rate"`
 	Reference string         `json:"reference"`
+	// Allocations, on a company or contact: the invoices the payment pays.
+	Allocations *struct {
+		Items []allocArg `json:"items"`
+	} `json:"allocations"`
 }
 
 // maxAttempts bounds the retries of an invoice update that keeps losing to
@@ -34,8 +38,14 @@ func (p *Plugin) pay(ctx context.Context, call sdk.Call) (any, error) {
 	if err := call.DecodeArgs(&a); err != nil {
 		return nil, sdk.Refuse(sdk.CodeInvalidArgs, "record_payment: "+err.Error())
 	}
+	if call.Record != nil && (call.Record.Entity == "company" || call.Record.Entity == "contact") {
+		return p.payCustomer(ctx, call, a)
+	}
 	if call.Record == nil || call.Record.Entity != InvoiceEntity {
-		return nil, sdk.RefuseField("entity", sdk.CodeInvalidArgs, "record_payment works on an invoice")
+		return nil, sdk.RefuseField("entity", sdk.CodeInvalidArgs, "record_payment works on an invoice, or on a company or contact with allocations")
+	}
+	if a.Allocations != nil {
+		return nil, sdk.RefuseField("allocations", sdk.CodeInvalidArgs, "allocations: a payment of one invoice pays that invoice; record a payment of several on their company or contact")
 	}
 	paid, err := moneyOf(a.Amount)
 	if err != nil {
@@ -99,49 +109,13 @@ func recordPayment(ctx context.Context, invoiceID string, in payment) (map[strin
 	if key != "" {
 		opts = append(opts, sdk.IdempotencyKey(key+":invoice"))
 	}
-	for attempt := 0; ; attempt++ {
-		if err := payable(inv); err != nil {
-			return nil, err
-		}
-		bal, err := moneyOf(inv["balance"])
-		if err != nil {
-			return nil, fmt.Errorf("invoice %s: balance: %w", inv.String("number"), err)
-		}
-		before, err := moneyOf(inv["paid"])
-		if err != nil {
-			return nil, fmt.Errorf("invoice %s: paid: %w", inv.String("number"), err)
-		}
-		if converted > bal.Minor {
-			what := Money{converted, cur}.String()
-			if paid.Currency != cur {
-				what = fmt.Sprintf("%s (%s at %s)", what, paid, rateText)
-			}
-			return nil, sdk.RefuseField("amount", CodeOverpayment, fmt.Sprintf("the payment of %s is more than the balance of invoice %s, %s; nothing was recorded",
-				what, inv.String("number"), bal))
-		}
-		left := bal.Minor - converted
-		status := StatusPartlyPaid
-		switch {
-		case left == 0:
-			status = StatusPaid
-		case inv.String("status") == StatusOverdue:
-			status = StatusOverdue
-		}
-		updated, err := host.Update(ctx, InvoiceEntity, inv.ID(), map[string]any{
-			"paid": Money{before.Minor + converted, cur}.JSON(), "balance": Money{left, cur}.JSON(), "status": status,
-		}, append(opts, sdk.IfVersion(inv.Version()))...)
-		if errors.Is(err, sdk.ErrConflict) && attempt < maxAttempts {
-			series.Backoff(ctx, attempt)
-			if inv, err = host.Get(ctx, InvoiceEntity, inv.ID()); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		inv = updated
-		break
+	what := Money{converted, cur}.String()
+	if paid.Currency != cur {
+		what = fmt.Sprintf("%s (%s at %s)", what, paid, rateText)
+	}
+	inv, err = applyPayment(ctx, inv, converted, "amount", what, opts...)
+	if err != nil {
+		return nil, err
 	}
 	values := map[string]any{
 		"amount": paid.JSON(), "paid_on": in.Day.Format(time.DateOnly), "method": method, "rate": orNil(rateText),
@@ -163,6 +137,52 @@ func recordPayment(ctx context.Context, invoiceID string, in payment) (map[strin
 		return nil, fmt.Errorf("invoice %s: allocate the payment: %w", inv.String("number"), err)
 	}
 	return map[string]any{"payment": pm, "allocation": alloc, "invoice": inv}, nil
+}
+
+// applyPayment adds converted (minor units of the invoice's currency) to
+// the invoice's paid amount and takes it from its balance, setting its
+// status, under its version: a concurrent payment is seen, and a payment
+// larger than the balance is refused (naming field and what, the payment
+// as the user gave it). It answers the invoice as updated.
+func applyPayment(ctx context.Context, inv sdk.Record, converted int64, field, what string, opts ...sdk.Option) (sdk.Record, error) {
+	host := sdk.HostFrom(ctx)
+	cur := inv.String("currency")
+	for attempt := 0; ; attempt++ {
+		if err := payable(inv); err != nil {
+			return nil, err
+		}
+		bal, err := moneyOf(inv["balance"])
+		if err != nil {
+			return nil, fmt.Errorf("invoice %s: balance: %w", inv.String("number"), err)
+		}
+		before, err := moneyOf(inv["paid"])
+		if err != nil {
+			return nil, fmt.Errorf("invoice %s: paid: %w", inv.String("number"), err)
+		}
+		if converted > bal.Minor {
+			return nil, sdk.RefuseField(field, CodeOverpayment, fmt.Sprintf("the payment of %s is more than the balance of invoice %s, %s; nothing was recorded",
+				what, inv.String("number"), bal))
+		}
+		left := bal.Minor - converted
+		status := StatusPartlyPaid
+		switch {
+		case left == 0:
+			status = StatusPaid
+		case inv.String("status") == StatusOverdue:
+			status = StatusOverdue
+		}
+		updated, err := host.Update(ctx, InvoiceEntity, inv.ID(), map[string]any{
+			"paid": Money{before.Minor + converted, cur}.JSON(), "balance": Money{left, cur}.JSON(), "status": status,
+		}, append(opts, sdk.IfVersion(inv.Version()))...)
+		if errors.Is(err, sdk.ErrConflict) && attempt < maxAttempts {
+			series.Backoff(ctx, attempt)
+			if inv, err = host.Get(ctx, InvoiceEntity, inv.ID()); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return updated, err
+	}
 }
 
 // repeated answers a payment recorded before, with its allocation and
@@ -248,8 +268,17 @@ func (p *Plugin) cancel(ctx context.Context, call sdk.Call) (any, error) {
 		if inv.String("status") == StatusCancelled {
 			return nil, sdk.RefuseField("entity", sdk.CodeInvalidArgs, fmt.Sprintf("invoice %s is cancelled already", inv.String("number")))
 		}
+		switch st := inv.String("status"); {
+		case inv.String("credit_of") != "" || st == StatusCreditNote:
+			return nil, sdk.RefuseField("entity", CodeNotCreditable, fmt.Sprintf("%s is a credit note: it stays; issue the invoice again if it was wrong", inv.String("number")))
+		case st == StatusCredited:
+			return nil, sdk.RefuseField("entity", CodeHasPayments, fmt.Sprintf("invoice %s is credited in full: its credit notes already cancel it", inv.String("number")))
+		}
 		if pd, err := moneyOf(inv["paid"]); err == nil && pd.Minor != 0 {
-			return nil, sdk.RefuseField("entity", CodeHasPayments, fmt.Sprintf("invoice %s has payments of %s: it cannot be cancelled", inv.String("number"), pd))
+			return nil, sdk.RefuseField("entity", CodeHasPayments, fmt.Sprintf("invoice %s has payments of %s: it cannot be cancelled; issue a credit note (credit_invoice) for what is not owed, and refund what was paid; nothing was changed", inv.String("number"), pd))
+		}
+		if cr, err := moneyOf(inv["credited"]); err == nil && cr.Minor != 0 {
+			return nil, sdk.RefuseField("entity", CodeHasPayments, fmt.Sprintf("invoice %s has credit notes of %s: it cannot be cancelled; credit the rest (credit_invoice) instead; nothing was changed", inv.String("number"), cr))
 		}
 		values := map[string]any{"status": StatusCancelled, "cancel_reason": orNil(a.Reason)}
 		if c := inv.String("currency"); c != "" {

@@ -75,7 +75,7 @@ func (p *Plugin) revenue(ctx context.Context, call sdk.Call) (any, error) {
 		deals[id] = d
 		return d, err
 	}
-	filter := sdk.And(sdk.Ge("issue_date", from), sdk.Le("issue_date", to), sdk.In("status", StatusIssued, StatusPartlyPaid, StatusPaid, StatusOverdue))
+	filter := sdk.And(sdk.Ge("issue_date", from), sdk.Le("issue_date", to), sdk.In("status", StatusIssued, StatusPartlyPaid, StatusPaid, StatusOverdue, StatusCredited, StatusCreditNote))
 	err = each(ctx, InvoiceEntity, filter, "issue_date", func(inv sdk.Record) error {
 		net, err := moneyOf(inv["net"])
 		if err != nil {

@@ -1,16 +1,22 @@
 package doctemplates
 
-import "github.com/crmkit/crm/plugins/sdk"
+import (
+	"github.com/crmkit/crm/plugins/sdk"
+	"github.com/crmkit/crm/plugins/sdk/series"
+)
 
 // Manifest declares the plugin's entities, actions and buttons, labelled in
 // the six languages of the UI.
-func (*Plugin) Manifest() sdk.Manifest { return localized(manifest()) }
+func (*Plugin) Manifest() sdk.Manifest {
+	return sdk.Localize(manifest(), translations, series.Translations(SeriesEntity))
+}
 
 // translations are the labels of the manifest's entities ("document"),
 // fields ("document.number", or "*.name" for a field of every entity) and
 // buttons ("button:generate_document") in the languages other than
-// English, which the manifest itself holds.
-var translations = map[string]map[string]string{
+// English, which the manifest itself holds; the series entity's fields
+// are labelled by package series.
+var translations = sdk.Translations{
 	TemplateEntity: {"hy": "Փաստաթղթի ձևանմուշ", "lt": "Dokumento šablonas", "az": "Sənəd şablonu", "fa": "قالب سند", "ru": "Шаблон документа"},
 	DocumentEntity: {"hy": "Փաստաթուղթ", "lt": "Dokumentas", "az": "Sənəd", "fa": "سند", "ru": "Документ"},
 	SeriesEntity:   {"hy": "Փաստաթղթերի սերիա", "lt": "Dokumentų serija", "az": "Sənəd seriyası", "fa": "سری اسناد", "ru": "Серия документов"},
@@ -41,40 +47,6 @@ var translations = map[string]map[string]string{
 	DocumentEntity + ".contact":           {"hy": "Կոնտակտ", "lt": "Kontaktas", "az": "Əlaqə", "fa": "مخاطب", "ru": "Контакт"},
 	DocumentEntity + ".company":           {"hy": "Ընկերություն", "lt": "Įmonė", "az": "Şirkət", "fa": "شرکت", "ru": "Компания"},
 
-	SeriesEntity + ".last":  {"hy": "Վերջին համար", "lt": "Paskutinis numeris", "az": "Son nömrə", "fa": "آخرین شماره", "ru": "Последний номер"},
-	SeriesEntity + ".free":  {"hy": "Վերադարձված համարներ", "lt": "Grąžinti numeriai", "az": "Qaytarılmış nömrələr", "fa": "شماره‌های برگشتی", "ru": "Возвращённые номера"},
-	SeriesEntity + ".taken": {"hy": "Վերջին գրառման համարը", "lt": "Paskutinio įrašo numeris", "az": "Son yazının nömrəsi", "fa": "شمارهٔ آخرین ثبت", "ru": "Номер последней записи"},
-
 	"button:" + ActionGenerate: {"hy": "Ստեղծել փաստաթուղթ", "lt": "Sukurti dokumentą", "az": "Sənəd yarat", "fa": "ساخت سند", "ru": "Создать документ"},
 	"button:" + ActionUpload:   {"hy": "Վերբեռնել ձևանմուշ", "lt": "Įkelti šabloną", "az": "Şablon yüklə", "fa": "بارگذاری قالب", "ru": "Загрузить шаблон"},
-}
-
-// localized is m with the labels of translations, and each label's
-// English as "en".
-func localized(m sdk.Manifest) sdk.Manifest {
-	with := func(label string, keys ...string) map[string]string {
-		for _, k := range keys {
-			if tr, ok := translations[k]; ok {
-				out := map[string]string{"en": label}
-				for lang, s := range tr {
-					out[lang] = s
-				}
-				return out
-			}
-		}
-		return nil
-	}
-	for i := range m.Entities {
-		e := &m.Entities[i]
-		e.Labels = with(e.Label, e.Name)
-		for j := range e.Fields {
-			f := &e.Fields[j]
-			f.Labels = with(f.Label, e.Name+"."+f.Name, "*."+f.Name)
-		}
-	}
-	for i := range m.UIActions {
-		u := &m.UIActions[i]
-		u.Labels = with(u.Label, "button:"+u.Action)
-	}
-	return m
 }

@@ -55,6 +55,19 @@ func Fields() []sdk.Field {
 	}
 }
 
+// Translations are the labels of Fields in the UI's languages other than
+// English, for the series entity named entity (sdk.Localize).
+func Translations(entity string) sdk.Translations {
+	return sdk.Translations{
+		entity + ".key":    {"hy": "Սերիա և տարի", "lt": "Serija ir metai", "az": "Seriya və il", "fa": "سری و سال", "ru": "Серия и год"},
+		entity + ".series": {"hy": "Սերիա", "lt": "Serija", "az": "Seriya", "fa": "سری", "ru": "Серия"},
+		entity + ".year":   {"hy": "Տարի", "lt": "Metai", "az": "İl", "fa": "سال", "ru": "Год"},
+		entity + ".last":   {"hy": "Վերջին համար", "lt": "Paskutinis numeris", "az": "Son nömrə", "fa": "آخرین شماره", "ru": "Последний номер"},
+		entity + ".free":   {"hy": "Վերադարձված համարներ", "lt": "Grąžinti numeriai", "az": "Qaytarılmış nömrələr", "fa": "شماره‌های برگشتی", "ru": "Возвращённые номера"},
+		entity + ".taken":  {"hy": "Վերջին գրառման համարը", "lt": "Paskutinio įrašo numeris", "az": "Son yazının nömrəsi", "fa": "شمارهٔ آخرین ثبت", "ru": "Номер последней записи"},
+	}
+}
+
 // Allocator takes and gives back numbers of series kept in records of
 // Entity, an entity with Fields.
 type Allocator struct {

@@ -1,0 +1,38 @@
+package sdk
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestLocalize: an entity's, a field's (its own key before "*.") and a
+// button's labels come from the translations with the English label as
+// "en"; what they do not name keeps its labels, and Unlabelled names it.
+func TestLocalize(t *testing.T) {
+	m := Manifest{
+		Entities: []Entity{{Name: "invoice", Label: "Invoice", Fields: []Field{
+			{Name: "name", Label: "Name"}, {Name: "number", Label: "Number"}, {Name: "odd", Label: "Odd"},
+		}}},
+		UIActions: []UIAction{{Entity: "deal", Action: "issue", Label: "Issue"}},
+	}
+	m = Localize(m, Translations{
+		"invoice":      {"ru": "Счёт"},
+		"*.name":       {"ru": "Название"},
+		"*.number":     {"ru": "Номер"},
+		"button:issue": {"ru": "Выставить"},
+	}, Translations{"invoice.number": {"ru": "Номер счёта"}, "invoice": {"ru": "ignored"}})
+	e := m.Entities[0]
+	for what, got := range map[string]map[string]string{
+		"entity": e.Labels, "name": e.Fields[0].Labels, "number": e.Fields[1].Labels, "button": m.UIActions[0].Labels,
+	} {
+		if got["en"] == "" || got["ru"] == "" || got["ru"] == "ignored" {
+			t.Errorf("%s: %v", what, got)
+		}
+	}
+	if got := e.Fields[1].Labels["ru"]; got != "Номер счёта" {
+		t.Errorf("a field's own key comes before its *. key: %q", got)
+	}
+	if got := Unlabelled(m, []string{"en", "ru"}); !slices.Equal(got, []string{"field invoice.odd: en", "field invoice.odd: ru"}) {
+		t.Errorf("Unlabelled = %q", got)
+	}
+}
