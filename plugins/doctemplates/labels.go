@@ -41,9 +41,10 @@ var translations = map[string]map[string]string{
 	DocumentEntity + ".contact":           {"hy": "Կոնտակտ", "lt": "Kontaktas", "az": "Əlaqə", "fa": "مخاطب", "ru": "Контакт"},
 	DocumentEntity + ".company":           {"hy": "Ընկերություն", "lt": "Įmonė", "az": "Şirkət", "fa": "شرکت", "ru": "Компания"},
 
-	SeriesEntity + ".last":  {"hy": "Վերջին համար", "lt": "Paskutinis numeris", "az": "Son nömrə", "fa": "آخرین شماره", "ru": "Последний номер"},
-	SeriesEntity + ".free":  {"hy": "Վերադարձված համարներ", "lt": "Grąžinti numeriai", "az": "Qaytarılmış nömrələr", "fa": "شماره‌های برگشتی", "ru": "Возвращённые номера"},
-	SeriesEntity + ".taken": {"hy": "Վերջին գրառման համարը", "lt": "Paskutinio įrašo numeris", "az": "Son yazının nömrəsi", "fa": "شمارهٔ آخرین ثبت", "ru": "Номер последней записи"},
+	SeriesEntity + ".last":    {"hy": "Վերջին համար", "lt": "Paskutinis numeris", "az": "Son nömrə", "fa": "آخرین شماره", "ru": "Последний номер"},
+	SeriesEntity + ".free":    {"hy": "Վերադարձված համարներ", "lt": "Grąžinti numeriai", "az": "Qaytarılmış nömrələr", "fa": "شماره‌های برگشتی", "ru": "Возвращённые номера"},
+	SeriesEntity + ".taken":   {"hy": "Վերջին գրառման համարը", "lt": "Paskutinio įrašo numeris", "az": "Son yazının nömrəsi", "fa": "شمارهٔ آخرین ثبت", "ru": "Номер последней записи"},
+	SeriesEntity + ".pending": {"hy": "Վերցված, դեռ չօգտագործված համարներ", "lt": "Paimti, dar nepanaudoti numeriai", "az": "Götürülmüş, hələ istifadə olunmamış nömrələr", "fa": "شماره‌های برداشته‌شده، هنوز به‌کارنرفته", "ru": "Выданные, ещё не использованные номера"},
 
 	"button:" + ActionGenerate: {"hy": "Ստեղծել փաստաթուղթ", "lt": "Sukurti dokumentą", "az": "Sənəd yarat", "fa": "ساخت سند", "ru": "Создать документ"},
 	"button:" + ActionUpload:   {"hy": "Վերբեռնել ձևանմուշ", "lt": "Įkelti šabloną", "az": "Şablon yüklə", "fa": "بارگذاری قالب", "ru": "Загрузить шаблон"},
