@@ -15,9 +15,11 @@
 //     empties first (smallest first). Numbers in the year thus stay
 //     1..last without a hole, though a given-back one may go to later work.
 //   - A take with an idempotency key takes the same number when repeated
-//     (a rule's call retried): the take is an Update with a key derived
-//     from it, and the host answers a repeated keyed write with what the
-//     first one wrote (the record's "taken").
+//     (a rule's call retried). With Exists, the pending number keeps a
+//     hash of the key, and a repeat finds it there. Without, the take is
+//     an Update with a key derived from it, and the host answers a
+//     repeated keyed write with the record as it is now, whose "taken" is
+//     the first take's number only while no other take came between.
 //
 // A crash of the plugin (kill -9) between taking a number and using it
 // gives nothing back. An Allocator with Exists closes that hole too, with
@@ -32,15 +34,19 @@
 // The sweep rests on one assumption: a number's use (or its give-back)
 // ends within Grace of its take. Grace is 2 minutes by default, twelve
 // times the host's call deadline (10 s), past which the host has given
-// up on the call that took the number; an admin who raises the call
-// deadline towards Grace must raise Grace too. A keyed take repeated more
+// up on the call that took the number and refuses its writes (a give-back
+// has 5 s more); a host with a call deadline near Grace needs a longer
+// Grace. A keyed take repeated more
 // than Grace/2 after the first one (a rule's retry long after a crash)
 // does not reuse the first one's number, which a sweep may have handed
-// on: it takes a new one.
+// on: it takes a new one, as does one repeated after the first call gave
+// its number back.
 package series
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -114,6 +120,7 @@ func (a Allocator) Take(ctx context.Context, series string, year int, key string
 		return 0, fmt.Errorf("series %s: %w", skey, err)
 	}
 	known := map[int64]bool{} // Exists' answers, across attempts
+	kh := keyHash(key)
 	for attempt := 0; attempt < MaxAttempts; attempt++ {
 		if attempt > 0 {
 			if rec, err = host.Get(ctx, a.Entity, rec.ID()); err != nil {
@@ -122,6 +129,14 @@ func (a Allocator) Take(ctx context.Context, series string, year int, key string
 		}
 		st := readState(rec)
 		now := time.Now()
+		if a.Exists != nil && key != "" {
+			// A repeated keyed take: the number the first one took, while
+			// it is pending still (not given back, not swept) and young
+			// enough not to be swept during this call's use of it.
+			if p, ok := st.pendingFor(kh); ok && now.Sub(time.UnixMilli(p.at)) < a.grace()/2 {
+				return p.n, nil
+			}
+		}
 		a.sweep(ctx, series, year, &st, now, known)
 		var n int64
 		if len(st.free) > 0 {
@@ -130,11 +145,10 @@ func (a Allocator) Take(ctx context.Context, series string, year int, key string
 			st.last++
 			n = st.last
 		}
-		if a.Exists != nil {
-			st.pending = append(st.pending, pendingNumber{n: n, at: now.UnixMilli()})
-		}
 		opts := []sdk.Option{sdk.IfVersion(rec.Version())}
-		if key != "" {
+		if a.Exists != nil {
+			st.pending = append(st.pending, pendingNumber{n: n, at: now.UnixMilli(), key: kh})
+		} else if key != "" {
 			opts = append(opts, sdk.IdempotencyKey(key+":number"))
 		}
 		values := st.values()
@@ -147,18 +161,7 @@ func (a Allocator) Take(ctx context.Context, series string, year int, key string
 		if err != nil {
 			return 0, fmt.Errorf("series %s: take a number: %w", skey, err)
 		}
-		taken := Int(out, "taken")
-		if key != "" && a.Exists != nil {
-			// A repeated keyed take is answered with the first one's
-			// record. Long after it, a sweep may have handed the number
-			// on: take a new one, under a key of its own.
-			for _, p := range parsePending(out.String("pending")) {
-				if p.n == taken && p.at != now.UnixMilli() && now.Sub(time.UnixMilli(p.at)) > a.grace()/2 {
-					return a.Take(ctx, series, year, key+":"+strconv.FormatInt(p.at, 10))
-				}
-			}
-		}
-		return taken, nil
+		return Int(out, "taken"), nil
 	}
 	return 0, fmt.Errorf("series %s: no number after %d attempts: too many takers at once", skey, MaxAttempts)
 }
@@ -300,9 +303,32 @@ type state struct {
 }
 
 // pendingNumber is a number taken at (Unix milliseconds) whose use has
-// not been seen yet.
+// not been seen yet; key is the keyHash of its take's key ("" for none).
 type pendingNumber struct {
 	n, at int64
+	key   string
+}
+
+// keyHash is a take's key as its pending number keeps it: short, and
+// without the list's separators. "" for no key.
+func keyHash(key string) string {
+	if key == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:8])
+}
+
+// pendingFor is the latest pending number a take with key hash kh took.
+func (st state) pendingFor(kh string) (pendingNumber, bool) {
+	var out pendingNumber
+	found := false
+	for _, p := range st.pending {
+		if kh != "" && p.key == kh && (!found || p.at >= out.at) {
+			out, found = p, true
+		}
+	}
+	return out, found
 }
 
 func readState(rec sdk.Record) state {
@@ -381,19 +407,21 @@ func parseFree(s string) []int64 {
 	return out
 }
 
-// parsePending reads pending numbers, "5@1767225600000,7@1767225601234"
-// (number@Unix milliseconds of its take).
+// parsePending reads pending numbers,
+// "5@1767225600000,7@1767225601234@9f86d081884c7d65" (number@Unix
+// milliseconds of its take, and @the hash of its key when it had one).
 func parsePending(s string) []pendingNumber {
 	var out []pendingNumber
 	for part := range strings.SplitSeq(s, ",") {
-		num, at, ok := strings.Cut(strings.TrimSpace(part), "@")
+		num, rest, ok := strings.Cut(strings.TrimSpace(part), "@")
 		if !ok {
 			continue
 		}
+		at, kh, _ := strings.Cut(rest, "@")
 		n, err1 := strconv.ParseInt(num, 10, 64)
 		t, err2 := strconv.ParseInt(at, 10, 64)
 		if err1 == nil && err2 == nil {
-			out = append(out, pendingNumber{n: n, at: t})
+			out = append(out, pendingNumber{n: n, at: t, key: kh})
 		}
 	}
 	return out
@@ -406,6 +434,9 @@ func formatPending(pending []pendingNumber) any {
 	parts := make([]string, len(pending))
 	for i, p := range pending {
 		parts[i] = strconv.FormatInt(p.n, 10) + "@" + strconv.FormatInt(p.at, 10)
+		if p.key != "" {
+			parts[i] += "@" + p.key
+		}
 	}
 	return strings.Join(parts, ",")
 }

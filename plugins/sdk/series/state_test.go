@@ -11,9 +11,9 @@ import (
 // The series record's fields read back what was written, and records
 // written before "pending" existed read as none pending.
 func TestStateRoundTrip(t *testing.T) {
-	st := state{last: 9, free: []int64{3, 7}, pending: []pendingNumber{{8, 1767225600000}, {9, 1767225601234}}}
+	st := state{last: 9, free: []int64{3, 7}, pending: []pendingNumber{{8, 1767225600000, ""}, {9, 1767225601234, "9f86d081884c7d65"}}}
 	v := st.values()
-	if v["free"] != "3,7" || v["pending"] != "8@1767225600000,9@1767225601234" {
+	if v["free"] != "3,7" || v["pending"] != "8@1767225600000,9@1767225601234@9f86d081884c7d65" {
 		t.Fatalf("values: %v", v)
 	}
 	back := readState(map[string]any{"last": float64(9), "free": v["free"], "pending": v["pending"]})
@@ -64,12 +64,12 @@ func TestSweep(t *testing.T) {
 		}
 		return exists[n], nil
 	}}
-	st := state{last: 5, pending: []pendingNumber{{1, old}, {2, old}, {3, old}, {4, old}, {5, young}}}
+	st := state{last: 5, pending: []pendingNumber{{n: 1, at: old}, {n: 2, at: old}, {n: 3, at: old}, {n: 4, at: old}, {n: 5, at: young}}}
 	known := map[int64]bool{}
 	if !a.sweep(context.Background(), "Q", 2026, &st, now, known) {
 		t.Fatal("the sweep changed nothing")
 	}
-	if st.last != 5 || !slices.Equal(st.free, []int64{2}) || !slices.Equal(st.pending, []pendingNumber{{3, old}, {5, young}}) {
+	if st.last != 5 || !slices.Equal(st.free, []int64{2}) || !slices.Equal(st.pending, []pendingNumber{{n: 3, at: old}, {n: 5, at: young}}) {
 		t.Fatalf("after the sweep: %+v", st)
 	}
 	if !slices.Equal(asked, []int64{1, 2, 3, 4}) {
@@ -77,13 +77,13 @@ func TestSweep(t *testing.T) {
 	}
 	// Another attempt of the same write asks again only about 3.
 	asked = nil
-	st = state{last: 5, pending: []pendingNumber{{1, old}, {2, old}, {3, old}}}
+	st = state{last: 5, pending: []pendingNumber{{n: 1, at: old}, {n: 2, at: old}, {n: 3, at: old}}}
 	a.sweep(context.Background(), "Q", 2026, &st, now, known)
 	if !slices.Equal(asked, []int64{3}) {
 		t.Errorf("the second attempt asked about %v", asked)
 	}
 	// Without Exists nothing is swept.
-	st = state{last: 2, pending: []pendingNumber{{2, old}}}
+	st = state{last: 2, pending: []pendingNumber{{n: 2, at: old}}}
 	if (Allocator{Entity: "s"}).sweep(context.Background(), "Q", 2026, &st, now, known) || st.last != 2 {
 		t.Errorf("a sweep without Exists: %+v", st)
 	}

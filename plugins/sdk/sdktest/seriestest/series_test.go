@@ -208,9 +208,23 @@ func TestKeyedRetryAfterSweep(t *testing.T) {
 	mustTake(t, h, "use", "1ns", "", 1) // the sweep handed 1 on
 	mustTake(t, h, "use", "1ns", "rule:1", 2)
 	gapless(t, h)
-	// Within the grace period a keyed repeat takes the same number.
+	// Within half the grace period a keyed repeat takes the same number
+	// (and not the number another take took meanwhile).
 	mustTake(t, h, "leave", "1h", "rule:2", 3)
+	mustTake(t, h, "use", "1h", "", 4)
 	mustTake(t, h, "use", "1h", "rule:2", 3)
+	gapless(t, h)
+}
+
+// A rule's call retried with its key after its first attempt failed and
+// gave its number back, which another call then took, takes a new number.
+func TestKeyedRetryAfterGiveBack(t *testing.T) {
+	h := start(t)
+	if _, err := take(h, "fail", "1h", "rule:1"); err == nil {
+		t.Fatal("the failing take answered")
+	}
+	mustTake(t, h, "use", "1h", "", 1)
+	mustTake(t, h, "use", "1h", "rule:1", 2)
 	gapless(t, h)
 }
 
