@@ -33,14 +33,13 @@
 //
 // The sweep rests on one assumption: a number's use (or its give-back)
 // ends within Grace of its take. Grace is 2 minutes by default, twelve
-// times the host's call deadline (10 s), past which the host has given
-// up on the call that took the number and refuses its writes (a give-back
-// has 5 s more); a host with a call deadline near Grace needs a longer
-// Grace. A keyed take repeated more
-// than Grace/2 after the first one (a rule's retry long after a crash)
-// does not reuse the first one's number, which a sweep may have handed
-// on: it takes a new one, as does one repeated after the first call gave
-// its number back.
+// times the host's call deadline (10 s), past which the call's context is
+// done and its writes through the Host fail (a give-back has 5 s more);
+// a host with a call deadline near Grace needs a longer Grace. A keyed
+// take repeated more than Grace/2 after the first one (a rule's retry
+// long after a crash) does not reuse the first one's number, which a
+// sweep may have handed on: it takes a new one, as does a repeat after
+// the first call gave its number back.
 package series
 
 import (
