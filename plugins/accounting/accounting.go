@@ -144,7 +144,7 @@ type Plugin struct {
 func New() sdk.Plugin { return &Plugin{} }
 
 // numbers allocates invoice numbers, per series and year, without gaps.
-var numbers = series.Allocator{Entity: SeriesEntity}
+var numbers = series.Allocator{Entity: SeriesEntity, Exists: numberExists}
 
 func money(name, label string) sdk.Field {
 	return sdk.Field{Name: name, Label: label, Type: sdk.TypeMoney}
@@ -412,6 +412,7 @@ func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 	}
 	out.loc = loc
 	out.currency = c.Locale.Currency
+	recoverNumbers(ctx)
 
 	p.mu.Lock()
 	p.cfg = out

@@ -175,7 +175,8 @@ func manifest() sdk.Manifest {
 
 // Configure reads the settings and looks for the PDF converters: a missing
 // one is logged and shown as the plugin's warning (Health), and refused on
-// the documents that need it; DOCX documents work without any.
+// the documents that need it; DOCX documents work without any. It sweeps
+// the document series for numbers a crash left unused (series.Recover).
 func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 	var s Settings
 	if err := c.Decode(&s); err != nil {
@@ -192,6 +193,10 @@ func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 	p.mu.Lock()
 	p.settings, p.locale, p.missing = s, c.Locale, missing
 	p.mu.Unlock()
+	if err := numbers.Recover(ctx); err != nil {
+		sdk.HostFrom(ctx).Log(ctx, slog.LevelWarn, "the document numbers a crash left unused were not all swept; the next takes sweep them",
+			slog.String("err", err.Error()))
+	}
 	if !s.NoDefaultTemplates {
 		if err := p.installDefaults(ctx); err != nil {
 			sdk.HostFrom(ctx).Log(ctx, slog.LevelWarn, "the default templates were not installed", slog.String("err", err.Error()))

@@ -1,6 +1,7 @@
 package doctemplates
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/crmkit/crm/plugins/sdk"
@@ -14,8 +15,21 @@ import (
 // once everything that can be checked is checked (template, converter,
 // data); if filling, converting or storing the document still fails, the
 // number is given back. A rule's call retried with its idempotency key
-// takes the same number again.
-var numbers = series.Allocator{Entity: SeriesEntity}
+// takes the same number again. A number a crash of the plugin (kill -9)
+// left between its take and its document is handed out again once no
+// document has it two minutes later (series.Allocator.Exists): by the next
+// take of its series, or by the sweep at Configure.
+var numbers = series.Allocator{Entity: SeriesEntity, Exists: documentExists}
+
+// documentExists says whether a document has number n of series in year
+// (the document's number field is indexed).
+func documentExists(ctx context.Context, ser string, year int, n int64) (bool, error) {
+	page, err := sdk.HostFrom(ctx).List(ctx, sdk.Query{Entity: DocumentEntity, Filter: sdk.Eq("number", formatNumber(ser, year, n)), Limit: 1})
+	if err != nil {
+		return false, err
+	}
+	return len(page.Items) > 0, nil
+}
 
 // maxTakeAttempts bounds the retries of an upload that keeps losing a
 // template revision to concurrent uploads.
