@@ -105,8 +105,9 @@ type Plugin struct {
 // New returns the plugin, for the registry of first-party plugins.
 func New() sdk.Plugin { return &Plugin{} }
 
-// Manifest declares the phone_call entity, the webhooks and call.missed.
-func (*Plugin) Manifest() sdk.Manifest {
+// manifest declares the phone_call entity, the webhooks and call.missed,
+// labelled in English (labels.go adds the other languages).
+func manifest() sdk.Manifest {
 	routes := make([]sdk.Webhook, 0, 3)
 	for _, f := range []struct{ name, desc string }{
 		{FormatGeneric, `A call event {"call_id", "event": "ringing|answered|ended|missed", "from", "to", "at", "direction"?, "extension"?, "duration"?, "recording_url"?}, signed with X-Signature: sha256=<hex HMAC-SHA256 of the body>.`},
