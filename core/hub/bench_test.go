@@ -17,8 +17,12 @@ import (
 	"github.com/crmkit/crm/core/testkit"
 )
 
-// fanoutClients is how many websocket clients each change goes to.
-const fanoutClients = 1000
+// fanoutClients is how many websocket clients each change goes to, of
+// fanoutUsers users (a user may open at most hub.DefaultMaxPerUser).
+const (
+	fanoutClients = 1000
+	fanoutUsers   = 50
+)
 
 // BenchmarkFanout delivers one change to 1,000 websocket clients, each
 // subscribed to the entity over a real loopback connection, and reports
@@ -33,7 +37,12 @@ func BenchmarkFanout(b *testing.B) {
 	s := testkit.Start(b, map[string]string{"crm.hcl": testConfig})
 	recs := records.New(s.App.Store, s.App.Schema)
 	url := "ws" + strings.TrimPrefix(s.URL, "http") + "/api/v1/ws"
-	h := http.Header{"Authorization": {"Bearer " + s.AdminToken}}
+	headers := make([]http.Header, fanoutUsers)
+	for i := range headers {
+		_, token := s.AddUser(b, fmt.Sprintf("viewer%d@example.com", i), "viewer")
+		headers[i] = http.Header{"Authorization": {"Bearer " + token}}
+	}
+	h := func(i int) http.Header { return headers[i%fanoutUsers] }
 	got := make(chan time.Time, fanoutClients)
 	var sample []byte
 	var sampleOnce sync.Once
@@ -117,7 +126,7 @@ func bareBroadcast(b *testing.B, msg []byte, rounds int) []time.Duration {
 	}))
 	defer srv.Close()
 	got := make(chan time.Time, fanoutClients)
-	conns := dialAll(b, "ws"+strings.TrimPrefix(srv.URL, "http"), nil, func(*websocket.Conn) error { return nil })
+	conns := dialAll(b, "ws"+strings.TrimPrefix(srv.URL, "http"), func(int) http.Header { return nil }, func(*websocket.Conn) error { return nil })
 	for range fanoutClients {
 		<-ready
 	}
@@ -145,9 +154,10 @@ func bareBroadcast(b *testing.B, msg []byte, rounds int) []time.Duration {
 	return lat
 }
 
-// dialAll opens fanoutClients connections, 50 at a time, and runs setup
-// on each; they are closed when the benchmark ends.
-func dialAll(b *testing.B, url string, h http.Header, setup func(*websocket.Conn) error) []*websocket.Conn {
+// dialAll opens fanoutClients connections, 50 at a time, the i-th with
+// the headers h(i), and runs setup on each; they are closed when the
+// benchmark ends.
+func dialAll(b *testing.B, url string, h func(i int) http.Header, setup func(*websocket.Conn) error) []*websocket.Conn {
 	conns := make([]*websocket.Conn, fanoutClients)
 	errs := make(chan error, fanoutClients)
 	sem := make(chan struct{}, 50)
@@ -159,7 +169,7 @@ func dialAll(b *testing.B, url string, h http.Header, setup func(*websocket.Conn
 			defer wg.Done()
 			defer func() { <-sem }()
 			d := websocket.Dialer{HandshakeTimeout: time.Minute}
-			c, _, err := d.Dial(url, h)
+			c, _, err := d.Dial(url, h(i))
 			if err == nil {
 				err = setup(c)
 			}
