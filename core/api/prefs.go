@@ -23,21 +23,24 @@ func (s *Server) profileJSON(u *auth.User) map[string]any {
 	return out
 }
 
-// updateMe changes the caller's name, language and calendar:
-// PATCH /api/v1/auth/me {name?, language?, calendar?}; "" for language or
-// calendar goes back to the locale's default.
+// updateMe changes the caller's name, language, calendar and extension:
+// PATCH /api/v1/auth/me {name?, language?, calendar?, extension?}; "" for
+// language or calendar goes back to the locale's default, "" for extension
+// removes it.
 func (s *Server) updateMe(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	var in struct {
-		Name     *string `json:"name"`
-		Language *string `json:"language"`
-		Calendar *string `json:"calendar"`
+		Name      *string `json:"name"`
+		Language  *string `json:"language"`
+		Calendar  *string `json:"calendar"`
+		Extension *string `json:"extension"`
 	}
 	if err := readJSON(w, r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	u, err := s.opts.Auth.UpdateProfile(r.Context(), p.User.ID, auth.ProfileChange{
-		Name: in.Name, Language: in.Language, Calendar: in.Calendar, Languages: s.opts.Schema.Locale().Languages,
+		Name: in.Name, Language: in.Language, Calendar: in.Calendar, Extension: in.Extension,
+		Languages: s.opts.Schema.Locale().Languages,
 	})
 	if err != nil {
 		s.fail(w, r, err)
@@ -77,21 +80,22 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, p *auth.
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// updateUser: PATCH /api/v1/users/{id} {name?, role?, disabled?, password?}
+// updateUser: PATCH /api/v1/users/{id} {name?, role?, disabled?, password?, extension?}
 // (admin). Disabling ends the user's sessions and revokes its API tokens.
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	var in struct {
-		Name     *string `json:"name"`
-		Role     *string `json:"role"`
-		Disabled *bool   `json:"disabled"`
-		Password *string `json:"password"`
+		Name      *string `json:"name"`
+		Role      *string `json:"role"`
+		Disabled  *bool   `json:"disabled"`
+		Password  *string `json:"password"`
+		Extension *string `json:"extension"`
 	}
 	if err := readJSON(w, r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	u, err := s.opts.Auth.ChangeUser(r.Context(), r.PathValue("id"), auth.UserChange{
-		Name: in.Name, Role: in.Role, Disabled: in.Disabled, Password: in.Password,
+		Name: in.Name, Role: in.Role, Disabled: in.Disabled, Password: in.Password, Extension: in.Extension,
 	})
 	if err != nil {
 		s.fail(w, r, err)

@@ -143,3 +143,32 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 		t.Fatal("10 wrong current passwords in a row were not rate-limited")
 	}
 }
+
+// TestExtensionScenarios: a user's phone extension is set by the user on
+// PATCH /auth/me and by an admin on PATCH /users/{id}, checked (digits, 1
+// to 10), shown in /auth/me and the users list, and removed with "".
+func TestExtensionScenarios(t *testing.T) {
+	s := startUI(t)
+	admin := s.AdminToken
+	salesID, sales := s.AddUser(t, "sales@example.com", "sales")
+	s.Run(t, []testkit.Scenario{
+		{Name: "none at first", Method: "GET", Path: "/api/v1/auth/me", Token: sales, Status: 200, NotContains: []string{`"extension"`}},
+		{Name: "the user sets theirs", Method: "PATCH", Path: "/api/v1/auth/me", Token: sales, Body: map[string]any{"extension": "101"}, Status: 200,
+			Contains: []string{`"extension":"101"`}},
+		{Name: "me shows it", Method: "GET", Path: "/api/v1/auth/me", Token: sales, Status: 200, Contains: []string{`"extension":"101"`}},
+		{Name: "letters are refused", Method: "PATCH", Path: "/api/v1/auth/me", Token: sales, Body: map[string]any{"extension": "10a"}, Status: 422,
+			Contains: []string{`"field":"extension"`, "digits"}},
+		{Name: "eleven digits are refused", Method: "PATCH", Path: "/api/v1/auth/me", Token: sales, Body: map[string]any{"extension": "12345678901"}, Status: 422,
+			Contains: []string{`"field":"extension"`}},
+		{Name: "a sign is refused", Method: "PATCH", Path: "/api/v1/users/" + salesID, Token: admin, Body: map[string]any{"extension": "+101"}, Status: 422,
+			Contains: []string{`"field":"extension"`}},
+		{Name: "a refused change changes nothing", Method: "GET", Path: "/api/v1/auth/me", Token: sales, Status: 200, Contains: []string{`"extension":"101"`}},
+		{Name: "the admin sets it", Method: "PATCH", Path: "/api/v1/users/" + salesID, Token: admin, Body: map[string]any{"extension": "1234567890"}, Status: 200,
+			Contains: []string{`"extension":"1234567890"`}},
+		{Name: "the users list shows it", Method: "GET", Path: "/api/v1/users", Token: admin, Status: 200, Contains: []string{`"extension":"1234567890"`}},
+		{Name: "the user sees the admin's change", Method: "GET", Path: "/api/v1/auth/me", Token: sales, Status: 200, Contains: []string{`"extension":"1234567890"`}},
+		{Name: "the user removes it", Method: "PATCH", Path: "/api/v1/auth/me", Token: sales, Body: map[string]any{"extension": ""}, Status: 200,
+			NotContains: []string{`"extension"`}},
+		{Name: "a number is not a string", Method: "PATCH", Path: "/api/v1/auth/me", Token: sales, Body: map[string]any{"extension": 101}, Status: 400},
+	})
+}

@@ -22,12 +22,12 @@ func (s *Server) uiRoutes(authed func(string, authedHandler)) {
 // uiPaths adds the routes of uiRoutes to the OpenAPI document.
 func (s *Server) uiPaths(paths map[string]any) {
 	me := paths["/api/v1/auth/me"].(map[string]any)
-	me["patch"] = op("Change your name, language and calendar (\"\" for the locale's default)",
-		obj(map[string]any{"name": str(), "language": str(), "calendar": map[string]any{"type": "string", "enum": []string{"gregorian", "jalali", ""}}}), "200", nil)
+	me["patch"] = op("Change your name, language, calendar (\"\" for the locale's default) and phone extension (1-10 digits, \"\" for none)",
+		obj(map[string]any{"name": str(), "language": str(), "calendar": map[string]any{"type": "string", "enum": []string{"gregorian", "jalali", ""}}, "extension": str()}), "200", nil)
 	paths["/api/v1/auth/password"] = map[string]any{"post": op("Change your password; your other sessions end",
 		obj(map[string]any{"current": str(), "new": str()}), "204", nil)}
 	paths["/api/v1/users/{id}"] = map[string]any{"patch": op("Change a user (admin); disabling revokes its sessions and tokens",
-		obj(map[string]any{"name": str(), "role": str(), "disabled": map[string]any{"type": "boolean"}, "password": str()}), "200", nil)}
+		obj(map[string]any{"name": str(), "role": str(), "disabled": map[string]any{"type": "boolean"}, "password": str(), "extension": str()}), "200", nil)}
 	paths["/api/v1/users/directory"] = map[string]any{"get": op("Every active user's id and name, for any signed-in user (user fields, assignees)", nil, "200",
 		obj(map[string]any{"items": map[string]any{"type": "array", "items": obj(map[string]any{"id": str(), "name": str()})}}))}
 	paths["/api/v1/roles"] = map[string]any{"get": op("Roles with what each may read and write (admin)", nil, "200",

@@ -143,10 +143,14 @@ type User struct {
 	// means the locale block's default.
 	Language string `json:"language,omitempty"`
 	Calendar string `json:"calendar,omitempty"`
+	// Extension is the user's phone extension on the PBX (digits), ""
+	// when they have none; call tracking shows them the caller's card of
+	// the calls ringing there.
+	Extension string `json:"extension,omitempty"`
 }
 
 // Public returns what a client may see of the user: id, email, name, role,
-// created_at, disabled, and language and calendar when the user chose them.
+// created_at, disabled, and language, calendar and extension when set.
 func (u *User) Public() map[string]any {
 	out := map[string]any{
 		"id":         u.ID,
@@ -161,6 +165,9 @@ func (u *User) Public() map[string]any {
 	}
 	if u.Calendar != "" {
 		out["calendar"] = u.Calendar
+	}
+	if u.Extension != "" {
+		out["extension"] = u.Extension
 	}
 	return out
 }

@@ -17,17 +17,18 @@ const (
 
 // ProfileChange is a change a user makes to their own profile, or an admin
 // to anyone's. A nil field is left as it is; "" for Language or Calendar
-// goes back to the locale block's default.
+// goes back to the locale block's default; "" for Extension removes it.
 type ProfileChange struct {
-	Name     *string
-	Language *string
-	Calendar *string
+	Name      *string
+	Language  *string
+	Calendar  *string
+	Extension *string
 	// Languages are the languages the instance offers (the locale block's
 	// languages); a Language outside them is refused. Empty: any BCP 47 tag.
 	Languages []string
 }
 
-// UpdateProfile changes a user's name, language and calendar, after
+// UpdateProfile changes a user's name, language, calendar and extension, after
 // checking all of them: an *InvalidError names the first bad one.
 func (s *Service) UpdateProfile(ctx context.Context, userID string, c ProfileChange) (*User, error) {
 	if c.Name != nil {
@@ -49,6 +50,9 @@ func (s *Service) UpdateProfile(ctx context.Context, userID string, c ProfileCha
 	if c.Calendar != nil && *c.Calendar != "" && *c.Calendar != CalendarGregorian && *c.Calendar != CalendarJalali {
 		return nil, invalid("calendar", "unknown calendar %q; valid calendars: %s, %s", *c.Calendar, CalendarGregorian, CalendarJalali)
 	}
+	if err := checkExtension(c.Extension); err != nil {
+		return nil, err
+	}
 	err := s.changeUser(ctx, userID, func(u *User) {
 		if c.Name != nil {
 			u.Name = *c.Name
@@ -58,6 +62,9 @@ func (s *Service) UpdateProfile(ctx context.Context, userID string, c ProfileCha
 		}
 		if c.Calendar != nil {
 			u.Calendar = *c.Calendar
+		}
+		if c.Extension != nil {
+			u.Extension = *c.Extension
 		}
 	})
 	if err != nil {
@@ -103,12 +110,26 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, kee
 	return s.revokeTokensOf(ctx, userID, func(t *Token) bool { return t.Kind == KindSession && t.ID != keepToken })
 }
 
-// UserChange is an admin's change to a user; nil fields stay as they are.
+// UserChange is an admin's change to a user; nil fields stay as they are
+// ("" for Extension removes it).
 type UserChange struct {
-	Name     *string
-	Role     *string
-	Disabled *bool
-	Password *string
+	Name      *string
+	Role      *string
+	Disabled  *bool
+	Password  *string
+	Extension *string
+}
+
+// checkExtension refuses an extension that is not 1 to 10 digits ("" is
+// none).
+func checkExtension(ext *string) error {
+	if ext == nil || *ext == "" {
+		return nil
+	}
+	if len(*ext) > 10 || strings.Trim(*ext, "0123456789") != "" {
+		return invalid("extension", "extension %q: give 1 to 10 digits (0-9)", *ext)
+	}
+	return nil
 }
 
 // ChangeUser applies an admin's change to a user, after checking every
@@ -137,6 +158,9 @@ func (s *Service) ChangeUser(ctx context.Context, userID string, c UserChange) (
 			return nil, err
 		}
 	}
+	if err := checkExtension(c.Extension); err != nil {
+		return nil, err
+	}
 	err = s.changeUser(ctx, userID, func(u *User) {
 		if c.Name != nil {
 			u.Name = *c.Name
@@ -146,6 +170,9 @@ func (s *Service) ChangeUser(ctx context.Context, userID string, c UserChange) (
 		}
 		if c.Disabled != nil {
 			u.Disabled = *c.Disabled
+		}
+		if c.Extension != nil {
+			u.Extension = *c.Extension
 		}
 	})
 	if err != nil {
