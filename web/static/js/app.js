@@ -13,6 +13,7 @@ import './screens/pipeline.js';
 import './screens/tasks.js';
 import './search.js';
 import './notifications.js';
+import './callercard.js';
 import './screens/admin.js';
 import { me, ready, load } from './session.js';
 import { unauthenticated } from './api.js';

@@ -1,4 +1,5 @@
-// The account screen: change the password (POST /api/v1/auth/password).
+// The account screen: the phone extension (PATCH /api/v1/auth/me) and the
+// password (POST /api/v1/auth/password).
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { t } from '../locale/i18n.js';
@@ -6,6 +7,37 @@ import { api } from '../api.js';
 import { register } from '../router.js';
 import { me } from '../session.js';
 import { toast } from '../components.js';
+
+// Extension sets the user's phone extension: calls ringing there show the
+// caller's card (call tracking).
+function Extension() {
+  const [value, setValue] = useState(me.value?.user?.extension || '');
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  const submit = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    setError('');
+    try {
+      const res = await api('PATCH', '/auth/me', { extension: value.trim() });
+      if (res?.user && me.value) me.value = { ...me.value, user: { ...me.value.user, ...res.user, extension: res.user.extension } };
+      toast(t('account.extension_saved'));
+    } catch (x) {
+      setError(x.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<form class="card form" id="extension-form" onSubmit=${submit}>
+    <h2>${t('account.extension')}</h2>
+    <label for="my-extension">${t('account.extension')}</label>
+    <input id="my-extension" inputmode="numeric" pattern="[0-9]{1,10}" maxlength="10" dir="ltr" value=${value}
+      aria-describedby="my-extension-hint" aria-invalid=${error ? 'true' : undefined} onInput=${(e) => setValue(e.currentTarget.value)} />
+    <p class="muted" id="my-extension-hint">${t('account.extension_hint')}</p>
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+    <button type="submit" class="primary" disabled=${busy}>${t('common.save')}</button>
+  </form>`;
+}
 
 function Account() {
   const [current, setCurrent] = useState('');
@@ -51,6 +83,7 @@ function Account() {
       ${err('again')} ${err('form')}
       <button type="submit" class="primary" disabled=${busy}>${t('common.save')}</button>
     </form>
+    <${Extension} />
   </section>`;
 }
 

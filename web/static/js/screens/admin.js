@@ -87,7 +87,7 @@ function Users() {
   return html`<${ErrorBox} error=${list.error} />
     <table class="admin" id="users-table">
       <thead><tr><th>${t('admin.user_name')}</th><th>${t('admin.user_email')}</th><th>${t('admin.user_role')}</th>
-        <th>${t('admin.user_status')}</th><th>${t('admin.created')}</th></tr></thead>
+        <th>${t('admin.user_extension')}</th><th>${t('admin.user_status')}</th><th>${t('admin.created')}</th></tr></thead>
       <tbody>${items.map((u) => html`<tr key=${u.id} data-id=${u.id}>
         <td data-label=${t('admin.user_name')} dir="auto">${u.name}</td>
         <td data-label=${t('admin.user_email')} dir="auto">${u.email}</td>
@@ -98,6 +98,10 @@ function Users() {
             ${!roleNames.includes(u.role) && html`<option value=${u.role}>${u.role}</option>`}
             ${roleNames.map((r) => html`<option value=${r}>${r}</option>`)}
           </select></td>
+        <td data-label=${t('admin.user_extension')}>
+          <label class="sr-only" for=${'ext-' + u.id}>${t('admin.extension_of', { name: u.name || u.email })}</label>
+          <input id=${'ext-' + u.id} class="ext-input" inputmode="numeric" maxlength="10" size="6" dir="ltr" value=${u.extension || ''}
+            onChange=${(e) => update(u, { extension: e.currentTarget.value.trim() }, t('admin.extension_changed', { name: u.name || u.email }))} /></td>
         <td data-label=${t('admin.user_status')}>
           ${u.disabled ? html`<span class="state-stopped">${t('admin.disabled')}</span> ` : html`<span class="state-running">${t('admin.active')}</span> `}
           ${u.id !== self && html`<button type="button" class=${u.disabled ? '' : 'danger'} id=${'toggle-' + u.id}
