@@ -1,0 +1,120 @@
+package browsertest
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// callSecret is the calltracking plugin's secret in testdata/calltracking.hcl.
+const callSecret = "browser-test-calltracking-secret"
+
+// postCall posts a call event in the generic format to the calltracking
+// plugin's webhook, signed as docs/calltracking.md shows (X-Signature:
+// sha256=<hex HMAC-SHA256 of the body>), and fails unless it is applied.
+func (s *server) postCall(t testing.TB, event map[string]any) {
+	t.Helper()
+	body, err := json.Marshal(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := hmac.New(sha256.New, []byte(callSecret))
+	mac.Write(body)
+	req, err := http.NewRequest("POST", s.URL+"/hooks/calltracking/generic", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("call event %v = %d: %s", event, res.StatusCode, b)
+	}
+}
+
+// TestCallerCard: a call ringing at extension 101 shows the caller's card
+// (the contact's name linking to the contact, the owner, the open deal, the
+// last activity, the number) to the user whose extension is 101, and the
+// card goes when the call is answered; the user at extension 102, signed in
+// in another browser context, is shown none of it, and sees their own
+// call's card when one rings at 102.
+func TestCallerCard(t *testing.T) {
+	s := startCRMWith(t, "testdata/calltracking.hcl")
+	const annEmail, annPassword = "ann@example.com", "ann-password-2026"
+	const benEmail, benPassword = "ben@example.com", "ben-password-2026"
+	var ann, ben record
+	s.mustAPI(t, "POST", "/api/v1/users", map[string]string{"email": annEmail, "name": "Ann Hakobyan",
+		"role": "agent", "password": annPassword}, &ann)
+	s.mustAPI(t, "POST", "/api/v1/users", map[string]string{"email": benEmail, "name": "Ben Sargsyan",
+		"role": "agent", "password": benPassword}, &ben)
+	// The admin gives Ann hers; Ben sets his own on his account page below.
+	s.mustAPI(t, "PATCH", "/api/v1/users/"+ann["id"].(string), map[string]any{"extension": "101"}, nil)
+
+	var contact, deal record
+	s.mustAPI(t, "POST", "/api/v1/records/contact", map[string]any{"name": "Narek Grigoryan", "phone": "+37491123456",
+		"owner": ann["id"]}, &contact)
+	cid := contact["id"].(string)
+	s.mustAPI(t, "POST", "/api/v1/records/deal", map[string]any{"title": "Camry for Narek", "stage": "proposal", "contact": cid}, &deal)
+	s.mustAPI(t, "POST", "/api/v1/records/activity", map[string]any{"kind": "meeting", "subject": "Test drive of the Camry",
+		"contact": cid, "at": "2026-03-20T10:00:00Z"}, nil)
+
+	b := browser(t)
+	annTab := session(t, b)
+	benTab := session(t, b)
+	signInAs(t, annTab, s, annEmail, annPassword)
+	signInAs(t, benTab, s, benEmail, benPassword)
+	run(t, benTab, "Ben sets his extension on his account page",
+		chromedp.Navigate(s.URL+"/account"),
+		chromedp.WaitVisible(chromedp.CSS(`#my-extension`)),
+		setInput(`#my-extension`, "102"),
+		chromedp.Click(chromedp.CSS(`#extension-form button[type=submit]`)),
+		waitJS(`document.querySelector('.caller-cards')?.dataset.extension === '102'`),
+	)
+	run(t, annTab, "Ann's shell knows her extension",
+		waitJS(`document.querySelector('.caller-cards')?.dataset.extension === '101'`))
+
+	now := time.Now().UTC()
+	s.postCall(t, map[string]any{"call_id": "ct-1", "event": "ringing", "from": "091 123456", "to": "+37410555001",
+		"extension": "101", "at": now.Format(time.RFC3339)})
+	card := `document.querySelector('.caller-card[data-call="ct-1"]')`
+	run(t, annTab, "the caller's card shows at extension 101",
+		waitJS(card+`?.getAttribute('role') === 'alert'`),
+		waitJS(card+`.querySelector('.caller-name a')?.textContent.trim() === 'Narek Grigoryan'`),
+		waitJS(card+`.querySelector('.caller-name a').getAttribute('href') === '/records/contact/`+cid+`'`),
+		waitJS(card+`.querySelector('.caller-name').getAttribute('dir') === 'auto'`),
+		waitJS(card+`.querySelector('.caller-number')?.textContent === '+37491123456'`),
+		waitJS(card+`.querySelector('.caller-owner')?.textContent.includes('Ann Hakobyan')`),
+		waitJS(card+`.querySelector('.caller-deals')?.textContent.includes('Camry for Narek')`),
+		waitJS(card+`.querySelector('.caller-activities')?.textContent.includes('Test drive of the Camry')`),
+	)
+	screenshot(t, annTab, "en-caller-card")
+	run(t, benTab, "extension 102 shows no card",
+		waitJS(`document.querySelectorAll('.caller-card').length === 0`))
+
+	s.postCall(t, map[string]any{"call_id": "ct-1", "event": "answered", "from": "091 123456", "to": "+37410555001",
+		"extension": "101", "at": now.Add(10 * time.Second).Format(time.RFC3339)})
+	run(t, annTab, "the card goes once the call is answered",
+		waitJS(`document.querySelectorAll('.caller-card').length === 0`))
+
+	s.postCall(t, map[string]any{"call_id": "ct-2", "event": "ringing", "from": "093 555777", "to": "+37410555001",
+		"extension": "102", "at": now.Add(time.Minute).Format(time.RFC3339)})
+	run(t, benTab, "a call ringing at 102 shows at Ben's",
+		waitJS(`!!document.querySelector('.caller-card[data-call="ct-2"] .caller-name a')`),
+		waitJS(`[...document.querySelectorAll('.caller-card')].every(c => c.dataset.call === 'ct-2')`),
+	)
+	run(t, annTab, "and not at Ann's",
+		waitJS(`document.querySelectorAll('.caller-card').length === 0`))
+}
