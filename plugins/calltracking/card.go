@@ -15,7 +15,10 @@ import (
 // subscribed over the websocket to the ringing calls of an extension
 // (entity phone_call, filter extension == '101' && status == 'ringing')
 // shows it while the phone rings. What the plugin may not read (deals
-// without the grant) is left out.
+// without the grant) is left out. The web UI's caller card
+// (web/static/js/callercard.js) reads its lines: the name (" (new lead)"
+// after it), "Owner: <user id>", "Open deals:" and "Last activities:" with
+// a "- " line per item; docs/calltracking.md shows the format.
 func callerCard(ctx context.Context, st *callState) (string, error) {
 	host := sdk.HostFrom(ctx)
 	var b strings.Builder
