@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -45,12 +46,14 @@ func (s *server) postCall(t testing.TB, event map[string]any) {
 	}
 }
 
-// TestCallerCard: a call ringing at extension 101 shows the caller's card
+// TestCallerCard: with extension 101 given to Ann on the admin's users
+// page and 102 set by Ben on his account page, a call ringing at 101
+// shows the caller's card
 // (the contact's name linking to the contact, the owner, the open deal, the
 // last activity, the number) to the user whose extension is 101, and the
 // card goes when the call is answered; the user at extension 102, signed in
 // in another browser context, is shown none of it, and sees their own
-// call's card when one rings at 102.
+// call's card when one rings at 102 (a new lead's, marked so).
 func TestCallerCard(t *testing.T) {
 	s := startCRMWith(t, "testdata/calltracking.hcl")
 	const annEmail, annPassword = "ann@example.com", "ann-password-2026"
@@ -60,8 +63,6 @@ func TestCallerCard(t *testing.T) {
 		"role": "agent", "password": annPassword}, &ann)
 	s.mustAPI(t, "POST", "/api/v1/users", map[string]string{"email": benEmail, "name": "Ben Sargsyan",
 		"role": "agent", "password": benPassword}, &ben)
-	// The admin gives Ann hers; Ben sets his own on his account page below.
-	s.mustAPI(t, "PATCH", "/api/v1/users/"+ann["id"].(string), map[string]any{"extension": "101"}, nil)
 
 	var contact, deal record
 	s.mustAPI(t, "POST", "/api/v1/records/contact", map[string]any{"name": "Narek Grigoryan", "phone": "+37491123456",
@@ -72,6 +73,24 @@ func TestCallerCard(t *testing.T) {
 		"contact": cid, "at": "2026-03-20T10:00:00Z"}, nil)
 
 	b := browser(t)
+	// The admin gives Ann hers on the users page; Ben sets his own on his
+	// account page.
+	adminTab := session(t, b)
+	signIn(t, adminTab, s)
+	annID := ann["id"].(string)
+	run(t, adminTab, "the admin sets Ann's extension on the users page",
+		chromedp.Navigate(s.URL+"/admin/users"),
+		waitJS(fmt.Sprintf(`(() => { const el = document.getElementById(%s); if (!el) return false;
+			el.value = '101'; el.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`, jsString("ext-"+annID))),
+		s.waitAPI(t, "/api/v1/users", "Ann's extension", func(r record) bool {
+			for _, u := range r["items"].([]any) {
+				if u := u.(map[string]any); u["id"] == annID {
+					return u["extension"] == "101"
+				}
+			}
+			return false
+		}),
+	)
 	annTab := session(t, b)
 	benTab := session(t, b)
 	signInAs(t, annTab, s, annEmail, annPassword)
@@ -112,7 +131,9 @@ func TestCallerCard(t *testing.T) {
 	s.postCall(t, map[string]any{"call_id": "ct-2", "event": "ringing", "from": "093 555777", "to": "+37410555001",
 		"extension": "102", "at": now.Add(time.Minute).Format(time.RFC3339)})
 	run(t, benTab, "a call ringing at 102 shows at Ben's",
-		waitJS(`!!document.querySelector('.caller-card[data-call="ct-2"] .caller-name a')`),
+		// An unknown number: the call made a lead, named after the number.
+		waitJS(`document.querySelector('.caller-card[data-call="ct-2"] .caller-name a')?.textContent.includes('+37493555777')`),
+		waitJS(`document.querySelector('.caller-card[data-call="ct-2"] .caller-name .badge')?.textContent === 'New lead'`),
 		waitJS(`[...document.querySelectorAll('.caller-card')].every(c => c.dataset.call === 'ct-2')`),
 	)
 	run(t, annTab, "and not at Ann's",
