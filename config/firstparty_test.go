@@ -18,7 +18,7 @@ func testFirstParty() []FirstPartyPlugin {
 	return []FirstPartyPlugin{
 		{Name: "doctemplates", Entities: []string{"document_template", "document", "document_series"}},
 		{Name: "accounting", Entities: []string{"invoice", "invoice_line", "payment", "payment_allocation", "product", "invoice_series", "accounting_export", "bank_line"},
-			Events: []*PluginEvent{{Name: "invoice.overdue"}}},
+			Events: []*PluginEvent{{Name: "invoice.overdue"}, {Name: "invoice.issued"}}},
 		{Name: "calltracking", Entities: []string{"phone_call", "ad_campaign"},
 			Events: []*PluginEvent{{Name: "call.missed"}, {Name: "call.answered"}, {Name: "call.ended"}}},
 	}
