@@ -184,9 +184,10 @@ func AppendAPIForm(b []byte, ent *schema.Entity, r *Record) ([]byte, bool) {
 }
 
 // appendStoredTime appends a stored time as the decoded record's time is
-// encoded (time.Time's MarshalJSON).
+// encoded (time.Time's MarshalJSON). raw is part of a record's stored
+// form, which never changes: the string parsed shares its bytes.
 func appendStoredTime(b, raw []byte) ([]byte, bool) {
-	s, ok := jsonString(raw)
+	s, ok := jsonStringOf(raw, true)
 	if !ok {
 		return b, false
 	}

@@ -136,6 +136,9 @@ func (s *Badger) List(ctx context.Context, q Query) (*Page, error) {
 		p := s.choosePlan(txn, ent, acc, keys, q.Limit)
 		page.Plan = p.String()
 		l := &lister{s: s, txn: txn, ctx: ctx, ent: ent, q: q, keys: keys, spec: spec, cur: cur, match: q.Filter.matcher()}
+		if p.kind == "index" && acc != nil && acc.exact != nil && p.preds[0] == acc.exact {
+			l.match = &matcher{} // every entry of the range matches: nothing to evaluate
+		}
 		defer l.close()
 		if p.ordered {
 			return l.stream(p, page)
@@ -163,6 +166,8 @@ type lister struct {
 	cur   *cursor
 	match *matcher
 	rr    *recordReader // made by records on first use
+	arena []byte        // see keep
+	recs  []Record      // see newRecord
 	// shallow: read leaves a matching record undecoded (Query.Stored, in
 	// stream, which reads nothing of a record but the last one's keys).
 	shallow bool
@@ -256,13 +261,40 @@ func (l *lister) read(id string) (*Record, error) {
 			return err
 		}
 		if l.shallow {
-			rec = &Record{ID: id, Entity: l.ent.Name, stored: bytes.Clone(v)}
+			rec = l.newRecord()
+			*rec = Record{ID: id, Entity: l.ent.Name, stored: l.keep(v)}
 			return nil
 		}
-		rec, err = decodeStored(l.ent, id, v)
+		rec, err = decodeOwned(l.ent, id, l.keep(v))
 		return err
 	})
 	return rec, err
+}
+
+// keep copies a value Badger lends into the lister's arena, where it is
+// never written again (a record's stored form, which its strings may
+// share): the records of a page share a few allocations.
+func (l *lister) keep(v []byte) []byte {
+	if cap(l.arena)-len(l.arena) < len(v) {
+		l.arena = make([]byte, 0, max(arenaChunk, len(v)))
+	}
+	start := len(l.arena)
+	l.arena = append(l.arena, v...)
+	return l.arena[start:len(l.arena):len(l.arena)]
+}
+
+// arenaChunk is the size of the lister's arena's allocations: a page of
+// 20 contacts' stored forms.
+const arenaChunk = 8 << 10
+
+// newRecord returns a zero record from the lister's block of them, which
+// holds a page's records.
+func (l *lister) newRecord() *Record {
+	if len(l.recs) == cap(l.recs) {
+		l.recs = make([]Record, 0, min(l.q.Limit+1, 64))
+	}
+	l.recs = l.recs[:len(l.recs)+1]
+	return &l.recs[len(l.recs)-1]
 }
 
 // records is the lister's reader of records by id, made on first use.
