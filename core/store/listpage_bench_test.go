@@ -80,6 +80,7 @@ func BenchmarkListPage(b *testing.B) {
 			}
 			return p
 		}
+		b.Logf("%s: plan %s", c.name, page().Plan)
 		ids := []string{}
 		for _, r := range page().Items {
 			ids = append(ids, r.ID)
