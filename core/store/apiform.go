@@ -184,9 +184,61 @@ func AppendAPIForm(b []byte, ent *schema.Entity, r *Record) ([]byte, bool) {
 }
 
 // appendStoredTime appends a stored time as the decoded record's time is
-// encoded (time.Time's MarshalJSON).
+// encoded (time.Time's MarshalJSON). raw is part of a record's stored
+// form, which never changes: the string parsed shares its bytes.
 func appendStoredTime(b, raw []byte) ([]byte, bool) {
-	s, ok := jsonString(raw)
+	if canonicalUTC(raw) {
+		return append(b, raw...), true // what parsing and formatting it again would write
+	}
+	return appendParsedTime(b, raw)
+}
+
+// canonicalUTC reports whether raw is a JSON string that time.Time's
+// MarshalJSON writes for a UTC time: "YYYY-MM-DDThh:mm:ss[.f]Z", a valid
+// date and time of day, the fraction 1 to 9 digits without trailing zeros.
+// Parsing it and formatting it again (appendParsedTime) writes it as it is.
+func canonicalUTC(raw []byte) bool {
+	n := len(raw)
+	if n < 22 || raw[0] != '"' || raw[n-1] != '"' || raw[n-2] != 'Z' {
+		return false
+	}
+	t := raw[1 : n-2] // without the quotes and the Z
+	if t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':' {
+		return false
+	}
+	num := func(i, j int) int {
+		v := 0
+		for _, c := range t[i:j] {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := num(0, 4), num(5, 7), num(8, 10)
+	hour, minute, sec := num(11, 13), num(14, 16), num(17, 19)
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return false
+	}
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	if day > days {
+		return false
+	}
+	frac := t[19:]
+	if len(frac) == 0 {
+		return true
+	}
+	return len(frac) >= 2 && len(frac) <= 10 && frac[0] == '.' && num(20, len(t)) >= 0 && frac[len(frac)-1] != '0'
+}
+
+// appendParsedTime is appendStoredTime by parsing the time and formatting
+// it again.
+func appendParsedTime(b, raw []byte) ([]byte, bool) {
+	s, ok := jsonStringOf(raw, true)
 	if !ok {
 		return b, false
 	}

@@ -93,3 +93,39 @@ func TestAppendAPIFormEqualsEncodingJSON(t *testing.T) {
 		t.Fatal("wrote a record without a stored form")
 	}
 }
+
+// TestStoredTimeAsStored checks that a stored time written as it is (the
+// canonical UTC form) is what parsing and formatting it again writes, over
+// random times in that form and random changes of them.
+func TestStoredTimeAsStored(t *testing.T) {
+	for _, s := range []string{"2023-02-29T00:00:00Z", "2024-02-29T00:00:00Z", "2000-02-29T23:59:59Z", "1900-02-29T00:00:00Z",
+		"0000-01-01T00:00:00Z", "2024-04-31T00:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T00:00:60Z", "2024-01-01T00:00:00.5Z",
+		"2024-01-01T00:00:00.50Z", "2024-01-01T00:00:00.Z", "2024-01-01T00:00:00.123456789Z", "2024-01-01T00:00:00.1234567891Z",
+		"2024-01-01T00:00:00+00:00", "2024-1-01T00:00:00Z", "2024-01-01t00:00:00Z"} {
+		raw := []byte(`"` + s + `"`)
+		fast, okFast := appendStoredTime(nil, raw)
+		slow, okSlow := appendParsedTime(nil, raw)
+		if okFast != okSlow || string(fast) != string(slow) {
+			t.Errorf("%s: as stored %q %v, parsed %q %v", raw, fast, okFast, slow, okSlow)
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range 200_000 {
+		tm := time.Unix(rng.Int64N(253_402_300_800+62_135_596_800)-62_135_596_800, 0).UTC()
+		if rng.IntN(2) == 0 {
+			tm = tm.Add(time.Duration(rng.IntN(1_000_000_000)))
+		}
+		raw, _ := json.Marshal(tm)
+		if i%2 == 1 { // a change: one byte to a digit or a separator
+			raw[1+rng.IntN(len(raw)-2)] = "0123456789:-.TZ+"[rng.IntN(16)]
+		}
+		fast, okFast := appendStoredTime(nil, raw)
+		slow, okSlow := appendParsedTime(nil, raw)
+		if okFast != okSlow || string(fast) != string(slow) {
+			t.Fatalf("%s: as stored %q %v, parsed %q %v", raw, fast, okFast, slow, okSlow)
+		}
+		if i%2 == 0 && (!okFast || string(fast) != string(raw)) {
+			t.Fatalf("%s: written as %q %v", raw, fast, okFast)
+		}
+	}
+}

@@ -32,7 +32,12 @@ func decodeRecord(ent *schema.Entity, id string, b []byte) (*Record, error) {
 // keeps the copy as the record's stored form (Page.Stored), from which
 // AppendAPIForm writes the API JSON without the intermediate maps.
 func decodeStored(ent *schema.Entity, id string, lent []byte) (*Record, error) {
-	b := bytes.Clone(lent) // never written again: the record's strings point into it
+	return decodeOwned(ent, id, bytes.Clone(lent))
+}
+
+// decodeOwned is decodeStored of a copy that is never written again: the
+// record's strings point into it.
+func decodeOwned(ent *schema.Entity, id string, b []byte) (*Record, error) {
 	rec, ok := decodeRecordFast(ent, id, b, true)
 	if !ok {
 		var err error

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/crmkit/crm/core/schema"
@@ -72,10 +73,15 @@ func encodeValue(v any) []byte {
 	if v == nil {
 		return []byte{0x00}
 	}
-	out := []byte{0x01}
 	switch x := v.(type) {
 	case string:
-		return appendString(out, x, true)
+		// One allocation: the tag, the bytes (0x00 escaped as two) and
+		// the terminator.
+		return appendString(append(make([]byte, 0, len(x)+3+strings.Count(x, "\x00")), 0x01), x, true)
+	}
+	out := make([]byte, 1, 9)
+	out[0] = 0x01
+	switch x := v.(type) {
 	case int64:
 		return binary.BigEndian.AppendUint64(out, uint64(x)^(1<<63))
 	case int:

@@ -112,6 +112,11 @@ func (p *pred) rank() int {
 type access struct {
 	conj   []*pred
 	unions [][]*pred
+	// exact is the filter's one predicate when the filter is nothing but
+	// it, an equality whose index range holds exactly the records the
+	// filter matches (see exactEquality): a walk of it need not evaluate
+	// the filter.
+	exact *pred
 }
 
 // analyse reads the indexable predicates off a filter's checked AST.
@@ -165,7 +170,36 @@ func analyse(ent *schema.Entity, root ast.Node) *access {
 	if len(a.conj) == 0 && len(a.unions) == 0 {
 		return nil
 	}
+	if len(conj) == 1 && len(a.conj) == 1 && len(a.unions) == 0 && exactEquality(ent, a.conj[0]) {
+		a.exact = a.conj[0]
+	}
 	return a
+}
+
+// exactEquality reports whether the index range of p, an equality, holds
+// exactly the records whose value equals p's constant: the field's index
+// entry is its stored value encoded (encodeValue, which is one to one on
+// strings, integers and booleans), the constant is the literal as written
+// (constantFor), and the filter compares the same stored value with it.
+// Not for decimals (0.0 and -0.0 are equal but encode apart), nor file
+// fields (the filter sees the file's id, but better safe), nor id.
+func exactEquality(ent *schema.Entity, p *pred) bool {
+	if p.op != "=" {
+		return false
+	}
+	if p.field == "owner" {
+		return true
+	}
+	f := ent.Field(p.field)
+	if f == nil {
+		return false
+	}
+	switch f.Type {
+	case config.TypeString, config.TypeText, config.TypeEmail, config.TypePhone, config.TypeURL,
+		config.TypeEnum, config.TypeRef, config.TypeUser, config.TypeInt, config.TypeBool:
+		return true
+	}
+	return false
 }
 
 // predOf makes the index range of one comparison, or nil.

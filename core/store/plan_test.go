@@ -323,6 +323,8 @@ var (
 		`stage == "open" && score > 50`,
 		`amount > 9000 || name startsWith "b"`,
 		`name == "ab" || name == "ba" || stage == "open"`,
+		`name == "ab"`,   // an exact equality: its walk evaluates nothing
+		`amount == 4000`, // an exact equality on an integer
 	}
 	planSorts = []string{"", "-id", "-created_at", "amount", "-amount", "name", "-name", "score", "stage,-amount", "-name,id",
 		"-stage,name,-amount", "name,-score", "amount,-stage", "-amount,-stage"}
