@@ -447,6 +447,21 @@ func (p *Plugin) today() time.Time {
 	return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 }
 
+// periodArgs reads a period's from and to arguments (today when empty);
+// to before from is refused.
+func (p *Plugin) periodArgs(fromArg, toArg string) (from, to time.Time, err error) {
+	if from, err = p.dateArg("from", fromArg); err != nil {
+		return from, to, err
+	}
+	if to, err = p.dateArg("to", toArg); err != nil {
+		return from, to, err
+	}
+	if to.Before(from) {
+		return from, to, sdk.RefuseField("to", sdk.CodeInvalidArgs, fmt.Sprintf("to (%s) is before from (%s)", toArg, fromArg))
+	}
+	return from, to, nil
+}
+
 // dateArg reads a date argument, or today when it is empty.
 func (p *Plugin) dateArg(field, s string) (time.Time, error) {
 	if s == "" {

@@ -47,16 +47,9 @@ func (p *Plugin) export(ctx context.Context, call sdk.Call) (any, error) {
 	if err := call.DecodeArgs(&a); err != nil {
 		return nil, sdk.Refuse(sdk.CodeInvalidArgs, "export: "+err.Error())
 	}
-	from, err := p.dateArg("from", a.From)
+	from, to, err := p.periodArgs(a.From, a.To)
 	if err != nil {
 		return nil, err
-	}
-	to, err := p.dateArg("to", a.To)
-	if err != nil {
-		return nil, err
-	}
-	if to.Before(from) {
-		return nil, sdk.RefuseField("to", sdk.CodeInvalidArgs, fmt.Sprintf("to (%s) is before from (%s)", a.To, a.From))
 	}
 	names := &nameCache{ctx: ctx, names: map[string]string{}}
 	var rows [][]string

@@ -40,16 +40,9 @@ func (p *Plugin) revenue(ctx context.Context, call sdk.Call) (any, error) {
 	if err := call.DecodeArgs(&a); err != nil {
 		return nil, sdk.Refuse(sdk.CodeInvalidArgs, "revenue: "+err.Error())
 	}
-	from, err := p.dateArg("from", a.From)
+	from, to, err := p.periodArgs(a.From, a.To)
 	if err != nil {
 		return nil, err
-	}
-	to, err := p.dateArg("to", a.To)
-	if err != nil {
-		return nil, err
-	}
-	if to.Before(from) {
-		return nil, sdk.RefuseField("to", sdk.CodeInvalidArgs, fmt.Sprintf("to (%s) is before from (%s)", a.To, a.From))
 	}
 	host := sdk.HostFrom(ctx)
 	rows := map[[2]string]*revenueRow{}
