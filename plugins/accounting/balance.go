@@ -44,26 +44,11 @@ func daysPast(due, day time.Time) int {
 
 // openInvoices calls fn for every open invoice that matches filter.
 func openInvoices(ctx context.Context, filter string, fn func(sdk.Record) error) error {
-	host := sdk.HostFrom(ctx)
 	f := sdk.In("status", StatusIssued, StatusPartlyPaid, StatusOverdue)
 	if filter != "" {
 		f = sdk.And(filter, f)
 	}
-	cursor := ""
-	for {
-		page, err := host.List(ctx, sdk.Query{Entity: InvoiceEntity, Filter: f, Sort: "due_date", Limit: 500, Cursor: cursor})
-		if err != nil {
-			return err
-		}
-		for _, inv := range page.Items {
-			if err := fn(inv); err != nil {
-				return err
-			}
-		}
-		if cursor = page.NextCursor; cursor == "" {
-			return nil
-		}
-	}
+	return each(ctx, InvoiceEntity, f, "due_date", fn)
 }
 
 // balance answers what a company or contact owes as of a day: per
