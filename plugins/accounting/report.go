@@ -68,6 +68,23 @@ func (p *Plugin) revenue(ctx context.Context, call sdk.Call) (any, error) {
 		deals[id] = d
 		return d, err
 	}
+	// products maps a product's id to its name, "" with false for one that
+	// cannot be read, so that each product is read once, not once per line.
+	type named struct {
+		name string
+		ok   bool
+	}
+	products := map[string]named{}
+	product := func(id string) (string, bool) {
+		n, seen := products[id]
+		if !seen {
+			if pr, err := host.Get(ctx, ProductEntity, id); err == nil {
+				n = named{pr.String("name"), true}
+			}
+			products[id] = n
+		}
+		return n.name, n.ok
+	}
 	filter := sdk.And(sdk.Ge("issue_date", from), sdk.Le("issue_date", to), sdk.In("status", StatusIssued, StatusPartlyPaid, StatusPaid, StatusOverdue, StatusCredited, StatusCreditNote))
 	err = each(ctx, InvoiceEntity, filter, "issue_date", func(inv sdk.Record) error {
 		net, err := moneyOf(inv["net"])
@@ -103,8 +120,8 @@ func (p *Plugin) revenue(ctx context.Context, call sdk.Call) (any, error) {
 				label := l.String("description")
 				if l.String("product") == "" {
 					label = "(no product)"
-				} else if pr, err := host.Get(ctx, ProductEntity, l.String("product")); err == nil {
-					label = pr.String("name")
+				} else if name, ok := product(l.String("product")); ok {
+					label = name
 				}
 				add(l.String("product"), label, ln.Currency, ln.Minor, lg.Minor, inv.ID())
 				return nil
