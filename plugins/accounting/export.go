@@ -208,6 +208,9 @@ func invoiceRows(ctx context.Context, names *nameCache, from, to time.Time) ([][
 func paymentRows(ctx context.Context, names *nameCache, from, to time.Time) ([][]string, []map[string]any, error) {
 	var rows [][]string
 	var items []map[string]any
+	// invoices are the allocations' invoices, each read once: several
+	// payments are often allocated to one invoice.
+	invoices := map[string]sdk.Record{}
 	filter := sdk.And(sdk.Ge("paid_on", from), sdk.Le("paid_on", to))
 	err := each(ctx, PaymentEntity, filter, "paid_on,created_at", func(pm sdk.Record) error {
 		co, err := names.name("company", pm.String("company"))
@@ -221,9 +224,13 @@ func paymentRows(ctx context.Context, names *nameCache, from, to time.Time) ([][
 		amt, _ := pm["amount"].(map[string]any)
 		cur, _ := amt["currency"].(string)
 		return each(ctx, AllocationEntity, sdk.Eq("payment", pm.ID()), "created_at", func(al sdk.Record) error {
-			inv, err := sdk.HostFrom(ctx).Get(ctx, InvoiceEntity, al.String("invoice"))
-			if err != nil {
-				return err
+			inv, ok := invoices[al.String("invoice")]
+			if !ok {
+				var err error
+				if inv, err = sdk.HostFrom(ctx).Get(ctx, InvoiceEntity, al.String("invoice")); err != nil {
+					return err
+				}
+				invoices[al.String("invoice")] = inv
 			}
 			rate := decimalString(pm["rate"])
 			row := []string{pm.String("paid_on"), plain(pm["amount"]), cur, rate, pm.String("method"), pm.String("reference"),
