@@ -2,6 +2,7 @@ package doctemplates
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -42,6 +43,9 @@ func (p *Plugin) docLocale(a templateArgs) (docLocale, error) {
 		zone = inst.Timezone
 	}
 	loc, err := time.LoadLocation(zone)
+	if err == nil && zone == "Local" { // the server's zone: a document reads the same wherever it is made
+		err = errors.New(`"Local" is the server's zone; name an IANA zone such as "Asia/Yerevan"`)
+	}
 	if err != nil {
 		return l, sdk.RefuseField("timezone", sdk.CodeInvalidArgs, fmt.Sprintf("time zone %q: %v", zone, err))
 	}
@@ -101,7 +105,7 @@ func helpers(l docLocale) tmpl.Funcs {
 			if !ok {
 				return "", fmt.Errorf("datetime: %v is not a datetime", v)
 			}
-			return format.DateTime(l.Locale, s, l.Zone.String(), first(layout))
+			return format.DateTimeIn(l.Locale, s, l.Zone, first(layout))
 		},
 	}
 }

@@ -173,6 +173,17 @@ func Date(l Locale, date string, layout string) (string, error) {
 // the time as 24-hour HH:MM: en "21 March 2026, 14:00", lt "2026 m. kovo
 // 21 d. 14:00", fa "۱ فروردین ۱۴۰۵، ساعت ۱۴:۰۰", short "1405/01/01 14:00".
 func DateTime(l Locale, rfc3339, zone, layout string) (string, error) {
+	loc, err := time.LoadLocation(zone)
+	if err != nil || zone == "Local" {
+		return "", fmt.Errorf("datetime: time zone %q is not a known IANA zone such as \"Asia/Yerevan\"", clip(zone))
+	}
+	return DateTimeIn(l, rfc3339, loc, layout)
+}
+
+// DateTimeIn is DateTime at a zone already loaded: a caller formatting
+// many datetimes at one zone loads it once (time.LoadLocation reads the
+// zone's file on every call).
+func DateTimeIn(l Locale, rfc3339 string, loc *time.Location, layout string) (string, error) {
 	lg, cal, short, err := readLocale("datetime", l, layout)
 	if err != nil {
 		return "", err
@@ -180,10 +191,6 @@ func DateTime(l Locale, rfc3339, zone, layout string) (string, error) {
 	t, err := time.Parse(time.RFC3339Nano, rfc3339)
 	if err != nil {
 		return "", fmt.Errorf("datetime: %q is not an RFC 3339 datetime such as 2026-03-21T10:30:00Z", clip(rfc3339))
-	}
-	loc, err := time.LoadLocation(zone)
-	if err != nil || zone == "Local" {
-		return "", fmt.Errorf("datetime: time zone %q is not a known IANA zone such as \"Asia/Yerevan\"", clip(zone))
 	}
 	t = t.In(loc)
 	c, err := inCalendar(cal, t.Year(), t.Month(), t.Day())
