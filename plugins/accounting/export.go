@@ -128,21 +128,7 @@ func (c *nameCache) name(entity, id string) (string, error) {
 
 // each calls fn for every record of entity that matches filter, in sort.
 func each(ctx context.Context, entity, filter, sort string, fn func(sdk.Record) error) error {
-	cursor := ""
-	for {
-		page, err := sdk.HostFrom(ctx).List(ctx, sdk.Query{Entity: entity, Filter: filter, Sort: sort, Limit: 500, Cursor: cursor})
-		if err != nil {
-			return err
-		}
-		for _, r := range page.Items {
-			if err := fn(r); err != nil {
-				return err
-			}
-		}
-		if cursor = page.NextCursor; cursor == "" {
-			return nil
-		}
-	}
+	return sdk.Each(ctx, sdk.Query{Entity: entity, Filter: filter, Sort: sort, Limit: 500}, fn)
 }
 
 // plain is a money field's amount as a plain decimal ("" when unset).

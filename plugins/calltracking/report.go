@@ -46,26 +46,26 @@ type Money struct {
 	Currency string `json:"currency"`
 }
 
-// each calls fn for every record of entity matching filter.
+// each calls fn for every record of entity matching filter, at most
+// maxReportRecords of them.
 func each(ctx context.Context, entity, filter string, fn func(sdk.Record) error) error {
-	q := sdk.Query{Entity: entity, Filter: filter, Limit: 1000}
 	seen := 0
-	for {
-		page, err := sdk.HostFrom(ctx).List(ctx, q)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", entity, err)
+	var fnErr error
+	err := sdk.Each(ctx, sdk.Query{Entity: entity, Filter: filter, Limit: 1000}, func(r sdk.Record) error {
+		if seen >= maxReportRecords {
+			return sdk.ErrStop
 		}
-		for _, r := range page.Items {
-			if err := fn(r); err != nil {
-				return err
-			}
-		}
-		seen += len(page.Items)
-		if page.NextCursor == "" || seen >= maxReportRecords {
-			return nil
-		}
-		q.Cursor = page.NextCursor
+		seen++
+		fnErr = fn(r)
+		return fnErr
+	})
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case err != nil:
+		return fmt.Errorf("read %s: %w", entity, err)
 	}
+	return nil
 }
 
 // attributionReport counts, by campaign, the calls to its numbers, the

@@ -175,18 +175,15 @@ func recordData(ctx context.Context, ref *sdk.RecordRef, lists []list) (map[stri
 	}
 	for _, l := range lists {
 		var items []any
-		cursor := ""
-		for len(items) < maxListItems {
-			page, err := host.List(ctx, sdk.Query{Entity: l.Entity, Filter: sdk.Eq(l.Field, ref.ID), Sort: "created_at", Limit: 500, Cursor: cursor})
-			if err != nil {
-				return nil, err
+		err := sdk.Each(ctx, sdk.Query{Entity: l.Entity, Filter: sdk.Eq(l.Field, ref.ID), Sort: "created_at", Limit: 500}, func(it sdk.Record) error {
+			if len(items) >= maxListItems {
+				return sdk.ErrStop
 			}
-			for _, it := range page.Items {
-				items = append(items, map[string]any(it))
-			}
-			if cursor = page.NextCursor; cursor == "" {
-				break
-			}
+			items = append(items, map[string]any(it))
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		vars[l.Name] = items
 		rec[l.Name] = items

@@ -222,26 +222,19 @@ func (a Allocator) Recover(ctx context.Context) error {
 	if a.Exists == nil {
 		return nil
 	}
-	host := sdk.HostFrom(ctx)
 	var errs []error
-	cursor := ""
-	for {
-		page, err := host.List(ctx, sdk.Query{Entity: a.Entity, Limit: 100, Cursor: cursor})
-		if err != nil {
-			return fmt.Errorf("series: recover: %w", err)
-		}
-		for _, rec := range page.Items {
-			if rec.String("pending") == "" {
-				continue
-			}
+	err := sdk.Each(ctx, sdk.Query{Entity: a.Entity, Limit: 100}, func(rec sdk.Record) error {
+		if rec.String("pending") != "" {
 			if err := a.recover(ctx, rec); err != nil {
 				errs = append(errs, err)
 			}
 		}
-		if cursor = page.NextCursor; cursor == "" {
-			return errors.Join(errs...)
-		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("series: recover: %w", err)
 	}
+	return errors.Join(errs...)
 }
 
 // recover sweeps one series record, writing it only when the sweep
