@@ -107,7 +107,7 @@ func (s *Service) Create(ctx context.Context, a Actor, req CreateRequest) (*Crea
 	}
 	owner := req.Owner
 	if a.hasUser() {
-		if owner != "" && owner != a.userID() && a.User.OwnOnly() {
+		if a.givesAway(owner) {
 			return nil, forbidden("owner", "%s may not create records owned by someone else", a.describe())
 		}
 		if owner == "" {
@@ -177,7 +177,7 @@ func (s *Service) Update(ctx context.Context, a Actor, req UpdateRequest) (*stor
 	if err != nil {
 		return nil, err
 	}
-	if a.hasUser() && req.Owner != "" && req.Owner != a.userID() && a.User.OwnOnly() {
+	if a.givesAway(req.Owner) {
 		return nil, forbidden("owner", "%s may not give records to someone else", a.describe())
 	}
 	hidden, err := s.hiddenRefs(ctx, a, ent, req.Set)
