@@ -121,6 +121,12 @@ func (a Actor) OwnerBound(entity string) string {
 	return a.userID()
 }
 
+// givesAway reports whether naming owner would give a record to someone
+// other than the actor's user while its role is own_only, which it may not.
+func (a Actor) givesAway(owner string) bool {
+	return a.hasUser() && owner != "" && owner != a.userID() && a.User.OwnOnly()
+}
+
 // Sees reports whether the actor may see a record: it may read the
 // record's entity and, when OwnerBound binds it there, owns the record.
 func (a Actor) Sees(r *store.Record) bool {

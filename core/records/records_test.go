@@ -332,4 +332,22 @@ func TestOwnOnlyReadsThroughTheOwnerIndex(t *testing.T) {
 	if re := records.ErrorOf(err); re == nil || re.Line != 1 || re.Column != 21 {
 		t.Errorf("a filter error: %+v; want at 1:21, as written", re)
 	}
+	// The owner condition alone keeps bob's records out of ann's list (no
+	// second check per record): a filter that would reach past its
+	// parentheses does not compile on its own, and one that does compile
+	// stays inside them.
+	for _, filter := range []string{`true) || (true`, "true\n) || (true", "true /* */) || (true", `true // ) || (true`, `owner != ""`} {
+		page, err := e.svc.List(ctx, ann, records.ListRequest{Entity: "vehicle", Filter: filter, Limit: 100})
+		if err != nil {
+			continue
+		}
+		if len(page.Items) != 5 {
+			t.Errorf("ann's list with %q: %d items; want an error or her 5", filter, len(page.Items))
+		}
+		for _, r := range page.Items {
+			if r.Owner != ann.User.User.ID {
+				t.Errorf("ann's list with %q holds %s's record", filter, r.Owner)
+			}
+		}
+	}
 }
