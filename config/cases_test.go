@@ -503,6 +503,22 @@ server {}`, []string{
 }`, []string{
 		`t.hcl:2:12: error: invalid listen address "8080"; listen is host:port, e.g. "127.0.0.1:8080" or ":8080"`,
 	}},
+	{"postgres url in the file", `server {
+  store        = "postgres"
+  postgres_url = "postgres://crm:secret@db/crm"
+}`, []string{
+		`t.hcl:3:18: error: the PostgreSQL URL must not be in the configuration; it carries the password: put it in an environment variable and name that, e.g. postgres_url_env = "CRM_POSTGRES_URL"`,
+	}},
+	{"unknown store", `server {
+  store = "mysql"
+}`, []string{
+		`t.hcl:2:11: error: unknown store "mysql"; store is "badger" (embedded, the default) or "postgres"`,
+	}},
+	{"postgres_url_env without postgres", `server {
+  postgres_url_env = "DB"
+}`, []string{
+		`t.hcl:2:22: error: postgres_url_env without store = "postgres"; add store = "postgres", or remove postgres_url_env`,
+	}},
 	{"bad public_url", `server {
   public_url = "localhost:8080"
 }`, []string{

@@ -66,7 +66,26 @@ type Server struct {
 	Listen    string // default "127.0.0.1:8080"
 	DataDir   string // default "data"; relative paths are relative to the process's working directory
 	PublicURL string // default "http://" + Listen
+	// Store is the storage backend: StoreBadger (default), embedded in
+	// DataDir, or StorePostgres, shared by every node that names the
+	// same database.
+	Store string
+	// PostgresURLEnv names the environment variable holding the
+	// PostgreSQL connection URL (default "CRM_POSTGRES_URL"); the URL,
+	// which carries the password, never goes in a configuration file.
+	// Set only when Store is StorePostgres.
+	PostgresURLEnv string
 }
+
+// Storage backends, as written in the server block's store.
+const (
+	StoreBadger   = "badger"
+	StorePostgres = "postgres"
+)
+
+// DefaultPostgresURLEnv is the environment variable read for the
+// PostgreSQL URL when the server block names none.
+const DefaultPostgresURLEnv = "CRM_POSTGRES_URL"
 
 // Locale is the locale block: languages, calendar, default currency, time
 // zone and phone region of the business.

@@ -28,7 +28,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "workflow"},
 }}
 
-var serverSchema = attrSchema("listen", "data_dir", "public_url")
+var serverSchema = attrSchema("listen", "data_dir", "public_url", "store", "postgres_url", "postgres_url_env")
 
 var localeSchema = attrSchema("languages", "default", "calendar", "currency", "timezone", "region")
 
@@ -489,6 +489,12 @@ func (l *loader) decodeServer(hb *hcl.Block) {
 	b.str("listen", &s.Listen)
 	b.str("data_dir", &s.DataDir)
 	b.str("public_url", &s.PublicURL)
+	b.str("store", &s.Store)
+	b.str("postgres_url_env", &s.PostgresURLEnv)
+	if b.src.has("postgres_url") {
+		b.fail("postgres_url", "the PostgreSQL URL must not be in the configuration",
+			`it carries the password: put it in an environment variable and name that, e.g. postgres_url_env = "CRM_POSTGRES_URL"`)
+	}
 }
 
 func (l *loader) decodeLocale(hb *hcl.Block) {

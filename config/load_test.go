@@ -202,7 +202,7 @@ func TestLoadExampleConfig(t *testing.T) {
 
 func TestLoadDefaults(t *testing.T) {
 	cfg := mustLoad(t, "")
-	want := Server{Listen: "127.0.0.1:8080", DataDir: "data", PublicURL: "http://127.0.0.1:8080"}
+	want := Server{Listen: "127.0.0.1:8080", DataDir: "data", PublicURL: "http://127.0.0.1:8080", Store: StoreBadger}
 	if cfg.Server != want {
 		t.Errorf("server = %+v, want %+v", cfg.Server, want)
 	}
@@ -535,5 +535,27 @@ func TestRepeatedBuiltinFieldAccepted(t *testing.T) {
 	}
 	if f := c.Field("email"); n != 1 || f == nil || f.Label != "E-mail" || !f.Builtin || f.Type != TypeEmail || c.Field("vip") == nil {
 		t.Fatalf("contact fields: %d email, %+v", n, c.Fields)
+	}
+}
+
+// TestServerStore reads the store choice: Badger by default, PostgreSQL
+// with its URL's environment variable defaulted or named.
+func TestServerStore(t *testing.T) {
+	for _, c := range []struct{ src, store, env string }{
+		{``, StoreBadger, ""},
+		{`server { store = "badger" }`, StoreBadger, ""},
+		{`server { store = "postgres" }`, StorePostgres, DefaultPostgresURLEnv},
+		{`server {
+  store            = "postgres"
+  postgres_url_env = "ACME_DB"
+}`, StorePostgres, "ACME_DB"},
+	} {
+		cfg, diags := LoadSources(map[string][]byte{"t.hcl": []byte(c.src)})
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", c.src, diags)
+		}
+		if cfg.Server.Store != c.store || cfg.Server.PostgresURLEnv != c.env {
+			t.Errorf("%s: store %q env %q, want %q %q", c.src, cfg.Server.Store, cfg.Server.PostgresURLEnv, c.store, c.env)
+		}
 	}
 }

@@ -383,9 +383,23 @@ func (l *loader) checkServer() {
 	if sv.PublicURL == "" {
 		sv.PublicURL = defaultPublicURL(sv.Listen)
 	}
+	if sv.Store == "" {
+		sv.Store = StoreBadger
+	}
 	s := l.serverSrc
 	if s == nil {
 		return
+	}
+	switch {
+	case sv.Store != StoreBadger && sv.Store != StorePostgres:
+		l.report(s.at("store"), fmt.Sprintf("unknown store %q", sv.Store), `store is "badger" (embedded, the default) or "postgres"`)
+	case sv.Store == StorePostgres && sv.PostgresURLEnv == "":
+		sv.PostgresURLEnv = DefaultPostgresURLEnv
+	case sv.Store == StoreBadger && s.has("postgres_url_env"):
+		l.report(s.at("postgres_url_env"), "postgres_url_env without store = \"postgres\"", `add store = "postgres", or remove postgres_url_env`)
+	}
+	if s.ok("postgres_url_env") && !envNameRe.MatchString(sv.PostgresURLEnv) {
+		l.report(s.at("postgres_url_env"), fmt.Sprintf("invalid environment variable name %q", sv.PostgresURLEnv), `e.g. postgres_url_env = "CRM_POSTGRES_URL"`)
 	}
 	if s.ok("listen") {
 		if _, _, err := net.SplitHostPort(sv.Listen); err != nil {

@@ -45,7 +45,7 @@ type App struct {
 	ConfigPath string
 	Schema     *schema.Schema
 	Rules      *rules.Set
-	Store      *store.Badger
+	Store      store.Store
 	Auth       *auth.Service
 	Engine     *rules.Engine
 	Plugins    *plugins.Host
