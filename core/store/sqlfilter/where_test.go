@@ -182,6 +182,9 @@ func TestWhereUsesIndex(t *testing.T) {
 		{"dt == date('2021-01-01')", "thing_dt"},
 		{"m.amount == 5", "thing_m"},
 		{"s in ['v7', 'v8']", "thing_s"},
+		{"s == 'v7' || s == 'v8'", "thing_s"},
+		{"i == 7 && s > 'v'", "thing_i"},
+		{"!(i != 7)", "thing_i"},
 	} {
 		f, err := store.CompileFilter(ent, tc.src)
 		if err != nil {
