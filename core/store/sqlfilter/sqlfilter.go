@@ -13,8 +13,8 @@
 //	            data jsonb,  -- field values in API JSON form (schema.Field.EncodeValue)
 //	            enc bytea)   -- the record in package store's own encoding
 //
-// The system columns are NOT NULL (a record without an owner has owner
-// ''), as a filter never sees them nil; created_at and updated_at may hold
+// The system columns are NOT NULL (a record without an owner has an
+// empty owner, not NULL), as a filter never sees them nil; created_at and updated_at may hold
 // the times truncated or rounded to the microsecond.
 //
 // What Where translates exactly: &&, ||, ! (and, or, not) over
