@@ -14,8 +14,9 @@
 //	            enc bytea)   -- the record in package store's own encoding
 //
 // The system columns are NOT NULL (a record without an owner has an
-// empty owner, not NULL), as a filter never sees them nil; created_at and updated_at may hold
-// the times truncated or rounded to the microsecond.
+// empty owner, not NULL), as a filter never sees them nil; created_at
+// and updated_at may hold the times truncated or rounded to the
+// microsecond.
 //
 // What Where translates exactly: &&, ||, ! (and, or, not) over
 // comparisons of a field, a system field or a money field's amount or
