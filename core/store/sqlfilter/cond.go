@@ -12,6 +12,9 @@ type sqlx struct {
 	leaf  []any   // xLeaf: string pieces of SQL text and param values
 	exact bool
 	size  int // leaves, counted as often as they occur
+	// col is the column a leaf tests, when the leaf holds only where the
+	// column is not NULL.
+	col string
 }
 
 const (
@@ -33,8 +36,50 @@ var (
 )
 
 // leafOf is an exact leaf of pieces: strings are SQL text, params values.
+// The first piece is the column it tests; the leaf holds only where that
+// is not NULL unless the second piece is " IS NULL".
 func leafOf(pieces ...any) *sqlx {
-	return &sqlx{kind: xLeaf, leaf: pieces, exact: true, size: 1}
+	x := &sqlx{kind: xLeaf, leaf: pieces, exact: true, size: 1}
+	if len(pieces) < 2 || pieces[1] != " IS NULL" {
+		x.col, _ = pieces[0].(string)
+	}
+	return x
+}
+
+// notNull reports whether x holds only where every one of cols is not
+// NULL.
+func (x *sqlx) notNull(cols []string) bool {
+	for _, c := range cols {
+		if !x.rejects(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// rejects reports whether x holds only where col is not NULL.
+func (x *sqlx) rejects(col string) bool {
+	switch x.kind {
+	case xFalse:
+		return true
+	case xLeaf:
+		return x.col == col
+	case xAnd:
+		for _, p := range x.parts {
+			if p.rejects(col) {
+				return true
+			}
+		}
+		return false
+	case xOr:
+		for _, p := range x.parts {
+			if !p.rejects(col) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // wide is x marked as a superset.

@@ -37,17 +37,38 @@ import (
 //	t(a || b) = t(a) OR (f(a) AND t(b))    f(a || b) = f(a) AND f(b)
 //	t(!a) = f(a)                 f(!a) = t(a)
 //
-// (a node that cannot fail, total, drops the f(a) AND / t(a) AND). A node
+// (where a cannot fail, the f(a) AND and t(a) AND go: a fails only where
+// a column is NULL that t(b), or f(b), says is not). A node
 // not translated is TRUE in both: as the final condition is monotone in
 // its leaves, it can only grow, and is then not exact.
 
 // tf is a node's two conditions.
 type tf struct {
-	t, f  *sqlx
-	total bool // the node never fails: t or f holds on every record
+	t, f *sqlx
+	// The node fails only where one of these columns is NULL (neither
+	// when none), unless failsElse: it may fail otherwise too.
+	nulls     []string
+	failsElse bool
 }
 
-var untranslated = tf{t: wideTrue, f: wideTrue}
+// failsOnNull is a node that fails where col is NULL.
+func failsOnNull(t, f *sqlx, col string) tf { return tf{t: t, f: f, nulls: []string{col}} }
+
+// failures is what fails a node of children a and b.
+func failures(a, b tf) ([]string, bool) {
+	nulls := slices.Clone(a.nulls)
+	for _, c := range b.nulls {
+		if !slices.Contains(nulls, c) {
+			nulls = append(nulls, c)
+		}
+	}
+	return nulls, a.failsElse || b.failsElse
+}
+
+var untranslated = tf{t: wideTrue, f: wideTrue, failsElse: true}
+
+// alwaysFails is a node that fails on every record.
+var alwaysFails = tf{t: exactFalse, f: exactFalse, failsElse: true}
 
 // maxSize bounds the leaves of a node's two conditions (a shared leaf
 // counted as often as it occurs): past it the node is not translated, so
@@ -73,25 +94,26 @@ func (tr *translator) node1(n ast.Node) tf {
 	switch x := n.(type) {
 	case *ast.BoolNode:
 		if x.Value {
-			return tf{t: exactTrue, f: exactFalse, total: true}
+			return tf{t: exactTrue, f: exactFalse}
 		}
-		return tf{t: exactFalse, f: exactTrue, total: true}
+		return tf{t: exactFalse, f: exactTrue}
 	case *ast.UnaryNode:
 		if x.Operator == "!" || x.Operator == "not" {
 			a := tr.node(x.Node)
-			return tf{t: a.f, f: a.t, total: a.total}
+			return tf{t: a.f, f: a.t, nulls: a.nulls, failsElse: a.failsElse}
 		}
 	case *ast.IdentifierNode:
 		if c, ok := tr.column(x); ok && c.kind == kBool {
 			// nil where a bool is wanted fails.
-			return tf{t: leafOf(c.sql), f: leafOf("NOT ", c.sql)}
+			return failsOnNull(leafOf(c.sql), leafOf(c.sql, " = FALSE"), c.sql)
 		}
 	case *ast.BinaryNode:
 		switch x.Operator {
 		case "&&", "and":
 			a, b := tr.node(x.Left), tr.node(x.Right)
-			out := tf{t: and(a.t, b.t), total: a.total && b.total}
-			if a.total {
+			out := tf{t: and(a.t, b.t)}
+			out.nulls, out.failsElse = failures(a, b)
+			if !a.failsElse && b.f.notNull(a.nulls) {
 				out.f = or(a.f, b.f)
 			} else {
 				out.f = or(a.f, and(a.t, b.f))
@@ -99,8 +121,9 @@ func (tr *translator) node1(n ast.Node) tf {
 			return out
 		case "||", "or":
 			a, b := tr.node(x.Left), tr.node(x.Right)
-			out := tf{f: and(a.f, b.f), total: a.total && b.total}
-			if a.total {
+			out := tf{f: and(a.f, b.f)}
+			out.nulls, out.failsElse = failures(a, b)
+			if !a.failsElse && b.t.notNull(a.nulls) {
 				out.t = or(a.t, b.t)
 			} else {
 				out.t = or(a.t, and(a.f, b.t))
@@ -165,6 +188,15 @@ type column struct {
 	kind    int
 	notNull bool // a system field: never nil
 	member  bool // a member of a money value: fails where the money is nil
+}
+
+// failing is what fails a strict use of c (one that fails on nil): c
+// NULL, unless c is never nil.
+func (c *column) failing() []string {
+	if c.notNull && !c.member {
+		return nil
+	}
+	return []string{c.sql}
 }
 
 // column recognises a field, a system field or a member (amount,
@@ -330,7 +362,7 @@ func (tr *translator) equality(b *ast.BinaryNode) (tf, bool) {
 		return tf{}, false
 	}
 	if fails {
-		return tf{t: exactFalse, f: exactFalse}, true
+		return alwaysFails, true
 	}
 	strict := c.member || strictEqual(b)
 	if isNil {
@@ -343,11 +375,11 @@ func (tr *translator) equality(b *ast.BinaryNode) (tf, bool) {
 func (c *column) isNil(strict bool) tf {
 	switch {
 	case c.notNull:
-		return tf{t: exactFalse, f: exactTrue, total: true}
+		return tf{t: exactFalse, f: exactTrue}
 	case strict:
-		return tf{t: exactFalse, f: leafOf(c.sql, " IS NOT NULL")}
+		return failsOnNull(exactFalse, leafOf(c.sql, " IS NOT NULL"), c.sql)
 	}
-	return tf{t: leafOf(c.sql, " IS NULL"), f: leafOf(c.sql, " IS NOT NULL"), total: true}
+	return tf{t: leafOf(c.sql, " IS NULL"), f: leafOf(c.sql, " IS NOT NULL")}
 }
 
 // equals is `c == v` for a constant v (runtime.Equal); strict: a nil c
@@ -418,11 +450,11 @@ func (c *column) equals(v any, strict bool) (tf, bool) {
 	out := tf{t: t}
 	switch {
 	case strict:
-		out.f, out.total = ne, c.notNull && !c.member
+		out.f, out.nulls = ne, c.failing()
 	case c.notNull:
-		out.f, out.total = ne, true
+		out.f = ne
 	default:
-		out.f, out.total = or(leafOf(c.sql, " IS NULL"), ne), true
+		out.f = or(leafOf(c.sql, " IS NULL"), ne)
 	}
 	return out, true
 }
@@ -475,9 +507,9 @@ func (tr *translator) order(b *ast.BinaryNode) (tf, bool) {
 		return tf{}, false
 	}
 	if fails {
-		return tf{t: exactFalse, f: exactFalse}, true
+		return alwaysFails, true
 	}
-	total := c.notNull && !c.member
+	nulls := c.failing()
 	cmp := func(op string, cast string, p any) *sqlx {
 		return leafOf(c.sql, cast+" "+op+" ", param{p})
 	}
@@ -487,17 +519,17 @@ func (tr *translator) order(b *ast.BinaryNode) (tf, bool) {
 		if !ok {
 			return tf{}, false
 		}
-		return tf{t: cmp(op, "", s), f: cmp(negate[op], "", s), total: total}, true
+		return tf{t: cmp(op, "", s), f: cmp(negate[op], "", s), nulls: nulls}, true
 	case kInt:
 		switch n := v.(type) {
 		case int64:
-			return tf{t: cmp(op, "", n), f: cmp(negate[op], "", n), total: total}, true
+			return tf{t: cmp(op, "", n), f: cmp(negate[op], "", n), nulls: nulls}, true
 		case float64:
-			return tf{t: cmp(op, "::float8", n), f: cmp(negate[op], "::float8", n), total: total}, true
+			return tf{t: cmp(op, "::float8", n), f: cmp(negate[op], "::float8", n), nulls: nulls}, true
 		}
 	case kFloat:
 		if n, ok := toFloat(v); ok {
-			return tf{t: cmp(op, "", n), f: cmp(negate[op], "", n), total: total}, true
+			return tf{t: cmp(op, "", n), f: cmp(negate[op], "", n), nulls: nulls}, true
 		}
 	case kDate:
 		tv, ok := v.(time.Time)
@@ -519,7 +551,7 @@ func (tr *translator) order(b *ast.BinaryNode) (tf, bool) {
 			bound = ceil
 		}
 		day := func(op string) *sqlx { return leafOf(c.sql, " "+op+" ", param{bound}, "::date") }
-		return tf{t: day(op), f: day(negate[op]), total: total}, true
+		return tf{t: day(op), f: day(negate[op]), nulls: nulls}, true
 	case kTime:
 		tv, ok := v.(time.Time)
 		if !ok {
@@ -533,9 +565,9 @@ func (tr *translator) order(b *ast.BinaryNode) (tf, bool) {
 		// stored >= lo; a superset either way.
 		below, above := wide(leafOf(c.sql, " <= ", param{hi})), wide(leafOf(c.sql, " >= ", param{lo}))
 		if op == "<" || op == "<=" {
-			return tf{t: below, f: above, total: total}, true
+			return tf{t: below, f: above, nulls: nulls}, true
 		}
-		return tf{t: above, f: below, total: total}, true
+		return tf{t: above, f: below, nulls: nulls}, true
 	}
 	return tf{}, false
 }
@@ -559,11 +591,11 @@ func (c *column) like(op, s string, strict bool) tf {
 	nt := leafOf(c.sql, " NOT LIKE ", param{p})
 	switch {
 	case strict || c.member:
-		return tf{t: t, f: nt, total: c.notNull && !c.member}
+		return tf{t: t, f: nt, nulls: c.failing()}
 	case c.notNull:
-		return tf{t: t, f: nt, total: true}
+		return tf{t: t, f: nt}
 	}
-	return tf{t: t, f: or(leafOf(c.sql, " IS NULL"), nt), total: true}
+	return tf{t: t, f: or(leafOf(c.sql, " IS NULL"), nt)}
 }
 
 // in translates `c in list` for a list of literals: a set of strings
@@ -624,11 +656,11 @@ func (tr *translator) in(b *ast.BinaryNode) (tf, bool) {
 		}
 		ts, fs = append(ts, one.t), append(fs, one.f)
 	}
-	out := tf{t: or(ts...), f: and(fs...), total: !strict}
+	out := tf{t: or(ts...), f: and(fs...)}
 	if strict {
 		// Fails where the money is nil, even on an empty list.
 		present := leafOf(c.sql, " IS NOT NULL")
-		out.t, out.f = and(present, out.t), and(present, out.f)
+		out.t, out.f, out.nulls = and(present, out.t), and(present, out.f), []string{c.sql}
 	}
 	return out, true
 }
@@ -651,7 +683,10 @@ func (c *column) inSet(set map[string]struct{}) (tf, bool) {
 		}
 		t, nt = append(t, param{k}), append(nt, param{k})
 	}
-	out := tf{t: leafOf(append(t, ")")...), f: leafOf(append(nt, ")")...), total: !c.member}
+	out := tf{t: leafOf(append(t, ")")...), f: leafOf(append(nt, ")")...)}
+	if c.member {
+		out.nulls = []string{c.sql} // a member of nil fails
+	}
 	if c.member || c.notNull {
 		return out, true
 	}

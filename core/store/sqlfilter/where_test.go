@@ -3,7 +3,9 @@ package sqlfilter_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -108,6 +110,23 @@ func TestWhere(t *testing.T) {
 	for _, src := range exactFilters {
 		if compiled, exact := check(src); !compiled || !exact {
 			t.Errorf("%s: compiled %v, exact %v; want an exact translation", src, compiled, exact)
+		}
+	}
+	// Chains of || and && on one nullable field, whose comparisons fail
+	// on nil, stay exact and grow linearly.
+	for _, chain := range []struct{ op, cmp string }{{" || ", "s == %s"}, {" && ", "s != %s"}, {" || ", "t >= %s"}, {" or ", "hasPrefix(s, %s)"}} {
+		var terms []string
+		for i := range 60 {
+			terms = append(terms, fmt.Sprintf(chain.cmp, exprString(stringPool[i%len(stringPool)]+strconv.Itoa(i))))
+		}
+		src := strings.Join(terms, chain.op)
+		if compiled, exact := check(src); !compiled || !exact {
+			t.Errorf("%s: compiled %v, exact %v; want an exact translation", src, compiled, exact)
+		}
+		f, _ := store.CompileFilter(ent, src)
+		var args sqlfilter.Args
+		if cond, _ := sqlfilter.Where(f, "r", &args); len(cond) > 200*len(terms) {
+			t.Errorf("%d terms of %q: %d bytes of SQL", len(terms), chain.cmp, len(cond))
 		}
 	}
 	for _, src := range inexactFilters {
