@@ -68,9 +68,9 @@ func thing(t testing.TB) *schema.Entity {
 
 // tableDDL is the records table of the documented layout.
 const tableDDL = `CREATE TABLE crm_records (
-	entity text NOT NULL, id text NOT NULL, version bigint NOT NULL,
+	entity text NOT NULL, id text COLLATE "C" NOT NULL, version bigint NOT NULL,
 	created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL,
-	created_by text NOT NULL, owner text NOT NULL,
+	created_by text COLLATE "C" NOT NULL, owner text COLLATE "C" NOT NULL,
 	data jsonb NOT NULL, enc bytea NOT NULL,
 	PRIMARY KEY (entity, id))`
 

@@ -16,7 +16,9 @@
 // The system columns are NOT NULL (a record without an owner has an
 // empty owner, not NULL), as a filter never sees them nil; created_at
 // and updated_at may hold the times truncated or rounded to the
-// microsecond.
+// microsecond. id, created_by and owner are declared COLLATE "C": an
+// index on a column of another collation (the primary key on id) cannot
+// serve FieldExpr's `id COLLATE "C" = $1`.
 //
 // What Where translates exactly: &&, ||, ! (and, or, not) over
 // comparisons of a field, a system field or a money field's amount or

@@ -204,6 +204,8 @@ func TestWhereUsesIndex(t *testing.T) {
 		{"s == 'v7' || s == 'v8'", "thing_s"},
 		{"i == 7 && s > 'v'", "thing_i"},
 		{"!(i != 7)", "thing_i"},
+		{"id == '00000042'", "crm_records_pkey"},
+		{"id in ['00000042', '00000043']", "crm_records_pkey"},
 	} {
 		f, err := store.CompileFilter(ent, tc.src)
 		if err != nil {
