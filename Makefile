@@ -43,6 +43,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$$((20000*$(FUZZX)))x ./config/
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeInput$$' -fuzztime=$$((50000*$(FUZZX)))x ./core/schema/
 	$(GO) test -run='^$$' -fuzz='^FuzzCompileFilter$$' -fuzztime=$$((10000*$(FUZZX)))x ./core/store/
+	$(GO) test -run='^$$' -fuzz='^FuzzWhere$$' -fuzztime=$$((2000*$(FUZZX)))x ./core/store/sqlfilter/
 	$(GO) test -run='^$$' -fuzz='^FuzzCompileRule$$' -fuzztime=$$((5000*$(FUZZX)))x ./core/rules/
 	$(GO) test -run='^$$' -fuzz='^FuzzLoadTests$$' -fuzztime=$$((20000*$(FUZZX)))x ./config/
 	$(GO) test -run='^$$' -fuzz='^FuzzRuleTests$$' -fuzztime=$$((10000*$(FUZZX)))x ./core/rules/

@@ -61,6 +61,14 @@ type Filter struct {
 	needles  [][]byte // see needlesOf
 	scan     *scanPlan
 	scanners *sync.Pool
+
+	tree *lazyTree // see Node
+}
+
+// lazyTree is the tree of Filter.Node, built on first use.
+type lazyTree struct {
+	once sync.Once
+	node ast.Node
 }
 
 // systemTypes are the expr types of the system fields.
@@ -140,6 +148,32 @@ func compileFilter(ent *schema.Entity, src string) (*Filter, error) {
 	if len(src) > MaxFilterLen {
 		return nil, &FilterError{Message: fmt.Sprintf("filter is %d bytes long; at most %d", len(src), MaxFilterLen), Line: 1, Column: 1}
 	}
+	tree, ec, err := checkFilter(ent, src)
+	if err != nil {
+		return nil, err
+	}
+	plan := analyse(ent, tree.Node)
+	if err := optimizer.Optimize(&tree.Node, ec); err != nil {
+		return nil, filterError(err)
+	}
+	f := &Filter{Source: src, entity: ent, plan: plan, scan: newScanPlan(ent, tree.Node), tree: &lazyTree{}}
+	if budgetFree(tree.Node) {
+		if f.fast, err = compiler.Compile(tree, ec); err != nil {
+			return nil, filterError(err)
+		}
+		f.needles = needlesOf(ent, tree.Node)
+	}
+	exprbudget.Instrument(&tree.Node, nil)
+	if f.program, err = compiler.Compile(tree, ec); err != nil {
+		return nil, filterError(err)
+	}
+	f.scanners = scannerPool(f)
+	return f, nil
+}
+
+// checkFilter parses and type-checks src against an entity's fields, and
+// returns the checked tree (not optimised) with its configuration.
+func checkFilter(ent *schema.Entity, src string) (*parser.Tree, *conf.Config, error) {
 	env := make(map[string]any, len(ent.Fields)+len(systemTypes))
 	for k, v := range systemTypes {
 		env[k] = v
@@ -155,31 +189,37 @@ func compileFilter(ent *schema.Entity, src string) (*Filter, error) {
 	// compiled with them.
 	tree, err := parser.ParseWithConfig(src, filterConfig(map[string]any{}))
 	if err != nil {
-		return nil, filterError(err)
+		return nil, nil, filterError(err)
 	}
 	if _, err := new(checker.Checker).PatchAndCheck(tree, ec); err != nil {
-		return nil, filterError(err)
+		return nil, nil, filterError(err)
 	}
 	if err := hiddenName(tree); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	plan := analyse(ent, tree.Node)
-	if err := optimizer.Optimize(&tree.Node, ec); err != nil {
-		return nil, filterError(err)
+	return tree, ec, nil
+}
+
+// Entity is the entity whose records the filter reads.
+func (f *Filter) Entity() *schema.Entity { return f.entity }
+
+// Node is the tree whose program Eval runs, for translators such as
+// package sqlfilter: the checked AST (each node has its type) after expr's
+// optimiser (which folds constants, turns a list of string literals after
+// `in` into a set, and `x || true` into true), before the budget's
+// instrumentation. It is built again on first use (compiling rewrites the
+// tree in place) and shared afterwards: callers must not change it.
+func (f *Filter) Node() ast.Node {
+	if f == nil || f.tree == nil {
+		return nil
 	}
-	f := &Filter{Source: src, entity: ent, plan: plan, scan: newScanPlan(ent, tree.Node)}
-	if budgetFree(tree.Node) {
-		if f.fast, err = compiler.Compile(tree, ec); err != nil {
-			return nil, filterError(err)
+	f.tree.once.Do(func() {
+		tree, ec, err := checkFilter(f.entity, f.Source)
+		if err == nil && optimizer.Optimize(&tree.Node, ec) == nil {
+			f.tree.node = tree.Node
 		}
-		f.needles = needlesOf(ent, tree.Node)
-	}
-	exprbudget.Instrument(&tree.Node, nil)
-	if f.program, err = compiler.Compile(tree, ec); err != nil {
-		return nil, filterError(err)
-	}
-	f.scanners = scannerPool(f)
-	return f, nil
+	})
+	return f.tree.node
 }
 
 // filterConfig is the expr configuration of a filter over env: a boolean,

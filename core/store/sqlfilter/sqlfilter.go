@@ -13,6 +13,24 @@
 //	            data jsonb,  -- field values in API JSON form (schema.Field.EncodeValue)
 //	            enc bytea)   -- the record in package store's own encoding
 //
+// The system columns are NOT NULL (a record without an owner has an
+// empty owner, not NULL), as a filter never sees them nil; created_at
+// and updated_at may hold the times truncated or rounded to the
+// microsecond. id, created_by and owner are declared COLLATE "C": an
+// index on a column of another collation (the primary key on id) cannot
+// serve FieldExpr's `id COLLATE "C" = $1`.
+//
+// What Where translates exactly: &&, ||, ! (and, or, not) over
+// comparisons of a field, a system field or a money field's amount or
+// currency with a constant (==, !=, <, <=, >, >=; a date field also with
+// date(...) of string literals), `in` a list of constants, == nil and
+// != nil, startsWith, endsWith, contains, hasPrefix and hasSuffix with a
+// string literal, a bool field alone, true and false. A datetime,
+// created_at or updated_at compared with date(...) becomes a range one
+// microsecond wider (a superset). Anything else (now(), two fields
+// compared, arithmetic, len, matches, ?., closures, a money's minor, a
+// string PostgreSQL cannot take as text) is left to Go.
+//
 // FieldExpr names the SQL expression of one field's value; the store's
 // index definitions use the same expressions, so a translated predicate
 // can use them.

@@ -25,10 +25,26 @@ func (a *Args) Add(v any) string {
 //
 // Parameters are added to args. The condition does not restrict the
 // entity: the caller does.
+//
+// How it translates (see translate.go): the filter's tree as Eval runs it
+// (store.Filter.Node) is read node by node into two SQL conditions, one
+// true exactly where the node evaluates to true and one exactly where it
+// evaluates to false; where neither holds the node fails on the record
+// (nil > 5, a member of a missing money value), and a failure anywhere
+// makes the whole filter no match, which the two conditions carry up
+// through &&, || and ! without SQL's NOT, so that SQL's NULL never turns
+// into a match. A node that is not translated stands as TRUE in both,
+// which can only widen the result: the condition is then a superset and
+// not exact.
 func Where(f *store.Filter, alias string, args *Args) (cond string, exact bool) {
 	if f == nil {
 		return "TRUE", true
 	}
-	// Not translated yet: every row is a candidate.
-	return "TRUE", false
+	root := f.Node()
+	if root == nil {
+		return "TRUE", false
+	}
+	tr := &translator{ent: f.Entity(), alias: alias}
+	t := tr.node(root).t
+	return t.render(args, map[*sqlx]string{}), t.exact
 }
