@@ -256,7 +256,7 @@ func (s *Store) fileHeld(ctx context.Context, q querier, id string) (bool, error
 				return false, err
 			}
 			var one int
-			err = q.QueryRow(ctx, `SELECT 1 FROM crm_records r WHERE r.entity = $1 AND `+expr+` = $2 LIMIT 1`, ent.Name, id).Scan(&one)
+			err = q.QueryRow(ctx, `SELECT 1 FROM crm_records r WHERE r.entity = `+literal(ent.Name)+` AND `+expr+` = $1 LIMIT 1`, id).Scan(&one)
 			if err == nil {
 				return true, nil
 			}

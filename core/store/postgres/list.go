@@ -32,9 +32,10 @@ var systemFields = map[string]bool{"id": true, "version": true, "created_at": tr
 // sortKey is one key of a list's order as SQL: its expression, the type
 // its cursor values are cast back to, and its direction.
 type sortKey struct {
-	expr string
-	typ  string
-	desc bool
+	expr    string
+	typ     string
+	desc    bool
+	notNull bool // a NOT NULL column: no "OR IS NULL" in its keyset, so an index range serves it
 }
 
 // sortKeyOf is the SQL of a sort key. Owner and created_by are "" for
@@ -47,13 +48,13 @@ func sortKeyOf(ent *schema.Entity, k store.SortKey) (sortKey, error) {
 		sk.expr, sk.typ = `NULLIF(r.`+k.Field+`, '') COLLATE "C"`, "text"
 		return sk, nil
 	case "id":
-		sk.expr, sk.typ = `r.id COLLATE "C"`, "text"
+		sk.expr, sk.typ, sk.notNull = `r.id COLLATE "C"`, "text", true
 		return sk, nil
 	case "version":
-		sk.expr, sk.typ = "r.version", "bigint"
+		sk.expr, sk.typ, sk.notNull = "r.version", "bigint", true
 		return sk, nil
 	case "created_at", "updated_at":
-		sk.expr, sk.typ = "r."+k.Field, "timestamptz"
+		sk.expr, sk.typ, sk.notNull = "r."+k.Field, "timestamptz", true
 		return sk, nil
 	}
 	expr, err := fieldExpr(ent, k.Field)
@@ -244,7 +245,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (*store.Page, error) {
 		return nil, err
 	}
 	base := &sqlfilter.Args{}
-	pe := base.Add(ent.Name)
+	pe := literal(ent.Name)
 	cond, exact := "TRUE", true
 	if q.Filter != nil {
 		cond, exact = sqlfilter.Where(q.Filter, "r", base)
@@ -360,7 +361,11 @@ func keyset(sks []sortKey, from []*string, args *sqlfilter.Args) string {
 				op = " < "
 			}
 			p := args.Add(*from[i]) + "::" + sks[i].typ
-			ands := append(slices.Clone(eqs), "("+sks[i].expr+op+p+" OR "+sks[i].expr+" IS NULL)")
+			after := "(" + sks[i].expr + op + p + " OR " + sks[i].expr + " IS NULL)"
+			if sks[i].notNull {
+				after = sks[i].expr + op + p
+			}
+			ands := append(slices.Clone(eqs), after)
 			ors = append(ors, "("+strings.Join(ands, " AND ")+")")
 			eqs = append(eqs, sks[i].expr+" = "+p)
 		} else {

@@ -294,7 +294,9 @@ func indexName(entity, field string) string {
 	return name + "_" + hex.EncodeToString(sum[:4])
 }
 
-// literal is a SQL string literal.
+// literal is a SQL string literal. Queries name their entity with one,
+// not with a parameter: the per-entity indexes are partial (WHERE entity
+// = 'x'), and a generic plan over a parameter could not use them.
 func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // listen keeps a dedicated connection LISTENing for commits, moving

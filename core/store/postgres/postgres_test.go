@@ -714,7 +714,28 @@ func TestSysUpdateIsSafeReadModifyWrite(t *testing.T) {
 func TestTwoNodes(t *testing.T) {
 	sch := testSchema(t)
 	url := pgtest.DB(t)
-	a, b := openURL(t, url, sch), openURL(t, url, sch)
+	// Both start at once on an empty database: the migration lock makes
+	// them take turns.
+	nodes := make([]*postgres.Store, 2)
+	errs := make([]error, 2)
+	var wg0 sync.WaitGroup
+	for i := range nodes {
+		wg0.Add(1)
+		go func() {
+			defer wg0.Done()
+			nodes[i], errs[i] = postgres.Open(context.Background(), url, sch, postgres.Options{})
+		}()
+	}
+	wg0.Wait()
+	for i, st := range nodes {
+		if st != nil {
+			t.Cleanup(func() { st.Close() })
+		}
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+	}
+	a, b := nodes[0], nodes[1]
 	addUsers(t, a)
 	ctx := context.Background()
 

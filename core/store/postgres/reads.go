@@ -105,7 +105,7 @@ func fieldExpr(ent *schema.Entity, name string) (string, error) {
 // sqlfilter.Where; what it leaves (exact false) f decides in Go.
 func scanMatches(ctx context.Context, q querier, ent *schema.Entity, f *store.Filter, fn func(*store.Record) (bool, error)) error {
 	args := &sqlfilter.Args{}
-	pe := args.Add(ent.Name)
+	pe := literal(ent.Name)
 	cond, exact := sqlfilter.Where(f, "r", args)
 	rows, err := q.Query(ctx, `SELECT r.id, r.enc FROM crm_records r WHERE r.entity = `+pe+` AND (`+cond+`) ORDER BY r.id`, args.List...)
 	if err != nil {
@@ -175,7 +175,7 @@ func (s *Store) Count(ctx context.Context, entity string, f *store.Filter) (int6
 			return err
 		}
 		args := &sqlfilter.Args{}
-		pe := args.Add(ent.Name)
+		pe := literal(ent.Name)
 		cond, exact := sqlfilter.Where(f, "r", args)
 		if exact {
 			return tx.QueryRow(ctx, `SELECT count(*) FROM crm_records r WHERE r.entity = `+pe+` AND (`+cond+`)`, args.List...).Scan(&n)

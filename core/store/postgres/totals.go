@@ -33,7 +33,7 @@ func (s *Store) Totals(ctx context.Context, entity, groupBy, sumField string, f 
 	err = s.readTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		args := &sqlfilter.Args{}
-		pe := args.Add(ent.Name)
+		pe := literal(ent.Name)
 		cond, exact := sqlfilter.Where(f, "r", args)
 		if exact {
 			out, err = totalsSQL(ctx, tx, ent, groupBy, sumField, pe, cond, args)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/schema"
@@ -88,11 +89,23 @@ func (s *Store) write(ctx context.Context, fn func(w *writer) (*store.Record, er
 			return rec, nil
 		}
 		if !retryable(err) && !errors.Is(err, errRetry) {
-			return nil, err
+			return nil, badData(err)
 		}
 		lastErr = err
 	}
 	return nil, fmt.Errorf("write: gave up after %d attempts: %w", maxAttempts, lastErr)
+}
+
+// badData turns PostgreSQL's refusal of a value (a data exception, such
+// as a NUL character in text, which the schema's normalisation already
+// keeps out of fields) into an *store.InvalidError; other errors are
+// returned as they are.
+func badData(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && strings.HasPrefix(pe.Code, "22") {
+		return fmt.Errorf("%w: %w", &store.InvalidError{Message: "a value cannot be stored: " + pe.Message}, err)
+	}
+	return err
 }
 
 // finish counts, takes the transaction's feed positions (the row lock of
@@ -646,7 +659,7 @@ func fieldHolders(ctx context.Context, q querier, ent *schema.Entity, field, val
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.Query(ctx, `SELECT id FROM crm_records r WHERE entity = $1 AND `+expr+` = $2 ORDER BY id`, ent.Name, value)
+	rows, err := q.Query(ctx, `SELECT id FROM crm_records r WHERE entity = `+literal(ent.Name)+` AND `+expr+` = $1 ORDER BY id`, value)
 	if err != nil {
 		return nil, fmt.Errorf("find %s by %s: %w", ent.Name, field, err)
 	}
