@@ -237,10 +237,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	} else if _, err := conn.Exec(ctx, `CREATE INDEX IF NOT EXISTS crm_records_search ON crm_records USING gin (search gin_trgm_ops)`); err != nil {
 		return fmt.Errorf("migrate: search index: %w", err)
 	}
-	for _, ddl := range s.indexDDL() {
-		if _, err := conn.Exec(ctx, ddl); err != nil {
-			return fmt.Errorf("migrate: %s: %w", ddl, err)
-		}
+	if err := s.migrateIndexes(ctx, conn); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
 }
@@ -251,10 +249,16 @@ func indexed(f *schema.Field) bool {
 	return f.Index || f.Unique || f.Type == config.TypeRef || f.Type == config.TypeUser || f.Type == config.TypeFile
 }
 
-// indexDDL is the CREATE INDEX statement of every indexed field of every
-// entity, and of owner.
-func (s *Store) indexDDL() []string {
-	var out []string
+// fieldIndex is one per-entity index of crm_records.
+type fieldIndex struct {
+	name string
+	ddl  string
+}
+
+// fieldIndexes are the indexes of every indexed field of every entity,
+// and of owner: ((FieldExpr), id) WHERE entity = 'x'.
+func (s *Store) fieldIndexes() []fieldIndex {
+	var out []fieldIndex
 	for _, ent := range s.schema.Entities() {
 		names := []string{"owner"}
 		for _, f := range ent.Fields {
@@ -267,17 +271,51 @@ func (s *Store) indexDDL() []string {
 			if err != nil {
 				continue
 			}
-			out = append(out, fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON crm_records ((%s), id) WHERE entity = %s`,
-				indexName(ent.Name, name), expr, literal(ent.Name)))
+			ix := indexName(ent.Name, name, expr)
+			out = append(out, fieldIndex{name: ix, ddl: fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON crm_records ((%s), id) WHERE entity = %s`,
+				ix, expr, literal(ent.Name))})
 		}
 	}
 	return out
 }
 
-// indexName is a valid, unique identifier (at most 63 bytes) for the
-// index of entity.field.
-func indexName(entity, field string) string {
-	sum := sha256.Sum256([]byte(entity + "\x00" + field))
+// migrateIndexes creates the schema's field indexes and drops those of
+// fields no longer indexed, or whose expression changed with their type
+// (an index over (data->>'f')::bigint would refuse a field that became
+// text). Building an index on a large table holds writes to it meanwhile.
+func (s *Store) migrateIndexes(ctx context.Context, conn *pgxpool.Conn) error {
+	want := map[string]bool{}
+	for _, ix := range s.fieldIndexes() {
+		want[ix.name] = true
+		if _, err := conn.Exec(ctx, ix.ddl); err != nil {
+			return fmt.Errorf("%s: %w", ix.ddl, err)
+		}
+	}
+	rows, err := conn.Query(ctx, `SELECT indexname FROM pg_indexes
+		WHERE schemaname = current_schema() AND tablename = 'crm_records' AND indexname LIKE 'crm\_x\_%'`)
+	if err != nil {
+		return fmt.Errorf("list indexes: %w", err)
+	}
+	have, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("list indexes: %w", err)
+	}
+	for _, name := range have {
+		if want[name] {
+			continue
+		}
+		if _, err := conn.Exec(ctx, `DROP INDEX IF EXISTS `+pgx.Identifier{name}.Sanitize()); err != nil {
+			return fmt.Errorf("drop index %s: %w", name, err)
+		}
+		s.log.Info("postgres store: dropped the index of a field no longer indexed so", slog.String("index", name))
+	}
+	return nil
+}
+
+// indexName is a valid identifier (at most 63 bytes) for the index of
+// entity.field over expr: another expression gets another name.
+func indexName(entity, field, expr string) string {
+	sum := sha256.Sum256([]byte(entity + "\x00" + field + "\x00" + expr))
 	base := "crm_x_" + entity + "_" + field
 	var b strings.Builder
 	for _, r := range base {
