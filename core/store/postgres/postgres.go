@@ -25,23 +25,44 @@
 //
 // # Feed order across nodes
 //
-// A write takes its feed positions as the last step of its transaction:
-// UPDATE crm_feed SET seq = seq + n RETURNING seq. That row lock is held
-// until the transaction commits, so a second writer waits there and reads
-// the first one's value only once the first has committed (write
-// transactions are READ COMMITTED, so the waiting UPDATE sees the
-// committed row). Positions are therefore handed out in commit order: a
-// reader that has seen position N (in crm_outbox or in a list's Page.Seq,
-// which reads crm_feed in the same snapshot as the page) will never later
-// find a smaller one, on any node, and a rolled-back write gives its
-// positions back, so the feed stays dense. The price is that the tail of
-// every write (history and outbox rows, the notify) runs under one global
-// lock; everything before it (checks, record rows, unique values) runs
-// concurrently.
+// A write takes its feed positions at the end of its transaction: after
+// every check and record row, UPDATE crm_feed SET seq = seq + n RETURNING
+// seq, then only the history and outbox rows that carry those positions
+// and the notify, none of which can wait on another transaction. The row
+// lock of crm_feed is held until the transaction commits, so a second
+// writer waits there and reads the first one's value only once the first
+// has committed (write transactions are READ COMMITTED, so the waiting
+// UPDATE sees the committed row). Positions are therefore handed out in
+// commit order: a reader that has seen position N (in crm_outbox, or in a
+// list's Page.Seq, which reads crm_feed in the same snapshot as the page)
+// never later finds a smaller one, on any node; and a rolled-back write
+// gives its positions back, so the feed stays dense. The price is that
+// the tail of every write runs under one global lock; everything before
+// it (checks, record rows, unique values) runs concurrently.
 //
 // Each write transaction also sends pg_notify('crm_commit', seq); every
 // Store listens on a dedicated connection, so Committed and LastSeq follow
 // the commits of other processes too.
+//
+// # Concurrency of the other invariants
+//
+//   - Unique values: crm_unique's primary key (entity, field, value); a
+//     writer inserts the value and, when another transaction holds it,
+//     waits for that one to end, so of concurrent writers one wins and
+//     the others get a ConflictError (duplicate, Field). A side table
+//     rather than a UNIQUE index on the records keeps a schema change
+//     that makes a field unique from failing on old duplicates.
+//   - References: a write reads the records, users and files it names
+//     FOR KEY SHARE and a delete locks its record FOR UPDATE before it
+//     looks for references, so a reference and the delete of its target
+//     cannot both commit.
+//   - Conditional creates (CreateRequest.Unless) of one entity take turns
+//     on a transaction advisory lock; a plain create concurrent with them
+//     is not held back (the Badger store serialises every write).
+//   - SysUpdate runs SERIALIZABLE and again after a serialization failure,
+//     so a read-modify-write of a document is safe across nodes.
+//   - A transaction that fails to serialize or deadlocks runs again; a
+//     Check may therefore run more than once.
 package postgres
 
 import (
