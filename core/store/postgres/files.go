@@ -267,3 +267,24 @@ func (s *Store) fileHeld(ctx context.Context, q querier, id string) (bool, error
 	}
 	return false, nil
 }
+
+// fileCollector runs CollectFiles every sweep until the store closes.
+func (s *Store) fileCollector(ctx context.Context, grace, sweep time.Duration) {
+	defer s.wg.Done()
+	t := time.NewTicker(sweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.CollectFiles(ctx, grace)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				s.log.Error("collect unreferenced files", slog.Any("err", err))
+			case n > 0:
+				s.log.Info("collected unreferenced files", slog.Int("count", n), slog.Duration("grace", grace))
+			}
+		}
+	}
+}

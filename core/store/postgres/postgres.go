@@ -66,6 +66,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -103,6 +104,12 @@ type Options struct {
 	// MaxConns bounds the connection pool (0: pgxpool's default, or the
 	// URL's pool_max_conns).
 	MaxConns int32
+	// FileGrace is how old a file no record holds must be before the
+	// collector removes it (default store.DefaultFileGrace); FileSweepEvery
+	// is how often each node's collector runs (default
+	// store.DefaultFileSweepEvery). Collectors on several nodes may run at
+	// once: each removal is decided in its own transaction.
+	FileGrace, FileSweepEvery time.Duration
 }
 
 // Store is the PostgreSQL Store backend.
@@ -160,8 +167,9 @@ func Open(ctx context.Context, url string, sch *schema.Schema, opts Options) (*S
 	lctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	ready := make(chan struct{})
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.listen(lctx, cfg.ConnConfig.Copy(), ready)
+	go s.fileCollector(lctx, cmp.Or(opts.FileGrace, store.DefaultFileGrace), cmp.Or(opts.FileSweepEvery, store.DefaultFileSweepEvery))
 	select {
 	case <-ready:
 	case <-ctx.Done():

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/crmkit/crm/config"
@@ -44,6 +46,10 @@ entity "vehicle" {
     to = "contact"
   }
   field "price"   { type = "money" }
+}
+entity "contract" {
+  field "title" { type = "string" }
+  field "doc"   { type = "file" }
 }
 entity "supplier" {
   field "name"   {
@@ -1000,20 +1006,43 @@ func TestFiles(t *testing.T) {
 	if err != nil || u.Files != 1 || u.Chunks != 3 || u.Bytes != int64(len(data)) {
 		t.Fatalf("usage = %+v, %v", u, err)
 	}
-	// An unheld file past the grace is collected; a held one stays.
+	// An unheld file past the grace is collected; a held one stays until
+	// its record lets it go.
 	g, err := st.PutFile(ctx, "b.txt", "text/plain", testUser, strings.NewReader("held"), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// "task" has no file field in this schema: hold g through FileHolders' absence instead.
-	if refs, err := st.FileHolders(ctx, g.ID, []string{"contact", "deal", "task"}); err != nil || len(refs) != 0 {
+	if _, err := st.Create(ctx, store.CreateRequest{Entity: "contract", Values: map[string]any{"doc": "01JNOFILE00000000000000000"}}); !errors.As(err, &ie) || ie.Field != "doc" {
+		t.Fatalf("a record naming no file: %v", err)
+	}
+	c := create(t, st, "contract", map[string]any{"title": "c", "doc": g.ID})
+	if refs, err := st.FileHolders(ctx, g.ID, []string{"contact", "contract"}); err != nil || len(refs) != 1 || refs[0].ID != c.ID || refs[0].Field != "doc" {
 		t.Fatalf("holders = %v, %v", refs, err)
 	}
-	n, err := st.CollectFiles(ctx, 0)
-	if err != nil || n != 2 {
+	if n, err := st.CollectFiles(ctx, 0); err != nil || n != 1 {
 		t.Fatalf("collected %d, %v", n, err)
 	}
 	if _, err := st.FileInfo(ctx, f.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("collected file info: %v", err)
+	}
+	if _, err := st.FileInfo(ctx, g.ID); err != nil {
+		t.Fatalf("held file: %v", err)
+	}
+	if _, err := st.Delete(ctx, store.DeleteRequest{Entity: "contract", ID: c.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.CollectFiles(ctx, 0); err != nil || n != 1 {
+		t.Fatalf("collected %d after the record went, %v", n, err)
+	}
+	if u, err := st.FileUsage(ctx); err != nil || u != (store.FileUsage{}) {
+		t.Fatalf("usage at the end = %+v, %v", u, err)
+	}
+	// Failed uploads leave no chunk.
+	_, err = st.PutFile(ctx, "cut.bin", "", testUser, io.MultiReader(strings.NewReader(data), iotest.ErrReader(io.ErrUnexpectedEOF)), 10<<20)
+	if !errors.As(err, &ie) || !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(ie.Message, "cut off") {
+		t.Fatalf("cut off: %v", err)
+	}
+	if u, err := st.FileUsage(ctx); err != nil || u != (store.FileUsage{}) {
+		t.Fatalf("usage after failed uploads = %+v, %v", u, err)
 	}
 }
