@@ -2,9 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -86,6 +88,16 @@ func TestAgreesWithBadger(t *testing.T) {
 			}
 			for _, r := range p.Items {
 				out = append(out, key(r))
+				// The API form written from the stored form is the store's.
+				ent := sch.Entity(r.Entity)
+				if b, ok := store.AppendAPIForm(nil, ent, r); ok {
+					want, _ := json.Marshal(store.APIForm(ctx, st, ent, r))
+					if !jsonEqual(b, want) {
+						return nil, fmt.Errorf("AppendAPIForm %s\nAPIForm       %s", b, want)
+					}
+				} else if st == pg && r.Values["price"] == nil {
+					return nil, fmt.Errorf("AppendAPIForm could not write %s %v", r.ID, r.Values)
+				}
 			}
 			if p.NextCursor == "" {
 				return out, nil
@@ -275,4 +287,13 @@ func TestCountsStayExactUnderConcurrentWrites(t *testing.T) {
 			t.Fatalf("event %d at position %d", i, e.Seq)
 		}
 	}
+}
+
+// jsonEqual compares two JSON documents by value.
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }

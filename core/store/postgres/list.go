@@ -211,7 +211,8 @@ func sortString(keys []store.SortKey) string {
 // Ties are broken by id, in the direction of the last sort key; records
 // without a value for a sort field come last in either direction. Pages
 // are keyset cursors: records written meanwhile neither repeat nor shift
-// a page. Query.Stored is ignored: records come back decoded.
+// a page. Records come back decoded whether or not Query.Stored is set,
+// and keep their stored form for store.AppendAPIForm.
 func (s *Store) List(ctx context.Context, q store.Query) (*store.Page, error) {
 	ent, err := s.entity(q.Entity)
 	if err != nil {
@@ -302,7 +303,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (*store.Page, error) {
 					return fmt.Errorf("list %s: %w", ent.Name, err)
 				}
 				from = vals
-				rec, err := store.DecodeRecord(ent, id, enc)
+				rec, err := store.DecodeListed(ent, id, enc) // enc is a copy pgx made for this row
 				if err != nil {
 					rows.Close()
 					return err
