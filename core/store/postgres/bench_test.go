@@ -8,11 +8,12 @@ import (
 	"github.com/crmkit/crm/core/store"
 )
 
-// BenchmarkCreate measures creates from parallel writers on one store
+// BenchmarkCreate measures creates from 8 writers per CPU on one store
 // (each a transaction with its history entry, event and feed position).
 func BenchmarkCreate(b *testing.B) {
 	st, _ := openStore(b)
 	ctx := context.Background()
+	b.SetParallelism(8)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0

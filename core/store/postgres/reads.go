@@ -28,7 +28,7 @@ func (s *Store) Get(ctx context.Context, entity, id string) (*store.Record, erro
 // History returns every history entry of a record, oldest first, also for
 // a deleted record.
 func (s *Store) History(ctx context.Context, entity, id string) ([]store.HistoryEntry, error) {
-	return s.history(ctx, `SELECT data FROM crm_history WHERE entity = $1 AND id = $2 ORDER BY seq`, entity, id)
+	return s.history(ctx, `SELECT seq, data FROM crm_history WHERE entity = $1 AND id = $2 ORDER BY seq`, entity, id)
 }
 
 // HistoryBefore returns up to limit history entries of a record, newest
@@ -38,9 +38,9 @@ func (s *Store) HistoryBefore(ctx context.Context, entity, id string, before uin
 		limit = store.DefaultLimit
 	}
 	if before == 0 {
-		return s.history(ctx, `SELECT data FROM crm_history WHERE entity = $1 AND id = $2 ORDER BY seq DESC LIMIT $3`, entity, id, limit)
+		return s.history(ctx, `SELECT seq, data FROM crm_history WHERE entity = $1 AND id = $2 ORDER BY seq DESC LIMIT $3`, entity, id, limit)
 	}
-	return s.history(ctx, `SELECT data FROM crm_history WHERE entity = $1 AND id = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4`,
+	return s.history(ctx, `SELECT seq, data FROM crm_history WHERE entity = $1 AND id = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4`,
 		entity, id, int64(min(before, 1<<63-1)), limit)
 }
 
@@ -53,12 +53,15 @@ func (s *Store) history(ctx context.Context, query string, args ...any) ([]store
 		return nil, fmt.Errorf("read history of %s %s: %w", args[0], args[1], err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.HistoryEntry, error) {
+		var seq int64
 		var b []byte
 		var h store.HistoryEntry
-		if err := row.Scan(&b); err != nil {
+		if err := row.Scan(&seq, &b); err != nil {
 			return h, err
 		}
-		return h, json.Unmarshal(b, &h)
+		err := json.Unmarshal(b, &h)
+		h.Seq = uint64(seq) // the column is the position (see writer.finish)
+		return h, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read history of %s %s: %w", args[0], args[1], err)
@@ -76,17 +79,20 @@ func (s *Store) Events(ctx context.Context, after uint64, limit int) ([]store.Ev
 	if s.closed.Load() {
 		return nil, store.ErrClosed
 	}
-	rows, err := s.pool.Query(ctx, `SELECT data FROM crm_outbox WHERE seq > $1 ORDER BY seq LIMIT $2`, int64(min(after, 1<<63-1)), limit)
+	rows, err := s.pool.Query(ctx, `SELECT seq, data FROM crm_outbox WHERE seq > $1 ORDER BY seq LIMIT $2`, int64(min(after, 1<<63-1)), limit)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Event, error) {
+		var seq int64
 		var b []byte
 		var e store.Event
-		if err := row.Scan(&b); err != nil {
+		if err := row.Scan(&seq, &b); err != nil {
 			return e, err
 		}
-		return e, json.Unmarshal(b, &e)
+		err := json.Unmarshal(b, &e)
+		e.Seq = uint64(seq) // the column is the position (see writer.finish)
+		return e, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)

@@ -110,32 +110,33 @@ func badData(err error) error {
 
 // finish counts, takes the transaction's feed positions (the row lock of
 // crm_feed is held until commit: positions follow commit order), writes
-// the history entries and events and notifies the listeners. It returns
-// the last position, 0 when nothing was written.
+// the history entries and events and notifies the listeners, all in one
+// round trip, so that the lock is held for about that round trip and the
+// commit. The rows' seq column is the position; the JSON they hold is
+// written before the position is known and has seq 0 (the reads set it
+// from the column). It returns the last position, 0 when nothing was
+// written.
 func (w *writer) finish() (uint64, error) {
 	if len(w.pending) == 0 {
 		return 0, nil
 	}
+	b := &pgx.Batch{}
+	counted := 0
 	for _, e := range slices.Sorted(maps.Keys(w.counts)) {
 		if d := w.counts[e]; d != 0 {
-			if _, err := w.tx.Exec(w.ctx, `INSERT INTO crm_counts (entity, n) VALUES ($1, $2)
-				ON CONFLICT (entity) DO UPDATE SET n = crm_counts.n + EXCLUDED.n`, e, d); err != nil {
-				return 0, fmt.Errorf("count %s: %w", e, err)
-			}
+			b.Queue(`INSERT INTO crm_counts (entity, n) VALUES ($1, $2)
+				ON CONFLICT (entity) DO UPDATE SET n = crm_counts.n + EXCLUDED.n`, e, d)
+			counted++
 		}
 	}
-	var last int64
-	if err := w.tx.QueryRow(w.ctx, `UPDATE crm_feed SET seq = seq + $1 RETURNING seq`, len(w.pending)).Scan(&last); err != nil {
-		return 0, fmt.Errorf("take feed positions: %w", err)
-	}
-	first := uint64(last) - uint64(len(w.pending)) + 1
-	b := &pgx.Batch{}
+	n := len(w.pending)
+	b.Queue(`UPDATE crm_feed SET seq = seq + $1 RETURNING seq`, n)
 	for i, p := range w.pending {
-		p.seq = first + uint64(i)
+		back := n - 1 - i // this write's position is the last one minus back
 		var e store.Event
 		if p.ent == nil {
 			name, event, _ := strings.Cut(p.op, ".")
-			e = store.Event{Seq: p.seq, At: w.now, Entity: name, ID: p.rec.ID, Op: event, By: p.by, Cause: p.cause, After: p.payload}
+			e = store.Event{At: w.now, Entity: name, ID: p.rec.ID, Op: event, By: p.by, Cause: p.cause, After: p.payload}
 		} else {
 			after, err := store.EncodeRecord(p.ent, p.rec)
 			if err != nil {
@@ -147,23 +148,39 @@ func (w *writer) finish() (uint64, error) {
 					return 0, err
 				}
 			}
-			h, err := json.Marshal(store.HistoryEntry{Seq: p.seq, At: w.now, By: p.by, Action: p.op, Version: p.rec.Version, Changes: p.changes})
+			h, err := json.Marshal(store.HistoryEntry{At: w.now, By: p.by, Action: p.op, Version: p.rec.Version, Changes: p.changes})
 			if err != nil {
 				return 0, fmt.Errorf("encode history: %w", err)
 			}
-			b.Queue(`INSERT INTO crm_history (entity, id, seq, data) VALUES ($1, $2, $3, $4)`, p.ent.Name, p.rec.ID, int64(p.seq), h)
-			e = store.Event{Seq: p.seq, At: w.now, Entity: p.ent.Name, ID: p.rec.ID, Op: p.op, Version: p.rec.Version,
+			b.Queue(`INSERT INTO crm_history (entity, id, seq, data) VALUES ($1, $2, (SELECT seq FROM crm_feed) - $3, $4)`, p.ent.Name, p.rec.ID, back, h)
+			e = store.Event{At: w.now, Entity: p.ent.Name, ID: p.rec.ID, Op: p.op, Version: p.rec.Version,
 				By: p.by, Cause: p.cause, Changes: p.changes, After: after, Before: before}
 		}
 		ev, err := json.Marshal(e)
 		if err != nil {
 			return 0, fmt.Errorf("encode event: %w", err)
 		}
-		b.Queue(`INSERT INTO crm_outbox (seq, data) VALUES ($1, $2)`, int64(p.seq), ev)
+		b.Queue(`INSERT INTO crm_outbox (seq, data) VALUES ((SELECT seq FROM crm_feed) - $1, $2)`, back, ev)
 	}
-	b.Queue(`SELECT pg_notify($1, $2)`, notifyChannel, strconv.FormatInt(last, 10))
-	if err := w.tx.SendBatch(w.ctx, b).Close(); err != nil {
+	b.Queue(`SELECT pg_notify($1, (SELECT seq FROM crm_feed)::text)`, notifyChannel)
+	br := w.tx.SendBatch(w.ctx, b)
+	for range counted {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return 0, fmt.Errorf("count: %w", err)
+		}
+	}
+	var last int64
+	if err := br.QueryRow().Scan(&last); err != nil {
+		br.Close()
+		return 0, fmt.Errorf("take feed positions: %w", err)
+	}
+	if err := br.Close(); err != nil {
 		return 0, fmt.Errorf("write history and events: %w", err)
+	}
+	first := uint64(last) - uint64(n) + 1
+	for i, p := range w.pending {
+		p.seq = first + uint64(i)
 	}
 	return uint64(last), nil
 }
