@@ -101,8 +101,11 @@ const migrationLock = 0x63726d_6d6967 // "crm mig"
 type Options struct {
 	// Logger receives the store's events; nil for slog.Default().
 	Logger *slog.Logger
-	// MaxConns bounds the connection pool (0: pgxpool's default, or the
-	// URL's pool_max_conns).
+	// MaxConns bounds the connection pool (0: the URL's pool_max_conns,
+	// else DefaultMaxConns). A callback that reads the store while it
+	// holds a connection (a write's Check, a SysList or SysView function)
+	// takes a second one, so the pool must be larger than the number of
+	// such callbacks that may run at once.
 	MaxConns int32
 	// FileGrace is how old a file no record holds must be before the
 	// collector removes it (default store.DefaultFileGrace); FileSweepEvery
@@ -111,6 +114,12 @@ type Options struct {
 	// once: each removal is decided in its own transaction.
 	FileGrace, FileSweepEvery time.Duration
 }
+
+// DefaultMaxConns is the size of the connection pool when neither
+// Options.MaxConns nor the URL's pool_max_conns sets it (pgxpool's own
+// default, the number of CPUs but at least 4, is too few for callbacks
+// that read the store while a transaction holds a connection).
+const DefaultMaxConns = 32
 
 // Store is the PostgreSQL Store backend.
 type Store struct {
@@ -143,8 +152,11 @@ func Open(ctx context.Context, url string, sch *schema.Schema, opts Options) (*S
 	if err != nil {
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
-	if opts.MaxConns > 0 {
+	switch {
+	case opts.MaxConns > 0:
 		cfg.MaxConns = opts.MaxConns
+	case !strings.Contains(url, "pool_max_conns"):
+		cfg.MaxConns = DefaultMaxConns
 	}
 	// Timestamps as text (cursors) in UTC whatever the server's setting.
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
