@@ -63,6 +63,17 @@
 //     so a read-modify-write of a document is safe across nodes.
 //   - A transaction that fails to serialize or deadlocks runs again; a
 //     Check may therefore run more than once.
+//
+// # Where it answers differently from the Badger store
+//
+//   - Count is always exact and Totals takes any filter: what sqlfilter.Where
+//     translates exactly is counted and summed (numeric, exact) by the
+//     database, the rest is read and evaluated in Go; there is no scan limit.
+//   - Page.Plan is "sql" (the database found the page) or "sql+go filter"
+//     (the filter was evaluated in Go on the rows the database narrowed).
+//   - A sort by a money field orders by the amount (sqlfilter.FieldExpr),
+//     the Badger store by minor units: the same within one currency.
+//   - Record times are kept to the microsecond, PostgreSQL's precision.
 package postgres
 
 import (
