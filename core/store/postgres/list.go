@@ -264,6 +264,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (*store.Page, error) {
 		order = append(order, k.expr+dir)
 		cols = append(cols, "("+k.expr+")::text")
 	}
+	match := q.Filter.NewMatcher() // the filter's time budget is the whole query's, as in the Badger store
 	batch := q.Limit + 1
 	if !exact {
 		batch = max(batch, 200)
@@ -309,7 +310,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (*store.Page, error) {
 					return err
 				}
 				if !exact {
-					ok, err := q.Filter.Eval(rec)
+					ok, err := match.Match(rec)
 					if err != nil {
 						rows.Close()
 						return err
