@@ -1046,3 +1046,30 @@ func TestFiles(t *testing.T) {
 		t.Fatalf("usage after failed uploads = %+v, %v", u, err)
 	}
 }
+
+// TestHostileFilterIsAFilterError: a filter that exceeds its budget on the
+// rows is a *store.FilterError from every read that evaluates it, as from
+// the Badger store.
+func TestHostileFilterIsAFilterError(t *testing.T) {
+	st, sch := openStore(t)
+	ctx := context.Background()
+	create(t, st, "vehicle", map[string]any{"vin": "WVW1", "mileage": int64(7)})
+	f, err := store.CompileFilter(sch.Entity("vehicle"), `!all(1..999990, {# > 0})`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fe *store.FilterError
+	if _, err := st.List(ctx, store.Query{Entity: "vehicle", Filter: f}); !errors.As(err, &fe) || fe.Budget == "" {
+		t.Fatalf("list: %v", err)
+	}
+	if _, _, err := st.Count(ctx, "vehicle", f); !errors.As(err, &fe) || fe.Budget == "" {
+		t.Fatalf("count: %v", err)
+	}
+	if _, err := st.Totals(ctx, "vehicle", "status", "", f); !errors.As(err, &fe) || fe.Budget == "" {
+		t.Fatalf("totals: %v", err)
+	}
+	_, err = st.Create(ctx, store.CreateRequest{Entity: "vehicle", Values: map[string]any{"vin": "WVW2"}, Unless: f})
+	if !errors.As(err, &fe) || fe.Budget == "" {
+		t.Fatalf("create unless: %v", err)
+	}
+}
