@@ -268,8 +268,22 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLock)); err != nil {
-		return fmt.Errorf("migrate: lock: %w", err)
+	// Wait for the lock by trying, not in pg_advisory_lock: a session
+	// blocked in a statement holds a snapshot, which another node's CREATE
+	// INDEX CONCURRENTLY would wait for while holding the lock.
+	for {
+		var got bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(migrationLock)).Scan(&got); err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		if got {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("migrate: wait for another node's migration: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	defer func() {
 		if _, err := conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, int64(migrationLock)); err != nil {
@@ -286,7 +300,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	// trusted extension since PostgreSQL 13); without it search scans.
 	if _, err := conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_trgm`); err != nil {
 		s.log.Warn("postgres store: no pg_trgm; search scans each entity's rows", slog.Any("err", err))
-	} else if _, err := conn.Exec(ctx, `CREATE INDEX IF NOT EXISTS crm_records_search ON crm_records USING gin (search gin_trgm_ops)`); err != nil {
+	} else if _, err := conn.Exec(ctx, `CREATE INDEX CONCURRENTLY IF NOT EXISTS crm_records_search ON crm_records USING gin (search gin_trgm_ops)`); err != nil {
 		return fmt.Errorf("migrate: search index: %w", err)
 	}
 	if err := s.migrateIndexes(ctx, conn); err != nil {
@@ -324,7 +338,7 @@ func (s *Store) fieldIndexes() []fieldIndex {
 				continue
 			}
 			ix := indexName(ent.Name, name, expr)
-			out = append(out, fieldIndex{name: ix, ddl: fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON crm_records ((%s), id) WHERE entity = %s`,
+			out = append(out, fieldIndex{name: ix, ddl: fmt.Sprintf(`CREATE INDEX CONCURRENTLY IF NOT EXISTS %s ON crm_records ((%s), id) WHERE entity = %s`,
 				ix, expr, literal(ent.Name))})
 		}
 	}
@@ -334,11 +348,25 @@ func (s *Store) fieldIndexes() []fieldIndex {
 // migrateIndexes creates the schema's field indexes and drops those of
 // fields no longer indexed, or whose expression changed with their type
 // (an index over (data->>'f')::bigint would refuse a field that became
-// text). Building an index on a large table holds writes to it meanwhile.
+// text). Indexes are built CONCURRENTLY, so other nodes keep writing
+// while a new indexed field's index is built; one left invalid by a build
+// that failed is dropped and built again.
 func (s *Store) migrateIndexes(ctx context.Context, conn *pgxpool.Conn) error {
 	want := map[string]bool{}
 	for _, ix := range s.fieldIndexes() {
 		want[ix.name] = true
+		var valid bool
+		err := conn.QueryRow(ctx, `SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+			WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace`, ix.name).Scan(&valid)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("index %s: %w", ix.name, err)
+		case !valid:
+			if _, err := conn.Exec(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+pgx.Identifier{ix.name}.Sanitize()); err != nil {
+				return fmt.Errorf("drop invalid index %s: %w", ix.name, err)
+			}
+		}
 		if _, err := conn.Exec(ctx, ix.ddl); err != nil {
 			return fmt.Errorf("%s: %w", ix.ddl, err)
 		}
@@ -356,7 +384,7 @@ func (s *Store) migrateIndexes(ctx context.Context, conn *pgxpool.Conn) error {
 		if want[name] {
 			continue
 		}
-		if _, err := conn.Exec(ctx, `DROP INDEX IF EXISTS `+pgx.Identifier{name}.Sanitize()); err != nil {
+		if _, err := conn.Exec(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+pgx.Identifier{name}.Sanitize()); err != nil {
 			return fmt.Errorf("drop index %s: %w", name, err)
 		}
 		s.log.Info("postgres store: dropped the index of a field no longer indexed so", slog.String("index", name))
