@@ -868,22 +868,12 @@ func (s *Badger) Totals(ctx context.Context, entity, groupBy, sumField string, f
 		return nil, err
 	}
 	sp := s.aggs[ent.Name]
-	if sumField != "" && !slices.Contains(sp.money, sumField) {
-		return nil, &QueryError{Param: "totals", Message: fmt.Sprintf("%s has no money field %q to sum (money fields: %s)", ent.Name, sumField, orNone(sp.money))}
+	if err := checkTotals(ent, sp, groupBy, sumField); err != nil {
+		return nil, err
 	}
 	var group *dim
 	if groupBy != "" {
-		if group = sp.groupDim([]string{groupBy}); group == nil {
-			var names []string
-			for _, d := range sp.groups {
-				if len(d.fields) == 1 {
-					names = append(names, d.name)
-				}
-			}
-			return nil, &QueryError{Param: "group", Message: fmt.Sprintf("%s cannot be grouped by %q (group fields: %s)", ent.Name, groupBy, orNone(names))}
-		}
-	} else if sumField == "" {
-		return nil, &QueryError{Param: "totals", Message: "name a money field to sum, a field to group by, or both"}
+		group = sp.groupDim([]string{groupBy})
 	}
 	eq := eqSet{}
 	if f != nil {
@@ -995,6 +985,33 @@ func (s *Badger) Totals(ctx context.Context, entity, groupBy, sumField string, f
 	return finishTotals(out, sumField != ""), nil
 }
 
+// CheckTotals refuses, with the *QueryError Badger.Totals gives, a totals
+// query of ent that names no money field sumField of it, or a groupBy it
+// cannot be grouped by, or neither.
+func CheckTotals(ent *schema.Entity, groupBy, sumField string) error {
+	return checkTotals(ent, newAggSpec(ent), groupBy, sumField)
+}
+
+func checkTotals(ent *schema.Entity, sp *aggSpec, groupBy, sumField string) error {
+	if sumField != "" && !slices.Contains(sp.money, sumField) {
+		return &QueryError{Param: "totals", Message: fmt.Sprintf("%s has no money field %q to sum (money fields: %s)", ent.Name, sumField, orNone(sp.money))}
+	}
+	if groupBy != "" {
+		if sp.groupDim([]string{groupBy}) == nil {
+			var names []string
+			for _, d := range sp.groups {
+				if len(d.fields) == 1 {
+					names = append(names, d.name)
+				}
+			}
+			return &QueryError{Param: "group", Message: fmt.Sprintf("%s cannot be grouped by %q (group fields: %s)", ent.Name, groupBy, orNone(names))}
+		}
+	} else if sumField == "" {
+		return &QueryError{Param: "totals", Message: "name a money field to sum, a field to group by, or both"}
+	}
+	return nil
+}
+
 // totalsByWalk computes totals from the records, at most countScanLimit.
 func (s *Badger) totalsByWalk(ctx context.Context, ent *schema.Entity, group *dim, sumField string, f *Filter) ([]Total, error) {
 	type gk struct{ group, currency string }
@@ -1039,6 +1056,11 @@ func (s *Badger) totalsByWalk(ctx context.Context, ent *schema.Entity, group *di
 	}
 	return finishTotals(out, sumField != ""), nil
 }
+
+// FinishTotals formats the sums of totals (summed: a money field was
+// summed) and orders them by group value (no value first), then currency,
+// as Badger.Totals answers.
+func FinishTotals(out []Total, summed bool) []Total { return finishTotals(out, summed) }
 
 // finishTotals formats the sums and orders the totals by group value (no
 // value first), then currency.

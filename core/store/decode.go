@@ -10,6 +10,20 @@ import (
 	"github.com/crmkit/crm/core/schema"
 )
 
+// DecodeRecord reads a record version of entity ent with the given id
+// from the store's own encoding (EncodeRecord).
+func DecodeRecord(ent *schema.Entity, id string, b []byte) (*Record, error) {
+	return decodeRecord(ent, id, b)
+}
+
+// DecodeListed is DecodeRecord for a record another backend's List read:
+// the record keeps b as its stored form, so that AppendAPIForm can write
+// its API form straight from b, and its strings may share b's memory. b
+// must not be changed afterwards.
+func DecodeListed(ent *schema.Entity, id string, b []byte) (*Record, error) {
+	return decodeOwned(ent, id, b)
+}
+
 // decodeRecord reads a stored record. Most stored records are read by a
 // walk of their JSON that takes strings, integers and booleans as they are
 // (the readers of the filter scan, scan.go) and hands every other value to

@@ -21,6 +21,11 @@ type envelope struct {
 	Values    json.RawMessage `json:"f"`
 }
 
+// EncodeRecord is a record version in the store's own encoding, the form
+// Event.After and Event.Before carry and DecodeRecord reads; other
+// backends store it so that DecodeEvent reads their events unchanged.
+func EncodeRecord(ent *schema.Entity, r *Record) ([]byte, error) { return encodeRecord(ent, r) }
+
 func encodeRecord(ent *schema.Entity, r *Record) ([]byte, error) {
 	vals, err := ent.MarshalValues(r.Values)
 	if err != nil {
@@ -53,6 +58,10 @@ func systemValue(r *Record, name string) (any, bool) {
 	}
 	return nil, false
 }
+
+// FieldValue returns a field's canonical value, system fields included;
+// nil when the record has none.
+func FieldValue(r *Record, name string) any { return fieldValue(r, name) }
 
 // fieldValue returns a field's canonical value, system fields included;
 // nil when the record has none.

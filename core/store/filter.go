@@ -327,6 +327,19 @@ type matcher struct {
 	passed *Record  // the record item last read because it matched
 }
 
+// Matcher evaluates a filter on the records of one list query within
+// MaxFilterTime in total, as Badger.List does, for other backends. It is
+// for one goroutine.
+type Matcher struct{ m *matcher }
+
+// NewMatcher starts the evaluations of one query; a nil f matches every
+// record.
+func (f *Filter) NewMatcher() *Matcher { return &Matcher{m: f.matcher()} }
+
+// Match is Eval within the query's budget: past MaxFilterTime in total,
+// a *FilterError with Budget "time".
+func (m *Matcher) Match(r *Record) (bool, error) { return m.m.match(r) }
+
 // matcher starts the evaluations of one query.
 func (f *Filter) matcher() *matcher { return &matcher{f: f} }
 

@@ -18,6 +18,10 @@ import (
 // maxRefsShown is how many referencing records a refused delete names.
 const maxRefsShown = 5
 
+// MaxRefsShown is how many referencing records a refused delete names
+// (ConflictError.Refs), for other backends.
+const MaxRefsShown = maxRefsShown
+
 // indexed reports whether a field keeps a secondary index.
 func indexed(f *schema.Field) bool {
 	return f.Index || f.Unique || f.Type == config.TypeRef || f.Type == config.TypeUser || f.Type == config.TypeFile
@@ -344,6 +348,10 @@ func equalValues(a, b any) bool {
 	return reflect.DeepEqual(a, b)
 }
 
+// Diff lists the fields (and the owner) whose values differ between two
+// versions of a record, in API JSON form, as history and events keep them.
+func Diff(ent *schema.Entity, old, next *Record) map[string]Change { return diff(ent, old, next) }
+
 // diff lists the fields whose values differ between two versions.
 func diff(ent *schema.Entity, old, next *Record) map[string]Change {
 	changes := map[string]Change{}
@@ -456,6 +464,13 @@ func (s *Badger) referencing(txn *badger.Txn, entity, id string, all bool) ([]Re
 	return refs, count, nil
 }
 
+// ReferencedError is the refusal of a delete of entity/id that count
+// records reference, naming refs (the first MaxRefsShown of them): the
+// same error every backend gives.
+func ReferencedError(entity, id string, refs []Ref, count int) error {
+	return referencedError(entity, id, refs, count)
+}
+
 func referencedError(entity, id string, refs []Ref, count int) error {
 	names := make([]string, len(refs))
 	for i, r := range refs {
@@ -565,15 +580,26 @@ func DecodeEvent(sch *schema.Schema, e *Event) (after, before *Record, err error
 // not with the name of a record event (created, updated, deleted,
 // stage_changed): those come from writes.
 func (s *Badger) Emit(ctx context.Context, req EmitRequest) (*Event, error) {
-	name, event, ok := strings.Cut(req.Name, ".")
-	if !ok || name == "" || event == "" || (s.schema.Entity(name) != nil && slices.Contains(RecordEventNames, event)) {
-		return nil, &InvalidError{Field: "name", Message: fmt.Sprintf("event name %q: want prefix.event, and for an entity's prefix an event that is not a record event (%s come from writes)", req.Name, strings.Join(RecordEventNames, ", "))}
+	if err := CheckEmitName(s.schema, req.Name); err != nil {
+		return nil, err
 	}
+	name, event, _ := strings.Cut(req.Name, ".")
 	rec, err := s.submit(ctx, &writeOp{emit: &req})
 	if err != nil {
 		return nil, err
 	}
 	return &Event{Seq: uint64(rec.Version), Entity: name, ID: rec.ID, Op: event, By: req.By, Cause: req.Cause}, nil
+}
+
+// CheckEmitName refuses, with an *InvalidError, an emitted event's name
+// that is not "prefix.event" or that gives an entity's prefix the name of
+// a record event (those come from writes).
+func CheckEmitName(sch *schema.Schema, name string) error {
+	prefix, event, ok := strings.Cut(name, ".")
+	if !ok || prefix == "" || event == "" || (sch.Entity(prefix) != nil && slices.Contains(RecordEventNames, event)) {
+		return &InvalidError{Field: "name", Message: fmt.Sprintf("event name %q: want prefix.event, and for an entity's prefix an event that is not a record event (%s come from writes)", name, strings.Join(RecordEventNames, ", "))}
+	}
+	return nil
 }
 
 func (s *Badger) planEmit(b *batch, req *EmitRequest) (*Record, []mutation, error) {

@@ -200,45 +200,13 @@ type SearchQuery struct {
 // match every token of its text, ranked exact > prefix > infix, then
 // newest first; at most its limit of them.
 func (s *Badger) Search(ctx context.Context, sq SearchQuery) ([]SearchHit, error) {
-	q, entities, limit := sq.Text, sq.Entities, sq.Limit
-	tokens := textnorm.QueryTokens(q)
-	if len(tokens) == 0 {
-		return nil, &QueryError{Param: "q", Message: fmt.Sprintf("%q has no letter or digit to search for", q)}
-	}
-	switch {
-	case limit < 0:
-		return nil, &QueryError{Param: "limit", Message: "must not be negative"}
-	case limit == 0:
-		limit = defaultSearchLim
-	case limit > maxSearchLimit:
-		limit = maxSearchLimit
-	}
-	var ents []*schema.Entity
-	if entities == nil {
-		for _, e := range s.schema.Entities() {
-			if len(e.SearchFields()) > 0 {
-				ents = append(ents, e)
-			}
-		}
-	}
-	for _, name := range entities {
-		e, err := s.entity(name)
-		if err != nil {
-			return nil, &QueryError{Param: "entity", Message: err.Error()}
-		}
-		if len(e.SearchFields()) == 0 {
-			return nil, &QueryError{Param: "entity", Message: fmt.Sprintf("%s has no searched fields; mark one with search = true in its entity block", name)}
-		}
-		ents = append(ents, e)
-	}
-	driver := tokens[0]
-	for _, t := range tokens[1:] {
-		if utf8.RuneCountInString(t) > utf8.RuneCountInString(driver) {
-			driver = t
-		}
+	q := sq.Text
+	tokens, driver, ents, limit, err := PrepareSearch(s.schema, sq)
+	if err != nil {
+		return nil, err
 	}
 	var hits []SearchHit
-	err := s.db.View(func(txn *badger.Txn) error {
+	err = s.db.View(func(txn *badger.Txn) error {
 		for _, ent := range ents {
 			h, err := s.searchEntity(ctx, txn, ent, tokens, driver, limit, sq.Owners[ent.Name])
 			if err != nil {
@@ -251,6 +219,55 @@ func (s *Badger) Search(ctx context.Context, sq SearchQuery) ([]SearchHit, error
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", q, err)
 	}
+	return RankSearchHits(hits, limit), nil
+}
+
+// PrepareSearch reads a search query as every backend does: its folded
+// tokens, the driving token (the longest, whose match kind ranks a hit),
+// the entities to search and the limit; a bad query is a *QueryError.
+func PrepareSearch(sch *schema.Schema, sq SearchQuery) (tokens []string, driver string, ents []*schema.Entity, limit int, err error) {
+	q, entities, limit := sq.Text, sq.Entities, sq.Limit
+	tokens = textnorm.QueryTokens(q)
+	if len(tokens) == 0 {
+		return nil, "", nil, 0, &QueryError{Param: "q", Message: fmt.Sprintf("%q has no letter or digit to search for", q)}
+	}
+	switch {
+	case limit < 0:
+		return nil, "", nil, 0, &QueryError{Param: "limit", Message: "must not be negative"}
+	case limit == 0:
+		limit = defaultSearchLim
+	case limit > maxSearchLimit:
+		limit = maxSearchLimit
+	}
+	if entities == nil {
+		for _, e := range sch.Entities() {
+			if len(e.SearchFields()) > 0 {
+				ents = append(ents, e)
+			}
+		}
+	}
+	for _, name := range entities {
+		e := sch.Entity(name)
+		if e == nil {
+			return nil, "", nil, 0, &QueryError{Param: "entity", Message: fmt.Sprintf("unknown entity %q", name)}
+		}
+		if len(e.SearchFields()) == 0 {
+			return nil, "", nil, 0, &QueryError{Param: "entity", Message: fmt.Sprintf("%s has no searched fields; mark one with search = true in its entity block", name)}
+		}
+		ents = append(ents, e)
+	}
+	driver = tokens[0]
+	for _, t := range tokens[1:] {
+		if utf8.RuneCountInString(t) > utf8.RuneCountInString(driver) {
+			driver = t
+		}
+	}
+	return tokens, driver, ents, limit, nil
+}
+
+// RankSearchHits orders hits exact > prefix > infix, then newest first,
+// and keeps the first limit of them.
+func RankSearchHits(hits []SearchHit, limit int) []SearchHit {
 	rank := map[string]int{MatchExact: 0, MatchPrefix: 1, MatchInfix: 2}
 	slices.SortStableFunc(hits, func(a, b SearchHit) int {
 		if d := rank[a.Match] - rank[b.Match]; d != 0 {
@@ -258,8 +275,16 @@ func (s *Badger) Search(ctx context.Context, sq SearchQuery) ([]SearchHit, error
 		}
 		return strings.Compare(b.ID, a.ID) // ULIDs: newest first
 	})
-	return hits[:min(len(hits), limit)], nil
+	return hits[:min(len(hits), limit)]
 }
+
+// SearchTokens are the folded tokens of a record's searched fields, as
+// the search index holds them (at most the first 256).
+func SearchTokens(ent *schema.Entity, rec *Record) []string { return searchTokens(ent, rec) }
+
+// SearchTitle is what a search hit is shown as: the record's name or
+// title, else its first searched value, else its id.
+func SearchTitle(ent *schema.Entity, rec *Record) string { return title(ent, rec) }
 
 // searchEntity finds up to limit hits in one entity. The driving token's
 // entries are walked newest first in three phases (exact, prefix, infix);
