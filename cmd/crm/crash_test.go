@@ -19,7 +19,9 @@ import (
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
+	"github.com/crmkit/crm/core/store/postgres"
 	"github.com/crmkit/crm/core/testkit"
+	"github.com/crmkit/crm/core/testkit/pgtest"
 )
 
 const crashConfig = `
@@ -47,12 +49,14 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func startChild(t *testing.T, bin, cfg, data string) *child {
+// startChild starts crm serve with the config and data directory, and
+// env (NAME=value) added to the test's environment.
+func startChild(t *testing.T, bin, cfg, data string, env ...string) *child {
 	t.Helper()
 	addr := freePort(t)
 	c := &child{url: "http://" + addr, logs: &testkit.LogBuffer{}}
 	c.cmd = exec.Command(bin, "serve", "--config", cfg, "--data", data, "--listen", addr)
-	c.cmd.Env = append(os.Environ(), "CRM_ADMIN_EMAIL=admin@example.com", "CRM_ADMIN_PASSWORD=crash test password")
+	c.cmd.Env = append(append(os.Environ(), "CRM_ADMIN_EMAIL=admin@example.com", "CRM_ADMIN_PASSWORD=crash test password"), env...)
 	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -117,17 +121,63 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test in -short mode")
 	}
-	bin := testkit.Binary(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "crm.hcl")
 	if err := os.WriteFile(cfg, []byte(crashConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "data")
+	ack := killRounds(t, cfg, data)
+	sch := loadSchema(t, cfg)
+	st, err := store.OpenBadger(data, sch, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	verifyStore(t, st, ack)
+}
+
+// TestAcknowledgedWritesSurviveKill9OnPostgres is the same check with
+// the PostgreSQL store: crm serve on a real server started by the test.
+func TestAcknowledgedWritesSurviveKill9OnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test in -short mode")
+	}
+	url := pgtest.DB(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "crm.hcl")
+	if err := os.WriteFile(cfg, []byte(crashConfigPostgres), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ack := killRounds(t, cfg, filepath.Join(dir, "data"), "CRM_POSTGRES_URL="+url)
+	sch := loadSchema(t, cfg)
+	st, err := postgres.Open(context.Background(), url, sch, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	verifyStore(t, st, ack)
+}
+
+// crashConfigPostgres is crashConfig on the PostgreSQL store.
+const crashConfigPostgres = `
+server {
+  listen   = "127.0.0.1:8080"
+  data_dir = "data"
+  store    = "postgres"
+}
+locale { currency = "AMD" }
+`
+
+// killRounds streams creates and updates into crm serve and kills it with
+// SIGKILL at random moments, 12 times; it returns what was acknowledged.
+func killRounds(t *testing.T, cfg, data string, env ...string) *acked {
+	t.Helper()
+	bin := testkit.Binary(t)
 	ack := &acked{versions: map[string]map[int64]string{}}
 	const kills = 12
 	for round := range kills {
-		c := startChild(t, bin, cfg, data)
+		c := startChild(t, bin, cfg, data, env...)
 		client := &http.Client{Timeout: 10 * time.Second}
 		token := login(t, c, client)
 		ctx, stop := context.WithCancel(context.Background())
@@ -166,11 +216,10 @@ func TestAcknowledgedWritesSurviveKill9(t *testing.T) {
 	if len(ack.versions) < kills {
 		t.Fatalf("only %d records acknowledged across %d rounds: the test did not exercise the server", len(ack.versions), kills)
 	}
-	verifyStore(t, cfg, data, ack)
+	return ack
 }
 
-// verifyStore opens the killed server's store directly and checks it.
-func verifyStore(t *testing.T, cfgPath, data string, ack *acked) {
+func loadSchema(t *testing.T, cfgPath string) *schema.Schema {
 	t.Helper()
 	cfg, diags := config.Load(cfgPath)
 	if diags.HasErrors() {
@@ -180,11 +229,12 @@ func verifyStore(t *testing.T, cfgPath, data string, ack *acked) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.OpenBadger(data, sch, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	return sch
+}
+
+// verifyStore checks the killed server's store, opened directly.
+func verifyStore(t *testing.T, st store.Store, ack *acked) {
+	t.Helper()
 	ctx := context.Background()
 	events, err := st.Events(ctx, 0, 1<<30)
 	if err != nil {

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"fmt"
+	"github.com/crmkit/crm/core/testkit/pgtest"
 	"os"
 	"testing"
 
@@ -23,5 +24,5 @@ func TestMain(m *testing.M) {
 		sdk.Serve(f())
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }

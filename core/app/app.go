@@ -110,16 +110,14 @@ func compile(cfg *config.Config, sch *schema.Schema, diags hcl.Diagnostics) (*co
 	return cfg, sch, set, diags
 }
 
-// Open opens the store in dataDir for a checked configuration (see Check).
+// Open opens the store for a checked configuration (see Check): Badger in
+// dataDir, or PostgreSQL when the server block says so (see OpenStore).
 func Open(cfg *config.Config, sch *schema.Schema, set *rules.Set, dataDir string, log *slog.Logger) (*App, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	st, err := store.OpenBadger(dataDir, sch, store.Options{Logger: log})
+	st, err := OpenStore(cfg, sch, dataDir, log)
 	if err != nil {
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
-			return nil, fmt.Errorf("the store in %s is in use by another crm process (a running crm serve?); stop it first: %w", dataDir, err)
-		}
 		return nil, err
 	}
 	return &App{
