@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/crmkit/crm/core/lease"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
@@ -63,6 +64,15 @@ type Options struct {
 	// doubled up to RetryMax; defaults 1 s and 1 min.
 	RetryBase, RetryMax time.Duration
 	Logger              *slog.Logger
+	// Lease, when set and Name is not "", makes Run consume the feed only
+	// while this node holds the lease "consumer:NAME": with several nodes
+	// on one store, one of them hands each batch to its handler at a time.
+	// A node that loses the lease stops handing batches and tries again to
+	// acquire it; the node that takes over resumes from the stored
+	// position, so a batch whose position was not saved is handled again
+	// (at least once: handlers key their effects). A consumer without a
+	// Name (a websocket's) runs on every node.
+	Lease *lease.Leases
 }
 
 // Consumer reads the change feed and hands it, batch by batch, to its
@@ -74,6 +84,9 @@ type Consumer struct {
 	opts Options
 	log  *slog.Logger
 	pos  atomic.Uint64
+	// active is true while Run hands batches: always without a lease,
+	// while this node holds it with one.
+	active atomic.Bool
 }
 
 // New makes a consumer of st's change feed; sch decodes the events.
@@ -102,11 +115,30 @@ func New(st store.Store, sch *schema.Schema, h Handler, opts Options) *Consumer 
 // the last event of the last batch its handler accepted.
 func (c *Consumer) Position() uint64 { return c.pos.Load() }
 
+// LeaseName is the lease a consumer with a stored position holds while it
+// runs (see Options.Lease).
+func LeaseName(consumer string) string { return "consumer:" + consumer }
+
+// Active reports whether Run is handing batches now: with a lease, whether
+// this node holds it. Work that goes with the consumer's (retrying its
+// failed runs) is done where it is active.
+func (c *Consumer) Active() bool { return c.active.Load() }
+
 // Run consumes the feed until ctx is done, then returns nil; a batch being
 // handled when ctx ends is not marked handled. A context done while the
 // consumer is still starting is a clean stop too. The only error is a
-// stored position that cannot be read.
+// stored position that cannot be read. With a lease (Options.Lease) it
+// consumes only while this node holds it.
 func (c *Consumer) Run(ctx context.Context) error {
+	if c.opts.Lease != nil && c.opts.Name != "" {
+		return c.opts.Lease.Hold(ctx, LeaseName(c.opts.Name), c.run)
+	}
+	return c.run(ctx)
+}
+
+func (c *Consumer) run(ctx context.Context) error {
+	c.active.Store(true)
+	defer c.active.Store(false)
 	pos, err := c.start(ctx)
 	if ctx.Err() != nil {
 		return nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/core/feed"
+	"github.com/crmkit/crm/core/lease"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
@@ -39,6 +40,12 @@ type Options struct {
 	// Plugins calls a plugin action for the `PLUGIN.ACTION` action kind; nil
 	// when no plugin runs.
 	Plugins PluginInvoker
+	// Lease, when set, makes the engine do its work only while this node
+	// holds the lease of its change-feed consumer (feed.LeaseName("rules")):
+	// with several nodes on one store, one runs the rules of each event,
+	// retries failed runs and runs the scheduled ticks, and another takes
+	// over when it dies. Nil runs everything here (one node).
+	Lease *lease.Leases
 }
 
 // PluginInvoker calls a plugin's action on a record; key is the effect's
@@ -121,7 +128,7 @@ func NewEngine(st store.Store, sch *schema.Schema, set *Set, opts Options) *Engi
 	e := &Engine{st: st, sch: sch, opts: opts, log: opts.Logger.With(slog.String("component", "rules"))}
 	e.set.Store(set)
 	e.clock.Store(&opts.Now)
-	e.feed = feed.New(st, sch, e.process, feed.Options{Name: consumerName, Batch: 256, Logger: e.log})
+	e.feed = feed.New(st, sch, e.process, feed.Options{Name: consumerName, Batch: 256, Logger: e.log, Lease: opts.Lease})
 	e.metrics = newEngineMetrics(e)
 	return e
 }
