@@ -13,6 +13,8 @@
 package config
 
 import (
+	"time"
+
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -66,7 +68,19 @@ type Server struct {
 	Listen    string // default "127.0.0.1:8080"
 	DataDir   string // default "data"; relative paths are relative to the process's working directory
 	PublicURL string // default "http://" + Listen
+	// NodeID names this process among the crm nodes that share one store
+	// (node_id); "" gives it a random id per process. Leases (core/lease)
+	// name their holder with it.
+	NodeID string
+	// Lease is how long a node's hold on work that is done once (rule
+	// runs, scheduled rules, plugin deliveries) lasts without renewal:
+	// another node takes that work over this long after a node died.
+	// Default DefaultLease.
+	Lease time.Duration
 }
+
+// DefaultLease is the default of Server.Lease.
+const DefaultLease = 15 * time.Second
 
 // Locale is the locale block: languages, calendar, default currency, time
 // zone and phone region of the business.

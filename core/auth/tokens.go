@@ -136,9 +136,13 @@ func (s *Service) Login(ctx context.Context, email, password, remoteAddr string)
 	now := s.now()
 	email = normEmail(email)
 	addr := addrKey(remoteAddr)
-	if limit, err := s.admitLogin(email, addr, now); err != nil {
+	if limit, err := s.admitLogin(ctx, email, addr, now); err != nil {
+		var rl *RateLimitError
+		if !errors.As(err, &rl) {
+			return "", nil, err
+		}
 		s.log.WarnContext(ctx, "login rate limited", "email", email, "remote_addr", addr, "limit", limit,
-			"retry_after", err.(*RateLimitError).RetryAfter.Round(time.Second).String())
+			"retry_after", rl.RetryAfter.Round(time.Second).String())
 		return "", nil, err
 	}
 	u, reason, err := s.verify(ctx, email, password)
@@ -149,7 +153,7 @@ func (s *Service) Login(ctx context.Context, email, password, remoteAddr string)
 		s.log.WarnContext(ctx, "login failed", "email", email, "remote_addr", addr, "reason", reason)
 		return "", nil, ErrBadCredentials
 	}
-	s.loginSucceeded(email, addr, now)
+	s.loginSucceeded(ctx, email, addr, now)
 	secret, t, err := s.issue(ctx, u.ID, KindSession, "login from "+addr, now.Add(s.opts.SessionTTL).UTC())
 	if err != nil {
 		return "", nil, err
