@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/feed"
 	"github.com/crmkit/crm/core/store"
 )
 
@@ -228,7 +229,8 @@ type Service struct {
 	touched   map[string]time.Time // token id -> when LastUsedAt was last written
 	lastPurge time.Time
 
-	creds *credCache // credentials authenticated lately (credcache.go)
+	creds  *credCache                    // credentials authenticated lately (credcache.go)
+	follow atomic.Pointer[feed.Consumer] // FollowRevocations' reader of the feed, while it runs
 }
 
 // New returns the service over st with the configured roles (the built-in

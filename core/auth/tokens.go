@@ -269,6 +269,7 @@ func (s *Service) Logout(ctx context.Context, secret string) error {
 		return err
 	}
 	if ended != nil {
+		s.announce(ctx)
 		s.log.InfoContext(ctx, "logged out", "user", ended.UserID, "session", ended.ID)
 	}
 	return nil
@@ -290,7 +291,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 		doc tokenDoc
 		u   *User
 	)
-	if e := s.creds.get(hash, now); e != nil {
+	if e := s.creds.get(hash, now); e != nil && s.cacheCurrent() {
 		doc = e.doc
 		uc := e.user
 		u = &uc
@@ -455,6 +456,7 @@ func (s *Service) RevokeToken(ctx context.Context, tokenID string) error {
 	if err != nil {
 		return err
 	}
+	s.announce(ctx)
 	s.log.InfoContext(ctx, "token revoked", "user", doc.UserID, "token", tokenID, "kind", doc.Kind)
 	return nil
 }
@@ -507,6 +509,9 @@ func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
 // Deleting one already gone is harmless.
 func (s *Service) deleteTokens(ctx context.Context, docs []*tokenDoc) error {
 	defer s.creds.invalidate() // after the commit: see credcache.go
+	if len(docs) > 0 {
+		defer s.announce(ctx)
+	}
 	for len(docs) > 0 {
 		batch := docs[:min(len(docs), deleteBatch)]
 		docs = docs[len(batch):]
