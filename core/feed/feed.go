@@ -130,11 +130,19 @@ func (c *Consumer) Active() bool { return c.active.Load() }
 // stored position that cannot be read. With a lease (Options.Lease) it
 // consumes only while this node holds it.
 func (c *Consumer) Run(ctx context.Context) error {
-	if c.opts.Lease != nil && c.opts.Name != "" {
+	if c.leased() {
 		return c.opts.Lease.Hold(ctx, LeaseName(c.opts.Name), c.run)
 	}
 	return c.run(ctx)
 }
+
+// leased reports whether the consumer runs under a lease.
+func (c *Consumer) leased() bool { return c.opts.Lease != nil && c.opts.Name != "" }
+
+// errLeaseLost is a position not saved because another node holds the
+// consumer's lease now: that node handles the feed from the stored
+// position, and this one is about to stop.
+var errLeaseLost = errors.New("the consumer's lease is held by another node")
 
 func (c *Consumer) run(ctx context.Context) error {
 	c.active.Store(true)
@@ -179,7 +187,12 @@ func (c *Consumer) run(ctx context.Context) error {
 		}
 		wait = c.opts.RetryBase
 		pos = raw[len(raw)-1].Seq
-		c.advance(ctx, pos)
+		if c.advance(ctx, pos) != nil {
+			// Lost the lease: hand nothing more; the lease's holder
+			// (lease.Leases.Hold) ends ctx at its next renewal.
+			<-ctx.Done()
+			return nil
+		}
 	}
 	return nil
 }
@@ -206,7 +219,9 @@ func (c *Consumer) Drain(ctx context.Context) error {
 			return err
 		}
 		pos = raw[len(raw)-1].Seq
-		c.advance(ctx, pos)
+		if err := c.advance(ctx, pos); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -227,14 +242,22 @@ func (c *Consumer) start(ctx context.Context) (uint64, error) {
 	return pos, nil
 }
 
-// advance records that the events up to pos are handled.
-func (c *Consumer) advance(ctx context.Context, pos uint64) {
+// advance records that the events up to pos are handled. It returns
+// errLeaseLost, without saving, when another node holds the consumer's
+// lease now.
+func (c *Consumer) advance(ctx context.Context, pos uint64) error {
 	if c.opts.Name != "" {
-		if err := c.save(ctx, pos); err != nil {
+		err := c.save(ctx, pos)
+		if errors.Is(err, errLeaseLost) {
+			c.log.Warn("change-feed position not saved: another node holds the consumer's lease now", slog.String("consumer", c.opts.Name), slog.Uint64("seq", pos))
+			return err
+		}
+		if err != nil {
 			c.log.Error("save change-feed position", slog.String("consumer", c.opts.Name), slog.Uint64("seq", pos), slog.Any("err", err))
 		}
 	}
 	c.pos.Store(pos)
+	return nil
 }
 
 // decode reads every event's record versions and trigger names, once.
@@ -274,12 +297,21 @@ func (c *Consumer) save(ctx context.Context, seq uint64) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	err := c.st.SysUpdate(ctx, func(tx store.SysTx) error {
+		if c.leased() {
+			held, err := c.opts.Lease.HeldIn(tx, LeaseName(c.opts.Name))
+			if err != nil {
+				return err
+			}
+			if !held {
+				return errLeaseLost
+			}
+		}
 		return tx.Put(consumerKind, c.opts.Name, position{Seq: seq})
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errLeaseLost) {
 		return fmt.Errorf("save feed position of %s: %w", c.opts.Name, err)
 	}
-	return nil
+	return err
 }
 
 const consumerKind = store.KindConsumer

@@ -190,6 +190,22 @@ func (l *Leases) Release(ctx context.Context, name string) error {
 	return nil
 }
 
+// HeldIn reports, inside a SysUpdate, whether this node holds the lease
+// name: a write that only its holder may make (a consumer's position)
+// checks it in the same transaction, so a node that lost the lease
+// without noticing yet cannot make it.
+func (l *Leases) HeldIn(tx store.SysTx, name string) (bool, error) {
+	var cur Lease
+	err := tx.Get(Kind, name, &cur)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return cur.Holder == l.opts.Holder, nil
+}
+
 // Get is the lease name as stored; nil when no node holds it.
 func (l *Leases) Get(ctx context.Context, name string) (*Lease, error) {
 	var cur Lease
