@@ -162,19 +162,14 @@ func (s *Service) admitLogin(ctx context.Context, email, addr string, now time.T
 }
 
 // loginSucceeded starts the account's limit for the address afresh and
-// remembers the address as one the owner logs in from. A failure is only
-// logged: the login succeeded.
-func (s *Service) loginSucceeded(ctx context.Context, email, addr string, now time.Time) {
+// remembers the address as one the owner logs in from, in the transaction
+// that opens the session.
+func loginSucceeded(tx store.SysTx, email, addr string, now time.Time) error {
 	pk := pairKey(email, addr)
-	err := s.st.SysUpdate(ctx, func(tx store.SysTx) error {
-		if err := tx.Delete(kindLoginLimit, pairLimit.prefix+pk); err != nil {
-			return err
-		}
-		return tx.Put(kindLoginKnown, pk, now.UTC())
-	})
-	if err != nil {
-		s.log.WarnContext(ctx, "record a successful login's address", "err", err)
+	if err := tx.Delete(kindLoginLimit, pairLimit.prefix+pk); err != nil {
+		return err
 	}
+	return tx.Put(kindLoginKnown, pk, now.UTC())
 }
 
 // sweep drops, once a sweepEvery on this node, the stored buckets that

@@ -85,8 +85,9 @@ func (s *Service) expired(t *Token, now time.Time) bool {
 	return t.Kind == KindSession && !now.Before(t.CreatedAt.Add(s.opts.SessionTTL))
 }
 
-// issue creates a token of kind for an enabled user and returns its secret.
-func (s *Service) issue(ctx context.Context, userID, kind, name string, expires time.Time) (string, *Token, error) {
+// issue creates a token of kind for an enabled user and returns its secret;
+// also, when not nil, writes more in the same transaction.
+func (s *Service) issue(ctx context.Context, userID, kind, name string, expires time.Time, also func(store.SysTx) error) (string, *Token, error) {
 	prefix := SessionPrefix
 	if kind == KindAPI {
 		prefix = APITokenPrefix
@@ -113,6 +114,11 @@ func (s *Service) issue(ctx context.Context, userID, kind, name string, expires 
 		}
 		if err := tx.Put(kindToken, doc.ID, doc); err != nil {
 			return err
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
 		}
 		return tx.Put(kindTokenHash, hash, doc.ID)
 	})
@@ -153,8 +159,8 @@ func (s *Service) Login(ctx context.Context, email, password, remoteAddr string)
 		s.log.WarnContext(ctx, "login failed", "email", email, "remote_addr", addr, "reason", reason)
 		return "", nil, ErrBadCredentials
 	}
-	s.loginSucceeded(ctx, email, addr, now)
-	secret, t, err := s.issue(ctx, u.ID, KindSession, "login from "+addr, now.Add(s.opts.SessionTTL).UTC())
+	secret, t, err := s.issue(ctx, u.ID, KindSession, "login from "+addr, now.Add(s.opts.SessionTTL).UTC(),
+		func(tx store.SysTx) error { return loginSucceeded(tx, email, addr, now) })
 	if err != nil {
 		return "", nil, err
 	}
@@ -399,7 +405,7 @@ func (s *Service) CreateToken(ctx context.Context, userID, name string, ttl time
 	if ttl > 0 {
 		expires = s.now().Add(ttl).UTC()
 	}
-	secret, t, err = s.issue(ctx, userID, KindAPI, name, expires)
+	secret, t, err = s.issue(ctx, userID, KindAPI, name, expires, nil)
 	if err != nil {
 		return "", nil, err
 	}
