@@ -91,6 +91,11 @@ type job struct {
 	event  *feed.Event
 	event2 string // the trigger event name it matched: created, updated, stage_changed, deleted
 	done   func()
+	// batch ends when the engine stops handing batches (a stop, or the
+	// lease lost to another node): a job that has not started by then is
+	// dropped, and handled again with its batch, which is not marked
+	// handled, wherever the feed is consumed next.
+	batch context.Context
 }
 
 // NewEngine makes an engine for a compiled rule set.
@@ -176,7 +181,7 @@ func (e *Engine) process(ctx context.Context, events []feed.Event) error {
 		ev := &events[i]
 		for _, m := range matches(set, ev) {
 			wg.Add(1)
-			j := &job{rule: m.rule, event: ev, event2: m.event, done: wg.Done}
+			j := &job{rule: m.rule, event: ev, event2: m.event, done: wg.Done, batch: ctx}
 			q := e.queues[shard(ev.Entity+"/"+ev.ID, len(e.queues))]
 			e.queued.Add(1)
 			select {
@@ -229,7 +234,9 @@ func (e *Engine) worker(q chan *job) {
 	defer e.wg.Done()
 	for j := range q {
 		e.queued.Add(-1)
-		e.runJob(context.Background(), j)
+		if j.batch.Err() == nil {
+			e.runJob(context.Background(), j)
+		}
 		j.done()
 	}
 }
