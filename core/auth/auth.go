@@ -17,6 +17,8 @@
 //	user_email  key email       -> user id (the uniqueness index of e-mails)
 //	token       key token id    -> token metadata (and the hash of its secret)
 //	token_hash  key sha256 hex  -> token id
+//	login_limit key limit/key   -> a login limit's token bucket (ratelimit.go)
+//	login_known key addr/email  -> when the account last logged in from addr
 package auth
 
 import (

@@ -295,7 +295,11 @@ func (l *Leases) run(ctx context.Context, name string, start time.Time, fn func(
 			return false, nil
 		case <-renew.C:
 			at := l.opts.Now()
-			ok, err := l.Renew(ctx, name)
+			// A renewal that has not answered by the deadline is as
+			// good as lost: the work must stop before the lease expires.
+			rctx, rcancel := context.WithTimeout(ctx, deadline.Sub(at))
+			ok, err := l.Renew(rctx, name)
+			rcancel()
 			switch {
 			case err != nil:
 				if ctx.Err() == nil {
