@@ -190,6 +190,7 @@ func (c *Consumer) run(ctx context.Context) error {
 		if c.advance(ctx, pos) != nil {
 			// Lost the lease: hand nothing more; the lease's holder
 			// (lease.Leases.Hold) ends ctx at its next renewal.
+			c.active.Store(false)
 			<-ctx.Done()
 			return nil
 		}
@@ -297,7 +298,7 @@ func (c *Consumer) save(ctx context.Context, seq uint64) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	err := c.st.SysUpdate(ctx, func(tx store.SysTx) error {
-		if c.leased() {
+		if c.leased() && c.active.Load() { // Run's, not Drain's
 			held, err := c.opts.Lease.HeldIn(tx, LeaseName(c.opts.Name))
 			if err != nil {
 				return err
