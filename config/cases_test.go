@@ -524,6 +524,16 @@ server {}`, []string{
 }`, []string{
 		`t.hcl:2:16: error: invalid public_url "localhost:8080"; public_url is the address users open, e.g. "https://crm.example.com"`,
 	}},
+	{"bad lease", `server {
+  lease = "1s"
+}`, []string{
+		`t.hcl:2:11: error: lease "1s" is not a duration from 3s to 10m; e.g. lease = "15s": another node takes over a dead node's work this long after it died`,
+	}},
+	{"bad node_id", `server {
+  node_id = " a"
+}`, []string{
+		`t.hcl:2:13: error: invalid node_id " a"; node_id names this node among those sharing the store, e.g. node_id = "crm-1"; leave it out for a random one`,
+	}},
 	{"default not in languages", `locale {
   languages = ["en", "hy"]
   default   = "ru"

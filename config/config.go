@@ -13,6 +13,8 @@
 package config
 
 import (
+	"time"
+
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -75,6 +77,15 @@ type Server struct {
 	// which carries the password, never goes in a configuration file.
 	// Set only when Store is StorePostgres.
 	PostgresURLEnv string
+	// NodeID names this process among the crm nodes that share one store
+	// (node_id); "" gives it a random id per process. Leases (core/lease)
+	// name their holder with it.
+	NodeID string
+	// Lease is how long a node's hold on work that is done once (rule
+	// runs, scheduled rules, plugin deliveries) lasts without renewal:
+	// another node takes that work over this long after a node died.
+	// Default DefaultLease.
+	Lease time.Duration
 }
 
 // Storage backends, as written in the server block's store.
@@ -86,6 +97,9 @@ const (
 // DefaultPostgresURLEnv is the environment variable read for the
 // PostgreSQL URL when the server block names none.
 const DefaultPostgresURLEnv = "CRM_POSTGRES_URL"
+
+// DefaultLease is the default of Server.Lease.
+const DefaultLease = 15 * time.Second
 
 // Locale is the locale block: languages, calendar, default currency, time
 // zone and phone region of the business.

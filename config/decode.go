@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -28,7 +29,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "workflow"},
 }}
 
-var serverSchema = attrSchema("listen", "data_dir", "public_url", "store", "postgres_url", "postgres_url_env")
+var serverSchema = attrSchema("listen", "data_dir", "public_url", "store", "postgres_url", "postgres_url_env", "node_id", "lease")
 
 var localeSchema = attrSchema("languages", "default", "calendar", "currency", "timezone", "region")
 
@@ -494,6 +495,17 @@ func (l *loader) decodeServer(hb *hcl.Block) {
 	if b.src.has("postgres_url") {
 		b.fail("postgres_url", "the PostgreSQL URL must not be in the configuration",
 			`it carries the password: put it in an environment variable and name that, e.g. postgres_url_env = "CRM_POSTGRES_URL"`)
+	}
+	b.str("node_id", &s.NodeID)
+	var ttl string
+	b.str("lease", &ttl)
+	if ttl != "" {
+		d, err := time.ParseDuration(ttl)
+		if err != nil || d < 3*time.Second || d > 10*time.Minute {
+			b.fail("lease", fmt.Sprintf("lease %q is not a duration from 3s to 10m", ttl), `e.g. lease = "15s": another node takes over a dead node's work this long after it died`)
+		} else {
+			s.Lease = d
+		}
 	}
 }
 

@@ -202,7 +202,7 @@ func TestLoadExampleConfig(t *testing.T) {
 
 func TestLoadDefaults(t *testing.T) {
 	cfg := mustLoad(t, "")
-	want := Server{Listen: "127.0.0.1:8080", DataDir: "data", PublicURL: "http://127.0.0.1:8080", Store: StoreBadger}
+	want := Server{Listen: "127.0.0.1:8080", DataDir: "data", PublicURL: "http://127.0.0.1:8080", Store: StoreBadger, Lease: DefaultLease}
 	if cfg.Server != want {
 		t.Errorf("server = %+v, want %+v", cfg.Server, want)
 	}
@@ -242,6 +242,20 @@ func TestLoadPublicURLDefault(t *testing.T) {
 		if cfg.Server.PublicURL != want {
 			t.Errorf("listen %q: public_url = %q, want %q", listen, cfg.Server.PublicURL, want)
 		}
+	}
+}
+
+func TestLoadServerNodeAndLease(t *testing.T) {
+	cfg := mustLoad(t, "server {}")
+	if cfg.Server.NodeID != "" || cfg.Server.Lease != DefaultLease {
+		t.Errorf("defaults: node_id %q, lease %s", cfg.Server.NodeID, cfg.Server.Lease)
+	}
+	cfg = mustLoad(t, `server {
+  node_id = "crm-1"
+  lease   = "30s"
+}`)
+	if cfg.Server.NodeID != "crm-1" || cfg.Server.Lease != 30*time.Second {
+		t.Errorf("node_id %q, lease %s", cfg.Server.NodeID, cfg.Server.Lease)
 	}
 }
 

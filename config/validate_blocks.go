@@ -386,6 +386,9 @@ func (l *loader) checkServer() {
 	if sv.Store == "" {
 		sv.Store = StoreBadger
 	}
+	if sv.Lease == 0 {
+		sv.Lease = DefaultLease
+	}
 	s := l.serverSrc
 	if s == nil {
 		return
@@ -405,6 +408,9 @@ func (l *loader) checkServer() {
 		if _, _, err := net.SplitHostPort(sv.Listen); err != nil {
 			l.report(s.at("listen"), fmt.Sprintf("invalid listen address %q", sv.Listen), `listen is host:port, e.g. "127.0.0.1:8080" or ":8080"`)
 		}
+	}
+	if s.ok("node_id") && (strings.TrimSpace(sv.NodeID) != sv.NodeID || sv.NodeID == "" || len(sv.NodeID) > 100) {
+		l.report(s.at("node_id"), fmt.Sprintf("invalid node_id %q", sv.NodeID), `node_id names this node among those sharing the store, e.g. node_id = "crm-1"; leave it out for a random one`)
 	}
 	if s.ok("data_dir") && sv.DataDir == "" {
 		l.report(s.at("data_dir"), "data_dir is empty", `give a directory, e.g. data_dir = "data"`)

@@ -25,6 +25,7 @@ import (
 	"github.com/crmkit/crm/core/api"
 	"github.com/crmkit/crm/core/auth"
 	"github.com/crmkit/crm/core/hub"
+	"github.com/crmkit/crm/core/lease"
 	"github.com/crmkit/crm/core/plugins"
 	"github.com/crmkit/crm/core/records"
 	"github.com/crmkit/crm/core/rules"
@@ -49,7 +50,10 @@ type App struct {
 	Auth       *auth.Service
 	Engine     *rules.Engine
 	Plugins    *plugins.Host
-	Log        *slog.Logger
+	// Leases are this node's holds on the work that is done once across
+	// the nodes sharing the store (lease.go).
+	Leases *lease.Leases
+	Log    *slog.Logger
 	// EngineOptions tune the rules engine (tests shorten its retries).
 	EngineOptions rules.Options
 
@@ -122,7 +126,8 @@ func Open(cfg *config.Config, sch *schema.Schema, set *rules.Set, dataDir string
 	}
 	return &App{
 		Config: cfg, Schema: sch, Rules: set, Store: st, Log: log,
-		Auth: auth.New(st, cfg.Roles, auth.Options{Logger: log}),
+		Auth:   auth.New(st, cfg.Roles, auth.Options{Logger: log}),
+		Leases: newLeases(st, cfg.Server, true, log),
 	}, nil
 }
 
@@ -167,7 +172,7 @@ func (a *App) runDeliveries(cfgs []*config.Plugin) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		a.Plugins.RunDeliveries(ctx, a.Store, a.Schema, cfgs, plugins.DeliverOptions{})
+		a.Plugins.RunDeliveries(ctx, a.Store, a.Schema, cfgs, plugins.DeliverOptions{Lease: a.Leases})
 	}()
 	a.deliveries.stop = func() { cancel(); <-done }
 }
@@ -222,6 +227,9 @@ func (a *App) startEngine(mailer *rules.Mailer) func() {
 		opts.Plugins = a.invokePlugin
 	}
 	opts.Mailer = mailer
+	if opts.Lease == nil {
+		opts.Lease = a.Leases
+	}
 	opts.UserInfo = func(ctx context.Context, id string) *rules.UserInfo {
 		u, err := a.Auth.User(ctx, id)
 		if err != nil {
@@ -345,6 +353,15 @@ func (a *App) Serve(ctx context.Context, opts ServeOptions) error {
 	// After the server's shutdown: the hub then closes the websockets,
 	// which the server does not track.
 	defer func() { stopHub(); <-hubDone }()
+	revCtx, stopRev := context.WithCancel(context.Background())
+	revDone := make(chan struct{})
+	go func() {
+		defer close(revDone)
+		if err := a.Auth.FollowRevocations(revCtx, a.Schema); err != nil {
+			a.Log.Error("following revocations stopped", slog.Any("err", err))
+		}
+	}()
+	defer func() { stopRev(); <-revDone }()
 	handler := api.New(api.Options{
 		Store: a.Store, Schema: a.Schema, Auth: a.Auth, Logger: a.Log, Version: Version,
 		Records: recs, Hub: live,

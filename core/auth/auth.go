@@ -17,6 +17,8 @@
 //	user_email  key email       -> user id (the uniqueness index of e-mails)
 //	token       key token id    -> token metadata (and the hash of its secret)
 //	token_hash  key sha256 hex  -> token id
+//	login_limit key limit/key   -> a login limit's token bucket (ratelimit.go)
+//	login_known key addr/email  -> when the account last logged in from addr
 package auth
 
 import (
@@ -30,6 +32,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/feed"
 	"github.com/crmkit/crm/core/store"
 )
 
@@ -228,7 +231,8 @@ type Service struct {
 	touched   map[string]time.Time // token id -> when LastUsedAt was last written
 	lastPurge time.Time
 
-	creds *credCache // credentials authenticated lately (credcache.go)
+	creds  *credCache                    // credentials authenticated lately (credcache.go)
+	follow atomic.Pointer[feed.Consumer] // FollowRevocations' reader of the feed, while it runs
 }
 
 // New returns the service over st with the configured roles (the built-in

@@ -1,9 +1,16 @@
 package auth
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/crmkit/crm/core/feed"
+	"github.com/crmkit/crm/core/schema"
+	"github.com/crmkit/crm/core/store"
 )
 
 // The credential cache spares a request the store reads of Authenticate
@@ -18,10 +25,17 @@ import (
 // generation before it reads the store, so an entry read before a
 // revocation committed can never be used after it. Expiry, a disabled
 // user and the role's permissions are still checked on every request from
-// the cached documents and the roles in force. The store is written only
-// through this package within one process (Badger locks its directory), so
-// the generation sees every change; credCacheTTL bounds an entry's life
-// all the same.
+// the cached documents and the roles in force.
+//
+// Several nodes may share one store: a revocation on one node must end
+// the entries of every other. Each such write is announced in the change
+// feed (RevokedEvent, after its commit), and every node follows the feed
+// (FollowRevocations) and bumps its generation when it reads one. Until a
+// node's follower has read the whole feed (its position is behind the
+// store's last), the node does not use its cache, so that an announced
+// revocation is in force on every node as soon as its announcement has
+// committed. credCacheTTL bounds an entry's life all the same (and is the
+// bound when an announcement could not be written).
 const (
 	// credCacheTTL is how long an authenticated credential is kept.
 	credCacheTTL = 10 * time.Second
@@ -83,4 +97,52 @@ func (c *credCache) invalidate() {
 	c.mu.Lock()
 	clear(c.m)
 	c.mu.Unlock()
+}
+
+// RevokedEvent is the change-feed event that announces a write that may
+// end or narrow a credential (a logout, a revoked token, a changed user),
+// so that every node drops its cached credentials. It carries nothing
+// else; rules, plugins and websockets do not see it.
+const RevokedEvent = "_auth.revoked"
+
+// announce drops this node's cached credentials and tells the other nodes
+// to drop theirs: call it after a write that may end or narrow a
+// credential has committed. A failure is logged; the cache's TTL still
+// bounds how long other nodes may use what they cached.
+func (s *Service) announce(ctx context.Context) {
+	s.creds.invalidate()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := s.st.Emit(ctx, store.EmitRequest{Name: RevokedEvent}); err != nil {
+		s.log.ErrorContext(ctx, "announce a revocation to the other nodes", "err", err)
+	}
+}
+
+// FollowRevocations reads the change feed from now until ctx is done and
+// drops the cached credentials at every RevokedEvent, from whichever node
+// it came. Until it runs, the cache trusts its generation alone (right
+// for one node); a server runs it on every node. sch decodes the feed.
+func (s *Service) FollowRevocations(ctx context.Context, sch *schema.Schema) error {
+	c := feed.New(s.st, sch, func(_ context.Context, batch []feed.Event) error {
+		for i := range batch {
+			if batch[i].Entity+"."+batch[i].Op == RevokedEvent {
+				s.creds.invalidate()
+				break
+			}
+		}
+		return nil
+	}, feed.Options{From: s.st.LastSeq(), Batch: 1024, Logger: s.log.With(slog.String("component", "auth"))})
+	s.follow.Store(c)
+	defer s.follow.Store(nil)
+	if err := c.Run(ctx); err != nil {
+		return fmt.Errorf("follow revocations: %w", err)
+	}
+	return nil
+}
+
+// cacheCurrent reports whether the cache may be used: no follower runs,
+// or it has read every event committed so far.
+func (s *Service) cacheCurrent() bool {
+	f := s.follow.Load()
+	return f == nil || f.Position() >= s.st.LastSeq()
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/schema"
 )
 
 // TestCachedCredentialsEndAtOnce authenticates a credential (so that it is
@@ -187,5 +188,84 @@ func TestCredentialCacheAgesOut(t *testing.T) {
 	}
 	if _, err := e.svc.Authenticate(ctx, secret); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRevocationOnOneNodeEndsTheCacheOfAnother: two nodes' services share
+// one store, each follows the change feed as a server does. A session
+// used on node B (so that B caches it) and logged out on node A is
+// refused by B at once, the clock standing still; so are a revoked API
+// token and a disabled user's session.
+func TestRevocationOnOneNodeEndsTheCacheOfAnother(t *testing.T) {
+	a := newEnv(t, Options{})
+	b := &env{st: a.st, clock: a.clock, log: &syncBuffer{}}
+	b.svc = New(a.st, testRoles, cheap(Options{Now: a.clock.Now, Logger: a.svc.log}))
+	sch, err := schema.New(&config.Config{Roles: testRoles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, e := range []*env{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.svc.FollowRevocations(ctx, sch); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	// Wait until both follow and have caught up, as a server's would
+	// have long before its first request.
+	for !(a.svc.follow.Load() != nil && b.svc.follow.Load() != nil && a.svc.cacheCurrent() && b.svc.cacheCurrent()) {
+		time.Sleep(time.Millisecond)
+	}
+
+	u := a.user(t, "ann@example.com", "editor")
+	other := a.user(t, "bob@example.com", "editor")
+	cached := func(secret string) {
+		t.Helper()
+		for range 2 { // the second is served from B's cache once its follower caught up
+			for !b.svc.cacheCurrent() {
+				time.Sleep(time.Millisecond)
+			}
+			if _, err := b.svc.Authenticate(ctx, secret); err != nil {
+				t.Fatalf("node b authenticates: %v", err)
+			}
+		}
+		if b.svc.creds.get(hashSecret(secret), a.clock.Now()) == nil {
+			t.Fatal("node b did not cache the credential")
+		}
+	}
+
+	session := a.login(t, u.Email)
+	cached(session)
+	if err := a.svc.Logout(ctx, session); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.Authenticate(ctx, session); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("node b after the logout on node a: %v; want unauthenticated", err)
+	}
+
+	tokSecret, tok, err := a.svc.CreateToken(ctx, u.ID, "ci", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached(tokSecret)
+	if err := a.svc.RevokeToken(ctx, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.Authenticate(ctx, tokSecret); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("node b after the token's revocation on node a: %v; want unauthenticated", err)
+	}
+
+	bob := a.login(t, other.Email)
+	cached(bob)
+	if err := a.svc.SetDisabled(ctx, other.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.Authenticate(ctx, bob); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("node b after disabling the user on node a: %v; want unauthenticated", err)
 	}
 }

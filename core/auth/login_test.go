@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -242,27 +243,69 @@ func TestLoginRateLimitAddress(t *testing.T) {
 	rateLimited(t, err)
 }
 
-// TestLoginLimitersEvicted: limiters that have refilled are dropped, so the
-// maps stay small.
+// TestLoginLimitersEvicted: stored limits that have refilled are dropped,
+// so the store keeps only the busy ones.
 func TestLoginLimitersEvicted(t *testing.T) {
 	e := newEnv(t, Options{})
 	ctx := context.Background()
 	for i := range 200 {
 		_, _, _ = e.svc.Login(ctx, fmt.Sprintf("u%d@example.com", i), "x", fmt.Sprintf("10.0.%d.%d:1", i/100, i%100))
 	}
-	e.svc.mu.Lock()
-	na, nd, np := len(e.svc.limits.account), len(e.svc.limits.addr), len(e.svc.limits.pair)
-	e.svc.mu.Unlock()
-	if na != 200 || nd != 200 || np != 200 {
-		t.Fatalf("%d account, %d address and %d pair limiters, want 200 each", na, nd, np)
+	count := func() map[string]int {
+		n := map[string]int{}
+		if err := e.st.SysList(ctx, kindLoginLimit, "", func(key string, _ []byte) error {
+			prefix, _, _ := strings.Cut(key, "/")
+			n[prefix]++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
 	}
-	e.clock.Advance(pairBurst*pairEvery + sweepEvery) // every limiter has refilled
+	if n := count(); n["account"] != 200 || n["addr"] != 200 || n["pair"] != 200 {
+		t.Fatalf("stored limits %v, want 200 each", n)
+	}
+	e.clock.Advance(pairBurst*pairEvery + sweepEvery) // every limit has refilled
 	_, _, _ = e.svc.Login(ctx, "last@example.com", "x", "10.9.9.9:1")
-	e.svc.mu.Lock()
-	na, nd, np = len(e.svc.limits.account), len(e.svc.limits.addr), len(e.svc.limits.pair)
-	e.svc.mu.Unlock()
-	if na != 1 || nd != 1 || np != 1 {
-		t.Fatalf("after the sweep: %d account, %d address and %d pair limiters, want 1 each", na, nd, np)
+	if n := count(); n["account"] != 1 || n["addr"] != 1 || n["pair"] != 1 {
+		t.Fatalf("after the sweep: stored limits %v, want 1 each", n)
+	}
+}
+
+// TestLoginLimitsSharedByNodes: two nodes' services over one store count
+// the same attempts: an address that used up its tries on one node is
+// refused on the other, and an owner's success on one starts the pair
+// afresh on both.
+func TestLoginLimitsSharedByNodes(t *testing.T) {
+	a := newEnv(t, Options{})
+	b := &env{st: a.st, clock: a.clock, log: &syncBuffer{}}
+	b.svc = New(a.st, testRoles, cheap(Options{Now: a.clock.Now, Logger: slog.New(slog.NewTextHandler(b.log, nil))}))
+	ctx := context.Background()
+	a.user(t, "ann@example.com", "sales")
+	const from = "203.0.113.9:1"
+	for i := range pairBurst {
+		node := []*env{a, b}[i%2]
+		if _, _, err := node.svc.Login(ctx, "ann@example.com", "wrong password!", from); err != ErrBadCredentials {
+			t.Fatalf("attempt %d on node %d: %v", i, i%2, err)
+		}
+	}
+	_, _, err := b.svc.Login(ctx, "ann@example.com", testPassword, from)
+	var rl *RateLimitError
+	if !errors.As(err, &rl) {
+		t.Fatalf("attempt past the pair limit on node b: %v; want rate limited", err)
+	}
+	if _, _, err := a.svc.Login(ctx, "ann@example.com", "wrong password!", from); !errors.As(err, &rl) {
+		t.Fatalf("on node a too: %v", err)
+	}
+	a.clock.Advance(pairEvery)
+	if _, _, err := a.svc.Login(ctx, "ann@example.com", testPassword, from); err != nil {
+		t.Fatalf("after %s on node a: %v", pairEvery, err)
+	}
+	// The success started the pair afresh for node b as well.
+	for i := range pairBurst {
+		if _, _, err := b.svc.Login(ctx, "ann@example.com", "wrong password!", from); err != ErrBadCredentials {
+			t.Fatalf("attempt %d on node b after the success: %v", i, err)
+		}
 	}
 }
 

@@ -90,7 +90,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, kee
 	}
 	now := s.now()
 	addr := addrKey(remoteAddr)
-	if _, err := s.admitLogin(u.Email, addr, now); err != nil {
+	if _, err := s.admitLogin(ctx, u.Email, addr, now); err != nil {
 		return err
 	}
 	ok, err := s.check(ctx, u.PasswordHash, current)

@@ -85,8 +85,9 @@ func (s *Service) expired(t *Token, now time.Time) bool {
 	return t.Kind == KindSession && !now.Before(t.CreatedAt.Add(s.opts.SessionTTL))
 }
 
-// issue creates a token of kind for an enabled user and returns its secret.
-func (s *Service) issue(ctx context.Context, userID, kind, name string, expires time.Time) (string, *Token, error) {
+// issue creates a token of kind for an enabled user and returns its secret;
+// also, when not nil, writes more in the same transaction.
+func (s *Service) issue(ctx context.Context, userID, kind, name string, expires time.Time, also func(store.SysTx) error) (string, *Token, error) {
 	prefix := SessionPrefix
 	if kind == KindAPI {
 		prefix = APITokenPrefix
@@ -114,6 +115,11 @@ func (s *Service) issue(ctx context.Context, userID, kind, name string, expires 
 		if err := tx.Put(kindToken, doc.ID, doc); err != nil {
 			return err
 		}
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
+		}
 		return tx.Put(kindTokenHash, hash, doc.ID)
 	})
 	if err != nil {
@@ -136,9 +142,13 @@ func (s *Service) Login(ctx context.Context, email, password, remoteAddr string)
 	now := s.now()
 	email = normEmail(email)
 	addr := addrKey(remoteAddr)
-	if limit, err := s.admitLogin(email, addr, now); err != nil {
+	if limit, err := s.admitLogin(ctx, email, addr, now); err != nil {
+		var rl *RateLimitError
+		if !errors.As(err, &rl) {
+			return "", nil, err
+		}
 		s.log.WarnContext(ctx, "login rate limited", "email", email, "remote_addr", addr, "limit", limit,
-			"retry_after", err.(*RateLimitError).RetryAfter.Round(time.Second).String())
+			"retry_after", rl.RetryAfter.Round(time.Second).String())
 		return "", nil, err
 	}
 	u, reason, err := s.verify(ctx, email, password)
@@ -149,8 +159,8 @@ func (s *Service) Login(ctx context.Context, email, password, remoteAddr string)
 		s.log.WarnContext(ctx, "login failed", "email", email, "remote_addr", addr, "reason", reason)
 		return "", nil, ErrBadCredentials
 	}
-	s.loginSucceeded(email, addr, now)
-	secret, t, err := s.issue(ctx, u.ID, KindSession, "login from "+addr, now.Add(s.opts.SessionTTL).UTC())
+	secret, t, err := s.issue(ctx, u.ID, KindSession, "login from "+addr, now.Add(s.opts.SessionTTL).UTC(),
+		func(tx store.SysTx) error { return loginSucceeded(tx, email, addr, now) })
 	if err != nil {
 		return "", nil, err
 	}
@@ -265,6 +275,7 @@ func (s *Service) Logout(ctx context.Context, secret string) error {
 		return err
 	}
 	if ended != nil {
+		s.announce(ctx)
 		s.log.InfoContext(ctx, "logged out", "user", ended.UserID, "session", ended.ID)
 	}
 	return nil
@@ -286,7 +297,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 		doc tokenDoc
 		u   *User
 	)
-	if e := s.creds.get(hash, now); e != nil {
+	if e := s.creds.get(hash, now); e != nil && s.cacheCurrent() {
 		doc = e.doc
 		uc := e.user
 		u = &uc
@@ -394,7 +405,7 @@ func (s *Service) CreateToken(ctx context.Context, userID, name string, ttl time
 	if ttl > 0 {
 		expires = s.now().Add(ttl).UTC()
 	}
-	secret, t, err = s.issue(ctx, userID, KindAPI, name, expires)
+	secret, t, err = s.issue(ctx, userID, KindAPI, name, expires, nil)
 	if err != nil {
 		return "", nil, err
 	}
@@ -451,6 +462,7 @@ func (s *Service) RevokeToken(ctx context.Context, tokenID string) error {
 	if err != nil {
 		return err
 	}
+	s.announce(ctx)
 	s.log.InfoContext(ctx, "token revoked", "user", doc.UserID, "token", tokenID, "kind", doc.Kind)
 	return nil
 }
@@ -503,6 +515,9 @@ func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
 // Deleting one already gone is harmless.
 func (s *Service) deleteTokens(ctx context.Context, docs []*tokenDoc) error {
 	defer s.creds.invalidate() // after the commit: see credcache.go
+	if len(docs) > 0 {
+		defer s.announce(ctx)
+	}
 	for len(docs) > 0 {
 		batch := docs[:min(len(docs), deleteBatch)]
 		docs = docs[len(batch):]

@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/crmkit/crm/core/lease"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
@@ -63,6 +64,15 @@ type Options struct {
 	// doubled up to RetryMax; defaults 1 s and 1 min.
 	RetryBase, RetryMax time.Duration
 	Logger              *slog.Logger
+	// Lease, when set and Name is not "", makes Run consume the feed only
+	// while this node holds the lease "consumer:NAME": with several nodes
+	// on one store, one of them hands each batch to its handler at a time.
+	// A node that loses the lease stops handing batches and tries again to
+	// acquire it; the node that takes over resumes from the stored
+	// position, so a batch whose position was not saved is handled again
+	// (at least once: handlers key their effects). A consumer without a
+	// Name (a websocket's) runs on every node.
+	Lease *lease.Leases
 }
 
 // Consumer reads the change feed and hands it, batch by batch, to its
@@ -74,6 +84,9 @@ type Consumer struct {
 	opts Options
 	log  *slog.Logger
 	pos  atomic.Uint64
+	// active is true while Run hands batches: always without a lease,
+	// while this node holds it with one.
+	active atomic.Bool
 }
 
 // New makes a consumer of st's change feed; sch decodes the events.
@@ -102,11 +115,38 @@ func New(st store.Store, sch *schema.Schema, h Handler, opts Options) *Consumer 
 // the last event of the last batch its handler accepted.
 func (c *Consumer) Position() uint64 { return c.pos.Load() }
 
+// LeaseName is the lease a consumer with a stored position holds while it
+// runs (see Options.Lease).
+func LeaseName(consumer string) string { return "consumer:" + consumer }
+
+// Active reports whether Run is handing batches now: with a lease, whether
+// this node holds it. Work that goes with the consumer's (retrying its
+// failed runs) is done where it is active.
+func (c *Consumer) Active() bool { return c.active.Load() }
+
 // Run consumes the feed until ctx is done, then returns nil; a batch being
 // handled when ctx ends is not marked handled. A context done while the
 // consumer is still starting is a clean stop too. The only error is a
-// stored position that cannot be read.
+// stored position that cannot be read. With a lease (Options.Lease) it
+// consumes only while this node holds it.
 func (c *Consumer) Run(ctx context.Context) error {
+	if c.leased() {
+		return c.opts.Lease.Hold(ctx, LeaseName(c.opts.Name), c.run)
+	}
+	return c.run(ctx)
+}
+
+// leased reports whether the consumer runs under a lease.
+func (c *Consumer) leased() bool { return c.opts.Lease != nil && c.opts.Name != "" }
+
+// errLeaseLost is a position not saved because another node holds the
+// consumer's lease now: that node handles the feed from the stored
+// position, and this one is about to stop.
+var errLeaseLost = errors.New("the consumer's lease is held by another node")
+
+func (c *Consumer) run(ctx context.Context) error {
+	c.active.Store(true)
+	defer c.active.Store(false)
 	pos, err := c.start(ctx)
 	if ctx.Err() != nil {
 		return nil
@@ -147,7 +187,13 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		wait = c.opts.RetryBase
 		pos = raw[len(raw)-1].Seq
-		c.advance(ctx, pos)
+		if c.advance(ctx, pos) != nil {
+			// Lost the lease: hand nothing more; the lease's holder
+			// (lease.Leases.Hold) ends ctx at its next renewal.
+			c.active.Store(false)
+			<-ctx.Done()
+			return nil
+		}
 	}
 	return nil
 }
@@ -174,7 +220,9 @@ func (c *Consumer) Drain(ctx context.Context) error {
 			return err
 		}
 		pos = raw[len(raw)-1].Seq
-		c.advance(ctx, pos)
+		if err := c.advance(ctx, pos); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -195,14 +243,22 @@ func (c *Consumer) start(ctx context.Context) (uint64, error) {
 	return pos, nil
 }
 
-// advance records that the events up to pos are handled.
-func (c *Consumer) advance(ctx context.Context, pos uint64) {
+// advance records that the events up to pos are handled. It returns
+// errLeaseLost, without saving, when another node holds the consumer's
+// lease now.
+func (c *Consumer) advance(ctx context.Context, pos uint64) error {
 	if c.opts.Name != "" {
-		if err := c.save(ctx, pos); err != nil {
+		err := c.save(ctx, pos)
+		if errors.Is(err, errLeaseLost) {
+			c.log.Warn("change-feed position not saved: another node holds the consumer's lease now", slog.String("consumer", c.opts.Name), slog.Uint64("seq", pos))
+			return err
+		}
+		if err != nil {
 			c.log.Error("save change-feed position", slog.String("consumer", c.opts.Name), slog.Uint64("seq", pos), slog.Any("err", err))
 		}
 	}
 	c.pos.Store(pos)
+	return nil
 }
 
 // decode reads every event's record versions and trigger names, once.
@@ -242,12 +298,21 @@ func (c *Consumer) save(ctx context.Context, seq uint64) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	err := c.st.SysUpdate(ctx, func(tx store.SysTx) error {
+		if c.leased() && c.active.Load() { // Run's, not Drain's
+			held, err := c.opts.Lease.HeldIn(tx, LeaseName(c.opts.Name))
+			if err != nil {
+				return err
+			}
+			if !held {
+				return errLeaseLost
+			}
+		}
 		return tx.Put(consumerKind, c.opts.Name, position{Seq: seq})
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errLeaseLost) {
 		return fmt.Errorf("save feed position of %s: %w", c.opts.Name, err)
 	}
-	return nil
+	return err
 }
 
 const consumerKind = store.KindConsumer

@@ -12,6 +12,7 @@ import (
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/feed"
+	"github.com/crmkit/crm/core/lease"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
@@ -30,6 +31,11 @@ const deliveryBatch = 100
 type DeliverOptions struct {
 	RetryBase time.Duration // first wait after a failed batch, doubled up to RetryMax; default 1 s
 	RetryMax  time.Duration // default 1 min
+	// Lease, when set, makes each plugin's deliveries run only on the node
+	// that holds the lease of its consumer (feed.LeaseName("plugin:NAME")),
+	// so that with several nodes on one store each batch goes out from one
+	// node, and another takes over when that node dies.
+	Lease *lease.Leases
 }
 
 // RunDeliveries delivers the change feed to the subscribed plugins of cfgs
@@ -74,7 +80,7 @@ func (h *Host) deliveries(st store.Store, sch *schema.Schema, c *config.Plugin, 
 	d := &delivery{h: h, st: st, sch: sch, cfg: c, subs: m.Subscriptions,
 		log: h.log.With(slog.String("plugin", c.Name))}
 	return feed.New(st, sch, d.handle, feed.Options{Name: consumer(c.Name), Batch: deliveryBatch,
-		RetryBase: opts.RetryBase, RetryMax: opts.RetryMax, Logger: d.log})
+		RetryBase: opts.RetryBase, RetryMax: opts.RetryMax, Logger: d.log, Lease: opts.Lease})
 }
 
 type delivery struct {

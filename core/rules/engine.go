@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/core/feed"
+	"github.com/crmkit/crm/core/lease"
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
@@ -39,6 +40,12 @@ type Options struct {
 	// Plugins calls a plugin action for the `PLUGIN.ACTION` action kind; nil
 	// when no plugin runs.
 	Plugins PluginInvoker
+	// Lease, when set, makes the engine do its work only while this node
+	// holds the lease of its change-feed consumer (feed.LeaseName("rules")):
+	// with several nodes on one store, one runs the rules of each event,
+	// retries failed runs and runs the scheduled ticks, and another takes
+	// over when it dies. Nil runs everything here (one node).
+	Lease *lease.Leases
 }
 
 // PluginInvoker calls a plugin's action on a record; key is the effect's
@@ -84,6 +91,11 @@ type job struct {
 	event  *feed.Event
 	event2 string // the trigger event name it matched: created, updated, stage_changed, deleted
 	done   func()
+	// batch ends when the engine stops handing batches (a stop, or the
+	// lease lost to another node): a job that has not started by then is
+	// dropped, and handled again with its batch, which is not marked
+	// handled, wherever the feed is consumed next.
+	batch context.Context
 }
 
 // NewEngine makes an engine for a compiled rule set.
@@ -121,7 +133,7 @@ func NewEngine(st store.Store, sch *schema.Schema, set *Set, opts Options) *Engi
 	e := &Engine{st: st, sch: sch, opts: opts, log: opts.Logger.With(slog.String("component", "rules"))}
 	e.set.Store(set)
 	e.clock.Store(&opts.Now)
-	e.feed = feed.New(st, sch, e.process, feed.Options{Name: consumerName, Batch: 256, Logger: e.log})
+	e.feed = feed.New(st, sch, e.process, feed.Options{Name: consumerName, Batch: 256, Logger: e.log, Lease: opts.Lease})
 	e.metrics = newEngineMetrics(e)
 	return e
 }
@@ -169,7 +181,7 @@ func (e *Engine) process(ctx context.Context, events []feed.Event) error {
 		ev := &events[i]
 		for _, m := range matches(set, ev) {
 			wg.Add(1)
-			j := &job{rule: m.rule, event: ev, event2: m.event, done: wg.Done}
+			j := &job{rule: m.rule, event: ev, event2: m.event, done: wg.Done, batch: ctx}
 			q := e.queues[shard(ev.Entity+"/"+ev.ID, len(e.queues))]
 			e.queued.Add(1)
 			select {
@@ -222,7 +234,9 @@ func (e *Engine) worker(q chan *job) {
 	defer e.wg.Done()
 	for j := range q {
 		e.queued.Add(-1)
-		e.runJob(context.Background(), j)
+		if j.batch.Err() == nil {
+			e.runJob(context.Background(), j)
+		}
 		j.done()
 	}
 }

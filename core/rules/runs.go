@@ -162,6 +162,9 @@ func (e *Engine) maintenance(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
+		if !e.leading() {
+			continue // the node that holds the rules lease retries and prunes
+		}
 		e.retryDue(ctx)
 		if time.Since(lastPrune) > time.Hour {
 			lastPrune = time.Now()

@@ -27,7 +27,10 @@ func (e *Engine) scheduled(ctx context.Context) {
 			if r.Every == 0 && r.Cron == nil {
 				continue
 			}
-			if err := e.maybeTick(ctx, r); err != nil && ctx.Err() == nil {
+			if !e.leading() {
+				break // another node runs the ticks (they go with the rules lease)
+			}
+			if _, err := e.maybeTick(ctx, r); err != nil && ctx.Err() == nil {
 				e.log.Error("scheduled rule", slog.String("rule", r.Name), slog.Any("err", err))
 			}
 		}
@@ -43,6 +46,13 @@ type tickState struct {
 	Last time.Time `json:"last"`
 }
 
+// leading reports whether this node does the engine's work that is done
+// once: with a lease (Options.Lease), while it holds the rules consumer's
+// lease; without one, always.
+func (e *Engine) leading() bool {
+	return e.opts.Lease == nil || e.feed.Active()
+}
+
 // next is when a scheduled rule is due after its last tick.
 func (e *Engine) next(r *Rule, last time.Time) time.Time {
 	if last.IsZero() {
@@ -54,20 +64,65 @@ func (e *Engine) next(r *Rule, last time.Time) time.Time {
 	return r.Cron.Next(last.In(e.opts.Location))
 }
 
-func (e *Engine) maybeTick(ctx context.Context, r *Rule) error {
+// maybeTick runs a scheduled rule's tick when it is due, and reports
+// whether it did. With several nodes on one store the tick is claimed
+// first, in one SysUpdate that moves the rule's last tick to now only if
+// it is still due (a compare-and-set), so one node runs each tick; a tick
+// that fails gives its claim back, so that the next pass tries again. A
+// node that dies during a tick leaves it done in part until the next one;
+// runs are per record version, so nothing is repeated.
+func (e *Engine) maybeTick(ctx context.Context, r *Rule) (bool, error) {
 	var st tickState
 	err := e.st.SysView(ctx, func(tx store.SysTx) error { return tx.Get(store.KindRuleTick, r.Name, &st) })
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+		return false, err
 	}
 	now := e.now()
 	if due := e.next(r, st.Last); due.After(now) {
-		return nil
+		return false, nil // the common case, read only
+	}
+	claimed, err := e.claimTick(ctx, r, st.Last, now)
+	if err != nil || !claimed {
+		return false, err
 	}
 	if err := e.Tick(ctx, r.Name); err != nil {
-		return err
+		if uerr := e.setTick(ctx, r, now, st.Last); uerr != nil {
+			e.log.Error("give back a failed tick", slog.String("rule", r.Name), slog.Any("err", uerr))
+		}
+		return true, err
 	}
-	return e.st.SysUpdate(ctx, func(tx store.SysTx) error { return tx.Put(store.KindRuleTick, r.Name, tickState{Last: now}) })
+	return true, nil
+}
+
+// claimTick moves the rule's last tick from last to now, if no one did
+// since.
+func (e *Engine) claimTick(ctx context.Context, r *Rule, last, now time.Time) (bool, error) {
+	err := e.setTick(ctx, r, last, now)
+	if errors.Is(err, errTickTaken) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim the tick of %s: %w", r.Name, err)
+	}
+	return true, nil
+}
+
+// errTickTaken is a tick another node (or pass) claimed first.
+var errTickTaken = errors.New("tick taken")
+
+// setTick sets the rule's last tick from old to new, or fails with
+// errTickTaken when it is no longer old.
+func (e *Engine) setTick(ctx context.Context, r *Rule, old, new time.Time) error {
+	return e.st.SysUpdate(ctx, func(tx store.SysTx) error {
+		var st tickState
+		if err := tx.Get(store.KindRuleTick, r.Name, &st); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if !st.Last.Equal(old) {
+			return errTickTaken
+		}
+		return tx.Put(store.KindRuleTick, r.Name, tickState{Last: new})
+	})
 }
 
 // Tick runs a scheduled rule once over its records now, a page at a time.
