@@ -598,8 +598,12 @@ func disjunction(ent *schema.Entity, n ast.Node) (string, []any, bool) {
 			return "", nil, false
 		}
 		if isZero(v) {
-			v = nil // never stored: "" is no value, and nil == "" is false
-			return id.Value, []any{}, true
+			if id.Value == "owner" {
+				// Every record has an owner as filters see it: "" for
+				// none, counted as no value.
+				return id.Value, []any{nil}, true
+			}
+			return id.Value, []any{}, true // never stored: "" is no value, and nil == "" is false
 		}
 		return id.Value, []any{v}, true
 	case "in":
@@ -618,7 +622,12 @@ func disjunction(ent *schema.Entity, n ast.Node) (string, []any, bool) {
 			if !ok {
 				return "", nil, false
 			}
-			if !isZero(v) && !containsValue(vals, v) {
+			if isZero(v) && id.Value == "owner" {
+				v = nil // no owner, as for ==
+			} else if isZero(v) {
+				continue
+			}
+			if !containsValue(vals, v) {
 				vals = append(vals, v)
 			}
 		}
