@@ -11,9 +11,7 @@ import (
 
 // badgerKnown are the conformance subtests Badger fails today, each with
 // the finding that names why; they are skipped, not hidden.
-var badgerKnown = map[string]string{
-	"TestConformance/Closed": "finding: after Close, Badger's reads return badger's \"DB Closed\" instead of store.ErrClosed, and PutFile hangs",
-}
+var badgerKnown = map[string]string{}
 
 // TestConformance runs the store conformance suite against Badger.
 func TestConformance(t *testing.T) {
