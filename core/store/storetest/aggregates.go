@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
@@ -35,6 +36,37 @@ func testCounts(e *env) {
 	n, exact, err := e.st.Count(e.ctx, "contact", nil)
 	if err != nil || n != 5 || !exact {
 		t.Fatalf("Count(contact, nil) = %d, %v, %v", n, exact, err)
+	}
+	// Concurrent creates and deletes keep the counts exact.
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 25 {
+				rec, err := e.st.Create(e.ctx, store.CreateRequest{Entity: "company", Values: map[string]any{"name": fmt.Sprint(w, "-", i)}})
+				if err == nil && i%3 == 0 {
+					_, err = e.st.Delete(e.ctx, store.DeleteRequest{Entity: "company", ID: rec.ID})
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	listed := len(e.listAll(store.Query{Entity: "company", Limit: store.MaxLimit}))
+	if c := e.st.Counts()["company"]; c != int64(listed) || listed != 3+8*(25-9) {
+		t.Fatalf("after concurrent writes: Counts %d, listed %d, want %d", c, listed, 3+8*(25-9))
+	}
+	if n, exact, err := e.st.Count(e.ctx, "company", nil); n != int64(listed) || !exact || err != nil {
+		t.Fatalf("Count(company, nil) = %d, %v, %v; listed %d", n, exact, err, listed)
 	}
 }
 

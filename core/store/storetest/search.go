@@ -50,6 +50,15 @@ func testSearchRanking(e *env) {
 	if hits := e.search(store.SearchQuery{Text: "anna zzz"}); len(hits) != 0 {
 		t.Fatalf("a word that matches nothing: %q", hitNames(hits))
 	}
+	// Case and diacritics fold, in any script.
+	for _, name := range []string{"Արմեն Սարգսյան", "Дмитрий Ёлкин", "Žydrūnė Šimkūnaitė"} {
+		e.create("contact", map[string]any{"name": name})
+	}
+	for q, want := range map[string]string{"ԱՐՄ": "Արմեն Սարգսյան", "սարգ": "Արմեն Սարգսյան", "дмит": "Дмитрий Ёлкин", "ЁЛК": "Дмитрий Ёлкин", "zydrune": "Žydrūnė Šimkūnaitė"} {
+		if got := e.search(store.SearchQuery{Text: q}); len(got) != 1 || got[0].Title != want {
+			t.Fatalf("search %q: %q, want %s", q, hitNames(got), want)
+		}
+	}
 	// Other entities' searched fields; restriction by entity.
 	e.create("item", map[string]any{"name": "Annex widget"})
 	e.create("company", map[string]any{"name": "Annapurna Ltd"})

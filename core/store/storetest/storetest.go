@@ -133,6 +133,7 @@ func Run(t *testing.T, open Open) {
 		{"ListFilters", testListFilters},
 		{"ListSortCursors", testListSort},
 		{"ListSortCursorsWithInserts", testListSortInserts},
+		{"ListStored", testListStored},
 		{"ListLimitsAndBadQueries", testListLimits},
 		{"PageSeq", testPageSeq},
 		{"Counts", testCounts},

@@ -165,7 +165,30 @@ func testIfVersion(e *env) {
 	if got := e.get("item", rec.ID); got.Version != 2 || got.Values["name"] != "v2" || e.st.LastSeq() != seq {
 		t.Fatalf("refused writes changed something: %+v, seq %d -> %d", got, seq, e.st.LastSeq())
 	}
-	if _, err := e.st.Delete(e.ctx, store.DeleteRequest{Entity: "item", ID: rec.ID, IfVersion: 2}); err != nil {
+	// Writers racing from one version: exactly one wins.
+	const writers = 16
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.st.Update(e.ctx, store.UpdateRequest{Entity: "item", ID: rec.ID, Set: map[string]any{"score": int64(i)}, IfVersion: 2})
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+		} else if _, ok := asConflict(err, store.CodeVersion); !ok {
+			t.Fatalf("a losing writer: %v", err)
+		}
+	}
+	if got := e.get("item", rec.ID); won != 1 || got.Version != 3 {
+		t.Fatalf("%d writers won from version 2, record at %d; want 1 and 3", won, got.Version)
+	}
+	if _, err := e.st.Delete(e.ctx, store.DeleteRequest{Entity: "item", ID: rec.ID, IfVersion: 3}); err != nil {
 		t.Fatalf("delete at the current version: %v", err)
 	}
 }
