@@ -206,14 +206,18 @@ func testListFilters(e *env) {
 				t.Fatalf("filter %s: %s listed with other values than Get reads", src, r.ID)
 			}
 		}
-		// Paged in another order.
-		keys := store.ParseSort(sorts[i%len(sorts)])
-		got := e.listAll(store.Query{Entity: "item", Filter: f, Sort: keys, Limit: 7})
-		if !slices.Equal(sorted(recordIDs(got)), wantIDs) {
-			t.Errorf("filter %s sorted %v in pages of 7: %d records, want %d", src, keys, len(got), len(wantIDs))
-			continue
+		// Paged in other orders: any field, and an indexed one.
+		indexed := []string{"qty", "-at", "kind,-qty", "-name", "code", "-contact"}
+		for j, s := range []string{sorts[i%len(sorts)], sorts[(i*7+3)%len(sorts)], indexed[i%len(indexed)]} {
+			keys := store.ParseSort(s)
+			limit := []int{7, 19, 11}[j]
+			got := e.listAll(store.Query{Entity: "item", Filter: f, Sort: keys, Limit: limit})
+			if !slices.Equal(sorted(recordIDs(got)), wantIDs) {
+				t.Errorf("filter %s sorted %q in pages of %d: %d records, want %d", src, s, limit, len(got), len(wantIDs))
+				continue
+			}
+			checkOrder(e, fmt.Sprintf("filter %s sorted %q", src, s), keys, got)
 		}
-		checkOrder(e, fmt.Sprintf("filter %s sorted %v", src, keys), keys, got)
 		// Counted.
 		n, exact, err := e.st.Count(e.ctx, "item", f)
 		if err != nil || n != int64(len(want)) || !exact {
@@ -324,6 +328,17 @@ func testListLimits(e *env) {
 	p, err = e.st.List(e.ctx, store.Query{Entity: "contact", Limit: 1})
 	if err != nil || len(p.Items) != 1 || p.NextCursor == "" {
 		t.Fatalf("limit 1: %d items, %v", len(p.Items), err)
+	}
+	// A cursor read twice gives the same page.
+	sortName := store.ParseSort("-name")
+	first, err := e.st.List(e.ctx, store.Query{Entity: "contact", Sort: sortName, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err1 := e.st.List(e.ctx, store.Query{Entity: "contact", Sort: sortName, Limit: 10, Cursor: first.NextCursor})
+	b, err2 := e.st.List(e.ctx, store.Query{Entity: "contact", Sort: sortName, Limit: 10, Cursor: first.NextCursor})
+	if err1 != nil || err2 != nil || len(a.Items) != 10 || !slices.Equal(recordIDs(a.Items), recordIDs(b.Items)) || a.NextCursor != b.NextCursor {
+		t.Fatalf("one cursor twice: %v / %v, %v %v", recordIDs(a.Items), recordIDs(b.Items), err1, err2)
 	}
 	if _, err := e.st.List(e.ctx, store.Query{Entity: "contact", Limit: store.MaxLimit + 1}); !asQueryError(err, "limit") {
 		t.Fatalf("limit %d: %v, want a QueryError on limit", store.MaxLimit+1, err)

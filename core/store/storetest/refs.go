@@ -132,3 +132,31 @@ func testRefsForce(e *env) {
 		t.Fatalf("contacts: %d", e.st.Counts()["contact"])
 	}
 }
+
+// testRefsSelf: refs between records of one entity hold like any other,
+// but a record's ref to itself does not keep it from being deleted.
+func testRefsSelf(e *env) {
+	t := e.t
+	parent := e.create("item", map[string]any{"name": "parent"})
+	child := e.create("item", map[string]any{"name": "child", "parent": parent.ID})
+	e.update(store.UpdateRequest{Entity: "item", ID: parent.ID, Set: map[string]any{"parent": parent.ID}})
+	_, err := e.st.Delete(e.ctx, store.DeleteRequest{Entity: "item", ID: parent.ID})
+	ce, ok := asConflict(err, store.CodeReferenced)
+	if !ok || ce.Count != 1 || len(ce.Refs) != 1 || ce.Refs[0] != (store.Ref{Entity: "item", ID: child.ID, Field: "parent"}) {
+		t.Fatalf("delete of a parent: %#v", err)
+	}
+	if _, err := e.st.Delete(e.ctx, store.DeleteRequest{Entity: "item", ID: parent.ID, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.get("item", child.ID); got.Values["parent"] != nil || got.Version != 2 {
+		t.Fatalf("child after a forced delete: %+v", got)
+	}
+	self := e.create("item", map[string]any{"name": "self"})
+	e.update(store.UpdateRequest{Entity: "item", ID: self.ID, Set: map[string]any{"parent": self.ID}})
+	if _, err := e.st.Delete(e.ctx, store.DeleteRequest{Entity: "item", ID: self.ID}); err != nil {
+		t.Fatalf("delete of a record that only refers to itself: %v", err)
+	}
+	if _, err := e.st.Get(e.ctx, "item", self.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("self-referencing record after delete: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/crmkit/crm/core/store"
@@ -70,6 +71,16 @@ func testSearchRanking(e *env) {
 	}
 	if got := e.search(store.SearchQuery{Text: "ann", Limit: 50}); len(got) != 7 {
 		t.Fatalf("every entity: %q", hitNames(got))
+	}
+	// The default limit is 20; more than 100 are never given.
+	for i := range 25 {
+		e.create("company", map[string]any{"name": fmt.Sprint("Limitless ", i)})
+	}
+	if got := e.search(store.SearchQuery{Text: "limitless"}); len(got) != 20 {
+		t.Fatalf("default limit: %d hits, want 20", len(got))
+	}
+	if got := e.search(store.SearchQuery{Text: "limitless", Limit: 1000}); len(got) != 25 {
+		t.Fatalf("limit 1000: %d hits, want all 25", len(got))
 	}
 	// Bad queries are query errors.
 	for _, c := range []struct {

@@ -82,6 +82,10 @@ entity "item" {
     type = "ref"
     to   = "contact"
   }
+  field "parent" {
+    type = "ref"
+    to   = "item"
+  }
   field "assignee" { type = "user" }
   field "doc" { type = "file" }
 }
@@ -120,6 +124,7 @@ func Run(t *testing.T, open Open) {
 		{"RefsMissingTargets", testRefsMissing},
 		{"RefsDeleteRefused", testRefsDeleteRefused},
 		{"RefsForceClears", testRefsForce},
+		{"RefsToItsOwnEntity", testRefsSelf},
 		{"IdempotencyKey", testIdempotency},
 		{"Unless", testUnless},
 		{"History", testHistory},
