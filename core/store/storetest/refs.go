@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/crmkit/crm/core/store"
 )
@@ -158,5 +160,77 @@ func testRefsSelf(e *env) {
 	}
 	if _, err := e.st.Get(e.ctx, "item", self.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("self-referencing record after delete: %v", err)
+	}
+}
+
+// testRefsConcurrent force-deletes contacts while other writers create and
+// update items that refer to them: afterwards no item refers to a contact
+// that does not exist, and each write either went through or was refused
+// with an InvalidError on the ref (or ErrNotFound for the deleted).
+func testRefsConcurrent(e *env) {
+	t := e.t
+	var contacts []string
+	for i := range 20 {
+		contacts = append(contacts, e.create("contact", map[string]any{"name": fmt.Sprint("c", i)}).ID)
+	}
+	var items []string
+	for i := range 20 {
+		items = append(items, e.create("item", map[string]any{"name": fmt.Sprint("i", i), "contact": contacts[i]}).ID)
+	}
+	var wg sync.WaitGroup
+	errc := make(chan error, 64)
+	wg.Add(1)
+	go func() { // the deleter
+		defer wg.Done()
+		for i := 0; i < len(contacts); i += 2 {
+			if _, err := e.st.Delete(e.ctx, store.DeleteRequest{Entity: "contact", ID: contacts[i], Force: true}); err != nil {
+				errc <- fmt.Errorf("force delete: %w", err)
+			}
+		}
+	}()
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				c := contacts[(w*7+i)%len(contacts)]
+				var err error
+				if i%2 == 0 {
+					_, err = e.st.Create(e.ctx, store.CreateRequest{Entity: "item", Values: map[string]any{"name": "new", "contact": c, "other": c}})
+				} else {
+					_, err = e.st.Update(e.ctx, store.UpdateRequest{Entity: "item", ID: items[(w+i)%len(items)], Set: map[string]any{"other": c}})
+				}
+				var ie *store.InvalidError
+				if err != nil && !errors.As(err, &ie) {
+					errc <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	exists := map[string]bool{}
+	for _, r := range e.listAll(store.Query{Entity: "contact", Limit: store.MaxLimit}) {
+		exists[r.ID] = true
+	}
+	if len(exists) != 10 {
+		t.Fatalf("%d contacts left, want 10", len(exists))
+	}
+	for _, r := range e.listAll(store.Query{Entity: "item", Limit: store.MaxLimit}) {
+		for _, f := range []string{"contact", "other"} {
+			if id, ok := r.Values[f].(string); ok && !exists[id] {
+				t.Fatalf("item %s refers (%s) to contact %s, which is gone", r.ID, f, id)
+			}
+		}
+	}
+	// And the deleted contacts are held by nothing the indexes know of.
+	for i := 0; i < len(contacts); i += 2 {
+		n, _, err := e.st.Count(e.ctx, "item", e.filter("item", fmt.Sprintf("contact == '%s' || other == '%s'", contacts[i], contacts[i])))
+		if err != nil || n != 0 {
+			t.Fatalf("items counted with deleted contact %s: %d, %v", contacts[i], n, err)
+		}
 	}
 }

@@ -656,3 +656,63 @@ func testHistoryBefore(e *env) {
 		t.Fatalf("before %d: %+v, %v", mid+1, page, err)
 	}
 }
+
+// testUniqueSwaps moves unique values between records from many writers
+// at once: afterwards no two records share a value, a held value is
+// refused to another record and a free one is given.
+func testUniqueSwaps(e *env) {
+	t := e.t
+	const n = 24
+	var ids []string
+	for i := range n {
+		ids = append(ids, e.create("item", map[string]any{"name": "s", "code": fmt.Sprint("S", i)}).ID)
+	}
+	var wg sync.WaitGroup
+	errc := make(chan error, 256)
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				k := (w*5 + i) % n
+				var err error
+				switch i % 3 {
+				case 0: // take the next record's value
+					_, err = e.st.Update(e.ctx, store.UpdateRequest{Entity: "item", ID: ids[k], Set: map[string]any{"code": fmt.Sprint("S", (k+1)%n)}})
+				case 1: // let the value go
+					_, err = e.st.Update(e.ctx, store.UpdateRequest{Entity: "item", ID: ids[k], Set: map[string]any{"code": fmt.Sprint("T", k, "-", w)}})
+				default: // a new record wants it
+					_, err = e.st.Create(e.ctx, store.CreateRequest{Entity: "item", Values: map[string]any{"name": "new", "code": fmt.Sprint("S", k)}})
+				}
+				if _, dup := asConflict(err, store.CodeDuplicate); err != nil && !dup {
+					errc <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	holder := map[string]string{}
+	for _, r := range e.listAll(store.Query{Entity: "item", Limit: store.MaxLimit}) {
+		code, _ := r.Values["code"].(string)
+		if code == "" {
+			continue
+		}
+		if other, ok := holder[code]; ok {
+			t.Fatalf("records %s and %s both hold %s", other, r.ID, code)
+		}
+		holder[code] = r.ID
+	}
+	for i := range n {
+		code := fmt.Sprint("S", i)
+		_, err := e.st.Create(e.ctx, store.CreateRequest{Entity: "item", Values: map[string]any{"name": "probe", "code": code}})
+		_, held := holder[code]
+		_, dup := asConflict(err, store.CodeDuplicate)
+		if held && !dup || !held && err != nil {
+			t.Fatalf("create with %s (held: %v): %v", code, held, err)
+		}
+	}
+}
