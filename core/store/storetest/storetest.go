@@ -5,7 +5,27 @@
 // opens a fresh, empty store of that backend.
 //
 // The suite asserts what callers rely on, never how a backend does it:
-// no query plans (Page.Plan), no timings, no key layout.
+// no query plans (Page.Plan), no timings, no key layout. Where the
+// interface leaves a choice open, the suite pins what Badger, the first
+// backend, does and the rest of the core relies on: strings sort by
+// their bytes; a missing value sorts after every present one in either
+// direction; ties go by id in the direction of the last sort key; money
+// sorts by its amount in minor units; search ranks newer records (larger
+// ids) first among equal matches; bad list, totals and search parameters
+// are *store.QueryError naming the parameter.
+//
+// A backend wires it in a test of its own package:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t testing.TB, sch *schema.Schema) store.Store {
+//			st := open a fresh, empty store over sch
+//			t.Cleanup(func() { st.Close() })
+//			return st
+//		})
+//	}
+//
+// open gets each subtest's t, so a backend can skip a subtest it fails
+// for a known reason by its name (t.Name()), saying why.
 package storetest
 
 import (
