@@ -106,9 +106,11 @@ func randomItem(r *rand.Rand, i int, ds *dataset) map[string]any {
 // randomReq is a create of a random item by a random writer and owner.
 func randomReq(e *env, r *rand.Rand, i int, ds *dataset) store.CreateRequest {
 	req := store.CreateRequest{Entity: "item", Values: e.canon("item", randomItem(r, i, ds))}
-	switch r.IntN(4) {
+	switch r.IntN(5) {
 	case 0:
 		req.By = "rule:seed" // owned by no one
+	case 4:
+		req.By = "" // the system: owned by no one, created by no one
 	case 1:
 		req.By, req.Owner = UserA, UserB
 	default:

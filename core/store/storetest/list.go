@@ -121,6 +121,8 @@ var filterTable = []string{
 	"'' == owner && kind == 'a'",
 	"owner != '{ua}'",
 	"created_by == 'rule:seed'",
+	"created_by == ''",
+	"created_by == nil",
 	"version == 1",
 	"version > 1",
 	"id > '{mid}'",

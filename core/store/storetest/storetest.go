@@ -172,6 +172,7 @@ func Run(t *testing.T, open Open) {
 		{"SysList", testSysList},
 		{"SysUpdateConcurrent", testSysUpdateConcurrent},
 		{"Files", testFiles},
+		{"CancelledContext", testCancelled},
 		{"Closed", testClosed},
 	} {
 		t.Run(c.name, func(t *testing.T) {
