@@ -11,7 +11,9 @@ import (
 
 // badgerKnown are the conformance subtests Badger fails today, each with
 // the finding that names why; they are skipped, not hidden.
-var badgerKnown = map[string]string{}
+var badgerKnown = map[string]string{
+	"TestConformance/ExtremeDates": "finding: Badger orders dates and datetimes by their nanoseconds since 1970 (encodeValue), which overflow an int64 before 1678 and after 2262, so sorts by them (and the order of their index entries) are wrong there; a fix changes the stored index keys",
+}
 
 // TestConformance runs the store conformance suite against Badger.
 func TestConformance(t *testing.T) {

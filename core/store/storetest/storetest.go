@@ -161,6 +161,8 @@ func Run(t *testing.T, open Open) {
 		{"ListSortCursors", testListSort},
 		{"ListSortCursorsWithInserts", testListSortInserts},
 		{"ListStored", testListStored},
+		{"ExtremeValues", testExtremes},
+		{"ExtremeDates", testExtremeDates},
 		{"ListLimitsAndBadQueries", testListLimits},
 		{"PageSeq", testPageSeq},
 		{"Counts", testCounts},
