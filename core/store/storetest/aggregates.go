@@ -226,6 +226,25 @@ func testTotals(e *env) {
 		if lines := totalLines(t, got, c.money != ""); !slices.Equal(lines, want) {
 			t.Errorf("Totals(by %q, sum %q, %q) =\n %v\nbrute force\n %v", c.group, c.money, c.filter, lines, want)
 		}
+		// In order (the API answers in it): no value first, then by the
+		// group's value, then by currency.
+		for i := 1; i < len(got); i++ {
+			a, b := got[i-1], got[i]
+			order := 0
+			switch {
+			case a.Group == nil && b.Group == nil:
+			case a.Group == nil:
+				order = -1
+			case b.Group == nil:
+				order = 1
+			default:
+				order = compareValues(a.Group, b.Group)
+			}
+			if order > 0 || order == 0 && a.Currency >= b.Currency {
+				t.Errorf("Totals(by %q, sum %q, %q): %v|%s before %v|%s", c.group, c.money, c.filter, a.Group, a.Currency, b.Group, b.Currency)
+				break
+			}
+		}
 	}
 	// Exact sums past int64, per currency, on a pipeline's stages.
 	huge := int64(9_000_000_000_000_000_000)

@@ -11,8 +11,11 @@
 // their bytes; a missing value sorts after every present one in either
 // direction; ties go by id in the direction of the last sort key; money
 // sorts by its amount in minor units; search ranks newer records (larger
-// ids) first among equal matches; bad list, totals and search parameters
-// are *store.QueryError naming the parameter.
+// ids) first among equal matches; SysList calls back in key order (the
+// rules take the last of a rule's runs as the newest); Totals come in
+// group order (no value first), then currency, as the API answers them;
+// bad list, totals and search parameters are *store.QueryError naming the
+// parameter.
 //
 // A backend wires it in a test of its own package:
 //

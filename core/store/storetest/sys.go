@@ -151,6 +151,27 @@ func testSysList(e *env) {
 	if !slices.Equal(users, []string{UserA, UserB}) {
 		t.Fatalf("users: %v", users)
 	}
+	// In key order (bytes): callers take the last keys as the newest
+	// (a rule's runs, keyed by a time-ordered id).
+	keys := []string{"r/01J0", "r/01J1", "r/01JA", "r/01Ja", "r/01J0/x", "r/Z", "r/a", "r/ա", "r/😀", "r/01J00"}
+	err = e.st.SysUpdate(e.ctx, func(tx store.SysTx) error {
+		for _, k := range keys {
+			if err := tx.Put(store.KindRuleRun, k, doc{Name: k}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	if err := e.st.SysList(e.ctx, store.KindRuleRun, "r/", func(key string, _ []byte) error { order = append(order, key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := sorted(keys); !slices.Equal(order, want) {
+		t.Fatalf("SysList order %q, want key order %q", order, want)
+	}
 	if got := list(store.KindNotification, "zzz"); len(got) != 0 {
 		t.Fatalf("prefix matching nothing: %+v", got)
 	}
