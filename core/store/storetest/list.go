@@ -39,6 +39,13 @@ var filterTable = []string{
 	"code == nil",
 	"code != nil && code < 'C0020'",
 	"code startsWith 'C00'",
+	"code startsWith ''",
+	"code >= 'C0050' && code <= 'C0100'",
+	"code < 'C'",
+	"name startsWith 'Anna'",
+	"name startsWith ''",
+	"name startsWith 'Anna ' || name startsWith 'bob'",
+	"'A' <= name && name < 'B'",
 	// text
 	"note contains 'line'",
 	"note == nil",
