@@ -389,7 +389,7 @@ func (s *Badger) backfillAggregates() error {
 func (s *Badger) backfillEntity(entity string, sp *aggSpec) error {
 	var mk aggMarker
 	mkKey := sysKey(KindAggregates, entity)
-	if err := s.db.View(func(txn *badger.Txn) error {
+	if err := s.view(func(txn *badger.Txn) error {
 		item, err := txn.Get(mkKey)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
@@ -468,7 +468,7 @@ func (s *Badger) dropCounters(entity string) error {
 	for _, p := range [][]byte{[]byte(prefixCounter + entity + "/"), []byte(prefixSum + entity + "/")} {
 		for {
 			var keys [][]byte
-			if err := s.db.View(func(txn *badger.Txn) error {
+			if err := s.view(func(txn *badger.Txn) error {
 				it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
 				defer it.Close()
 				for it.Rewind(); it.Valid() && len(keys) < 5000; it.Next() {
@@ -598,8 +598,12 @@ func disjunction(ent *schema.Entity, n ast.Node) (string, []any, bool) {
 			return "", nil, false
 		}
 		if isZero(v) {
-			v = nil // never stored: "" is no value, and nil == "" is false
-			return id.Value, []any{}, true
+			if id.Value == "owner" {
+				// Every record has an owner as filters see it: "" for
+				// none, counted as no value.
+				return id.Value, []any{nil}, true
+			}
+			return id.Value, []any{}, true // never stored: "" is no value, and nil == "" is false
 		}
 		return id.Value, []any{v}, true
 	case "in":
@@ -618,7 +622,12 @@ func disjunction(ent *schema.Entity, n ast.Node) (string, []any, bool) {
 			if !ok {
 				return "", nil, false
 			}
-			if !isZero(v) && !containsValue(vals, v) {
+			if isZero(v) && id.Value == "owner" {
+				v = nil // no owner, as for ==
+			} else if isZero(v) {
+				continue
+			}
+			if !containsValue(vals, v) {
 				vals = append(vals, v)
 			}
 		}
@@ -671,6 +680,9 @@ func (eq eqSet) fields() []string {
 // most MaxCountScan of them: past that, n is an estimate extrapolated from
 // the records read (in id order, so the oldest) and exact is false.
 func (s *Badger) Count(ctx context.Context, entity string, f *Filter) (n int64, exact bool, err error) {
+	if s.isClosed() {
+		return 0, false, ErrClosed
+	}
 	ent, err := s.entity(entity)
 	if err != nil {
 		return 0, false, err
@@ -682,7 +694,7 @@ func (s *Badger) Count(ctx context.Context, entity string, f *Filter) (n int64, 
 	eq, ok := equalities(ent, f.Source)
 	if ok {
 		if d := sp.countedDim(eq.fields()); d != nil {
-			err := s.db.View(func(txn *badger.Txn) error {
+			err := s.view(func(txn *badger.Txn) error {
 				for _, vals := range eq.product(d.fields) {
 					c, _, err := readCounter(txn, counterKey(ent.Name, d.name, vals))
 					if err != nil {
@@ -743,7 +755,7 @@ func (s *Badger) walkFrom(ctx context.Context, ent *schema.Entity, f *Filter, fi
 		return true, nil
 	}
 	complete = true
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		if field != "" {
 			for _, v := range vals {
 				prefix := append(indexPrefix(ent.Name, field), encodeValue(v)...)
@@ -825,7 +837,7 @@ func (s *Badger) bestEquality(ent *schema.Entity, f *Filter) (string, []any, int
 	sp := s.aggs[ent.Name]
 	best, bestN := "", int64(-1)
 	var bestVals []any
-	_ = s.db.View(func(txn *badger.Txn) error {
+	_ = s.view(func(txn *badger.Txn) error {
 		for _, n := range conj {
 			field, vals, ok := disjunction(ent, n)
 			if !ok || slices.Contains(vals, any(nil)) {
@@ -895,7 +907,7 @@ func (s *Badger) Totals(ctx context.Context, entity, groupBy, sumField string, f
 	type gk struct{ group, currency string }
 	acc := map[gk]*Total{}
 	var order []gk
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		var prefix []byte
 		if sumField != "" {
 			prefix = sumPrefix(ent.Name, sumField, "")

@@ -136,7 +136,7 @@ func OpenBadger(dir string, sch *schema.Schema, opts Options) (*Badger, error) {
 }
 
 func (s *Badger) loadMeta() error {
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		seq, err := getUint64(txn, seqKey)
 		if err != nil {
 			return err
@@ -195,6 +195,26 @@ func (s *Badger) Close() error {
 		return fmt.Errorf("close store: %w", err)
 	}
 	return nil
+}
+
+// isClosed reports whether Close was called.
+func (s *Badger) isClosed() bool {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	return s.closed
+}
+
+// view runs fn in a read transaction; after Close (or while it runs) it
+// is ErrClosed, as every call made after Close is.
+func (s *Badger) view(fn func(txn *badger.Txn) error) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	err := s.db.View(fn)
+	if errors.Is(err, badger.ErrDBClosed) {
+		return ErrClosed
+	}
+	return err
 }
 
 // gcLoop runs Badger's value-log garbage collection every few minutes.
@@ -256,7 +276,7 @@ func (s *Badger) Get(ctx context.Context, entity, id string) (*Record, error) {
 		return nil, err
 	}
 	var rec *Record
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		rec, err = s.getRecord(txn, entity, id)
 		return err
@@ -289,7 +309,7 @@ func (s *Badger) getRecord(txn *badger.Txn, entity, id string) (*Record, error) 
 // deleted record.
 func (s *Badger) History(ctx context.Context, entity, id string) ([]HistoryEntry, error) {
 	var out []HistoryEntry
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: historyPrefix(entity, id), PrefetchValues: true, PrefetchSize: 50})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -313,7 +333,7 @@ func (s *Badger) Events(ctx context.Context, after uint64, limit int) ([]Event, 
 		limit = 100
 	}
 	var out []Event
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: outboxPrefix, PrefetchValues: true})
 		defer it.Close()
 		for it.Seek(outboxKey(after + 1)); it.Valid() && len(out) < limit; it.Next() {

@@ -48,6 +48,9 @@ func fileChunkKey(id string, n uint32) []byte {
 // "file" that also wraps the reader's error, so a caller can still tell,
 // say, a body over its limit.
 func (s *Badger) PutFile(ctx context.Context, name, contentType, by string, r io.Reader, max int64) (f *File, err error) {
+	if s.isClosed() {
+		return nil, ErrClosed // a write batch's flush on a closed database never returns
+	}
 	id := NewID()
 	f = &File{ID: id, Name: name, ContentType: contentType, CreatedAt: time.Now().UTC(), CreatedBy: by}
 	wb := s.db.NewWriteBatch()
@@ -112,7 +115,7 @@ func fill(r io.Reader, buf []byte) (int, error) {
 // cleans up after a request that may have been cancelled.
 func (s *Badger) dropChunks(id string) error {
 	var keys [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: blobPrefix(id)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -150,7 +153,7 @@ func (s *Badger) FileInfo(ctx context.Context, id string) (*File, error) {
 
 // WriteFile copies a file's bytes to w.
 func (s *Badger) WriteFile(ctx context.Context, id string, w io.Writer) error {
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: blobPrefix(id), PrefetchValues: true, PrefetchSize: 4})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -170,7 +173,7 @@ func (s *Badger) WriteFile(ctx context.Context, id string, w io.Writer) error {
 func (s *Badger) FileHolders(ctx context.Context, id string, entities []string) ([]Ref, error) {
 	var refs []Ref
 	enc := encodeValue(id)
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		for _, name := range entities {
 			ent := s.schema.Entity(name)
 			if ent == nil {
@@ -210,7 +213,7 @@ type FileUsage struct {
 // FileUsage counts the stored files and chunks.
 func (s *Badger) FileUsage(ctx context.Context) (FileUsage, error) {
 	var u FileUsage
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: sysPrefix(KindFile, "")})
 		for it.Rewind(); it.Valid(); it.Next() {
 			u.Files++
@@ -330,7 +333,7 @@ func (s *Badger) fileHeld(txn *badger.Txn, id string) (bool, error) {
 // whose id was made before cutoff.
 func (s *Badger) orphanChunks(ctx context.Context, cutoff time.Time) ([]string, error) {
 	var ids []string
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixBlob)})
 		defer it.Close()
 		last := ""

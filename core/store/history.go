@@ -22,7 +22,7 @@ func (s *Badger) HistoryBefore(ctx context.Context, entity, id string, before ui
 		seek = historyKey(entity, id, before-1)
 	}
 	var out []HistoryEntry
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true, PrefetchValues: true, PrefetchSize: min(limit, 100)})
 		defer it.Close()
 		for it.Seek(seek); it.Valid() && len(out) < limit; it.Next() {

@@ -127,7 +127,7 @@ func (s *Badger) List(ctx context.Context, q Query) (*Page, error) {
 		acc = q.Filter.plan
 	}
 	page := &Page{}
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		seq, err := getUint64(txn, seqKey)
 		if err != nil {
 			return err

@@ -206,7 +206,7 @@ func (s *Badger) Search(ctx context.Context, sq SearchQuery) ([]SearchHit, error
 		return nil, err
 	}
 	var hits []SearchHit
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		for _, ent := range ents {
 			h, err := s.searchEntity(ctx, txn, ent, tokens, driver, limit, sq.Owners[ent.Name])
 			if err != nil {
@@ -637,7 +637,7 @@ func (s *Badger) prepareSearch() ([]*schema.Entity, error) {
 	for _, ent := range s.schema.Entities() {
 		var mark searchMark
 		found := true
-		err := s.db.View(func(txn *badger.Txn) error { return sysTx{txn}.Get(KindSearchIndex, ent.Name, &mark) })
+		err := s.view(func(txn *badger.Txn) error { return sysTx{txn}.Get(KindSearchIndex, ent.Name, &mark) })
 		if errors.Is(err, ErrNotFound) {
 			found = false
 		} else if err != nil {

@@ -44,7 +44,7 @@ func (s *Badger) SysView(ctx context.Context, fn func(SysTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.View(func(txn *badger.Txn) error { return fn(sysTx{txn}) })
+	return s.view(func(txn *badger.Txn) error { return fn(sysTx{txn}) })
 }
 
 // SysUpdate runs fn in a read-write transaction over system documents. It
@@ -109,7 +109,7 @@ func (s *Badger) planSys(b *batch, fn func(SysTx) error) (*Record, []mutation, e
 
 // SysList calls fn for every system document of a kind whose key has the prefix.
 func (s *Badger) SysList(ctx context.Context, kind, prefix string, fn func(key string, data []byte) error) error {
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		p := sysPrefix(kind, prefix)
 		strip := len(sysPrefix(kind, ""))
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true})
