@@ -113,9 +113,9 @@ func cutUpload(t *testing.T, url, token string, want, sent int) {
 	}
 }
 
-func fileUsage(t *testing.T, st *store.Badger) store.FileUsage {
+func fileUsage(t *testing.T, st store.Store) store.FileUsage {
 	t.Helper()
-	u, err := st.FileUsage(context.Background())
+	u, err := st.(*store.Badger).FileUsage(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
