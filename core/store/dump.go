@@ -503,13 +503,28 @@ func (s *Badger) StartLoad(ctx context.Context, h DumpHeader) error {
 	if h.Format != DumpFormat || h.Version < 1 || h.Version > DumpVersion {
 		return fmt.Errorf("load: format %q version %d: want %q version 1 to %d", h.Format, h.Version, DumpFormat, DumpVersion)
 	}
+	// The search backfill of a store just opened writes its marks, which
+	// the check below reads: it finishes first, so that neither conflicts.
+	select {
+	case <-s.searchReady:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// The check reads in a transaction of its own: the writer's would
+	// conflict with the backfills' writes of their marks.
+	var what string
+	if err := s.db.View(func(txn *badger.Txn) error { what = s.holds(txn); return nil }); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	if what != "" {
+		return fmt.Errorf("%w: it holds %s", ErrNotEmpty, what)
+	}
 	return s.SysUpdate(ctx, func(tx SysTx) error {
-		bt, ok := tx.(*bufferedSys)
-		if !ok {
-			return errors.New("load: not inside the writer")
-		}
-		if what := s.holds(bt.txn); what != "" {
-			return fmt.Errorf("%w: it holds %s", ErrNotEmpty, what)
+		var prev LoadState
+		if err := tx.Get(KindCopy, copyKey, &prev); err == nil {
+			return fmt.Errorf("%w: it holds a copy of %s", ErrNotEmpty, prev.Source)
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
 		}
 		return tx.Put(KindCopy, copyKey, LoadState{CopyID: h.CopyID, Source: h.Source, Counts: map[string]int64{}, Started: time.Now().UTC()})
 	})
