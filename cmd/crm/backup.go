@@ -284,3 +284,17 @@ func summary(counts map[string]int64) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// unfinishedCopy refuses a store that a crm restore or crm migrate began
+// filling and did not finish: it holds only part of its source.
+func unfinishedCopy(st store.Store) error {
+	l, ok := st.(store.Loader)
+	if !ok {
+		return nil
+	}
+	c, err := l.LoadState(context.Background())
+	if err != nil || c == nil || c.Done {
+		return err
+	}
+	return fmt.Errorf("it holds an unfinished copy of %s (%d items of it so far): a crm restore or crm migrate into it was cut short; run the same command again to finish it", c.Source, c.Cursor.Items)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -144,6 +145,20 @@ func TestBackupRestoreMigrate(t *testing.T) {
 	if _, errOut, code := crm(t, "", "restore", "--config", cfg, "--data", data, "--in", backup); code != 1 || !strings.Contains(errOut, "not empty") {
 		t.Errorf("restore over the source: %d %s", code, errOut)
 	}
+	// A restore cut short (the first 50 items loaded, as a kill would leave
+	// it) keeps the store from serving, and running it again finishes it.
+	cut := filepath.Join(dir, "cut")
+	cutRestore(t, cfg, cut, backup, 50)
+	if _, errOut, code := crm(t, "", "user", "list", "--config", cfg, "--data", cut); code != 1 || !strings.Contains(errOut, "unfinished copy") {
+		t.Errorf("a store with an unfinished copy opened: %d %s", code, errOut)
+	}
+	out, errOut, code = crm(t, "", "restore", "--config", cfg, "--data", cut, "--in", backup)
+	if code != 0 || !strings.Contains(errOut, "resuming: ") {
+		t.Fatalf("resumed restore: %d %s %s", code, out, errOut)
+	}
+	if got := storeFacts(t, cfg, cut); got != want {
+		t.Errorf("store restored in two runs differs:\n%s\nwant:\n%s", got, want)
+	}
 	// The server's own backup restores to the same store (nothing was written after it).
 	fromAPI := filepath.Join(dir, "from-api")
 	if out, errOut, code := crm(t, "", "restore", "--config", cfg, "--data", fromAPI, "--in", onlineFile); code != 0 {
@@ -208,5 +223,51 @@ func TestBackupRestoreMigrate(t *testing.T) {
 	}
 	if code, _, err := c2.call(client, "GET", "/api/v1/records/contact/"+ids[0], token, nil); err != nil || code != 200 {
 		t.Errorf("the old session on the restored store: %d %v", code, err)
+	}
+}
+
+// cutRestore loads the first n items of a backup file into a new store in
+// dir and stops there, as a restore killed after its first batch would.
+func cutRestore(t *testing.T, cfgPath, dir, file string, n int) {
+	t.Helper()
+	cfg, diags := config.Load(cfgPath)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	sch, err := schema.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.OpenBadger(dir, sch, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	var items []store.DumpItem
+	stop := errors.New("stop")
+	err = store.OpenDumpFile(file).Dump(ctx, store.DumpCursor{},
+		func(h store.DumpHeader) error { return st.StartLoad(ctx, h) },
+		func(it store.DumpItem) error {
+			items = append(items, it)
+			if len(items) == n {
+				return stop
+			}
+			return nil
+		})
+	if !errors.Is(err, stop) {
+		t.Fatalf("read %s: %v", file, err)
+	}
+	h, err := st.LoadState(ctx)
+	if err != nil || h == nil {
+		t.Fatalf("state: %v %v", h, err)
+	}
+	state := *h
+	state.Cursor = items[n-1].Cursor
+	for _, it := range items {
+		state.Counts[it.Type]++
+	}
+	if err := st.Load(ctx, items, state); err != nil {
+		t.Fatal(err)
 	}
 }

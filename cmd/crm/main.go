@@ -174,6 +174,11 @@ func openApp(c *common, stderr io.Writer) (*app.App, int) {
 		return nil, 1
 	}
 	a.ConfigPath = c.config
+	if err := unfinishedCopy(a.Store); err != nil {
+		a.Close()
+		fmt.Fprintf(stderr, "crm: the store in %s: %v\n", dir, err)
+		return nil, 1
+	}
 	return a, -1
 }
 
