@@ -47,6 +47,10 @@ func backupCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.Close()
+	if err := unfinishedCopy(st); err != nil {
+		fmt.Fprintf(stderr, "crm backup: the store in %s: %v\n", dir, err)
+		return 1
+	}
 	src, ok := st.(store.Dumper)
 	if !ok {
 		fmt.Fprintf(stderr, "crm backup: the %s store cannot be dumped\n", ck.cfg.Server.Store)
@@ -190,6 +194,10 @@ func migrateCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer a.Close()
+	if err := unfinishedCopy(a); err != nil {
+		fmt.Fprintln(stderr, "crm migrate: source:", err)
+		return 1
+	}
 	b, err := openStore(ctx, ck, *to, dstDir, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "crm migrate: destination:", err)
