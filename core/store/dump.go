@@ -569,21 +569,33 @@ func (s *Badger) Load(ctx context.Context, items []DumpItem, st LoadState) error
 			return fmt.Errorf("item %d: %w", items[i].Cursor.Items, err)
 		}
 	}
+	return s.load(ctx, items, st)
+}
+
+// load is Load of checked items.
+func (s *Badger) load(ctx context.Context, items []DumpItem, st LoadState) error {
+	size := 0
+	for i := range items {
+		size += len(items[i].Data) + len(items[i].Bytes)
+	}
 	var counts map[string]int64
 	var maxSeq uint64
-	err := s.SysUpdate(ctx, func(tx SysTx) error {
-		bt, ok := tx.(*bufferedSys)
-		if !ok {
-			return errors.New("load: not inside the writer")
-		}
-		var err error
-		counts, maxSeq, err = s.planLoad(bt, items)
-		if err != nil {
-			return err
-		}
-		return tx.Put(KindCopy, copyKey, st)
-	})
-	if errors.Is(err, badger.ErrTxnTooBig) && len(items) > 1 {
+	err := errLoadTooBig
+	if size <= maxBatchBytes || len(items) == 1 {
+		err = s.SysUpdate(ctx, func(tx SysTx) error {
+			bt, ok := tx.(*bufferedSys)
+			if !ok {
+				return errors.New("load: not inside the writer")
+			}
+			var err error
+			counts, maxSeq, err = s.planLoad(bt, items)
+			if err != nil {
+				return err
+			}
+			return tx.Put(KindCopy, copyKey, st)
+		})
+	}
+	if (errors.Is(err, errLoadTooBig) || errors.Is(err, badger.ErrTxnTooBig)) && len(items) > 1 {
 		half := len(items) / 2
 		first := st
 		first.Cursor = items[half-1].Cursor
@@ -591,10 +603,10 @@ func (s *Badger) Load(ctx context.Context, items []DumpItem, st LoadState) error
 		for _, it := range items[half:] {
 			first.Counts[it.Type]--
 		}
-		if err := s.Load(ctx, items[:half], first); err != nil {
+		if err := s.load(ctx, items[:half], first); err != nil {
 			return err
 		}
-		return s.Load(ctx, items[half:], st)
+		return s.load(ctx, items[half:], st)
 	}
 	if err != nil {
 		return err
@@ -605,6 +617,10 @@ func (s *Badger) Load(ctx context.Context, items []DumpItem, st LoadState) error
 	s.raiseSeq(maxSeq)
 	return nil
 }
+
+// errLoadTooBig is a batch whose items alone exceed what the writer puts
+// in one transaction: Load splits it without trying.
+var errLoadTooBig = errors.New("load: batch too big for one transaction")
 
 // raiseSeq moves the in-memory feed position up to seq.
 func (s *Badger) raiseSeq(seq uint64) {

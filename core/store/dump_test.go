@@ -578,3 +578,38 @@ func TestDumpIDStaysAcrossReopen(t *testing.T) {
 		t.Errorf("copy id unchanged by a write")
 	}
 }
+
+func TestLoadSplitsABatchTooBigForOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	dst, _ := openDumpStore(t, t.TempDir())
+	h := store.DumpHeader{Format: store.DumpFormat, Version: store.DumpVersion, CopyID: "test", Source: "test"}
+	if err := dst.StartLoad(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	// 24 chunks of 512 KiB: 12 MiB, more than one Badger transaction takes.
+	id := store.NewID()
+	var items []store.DumpItem
+	var want []byte
+	for n := range 24 {
+		b := bytes.Repeat([]byte{byte('a' + n)}, 512<<10)
+		want = append(want, b...)
+		items = append(items, store.DumpItem{Type: store.DumpChunk, ID: id, N: uint32(n), Bytes: b, Cursor: store.DumpCursor{Items: int64(n + 1)}})
+	}
+	meta := fmt.Sprintf(`{"id":%q,"name":"big","size":%d}`, id, len(want))
+	items = append(items, store.DumpItem{Type: store.DumpSys, Kind: store.KindFile, Key: id, Data: []byte(meta), Cursor: store.DumpCursor{Items: 25}})
+	st := store.LoadState{CopyID: "test", Cursor: store.DumpCursor{Items: 25}, Counts: map[string]int64{store.DumpChunk: 24, store.DumpSys: 1}}
+	if err := dst.Load(ctx, items, st); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.FinishLoad(ctx, h, st); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := dst.WriteFile(ctx, id, &got); err != nil || !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("file after a split load: %d bytes, want %d (%v)", got.Len(), len(want), err)
+	}
+	ls, err := dst.LoadState(ctx)
+	if err != nil || !ls.Done || ls.Cursor.Items != 25 || ls.Counts[store.DumpChunk] != 24 {
+		t.Fatalf("state %+v %v", ls, err)
+	}
+}
