@@ -135,6 +135,14 @@ type Dumper interface {
 }
 
 // Loader is a store (or a dump file being written) that can receive a dump.
+//
+// A store that implements it keeps the contract Badger's does: Load writes
+// the items' own data as given (records' stored encoding, events with
+// their positions), derives what the store derives from records (indexes,
+// unique values, search, counters, counts) as a write would, and saves st
+// in the same transaction (system document KindCopy, key "load"), so that
+// a resumed copy starts exactly after the last batch; the feed position
+// after FinishLoad is the source's, and the next write takes the next one.
 type Loader interface {
 	// LoadState is the copy the destination holds (nil: none started).
 	LoadState(ctx context.Context) (*LoadState, error)
@@ -242,6 +250,9 @@ func Copy(ctx context.Context, src Dumper, dst Loader, progress func(Progress)) 
 	if errors.Is(err, done) {
 		report(true)
 		return nil
+	}
+	if err == nil && hdr.Format == "" {
+		err = errors.New("copy: the source gave no header")
 	}
 	if err == nil {
 		err = flush()
