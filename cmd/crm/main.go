@@ -38,6 +38,10 @@ Usage:
   crm token create --email E --name N [--ttl 720h]              create an API token for a user
   crm token list [--email E]                                    list tokens and sessions
   crm token revoke ID                                           revoke a token or session
+  crm backup --out FILE                                         write everything the store holds to a file (docs/operations.md)
+  crm restore --in FILE                                         load a backup into an empty store (--data DIR); resumes if cut short
+  crm migrate --to badger|postgres [--from S] [--from-data D] [--to-data D]
+                                                                copy everything from one store to another; resumes if cut short
   crm plugin list                                               list the configured plugins and check their executables
   crm plugin serve NAME                                         serve a built-in plugin (crm serve starts these itself)
   crm version                                                   print the version
@@ -46,7 +50,8 @@ Usage:
 Every command takes --config PATH (a file or a directory of *.hcl files,
 default crm.hcl) and, where it opens the store, --data DIR (default: the
 config's server.data_dir). The store can be opened by one process at a time:
-stop crm serve before crm user or crm token, or use the HTTP API.
+stop crm serve before crm user, crm token, crm backup, crm restore or crm
+migrate, or use the HTTP API (a running server's backup: GET /api/v1/admin/backup).
 `
 
 func main() {
@@ -72,6 +77,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return rulesCmd(rest, stdout, stderr)
 	case "plugin":
 		return pluginCmd(rest, stdout, stderr)
+	case "backup":
+		return backupCmd(rest, stdout, stderr)
+	case "restore":
+		return restoreCmd(rest, stdout, stderr)
+	case "migrate":
+		return migrateCmd(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "crm", app.Version)
 		return 0
@@ -163,6 +174,11 @@ func openApp(c *common, stderr io.Writer) (*app.App, int) {
 		return nil, 1
 	}
 	a.ConfigPath = c.config
+	if err := unfinishedCopy(a.Store); err != nil {
+		a.Close()
+		fmt.Fprintf(stderr, "crm: the store in %s: %v\n", dir, err)
+		return nil, 1
+	}
 	return a, -1
 }
 

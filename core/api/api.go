@@ -124,6 +124,7 @@ func (s *Server) routes() {
 	pub("POST /api/v1/auth/login", s.login)
 
 	authed("GET /metrics", s.adminOnly(s.metrics.serve))
+	authed("GET /api/v1/admin/backup", s.adminOnly(s.backup))
 	authed("POST /api/v1/auth/logout", s.logout)
 	authed("GET /api/v1/auth/me", s.me)
 	authed("GET /api/v1/auth/tokens", s.listTokens)

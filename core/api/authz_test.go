@@ -67,6 +67,7 @@ func TestEveryRouteIsAuthorised(t *testing.T) {
 		{method: "POST", path: "/api/v1/users", body: map[string]any{"email": "new@example.com", "role": "sales", "password": "long enough password"}, viewer: 403, sales: 403, admin: 0},
 		{method: "GET", path: "/api/v1/schema", viewer: 0, sales: 0, admin: 0},
 		{method: "GET", path: "/metrics", viewer: 403, sales: 403, admin: 0},
+		{method: "GET", path: "/api/v1/admin/backup", viewer: 403, sales: 403, admin: 0},
 		{method: "GET", path: "/api/v1/records/deal", viewer: 403, sales: 0, admin: 0},
 		{method: "POST", path: "/api/v1/records/deal", body: map[string]any{"title": "t"}, viewer: 403, sales: 0, admin: 0},
 		// An own_only user does not see another's record: every route of it

@@ -23,6 +23,7 @@ func (s *Server) openAPI(w http.ResponseWriter, r *http.Request, _ *auth.Princip
 	paths := map[string]any{
 		"/healthz":             map[string]any{"get": op("Health", nil, "200", nil)},
 		"/metrics":             map[string]any{"get": op("Prometheus metrics (admin)", nil, "200", nil)},
+		"/api/v1/admin/backup": map[string]any{"get": op("A backup of the whole store, as crm backup writes it: gzip-compressed JSON lines (admin; docs/operations.md)", nil, "200", nil)},
 		"/api/v1/auth/login":   map[string]any{"post": op("Log in", obj(map[string]any{"email": str(), "password": str()}), "200", obj(map[string]any{"token": str(), "user": map[string]any{"type": "object"}}))},
 		"/api/v1/auth/logout":  map[string]any{"post": op("Log out (revokes the session or token used)", nil, "204", nil)},
 		"/api/v1/auth/me":      map[string]any{"get": op("The caller and their permissions", nil, "200", nil)},
