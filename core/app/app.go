@@ -127,7 +127,7 @@ func Open(cfg *config.Config, sch *schema.Schema, set *rules.Set, dataDir string
 	return &App{
 		Config: cfg, Schema: sch, Rules: set, Store: st, Log: log,
 		Auth:   auth.New(st, cfg.Roles, auth.Options{Logger: log}),
-		Leases: newLeases(st, cfg.Server, true, log),
+		Leases: newLeases(st, cfg.Server, cfg.Server.Store != config.StorePostgres, log),
 	}, nil
 }
 
