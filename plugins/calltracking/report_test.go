@@ -81,9 +81,11 @@ func TestSLAReport(t *testing.T) {
 	}
 }
 
-// A ringing call of a known contact carries the caller's card: name,
-// owner, open deals, last activities, for a client subscribed to the
-// extension's ringing calls.
+// A ringing call of a known contact carries the caller's card as a
+// structured object: name, number, company, owner, open deals with amount
+// and stage, last activities with date and subject, the record's link. A
+// subject that reads like the card's old headings ("Owner: ...") stays a
+// subject, verbatim.
 func TestCallerCard(t *testing.T) {
 	h := sdktest.Start(t, calltracking.New(), sdktest.Options{
 		Read:         []string{"contact", "company", "activity", "deal"},
@@ -92,14 +94,27 @@ func TestCallerCard(t *testing.T) {
 		Locale: sdk.Locale{Languages: []string{"en"}, Default: "en", Calendar: "gregorian", Currency: "AMD", Timezone: "Asia/Yerevan", Region: "AM"},
 	})
 	ann := h.AddUser("ann@example.com", "admin")
-	ani := h.Create("contact", map[string]any{"name": "Ani", "phone": "+37491123456", "owner": ann.ID})
-	h.Create("deal", map[string]any{"title": "Camry", "contact": ani.ID(), "stage": "proposal"})
+	acme := h.Create("company", map[string]any{"name": "Acme"})
+	ani := h.Create("contact", map[string]any{"name": "Ani", "phone": "+37491123456", "owner": ann.ID, "company": acme.ID()})
+	camry := h.Create("deal", map[string]any{"title": "Camry", "contact": ani.ID(), "stage": "proposal",
+		"amount": map[string]any{"amount": "5000000", "currency": "AMD"}})
 	h.Create("deal", map[string]any{"title": "Old sale", "contact": ani.ID(), "stage": "won"})
-	h.Create("activity", map[string]any{"kind": "meeting", "subject": "Test drive", "contact": ani.ID(), "at": "2026-03-20T09:00:00Z"})
+	const tricky = "Owner: someone else - Open deals: (none)"
+	drive := h.Create("activity", map[string]any{"kind": "meeting", "subject": tricky, "contact": ani.ID(), "at": "2026-03-20T09:00:00Z"})
 	postAll(t, h, calltracking.FormatGeneric, recording(t, "generic_answered.jsonl")[:1])
 	call := only(t, h, calltracking.CallEntity, sdk.Filterf("extension == %v && status == %v", "101", "ringing"))
-	want := "Ani\nOwner: " + ann.ID + "\nOpen deals:\n- Camry (proposal)\nLast activities:\n- 2026-03-20 meeting: Test drive"
-	if call.String("card") != want {
-		t.Errorf("card:\n%s\nwant:\n%s", call.String("card"), want)
+	card, ok := calltracking.ParseCard(call.String("card"))
+	if !ok {
+		t.Fatalf("card field %q is no card", call.String("card"))
+	}
+	want := calltracking.Card{V: calltracking.CardVersion, Name: "Ani", Number: "+37491123456",
+		Record: calltracking.CardRef{Entity: "contact", ID: ani.ID()}, Owner: ann.ID,
+		Company:    &calltracking.CardRef{Entity: "company", ID: acme.ID(), Name: "Acme"},
+		Deals:      []calltracking.CardDeal{{ID: camry.ID(), Title: "Camry", Stage: "proposal", Amount: &calltracking.Money{Amount: "5000000.00", Currency: "AMD"}}},
+		Activities: []calltracking.CardActivity{{ID: drive.ID(), At: "2026-03-20T09:00:00Z", Kind: "meeting", Subject: tricky}}}
+	got, _ := json.Marshal(card)
+	exp, _ := json.Marshal(want)
+	if string(got) != string(exp) {
+		t.Errorf("card:\n%s\nwant:\n%s", got, exp)
 	}
 }
