@@ -117,9 +117,9 @@ plugin "calltracking" {
       spring_ads = ["+37410555001"]
       radio      = ["+37410555002"]
     }
-    # click_to_call on a contact rings the user's extension through Asterisk's ARI:
-    # asterisk   = { ari_url = "http://pbx:8088/ari", user = "crm", password = "..." }
-    # extensions = { "admin@localhost" = "101" }
+    # click_to_call on a contact rings the extension on the calling user's profile
+    # (Your account, or Admin > Users) through Asterisk's ARI:
+    # asterisk = { ari_url = "http://pbx:8088/ari", user = "crm", password = "..." }
   }
 }
 

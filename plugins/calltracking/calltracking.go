@@ -72,7 +72,9 @@ type Settings struct {
 	// Twilio. Without a token the twilio route answers 404.
 	TwilioAuthToken string `json:"twilio_auth_token"`
 	TwilioURL       string `json:"twilio_url"`
-	// Extensions maps a user's e-mail to the extension click_to_call rings.
+	// Extensions was the map of users' e-mails to extensions that
+	// click_to_call rang; each user's extension is now on their profile,
+	// and a config that still has it is refused with a message saying so.
 	Extensions map[string]string `json:"extensions"`
 	// Asterisk turns on click_to_call through ARI.
 	Asterisk *AsteriskSettings `json:"asterisk"`
@@ -94,10 +96,9 @@ type settings struct {
 type Plugin struct {
 	sdk.Base
 
-	mu         sync.RWMutex
-	cfg        settings
-	dialer     Dialer            // nil: click_to_call is off
-	extensions map[string]string // lower-case e-mail -> extension
+	mu     sync.RWMutex
+	cfg    settings
+	dialer Dialer // nil: click_to_call is off
 
 	calls keyedMutex // one event of a call at a time
 }
@@ -242,12 +243,11 @@ func (p *Plugin) Configure(_ context.Context, c sdk.Config) error {
 		}
 		dialer = d
 	}
-	extensions := map[string]string{}
-	for email, ext := range s.Extensions {
-		extensions[strings.ToLower(email)] = ext
+	if len(s.Extensions) > 0 {
+		return sdk.RefuseField("extensions", sdk.CodeInvalidConfig, "extensions is no longer read: click_to_call rings the extension on the calling user's profile (Your account, or Admin > Users); remove extensions from the calltracking plugin's config")
 	}
 	p.mu.Lock()
-	p.cfg, p.dialer, p.extensions = out, dialer, extensions
+	p.cfg, p.dialer = out, dialer
 	p.mu.Unlock()
 	return nil
 }
