@@ -113,6 +113,7 @@ plugin "calltracking" {
     secret       = "change-me-shared-with-the-pbx" # X-Signature: sha256=<hex HMAC-SHA256 of the body>
     create_leads = true
     sla          = "2h" # a missed call answered back within it is returned
+    settle       = "30s" # an end with no answer seen waits this long for a late answer before it is missed
     campaigns = {
       spring_ads = ["+37410555001"]
       radio      = ["+37410555002"]
