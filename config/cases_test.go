@@ -35,7 +35,7 @@ entity "car" {
 	{"unknown field type far", `entity "car" {
   field "vin" { type = "vector" }
 }`, []string{
-		`t.hcl:2:24: error: unknown field type "vector"; valid types: string, text, int, decimal, money, bool, date, datetime, enum, email, phone, url, ref, user, file`,
+		`t.hcl:2:24: error: unknown field type "vector"; valid types: string, text, int, decimal, money, bool, date, datetime, enum, email, phone, url, ref, user, file, object`,
 	}},
 	{"missing type", `entity "car" {
   field "vin" {}

@@ -195,6 +195,15 @@ func (l *loader) checkField(f *Field) {
 		l.report(s.at("type"), fmt.Sprintf("unknown field type %q", f.Type), hint(f.Type, FieldTypes, "valid types"))
 		return
 	}
+	if f.Type == TypeObject {
+		for _, attr := range []string{"unique", "index"} {
+			if s.has(attr) && (f.Unique || f.Index) {
+				l.report(s.at(attr), fmt.Sprintf("field %q of type object cannot be %s", f.Name, map[string]string{"unique": "unique", "index": "indexed"}[attr]),
+					"an object (a JSON object a plugin writes) is not indexed, searched or sorted on")
+				break
+			}
+		}
+	}
 	l.checkEnum(f, s)
 	l.checkRef(f, s)
 	l.checkSearch(f, s)

@@ -107,6 +107,17 @@ func TestCallTrackingOverHTTP(t *testing.T) {
 	if got != "1 1 1 1" {
 		t.Errorf("contacts, activities, calls, tasks: %s, want 1 1 1 1\n%s", got, c.logs)
 	}
+	// The call's card field is an object: in the record as one, and no
+	// sort key (a 400 that says so, not an order of printed maps).
+	_, calls, _ := c.call(client, "GET", "/api/v1/records/phone_call", token, nil)
+	if items, _ := calls["items"].([]any); len(items) == 1 {
+		if card, ok := items[0].(map[string]any)["card"].(map[string]any); !ok || card["name"] != "Caller +37493555777" || card["lead"] != true {
+			t.Errorf("the call's card %v", items[0].(map[string]any)["card"])
+		}
+	}
+	if code, res, _ := c.call(client, "GET", "/api/v1/records/phone_call?sort=card", token, nil); code != 400 || !strings.Contains(fmt.Sprint(res), "object") {
+		t.Errorf("sort by the card: %d %v, want 400", code, res)
+	}
 	_, res, _ := c.call(client, "GET", "/api/v1/records/task", token, nil)
 	if items := res["items"].([]any); len(items) == 1 {
 		if title := items[0].(map[string]any)["title"]; title != "Call back Caller +37493555777 (+37493555777)" {

@@ -160,7 +160,7 @@ func manifest() sdk.Manifest {
 				{Name: "lead", Label: "Made a lead", Type: sdk.TypeBool},
 				{Name: "returned", Label: "Returned", Type: sdk.TypeBool, Index: true},
 				{Name: "returned_by", Label: "Returned by", Type: sdk.TypeString},
-				{Name: "card", Label: "Caller", Type: sdk.TypeText},
+				{Name: "card", Label: "Caller", Type: sdk.TypeObject},
 				{Name: "unanswered", Label: "Not answered", Type: sdk.TypeBool},
 				{Name: "missed_due", Label: "Missed unless answered by", Type: sdk.TypeDateTime},
 			},

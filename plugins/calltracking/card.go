@@ -1,6 +1,7 @@
 package calltracking
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,11 +16,11 @@ const CardVersion = 1
 
 // Card is the caller's card of a ringing call: who calls, their owner,
 // open deals and last activities, as they are when the call's first event
-// comes. It goes, as a JSON object, into the call's card field, so that a
+// comes. It goes into the call's card field, of type object, so that a
 // client subscribed over the websocket to the ringing calls of an
 // extension (entity phone_call, filter extension == '101' && status ==
-// 'ringing') gets it with the call's record and shows it while the phone
-// rings: the web UI's caller card (web/static/js/callercard.js) renders
+// 'ringing') gets it in the call's record, a JSON object, and shows it
+// while the phone rings: the web UI's caller card (web/static/js/callercard.js) renders
 // these fields one by one, under labels of its own, so that no text of a
 // record (a subject with "Owner:" in it) is read as structure.
 type Card struct {
@@ -67,26 +68,36 @@ type CardActivity struct {
 	Subject string `json:"subject"`
 }
 
-// ParseCard reads a call's card field; ok is false for no card or one
-// of another shape.
-func ParseCard(field string) (c Card, ok bool) {
-	if field == "" || json.Unmarshal([]byte(field), &c) != nil || c.V != CardVersion {
+// ParseCard reads a call record's card field (the record's "card" value,
+// a JSON object); ok is false for no card or one of another version.
+func ParseCard(v any) (c Card, ok bool) {
+	if v == nil || sdk.Decode(v, &c) != nil || c.V != CardVersion {
 		return Card{}, false
 	}
 	return c, true
 }
 
-// callerCard makes the card of the call's contact (or company) as the
-// card field's text: a JSON Card. What the plugin may not read (deals
-// without the grant) is left out; "" when the call matched no one.
-func callerCard(ctx context.Context, st *callState) (string, error) {
+// sameCard reports whether two cards hold the same.
+func sameCard(a, b *Card) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// callerCard makes the card of the call's contact (or company). What the
+// plugin may not read (deals without the grant) is left out; nil when the
+// call matched no one.
+func callerCard(ctx context.Context, st *callState) (*Card, error) {
 	host := sdk.HostFrom(ctx)
 	card := Card{V: CardVersion, Lead: st.Lead, Number: st.Number, Deals: []CardDeal{}, Activities: []CardActivity{}}
 	switch {
 	case st.Contact != "":
 		c, err := host.Get(ctx, "contact", st.Contact)
 		if err != nil {
-			return "", fmt.Errorf("caller card: contact %s: %w", st.Contact, err)
+			return nil, fmt.Errorf("caller card: contact %s: %w", st.Contact, err)
 		}
 		card.Name, card.Owner = c.String("name"), c.String("owner")
 		card.Record = CardRef{Entity: "contact", ID: st.Contact}
@@ -95,18 +106,18 @@ func callerCard(ctx context.Context, st *callState) (string, error) {
 			if co, err := host.Get(ctx, "company", id); err == nil {
 				card.Company.Name = co.String("name")
 			} else if !errors.Is(err, sdk.ErrDenied) && !errors.Is(err, sdk.ErrNotFound) {
-				return "", fmt.Errorf("caller card: company %s: %w", id, err)
+				return nil, fmt.Errorf("caller card: company %s: %w", id, err)
 			}
 		}
 	case st.Company != "":
 		c, err := host.Get(ctx, "company", st.Company)
 		if err != nil {
-			return "", fmt.Errorf("caller card: company %s: %w", st.Company, err)
+			return nil, fmt.Errorf("caller card: company %s: %w", st.Company, err)
 		}
 		card.Name, card.Owner = c.String("name"), c.String("owner")
 		card.Record = CardRef{Entity: "company", ID: st.Company}
 	default:
-		return "", nil
+		return nil, nil
 	}
 	field, id := card.Record.Entity, card.Record.ID
 	deals, err := host.List(ctx, sdk.Query{Entity: "deal", Limit: 5, Sort: "-updated_at",
@@ -114,7 +125,7 @@ func callerCard(ctx context.Context, st *callState) (string, error) {
 	switch {
 	case errors.Is(err, sdk.ErrDenied):
 	case err != nil:
-		return "", fmt.Errorf("caller card: deals: %w", err)
+		return nil, fmt.Errorf("caller card: deals: %w", err)
 	default:
 		for _, d := range deals.Items {
 			cd := CardDeal{ID: d.ID(), Title: d.String("title"), Stage: d.String("stage")}
@@ -132,7 +143,7 @@ func callerCard(ctx context.Context, st *callState) (string, error) {
 	switch {
 	case errors.Is(err, sdk.ErrDenied):
 	case err != nil:
-		return "", fmt.Errorf("caller card: activities: %w", err)
+		return nil, fmt.Errorf("caller card: activities: %w", err)
 	default:
 		for _, a := range acts.Items {
 			if a.ID() == st.Activity || len(card.Activities) == 3 {
@@ -142,9 +153,5 @@ func callerCard(ctx context.Context, st *callState) (string, error) {
 				Kind: a.String("kind"), Subject: a.String("subject")})
 		}
 	}
-	raw, err := json.Marshal(card)
-	if err != nil {
-		return "", fmt.Errorf("caller card: encode: %w", err)
-	}
-	return string(raw), nil
+	return &card, nil
 }

@@ -170,9 +170,9 @@ func TestCallerCard(t *testing.T) {
 	drive := h.Create("activity", map[string]any{"kind": "meeting", "subject": tricky, "contact": ani.ID(), "at": "2026-03-20T09:00:00Z"})
 	postAll(t, h, calltracking.FormatGeneric, recording(t, "generic_answered.jsonl")[:1])
 	call := only(t, h, calltracking.CallEntity, sdk.Filterf("extension == %v && status == %v", "101", "ringing"))
-	card, ok := calltracking.ParseCard(call.String("card"))
+	card, ok := calltracking.ParseCard(call["card"])
 	if !ok {
-		t.Fatalf("card field %q is no card", call.String("card"))
+		t.Fatalf("card field %#v is no card", call["card"])
 	}
 	want := calltracking.Card{V: calltracking.CardVersion, Name: "Ani", Number: "+37491123456",
 		Record: calltracking.CardRef{Entity: "contact", ID: ani.ID()}, Owner: ann.ID,

@@ -36,7 +36,7 @@ type callState struct {
 	Lead         bool       `json:"lead"`
 	Returned     bool       `json:"returned"`
 	ReturnedBy   string     `json:"returned_by"`
-	Card         string     `json:"card"`
+	Card         *Card      `json:"card"`
 	// Unanswered is true once the call is known unanswered: an explicit
 	// missed or no-answer status came, or it ended with no answer seen
 	// and none came within the settle delay after (MissedDue).
@@ -157,7 +157,7 @@ func (s *callState) values() map[string]any {
 		"started_at": timeValue(s.StartedAt), "answered_at": timeValue(s.AnsweredAt), "ended_at": timeValue(s.EndedAt),
 		"duration": s.Duration, "recording_url": nilIfEmpty(s.RecordingURL), "campaign": nilIfEmpty(s.Campaign),
 		"contact": nilIfEmpty(s.Contact), "company": nilIfEmpty(s.Company), "activity": nilIfEmpty(s.Activity),
-		"lead": s.Lead, "returned": s.Returned, "returned_by": nilIfEmpty(s.ReturnedBy), "card": nilIfEmpty(s.Card),
+		"lead": s.Lead, "returned": s.Returned, "returned_by": nilIfEmpty(s.ReturnedBy), "card": cardValue(s.Card),
 		"unanswered": s.Unanswered, "missed_due": timeValue(s.MissedDue),
 	}
 	return v
@@ -172,7 +172,7 @@ func (s *callState) same(o *callState) bool {
 		sameTime(a.AnsweredAt, b.AnsweredAt) && sameTime(a.EndedAt, b.EndedAt) && a.Duration == b.Duration &&
 		a.RecordingURL == b.RecordingURL && a.Campaign == b.Campaign && a.Contact == b.Contact &&
 		a.Company == b.Company && a.Activity == b.Activity && a.Lead == b.Lead && a.Returned == b.Returned &&
-		a.ReturnedBy == b.ReturnedBy && a.Card == b.Card && a.Unanswered == b.Unanswered && sameTime(a.MissedDue, b.MissedDue)
+		a.ReturnedBy == b.ReturnedBy && sameCard(a.Card, b.Card) && a.Unanswered == b.Unanswered && sameTime(a.MissedDue, b.MissedDue)
 }
 
 func sameTime(a, b *time.Time) bool {
@@ -187,6 +187,14 @@ func timeValue(t *time.Time) any {
 		return nil
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// cardValue is a card as the card field's value: nil for none.
+func cardValue(c *Card) any {
+	if c == nil {
+		return nil
+	}
+	return c
 }
 
 func nilIfEmpty(s string) any {
@@ -243,7 +251,7 @@ func (p *Plugin) update(ctx context.Context, cfg settings, callID string, change
 		if err := p.match(ctx, cfg, st); err != nil {
 			return nil, err
 		}
-		if st.Card == "" && old == nil {
+		if st.Card == nil && old == nil {
 			// Made at the call's first event, before its own activity.
 			if st.Card, err = callerCard(ctx, st); err != nil {
 				return nil, err

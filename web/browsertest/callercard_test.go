@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -139,6 +140,25 @@ func TestCallerCard(t *testing.T) {
 		waitJS(card+`.querySelector('.caller-activities .activity-date')?.textContent.includes('2026')`),
 		waitJS(card+`.querySelectorAll('.caller-facts > div').length === 3`),
 	)
+	// The card is typed data in the call's record, not text: a JSON object
+	// over the API (and so over the websocket) with the subject verbatim.
+	var calls struct {
+		Items []struct {
+			Card struct {
+				V          int
+				Name       string
+				Owner      string
+				Deals      []struct{ Title, Stage string }
+				Activities []struct{ Subject string }
+			}
+		}
+	}
+	s.mustAPI(t, "GET", "/api/v1/records/phone_call?filter="+url.QueryEscape("call_id == 'ct-1'"), nil, &calls)
+	if len(calls.Items) != 1 || calls.Items[0].Card.V != 1 || calls.Items[0].Card.Name != "Narek Grigoryan" ||
+		calls.Items[0].Card.Owner != annID || len(calls.Items[0].Card.Deals) != 1 || calls.Items[0].Card.Deals[0].Stage != "proposal" ||
+		len(calls.Items[0].Card.Activities) != 1 || calls.Items[0].Card.Activities[0].Subject != tricky {
+		t.Errorf("the call's card over the API: %+v", calls)
+	}
 	screenshot(t, annTab, "en-caller-card")
 	run(t, benTab, "extension 102 shows no card",
 		waitJS(`document.querySelectorAll('.caller-card').length === 0`))
