@@ -113,13 +113,14 @@ plugin "calltracking" {
     secret       = "change-me-shared-with-the-pbx" # X-Signature: sha256=<hex HMAC-SHA256 of the body>
     create_leads = true
     sla          = "2h" # a missed call answered back within it is returned
+    settle       = "30s" # an end with no answer seen waits this long for a late answer before it is missed
     campaigns = {
       spring_ads = ["+37410555001"]
       radio      = ["+37410555002"]
     }
-    # click_to_call on a contact rings the user's extension through Asterisk's ARI:
-    # asterisk   = { ari_url = "http://pbx:8088/ari", user = "crm", password = "..." }
-    # extensions = { "admin@localhost" = "101" }
+    # click_to_call on a contact rings the extension on the calling user's profile
+    # (Your account, or Admin > Users) through Asterisk's ARI:
+    # asterisk = { ari_url = "http://pbx:8088/ari", user = "crm", password = "..." }
   }
 }
 

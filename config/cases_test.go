@@ -35,7 +35,15 @@ entity "car" {
 	{"unknown field type far", `entity "car" {
   field "vin" { type = "vector" }
 }`, []string{
-		`t.hcl:2:24: error: unknown field type "vector"; valid types: string, text, int, decimal, money, bool, date, datetime, enum, email, phone, url, ref, user, file`,
+		`t.hcl:2:24: error: unknown field type "vector"; valid types: string, text, int, decimal, money, bool, date, datetime, enum, email, phone, url, ref, user, file, object`,
+	}},
+	{"object indexed", `entity "car" {
+  field "spec" {
+    type  = "object"
+    index = true
+  }
+}`, []string{
+		`t.hcl:4:13: error: field "spec" of type object cannot be indexed; an object (a JSON object, as a plugin writes one) is not indexed, searched or sorted on`,
 	}},
 	{"missing type", `entity "car" {
   field "vin" {}

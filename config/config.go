@@ -129,12 +129,15 @@ const (
 	TypeRef      = "ref"
 	TypeUser     = "user"
 	TypeFile     = "file"
+	// TypeObject is a JSON object, typically one a plugin writes (a
+	// caller's card); it is not indexed, unique, searched or sorted on.
+	TypeObject = "object"
 )
 
 // FieldTypes lists every field type, in the order the documentation gives them.
 var FieldTypes = []string{
 	TypeString, TypeText, TypeInt, TypeDecimal, TypeMoney, TypeBool, TypeDate,
-	TypeDateTime, TypeEnum, TypeEmail, TypePhone, TypeURL, TypeRef, TypeUser, TypeFile,
+	TypeDateTime, TypeEnum, TypeEmail, TypePhone, TypeURL, TypeRef, TypeUser, TypeFile, TypeObject,
 }
 
 // ReservedFields are the system fields every record has; no entity may

@@ -195,6 +195,14 @@ func (l *loader) checkField(f *Field) {
 		l.report(s.at("type"), fmt.Sprintf("unknown field type %q", f.Type), hint(f.Type, FieldTypes, "valid types"))
 		return
 	}
+	if f.Type == TypeObject && (f.Unique || f.Index) {
+		attr, what := "index", "indexed"
+		if f.Unique {
+			attr, what = "unique", "unique"
+		}
+		l.report(s.at(attr), fmt.Sprintf("field %q of type object cannot be %s", f.Name, what),
+			"an object (a JSON object, as a plugin writes one) is not indexed, searched or sorted on")
+	}
 	l.checkEnum(f, s)
 	l.checkRef(f, s)
 	l.checkSearch(f, s)

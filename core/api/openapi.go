@@ -131,6 +131,8 @@ func fieldSchema(f *schema.Field) map[string]any {
 		out = map[string]any{"type": "string", "format": "uri"}
 	case config.TypeFile:
 		out = map[string]any{"oneOf": []any{str(), ref("File")}}
+	case config.TypeObject:
+		out = map[string]any{"type": "object"}
 	default:
 		out = str()
 	}

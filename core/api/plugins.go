@@ -87,7 +87,7 @@ func (s *Server) invokePlugin(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		}
 	}
 	call := plugins.Call{Action: action, Args: args,
-		User: &plugins.User{ID: p.User.ID, Email: p.User.Email, Name: p.User.Name, Role: p.User.Role}}
+		User: &plugins.User{ID: p.User.ID, Email: p.User.Email, Name: p.User.Name, Role: p.User.Role, Extension: p.User.Extension}}
 	if in.Entity != "" || in.ID != "" {
 		if _, err := s.records.Get(r.Context(), records.UserActor(p), in.Entity, in.ID); err != nil {
 			s.fail(w, r, err)

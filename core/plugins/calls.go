@@ -155,6 +155,8 @@ type User struct {
 	Email string
 	Name  string
 	Role  string
+	// Extension is the user's phone extension ("" for none).
+	Extension string
 }
 
 // RecordRef names a record.
@@ -200,7 +202,7 @@ func (h *Host) Invoke(ctx context.Context, plugin string, c Call) (json.RawMessa
 	}
 	var iv *invocation
 	if c.User != nil {
-		req.User = &crmv1.User{Id: c.User.ID, Email: c.User.Email, Name: c.User.Name, Role: c.User.Role}
+		req.User = &crmv1.User{Id: c.User.ID, Email: c.User.Email, Name: c.User.Name, Role: c.User.Role, Extension: c.User.Extension}
 		req.CallToken = rand.Text()
 		iv = &invocation{user: c.User.ID}
 		h.onBehalf.Store(req.CallToken, iv)

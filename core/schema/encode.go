@@ -62,6 +62,8 @@ func (f *Field) CheckCanonical(v any) error {
 		ok = f.Type == config.TypeBool
 	case time.Time:
 		ok = f.Type == config.TypeDate || f.Type == config.TypeDateTime
+	case map[string]any:
+		ok = f.Type == config.TypeObject
 	}
 	if !ok {
 		return fieldErr(f.Name, CodeInvalidType, fmt.Sprintf("expected %s, got a Go value of type %T", f.expected(), v))
@@ -180,6 +182,9 @@ func (f *Field) fromStored(v any) (any, bool) {
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
 		return t.UTC(), err == nil
+	case config.TypeObject:
+		m, ok := v.(map[string]any)
+		return m, ok
 	default:
 		s, ok := v.(string)
 		return s, ok && isStringKind(f.Type)
@@ -220,6 +225,8 @@ func (f *Field) ExprZero() any {
 		return false
 	case config.TypeDate, config.TypeDateTime:
 		return time.Time{}
+	case config.TypeObject:
+		return map[string]any{}
 	}
 	return ""
 }

@@ -96,6 +96,8 @@ func (f *Field) Normalize(raw json.RawMessage) (any, error) {
 			return nil, err
 		}
 		return f.parseDateTime(s)
+	case config.TypeObject:
+		return f.normalizeObject(raw)
 	}
 	return nil, fieldErr(f.Name, CodeInvalidType, fmt.Sprintf("the field has an unknown type %q", f.Type))
 }
@@ -147,8 +149,30 @@ func (f *Field) expected() string {
 		return `a date as "YYYY-MM-DD"`
 	case config.TypeDateTime:
 		return "an RFC 3339 date-time"
+	case config.TypeObject:
+		return "a JSON object"
 	}
 	return "a value"
+}
+
+// MaxObjectBytes is the largest JSON an object field holds.
+const MaxObjectBytes = 64 << 10
+
+// normalizeObject reads a JSON object, numbers kept exact (json.Number).
+func (f *Field) normalizeObject(raw []byte) (any, error) {
+	if raw[0] != '{' {
+		return nil, f.typeErr("a JSON object", raw)
+	}
+	if len(raw) > MaxObjectBytes {
+		return nil, f.valueErr(fmt.Sprintf("the object is %d bytes of JSON; at most %d", len(raw), MaxObjectBytes))
+	}
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return nil, f.typeErr("a JSON object", raw)
+	}
+	return m, nil
 }
 
 func (f *Field) typeErr(expected string, raw []byte) *FieldError {

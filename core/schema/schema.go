@@ -226,6 +226,9 @@ func (s *Schema) newField(cf *config.Field) (*Field, error) {
 		currency:    s.currency,
 		region:      s.region,
 	}
+	if cf.Type == config.TypeObject && (f.Index || f.Search) {
+		return nil, fmt.Errorf("field %q: an object field cannot be indexed, unique or searched", cf.Name)
+	}
 	if cf.Type == config.TypeEnum {
 		if len(cf.Values) == 0 {
 			return nil, fmt.Errorf("field %q: an enum needs at least one value", cf.Name)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/schema"
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -108,6 +109,9 @@ func (s *Badger) List(ctx context.Context, q Query) (*Page, error) {
 	for _, k := range keys {
 		if _, sys := systemTypes[k.Field]; !sys && ent.Field(k.Field) == nil {
 			return nil, &QueryError{Param: "sort", Message: fmt.Sprintf("%s has no field %q", ent.Name, k.Field)}
+		}
+		if f := ent.Field(k.Field); f != nil && f.Type == config.TypeObject {
+			return nil, &QueryError{Param: "sort", Message: fmt.Sprintf("%s.%s is an object: it has no order to sort by", ent.Name, k.Field)}
 		}
 	}
 	if len(keys) == 0 || keys[len(keys)-1].Field != "id" {

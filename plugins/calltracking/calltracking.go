@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -49,7 +50,16 @@ const (
 	StatusInProgress = "in_progress"
 	StatusCompleted  = "completed"
 	StatusMissed     = "missed"
+	// StatusEnded is a call that ended with no answer seen and no
+	// explicit no-answer: it is decided missed once the settle delay has
+	// passed with still no answer, or completed if one comes first.
+	StatusEnded = "ended"
 )
+
+// DefaultSettle is how long after an end with no answer seen the plugin
+// waits for an answer that came out of order before it decides the call
+// missed.
+const DefaultSettle = 30 * time.Second
 
 // Settings is the plugin block's config.
 type Settings struct {
@@ -63,6 +73,10 @@ type Settings struct {
 	// SLA is how long after a missed call an answered call back marks it
 	// returned, a Go duration ("2h", the default).
 	SLA string `json:"sla"`
+	// Settle is how long after an end with no answer seen (a generic
+	// "ended" without duration) the call waits for a late "answered"
+	// before it is decided missed, a Go duration ("30s", the default).
+	Settle string `json:"settle"`
 	// Region reads national numbers; the locale's region when unset.
 	Region string `json:"region"`
 	// Campaigns maps a campaign name to its pool of tracking numbers.
@@ -72,7 +86,9 @@ type Settings struct {
 	// Twilio. Without a token the twilio route answers 404.
 	TwilioAuthToken string `json:"twilio_auth_token"`
 	TwilioURL       string `json:"twilio_url"`
-	// Extensions maps a user's e-mail to the extension click_to_call rings.
+	// Extensions was the map of users' e-mails to extensions that
+	// click_to_call rang; each user's extension is now on their profile,
+	// and a config that still has it is refused with a message saying so.
 	Extensions map[string]string `json:"extensions"`
 	// Asterisk turns on click_to_call through ARI.
 	Asterisk *AsteriskSettings `json:"asterisk"`
@@ -84,6 +100,7 @@ type settings struct {
 	createLeads bool
 	leadSource  string
 	sla         time.Duration
+	settle      time.Duration
 	region      string
 	campaignOf  map[string]string // E.164 tracking number -> campaign
 	twilioToken string
@@ -94,10 +111,11 @@ type settings struct {
 type Plugin struct {
 	sdk.Base
 
-	mu         sync.RWMutex
-	cfg        settings
-	dialer     Dialer            // nil: click_to_call is off
-	extensions map[string]string // lower-case e-mail -> extension
+	mu     sync.RWMutex
+	cfg    settings
+	dialer Dialer // nil: click_to_call is off
+	// stopSweep stops the sweep of the last Configure.
+	stopSweep context.CancelFunc
 
 	calls keyedMutex // one event of a call at a time
 }
@@ -129,7 +147,7 @@ func manifest() sdk.Manifest {
 				{Name: "number", Label: "Number", Type: sdk.TypeString, Index: true},
 				{Name: "line", Label: "Line", Type: sdk.TypeString, Index: true},
 				{Name: "extension", Label: "Extension", Type: sdk.TypeString, Index: true},
-				{Name: "status", Label: "Status", Type: sdk.TypeEnum, Values: []string{StatusRinging, StatusInProgress, StatusCompleted, StatusMissed}, Required: true, Index: true},
+				{Name: "status", Label: "Status", Type: sdk.TypeEnum, Values: []string{StatusRinging, StatusInProgress, StatusEnded, StatusCompleted, StatusMissed}, Required: true, Index: true},
 				{Name: "started_at", Label: "Started", Type: sdk.TypeDateTime, Index: true},
 				{Name: "answered_at", Label: "Answered", Type: sdk.TypeDateTime},
 				{Name: "ended_at", Label: "Ended", Type: sdk.TypeDateTime},
@@ -142,7 +160,9 @@ func manifest() sdk.Manifest {
 				{Name: "lead", Label: "Made a lead", Type: sdk.TypeBool},
 				{Name: "returned", Label: "Returned", Type: sdk.TypeBool, Index: true},
 				{Name: "returned_by", Label: "Returned by", Type: sdk.TypeString},
-				{Name: "card", Label: "Caller", Type: sdk.TypeText},
+				{Name: "card", Label: "Caller", Type: sdk.TypeObject},
+				{Name: "unanswered", Label: "Not answered", Type: sdk.TypeBool},
+				{Name: "missed_due", Label: "Missed unless answered by", Type: sdk.TypeDateTime},
 			},
 		}, {
 			Name:  CampaignEntity,
@@ -187,7 +207,7 @@ func manifest() sdk.Manifest {
 }
 
 // Configure checks and keeps the settings.
-func (p *Plugin) Configure(_ context.Context, c sdk.Config) error {
+func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 	var s Settings
 	if err := c.Decode(&s); err != nil {
 		return sdk.Refuse(sdk.CodeInvalidConfig, "secret, lead_source, sla, region, twilio_* must be text, create_leads true or false, campaigns a map of lists of numbers: "+err.Error())
@@ -196,7 +216,7 @@ func (p *Plugin) Configure(_ context.Context, c sdk.Config) error {
 		return sdk.RefuseField("secret", sdk.CodeInvalidConfig, "secret is required: it authenticates the PBX's requests (X-Signature)")
 	}
 	out := settings{secret: s.Secret, createLeads: s.CreateLeads == nil || *s.CreateLeads,
-		leadSource: s.LeadSource, sla: 2 * time.Hour, region: strings.ToUpper(s.Region),
+		leadSource: s.LeadSource, sla: 2 * time.Hour, settle: DefaultSettle, region: strings.ToUpper(s.Region),
 		campaignOf: map[string]string{}, twilioToken: s.TwilioAuthToken, twilioURL: s.TwilioURL}
 	if out.leadSource == "" {
 		out.leadSource = "phone"
@@ -207,6 +227,13 @@ func (p *Plugin) Configure(_ context.Context, c sdk.Config) error {
 			return sdk.RefuseField("sla", sdk.CodeInvalidConfig, fmt.Sprintf("sla %q is not a positive duration like \"2h\" or \"30m\"", s.SLA))
 		}
 		out.sla = d
+	}
+	if s.Settle != "" {
+		d, err := time.ParseDuration(s.Settle)
+		if err != nil || d <= 0 || d > 24*time.Hour {
+			return sdk.RefuseField("settle", sdk.CodeInvalidConfig, fmt.Sprintf("settle %q is not a duration between 0 and 24h like \"30s\" or \"2m\"", s.Settle))
+		}
+		out.settle = d
 	}
 	if out.region == "" {
 		out.region = c.Locale.Region
@@ -242,12 +269,17 @@ func (p *Plugin) Configure(_ context.Context, c sdk.Config) error {
 		}
 		dialer = d
 	}
-	extensions := map[string]string{}
-	for email, ext := range s.Extensions {
-		extensions[strings.ToLower(email)] = ext
+	if len(s.Extensions) > 0 {
+		return sdk.RefuseField("extensions", sdk.CodeInvalidConfig, "extensions is no longer read: click_to_call rings the extension on the calling user's profile (Your account, or Admin > Users); remove extensions from the calltracking plugin's config")
 	}
 	p.mu.Lock()
-	p.cfg, p.dialer, p.extensions = out, dialer, extensions
+	p.cfg, p.dialer = out, dialer
+	if p.stopSweep != nil {
+		p.stopSweep()
+	}
+	sctx, cancel := context.WithCancel(sdk.WithHost(context.Background(), sdk.HostFrom(ctx)))
+	p.stopSweep = cancel
+	go p.sweep(sctx, out)
 	p.mu.Unlock()
 	return nil
 }
@@ -269,6 +301,29 @@ func (p *Plugin) settings() settings {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return p.cfg
+}
+
+// sweep decides, shortly after start and then every fraction of the
+// settle delay, the calls that ended unanswered and whose delay has
+// passed (those of a previous process too), until ctx ends (the next
+// Configure, or the process's end).
+func (p *Plugin) sweep(ctx context.Context, cfg settings) {
+	every := min(max(cfg.settle/4, 100*time.Millisecond), 15*time.Second)
+	wait := time.NewTimer(min(every, time.Second))
+	defer wait.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wait.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		if err := p.sweepMissed(rctx, cfg); err != nil && ctx.Err() == nil {
+			sdk.HostFrom(ctx).Log(rctx, slog.LevelWarn, "deciding the calls ended unanswered failed; it runs again at the next tick", slog.String("err", err.Error()))
+		}
+		cancel()
+		wait.Reset(every)
+	}
 }
 
 // HandleWebhook authenticates, parses and applies one call event.

@@ -21,7 +21,8 @@ const ActionClickToCall = "click_to_call"
 const (
 	// CodeNoDialer: no PBX adapter that can place calls is configured.
 	CodeNoDialer = "no_dialer"
-	// CodeNoExtension: the user has no extension in the config.
+	// CodeNoExtension: the calling user has no phone extension on their
+	// profile (or no user called: a rule).
 	CodeNoExtension = "no_extension"
 	// CodeNoNumber: the contact has no phone number to call.
 	CodeNoNumber = "no_number"
@@ -112,26 +113,34 @@ func (d *asteriskDialer) Dial(ctx context.Context, extension, number string) (st
 	return ch.ID, nil
 }
 
-// clickToCall rings the calling user's extension and dials the contact.
+// clickToCall rings the calling user's own extension (the extension of
+// the user's profile, which the host passes in Call.User) and dials the
+// contact's number, in E.164.
 func (p *Plugin) clickToCall(ctx context.Context, call sdk.Call) (any, error) {
 	p.mu.RLock()
-	dialer, extensions := p.dialer, p.extensions
+	dialer, region := p.dialer, p.cfg.region
 	p.mu.RUnlock()
 	if dialer == nil {
 		return nil, sdk.Refuse(CodeNoDialer, "click to call needs a PBX adapter that can place calls: set asterisk = { ari_url, user, password } in the calltracking plugin's config")
 	}
 	if call.User == nil {
-		return nil, sdk.Refuse(CodeNoExtension, "click to call is a user's action: the call rings the user's extension")
+		return nil, sdk.Refuse(CodeNoExtension, "click to call is a user's action: the call rings the extension of the user who clicks")
 	}
-	ext := extensions[strings.ToLower(call.User.Email)]
+	ext := call.User.Extension
 	if ext == "" {
-		return nil, sdk.Refuse(CodeNoExtension, fmt.Sprintf("%s has no extension: add it to extensions in the calltracking plugin's config", call.User.Email))
+		return nil, sdk.Refuse(CodeNoExtension, fmt.Sprintf("%s has no phone extension: set it on Your account (or an admin on Admin > Users) and try again", call.User.Email))
+	}
+	if len(ext) > 10 || strings.Trim(ext, "0123456789") != "" {
+		return nil, sdk.Refuse(CodeNoExtension, fmt.Sprintf("the extension %q of %s is not 1 to 10 digits", clip(ext), call.User.Email))
 	}
 	var args struct {
 		Number string `json:"number"`
 	}
 	if err := call.DecodeArgs(&args); err != nil {
 		return nil, sdk.RefuseField("number", sdk.CodeInvalidArgs, "number must be a phone number")
+	}
+	if call.Record == nil && args.Number == "" {
+		return nil, sdk.RefuseField("number", CodeNoNumber, "click to call is called on a contact, or with a number")
 	}
 	number := args.Number
 	if number == "" {
@@ -144,10 +153,18 @@ func (p *Plugin) clickToCall(ctx context.Context, call sdk.Call) (any, error) {
 	if number == "" {
 		return nil, sdk.RefuseField("number", CodeNoNumber, "the contact has no phone number")
 	}
-	id, err := dialer.Dial(ctx, ext, number)
+	e164, ok := normalize(number, region)
+	if !ok {
+		return nil, sdk.RefuseField("number", CodeNoNumber, fmt.Sprintf("%q is not a phone number that can be dialled", clip(number)))
+	}
+	id, err := dialer.Dial(ctx, ext, e164)
 	if err != nil {
 		return nil, err
 	}
-	sdk.HostFrom(ctx).Log(ctx, slog.LevelInfo, "click to call", "user", call.User.Email, "extension", ext, "contact", call.Record.ID, "call", id)
-	return map[string]any{"call_id": id, "extension": ext, "number": number}, nil
+	contact := ""
+	if call.Record != nil {
+		contact = call.Record.ID
+	}
+	sdk.HostFrom(ctx).Log(ctx, slog.LevelInfo, "click to call", "user", call.User.Email, "extension", ext, "contact", contact, "call", id)
+	return map[string]any{"call_id": id, "extension": ext, "number": e164}, nil
 }

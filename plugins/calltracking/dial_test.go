@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -46,11 +47,13 @@ func TestClickToCall(t *testing.T) {
 	a := newARI(t)
 	cfg := baseConfig()
 	cfg["asterisk"] = map[string]any{"ari_url": a.srv.URL + "/ari", "user": "crm", "password": "ari-pass"}
-	cfg["extensions"] = map[string]any{"Ann@example.com": "101"}
 	h := start(t, cfg)
 	ani := h.Create("contact", map[string]any{"name": "Ani", "phone": "+37491123456"})
-	ann := h.AddUser("ann@example.com", "admin")
+	// Ann's extension is on her profile; the plugin's config names none.
+	ann := h.SetExtension(h.AddUser("ann@example.com", "admin"), "101")
 	bob := h.AddUser("bob@example.com", "admin")
+	// Cem had one and removed it.
+	cem := h.SetExtension(h.SetExtension(h.AddUser("cem@example.com", "admin"), "103"), "")
 	on := &sdk.RecordRef{Entity: "contact", ID: ani.ID()}
 
 	var out map[string]any
@@ -70,9 +73,21 @@ func TestClickToCall(t *testing.T) {
 		t.Errorf("with a number: %v %v", out, err)
 	}
 
+	// Ann changes her extension: the next call rings the new one.
+	h.SetExtension(ann, "105")
+	if err := h.As(ann).InvokeInto(sdk.Call{Action: calltracking.ActionClickToCall, Record: on}, &out); err != nil || out["extension"] != "105" {
+		t.Errorf("after a change of extension: %v %v", out, err)
+	}
+	if len(a.got) != 3 || a.got[2].Get("endpoint") != "PJSIP/105" {
+		t.Errorf("ARI was asked %v", a.got)
+	}
+
 	var r *sdk.Refusal
-	if _, err := h.As(bob).Invoke(sdk.Call{Action: calltracking.ActionClickToCall, Record: on}); !errors.As(err, &r) || r.Code != calltracking.CodeNoExtension {
-		t.Errorf("a user without an extension: %v", err)
+	for _, u := range []sdk.User{bob, cem} {
+		if _, err := h.As(u).Invoke(sdk.Call{Action: calltracking.ActionClickToCall, Record: on}); !errors.As(err, &r) || r.Code != calltracking.CodeNoExtension ||
+			!strings.Contains(r.Message, u.Email) {
+			t.Errorf("%s, without an extension: %v", u.Email, err)
+		}
 	}
 	if _, err := h.Invoke(sdk.Call{Action: calltracking.ActionClickToCall, Record: on}); !errors.As(err, &r) || r.Code != calltracking.CodeNoExtension {
 		t.Errorf("no user: %v", err)
@@ -81,8 +96,8 @@ func TestClickToCall(t *testing.T) {
 	if _, err := h.As(ann).Invoke(sdk.Call{Action: calltracking.ActionClickToCall, Record: &sdk.RecordRef{Entity: "contact", ID: nophone.ID()}}); !errors.As(err, &r) || r.Code != calltracking.CodeNoNumber {
 		t.Errorf("a contact without a phone: %v", err)
 	}
-	if len(a.got) != 2 {
-		t.Errorf("ARI got %d requests, want 2", len(a.got))
+	if len(a.got) != 3 {
+		t.Errorf("ARI got %d requests, want 3: a refused call asks nothing", len(a.got))
 	}
 }
 
@@ -101,13 +116,24 @@ func TestClickToCallARIRefuses(t *testing.T) {
 	a := newARI(t)
 	cfg := baseConfig()
 	cfg["asterisk"] = map[string]any{"ari_url": a.srv.URL + "/ari", "user": "crm", "password": "wrong"}
-	cfg["extensions"] = map[string]any{"ann@example.com": "101"}
 	h := start(t, cfg)
 	ani := h.Create("contact", map[string]any{"name": "Ani", "phone": "+37491123456"})
-	ann := h.AddUser("ann@example.com", "admin")
+	ann := h.SetExtension(h.AddUser("ann@example.com", "admin"), "101")
 	var r *sdk.Refusal
 	_, err := h.As(ann).Invoke(sdk.Call{Action: calltracking.ActionClickToCall, Record: &sdk.RecordRef{Entity: "contact", ID: ani.ID()}})
 	if !errors.As(err, &r) || r.Code != calltracking.CodePBXRefused {
 		t.Errorf("%v, want pbx_refused", err)
+	}
+}
+
+// The old extensions map of the config is refused with a message that
+// says where extensions are now.
+func TestExtensionsConfigIsRefused(t *testing.T) {
+	cfg := baseConfig()
+	cfg["extensions"] = map[string]any{"ann@example.com": "101"}
+	err := calltracking.New().Configure(t.Context(), sdk.Config{Values: cfg, Locale: sdk.Locale{Region: "AM"}})
+	var r *sdk.Refusal
+	if !errors.As(err, &r) || r.Code != sdk.CodeInvalidConfig || r.Field != "extensions" || !strings.Contains(r.Message, "profile") {
+		t.Errorf("%v, want an invalid_config refusal of extensions", err)
 	}
 }

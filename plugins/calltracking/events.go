@@ -217,8 +217,13 @@ func ParseAsterisk(body []byte) (ev Event, ok bool, err error) {
 		return Event{}, false, nil
 	case "ChannelDestroyed":
 		// A channel destroyed Up was answered, whether or not its Up
-		// came before; else it was missed unless an Up comes later.
+		// came before; one destroyed in any other state (Ring, Ringing,
+		// Down, Busy) never was: the state says so, as Twilio's
+		// no-answer does.
 		ev.Kind, ev.Answered = EventEnded, ch.State == "Up"
+		if !ev.Answered {
+			ev.Kind = EventMissed
+		}
 	}
 	return ev, true, ev.check()
 }

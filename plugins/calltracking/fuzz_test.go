@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/crmkit/crm/plugins/sdk"
 )
@@ -44,8 +45,11 @@ func checkParsed(t *testing.T, ev Event, ok bool, err error) {
 		t.Fatalf("parsed an event that does not check: %+v", ev)
 	}
 	var s callState
+	now := time.Now()
 	s.merge(ev, settings{region: "AM"})
+	s.settle(now, DefaultSettle)
 	s.merge(ev, settings{region: "AM"})
+	s.settle(now, DefaultSettle)
 	if s.Status == "" || s.StartedAt == nil {
 		t.Fatalf("merged state %+v", s)
 	}

@@ -30,6 +30,8 @@ var translations = sdk.Translations{
 	CallEntity + ".lead":          {"hy": "Ստեղծեց լիդ", "lt": "Sukūrė potencialų klientą", "az": "Potensial müştəri yaratdı", "fa": "سرنخ ایجاد کرد", "ru": "Создал лид"},
 	CallEntity + ".returned":      {"hy": "Հետզանգ է արվել", "lt": "Perskambinta", "az": "Geri zəng edilib", "fa": "تماس برگشتی انجام شد", "ru": "Перезвонили"},
 	CallEntity + ".returned_by":   {"hy": "Հետզանգը", "lt": "Perskambino", "az": "Geri zəng edən", "fa": "تماس برگشتی توسط", "ru": "Перезвонил"},
+	CallEntity + ".unanswered":    {"hy": "Չի պատասխանվել", "lt": "Neatsiliepta", "az": "Cavabsız", "fa": "بی‌پاسخ", "ru": "Без ответа"},
+	CallEntity + ".missed_due":    {"hy": "Բաց թողնված, եթե չպատասխանվի մինչև", "lt": "Praleistas, jei neatsilieps iki", "az": "Bu vaxta cavablanmasa buraxılmış", "fa": "بی‌پاسخ اگر تا این زمان پاسخ داده نشود", "ru": "Пропущен, если нет ответа до"},
 	CallEntity + ".card":          {"hy": "Զանգահարող", "lt": "Skambintojas", "az": "Zəng edən", "fa": "تماس‌گیرنده", "ru": "Звонящий"},
 
 	CampaignEntity + ".name":  {"hy": "Անվանում", "lt": "Pavadinimas", "az": "Ad", "fa": "نام", "ru": "Название"},

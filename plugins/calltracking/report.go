@@ -182,7 +182,59 @@ func (p *Plugin) attributionReport(ctx context.Context) (any, error) {
 		}
 		out = append(out, r)
 	}
-	return map[string]any{"campaigns": out}, nil
+	return map[string]any{"campaigns": out, "table": attributionTable(out)}, nil
+}
+
+// attributionTable is the attribution report as a Table: a row per
+// campaign.
+func attributionTable(rows []*CampaignRow) Table {
+	t := Table{Title: "Attribution by campaign",
+		Titles: titles("Վերագրում ըստ արշավների", "Priskyrimas pagal kampanijas", "Kampaniyalar üzrə atribusiya", "انتساب بر اساس کمپین", "Атрибуция по кампаниям"),
+		Columns: []Column{
+			col("campaign", "string", "Campaign", "Արշավ", "Kampanija", "Kampaniya", "کمپین", "Кампания"),
+			col("calls", "int", "Calls", "Զանգեր", "Skambučiai", "Zənglər", "تماس‌ها", "Звонки"),
+			col("missed", "int", "Missed", "Բաց թողնված", "Praleisti", "Buraxılmış", "بی‌پاسخ", "Пропущенные"),
+			col("leads", "int", "Leads", "Լիդեր", "Potencialūs klientai", "Potensial müştərilər", "سرنخ‌ها", "Лиды"),
+			col("deals", "int", "Deals", "Գործարքներ", "Sandoriai", "Sövdələşmələr", "معاملات", "Сделки"),
+			col("won", "int", "Won", "Շահված", "Laimėti", "Qazanılmış", "موفق", "Выиграно"),
+			col("revenue", "money", "Revenue", "Եկամուտ", "Pajamos", "Gəlir", "درآمد", "Выручка"),
+			col("cost", "money", "Ad cost", "Գովազդի ծախս", "Reklamos kaina", "Reklam xərci", "هزینهٔ تبلیغ", "Расходы на рекламу"),
+			col("cost_per_lead", "money", "Cost per lead", "Լիդի արժեք", "Potencialaus kliento kaina", "Potensial müştəri başına xərc", "هزینه به ازای هر سرنخ", "Цена лида"),
+			col("roas", "decimal", "Return on ad spend", "Գովազդի եկամտաբերություն", "Reklamos grąža", "Reklam xərcinin gəlirliliyi", "بازگشت هزینهٔ تبلیغ", "ROAS"),
+		},
+		Rows: make([]map[string]any, 0, len(rows))}
+	for _, r := range rows {
+		var revenue any
+		curs := make([]string, 0, len(r.Revenue))
+		for cur := range r.Revenue {
+			curs = append(curs, cur)
+		}
+		sort.Strings(curs)
+		switch len(curs) {
+		case 0:
+		case 1:
+			revenue = Money{Amount: r.Revenue[curs[0]], Currency: curs[0]}
+		default:
+			list := make([]Money, 0, len(curs))
+			for _, cur := range curs {
+				list = append(list, Money{Amount: r.Revenue[cur], Currency: cur})
+			}
+			revenue = list
+		}
+		row := map[string]any{"campaign": r.Campaign, "calls": r.Calls, "missed": r.Missed, "leads": r.Leads,
+			"deals": r.Deals, "won": r.Won, "revenue": revenue, "cost": nil, "cost_per_lead": nil, "roas": nil}
+		if r.Cost != nil {
+			row["cost"] = *r.Cost
+		}
+		if r.CostPerLead != nil {
+			row["cost_per_lead"] = *r.CostPerLead
+		}
+		if r.ROAS != nil {
+			row["roas"] = *r.ROAS
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
 }
 
 // MissedRow is a missed call the SLA report lists.
@@ -227,7 +279,34 @@ func (p *Plugin) slaReport(ctx context.Context, now time.Time) (any, error) {
 	if rows == nil {
 		rows = []MissedRow{}
 	}
-	return map[string]any{"sla": cfg.sla.String(), "missed": missed, "returned": returned, "not_returned": rows}, nil
+	return map[string]any{"sla": cfg.sla.String(), "missed": missed, "returned": returned, "not_returned": rows,
+		"table": slaTable(cfg.sla, missed, returned, rows)}, nil
+}
+
+// slaTable is the SLA report as a Table: a row per missed call not
+// returned, and the SLA and counts as totals.
+func slaTable(sla time.Duration, missed, returned int, rows []MissedRow) Table {
+	t := Table{Title: "Missed calls not returned",
+		Titles: titles("Չվերադարձված բաց թողնված զանգեր", "Neatsakyti praleisti skambučiai", "Geri zəng edilməmiş buraxılmış zənglər", "تماس‌های بی‌پاسخی که برگشت داده نشده‌اند", "Пропущенные звонки без перезвона"),
+		Columns: []Column{
+			col("at", "datetime", "Called at", "Զանգի ժամը", "Skambinta", "Zəng vaxtı", "زمان تماس", "Время звонка"),
+			col("number", "phone", "Number", "Համար", "Numeris", "Nömrə", "شماره", "Номер"),
+			col("contact", "ref", "Contact", "Կոնտակտ", "Kontaktas", "Əlaqə", "مخاطب", "Контакт"),
+			col("overdue", "bool", "Past the SLA", "SLA-ն անցել է", "Viršytas SLA", "SLA keçib", "گذشته از SLA", "SLA просрочен"),
+			col("call_id", "string", "Call id", "Զանգի նույնացուցիչ", "Skambučio ID", "Zəng ID", "شناسهٔ تماس", "ID звонка"),
+		},
+		Rows: make([]map[string]any, 0, len(rows)),
+		Totals: []Total{
+			{Column: col("sla", "string", "SLA", "SLA", "SLA", "SLA", "SLA", "SLA"), Value: sla.String()},
+			{Column: col("missed", "int", "Missed", "Բաց թողնված", "Praleisti", "Buraxılmış", "بی‌پاسخ", "Пропущенные"), Value: missed},
+			{Column: col("returned", "int", "Returned", "Հետզանգ է արվել", "Perskambinta", "Geri zəng edilib", "تماس برگشتی انجام شد", "Перезвонили"), Value: returned},
+		}}
+	t.Columns[2].To = "contact"
+	for _, r := range rows {
+		row := map[string]any{"at": r.At, "number": r.Number, "contact": nilIfEmpty(r.Contact), "overdue": r.Overdue, "call_id": r.CallID}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
 }
 
 func toAny(s []string) []any {

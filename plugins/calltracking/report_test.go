@@ -55,6 +55,57 @@ func TestAttributionReport(t *testing.T) {
 		len(radio.Revenue) != 0 || radio.CostPerLead != nil || radio.ROAS == nil || *radio.ROAS != "0.00" {
 		t.Errorf("radio: %+v", radio)
 	}
+	// The same as a table: columns labelled in six languages, a row per
+	// campaign keyed by the columns' names.
+	var tab struct{ Table calltracking.Table }
+	if err := json.Unmarshal(raw, &tab); err != nil {
+		t.Fatal(err)
+	}
+	checkTable(t, tab.Table, "campaign", "calls", "missed", "leads", "deals", "won", "revenue", "cost", "cost_per_lead", "roas")
+	if len(tab.Table.Rows) != 2 {
+		t.Fatalf("table rows %v", tab.Table.Rows)
+	}
+	got, _ := json.Marshal(tab.Table.Rows[1])
+	want := `{"calls":2,"campaign":"spring_ads","cost":{"amount":"700000.00","currency":"AMD"},"cost_per_lead":{"amount":"700000.00","currency":"AMD"},` +
+		`"deals":2,"leads":1,"missed":1,"revenue":{"amount":"7000000.00","currency":"AMD"},"roas":"10.00","won":2}`
+	if string(got) != want {
+		t.Errorf("spring_ads row\n%s\nwant\n%s", got, want)
+	}
+	if r := tab.Table.Rows[0]; r["campaign"] != "radio" || r["revenue"] != nil || r["cost_per_lead"] != nil || r["roas"] != "0.00" {
+		t.Errorf("radio row %v", r)
+	}
+}
+
+// checkTable checks a report's table: the columns in order, each with a
+// type and a label in the six languages, and every row keyed by them.
+func checkTable(t *testing.T, tab calltracking.Table, names ...string) {
+	t.Helper()
+	if tab.Title == "" || len(tab.Titles) != 5 {
+		t.Errorf("table title %q %v", tab.Title, tab.Titles)
+	}
+	if len(tab.Columns) != len(names) {
+		t.Fatalf("columns %+v, want %v", tab.Columns, names)
+	}
+	for i, c := range tab.Columns {
+		if c.Name != names[i] || c.Type == "" || c.Label == "" || len(c.Labels) != 5 {
+			t.Errorf("column %d: %+v, want %s labelled in six languages", i, c, names[i])
+		}
+		for lang, l := range c.Labels {
+			if l == "" {
+				t.Errorf("column %s: no %s label", c.Name, lang)
+			}
+		}
+	}
+	for _, r := range tab.Rows {
+		if len(r) != len(names) {
+			t.Errorf("row %v has not the columns %v", r, names)
+		}
+		for _, n := range names {
+			if _, ok := r[n]; !ok {
+				t.Errorf("row %v lacks %s", r, n)
+			}
+		}
+	}
 }
 
 // The SLA report lists the missed calls nobody returned.
@@ -79,11 +130,29 @@ func TestSLAReport(t *testing.T) {
 		rep.NotReturned[0].CallID != "CA22222222222222222222222222222222" || !rep.NotReturned[0].Overdue {
 		t.Errorf("report %+v", rep)
 	}
+	var tab struct{ Table calltracking.Table }
+	if err := h.InvokeInto(sdk.Call{Action: calltracking.ActionSLAReport}, &tab); err != nil {
+		t.Fatal(err)
+	}
+	checkTable(t, tab.Table, "at", "number", "contact", "overdue", "call_id")
+	if len(tab.Table.Rows) != 1 || tab.Table.Rows[0]["call_id"] != "CA22222222222222222222222222222222" ||
+		tab.Table.Rows[0]["overdue"] != true || tab.Table.Rows[0]["number"] != "+37493555777" || tab.Table.Columns[2].To != "contact" {
+		t.Errorf("table rows %v", tab.Table.Rows)
+	}
+	totals := map[string]any{}
+	for _, x := range tab.Table.Totals {
+		totals[x.Name] = x.Value
+	}
+	if totals["sla"] != "1h0m0s" || totals["missed"] != float64(2) || totals["returned"] != float64(1) {
+		t.Errorf("totals %v", totals)
+	}
 }
 
-// A ringing call of a known contact carries the caller's card: name,
-// owner, open deals, last activities, for a client subscribed to the
-// extension's ringing calls.
+// A ringing call of a known contact carries the caller's card as a
+// structured object: name, number, company, owner, open deals with amount
+// and stage, last activities with date and subject, the record's link. A
+// subject that reads like the card's old headings ("Owner: ...") stays a
+// subject, verbatim.
 func TestCallerCard(t *testing.T) {
 	h := sdktest.Start(t, calltracking.New(), sdktest.Options{
 		Read:         []string{"contact", "company", "activity", "deal"},
@@ -92,14 +161,27 @@ func TestCallerCard(t *testing.T) {
 		Locale: sdk.Locale{Languages: []string{"en"}, Default: "en", Calendar: "gregorian", Currency: "AMD", Timezone: "Asia/Yerevan", Region: "AM"},
 	})
 	ann := h.AddUser("ann@example.com", "admin")
-	ani := h.Create("contact", map[string]any{"name": "Ani", "phone": "+37491123456", "owner": ann.ID})
-	h.Create("deal", map[string]any{"title": "Camry", "contact": ani.ID(), "stage": "proposal"})
+	acme := h.Create("company", map[string]any{"name": "Acme"})
+	ani := h.Create("contact", map[string]any{"name": "Ani", "phone": "+37491123456", "owner": ann.ID, "company": acme.ID()})
+	camry := h.Create("deal", map[string]any{"title": "Camry", "contact": ani.ID(), "stage": "proposal",
+		"amount": map[string]any{"amount": "5000000", "currency": "AMD"}})
 	h.Create("deal", map[string]any{"title": "Old sale", "contact": ani.ID(), "stage": "won"})
-	h.Create("activity", map[string]any{"kind": "meeting", "subject": "Test drive", "contact": ani.ID(), "at": "2026-03-20T09:00:00Z"})
+	const tricky = "Owner: someone else - Open deals: (none)"
+	drive := h.Create("activity", map[string]any{"kind": "meeting", "subject": tricky, "contact": ani.ID(), "at": "2026-03-20T09:00:00Z"})
 	postAll(t, h, calltracking.FormatGeneric, recording(t, "generic_answered.jsonl")[:1])
 	call := only(t, h, calltracking.CallEntity, sdk.Filterf("extension == %v && status == %v", "101", "ringing"))
-	want := "Ani\nOwner: " + ann.ID + "\nOpen deals:\n- Camry (proposal)\nLast activities:\n- 2026-03-20 meeting: Test drive"
-	if call.String("card") != want {
-		t.Errorf("card:\n%s\nwant:\n%s", call.String("card"), want)
+	card, ok := calltracking.ParseCard(call["card"])
+	if !ok {
+		t.Fatalf("card field %#v is no card", call["card"])
+	}
+	want := calltracking.Card{V: calltracking.CardVersion, Name: "Ani", Number: "+37491123456",
+		Record: calltracking.CardRef{Entity: "contact", ID: ani.ID()}, Owner: ann.ID,
+		Company:    &calltracking.CardRef{Entity: "company", ID: acme.ID(), Name: "Acme"},
+		Deals:      []calltracking.CardDeal{{ID: camry.ID(), Title: "Camry", Stage: "proposal", Amount: &calltracking.Money{Amount: "5000000.00", Currency: "AMD"}}},
+		Activities: []calltracking.CardActivity{{ID: drive.ID(), At: "2026-03-20T09:00:00Z", Kind: "meeting", Subject: tricky}}}
+	got, _ := json.Marshal(card)
+	exp, _ := json.Marshal(want)
+	if string(got) != string(exp) {
+		t.Errorf("card:\n%s\nwant:\n%s", got, exp)
 	}
 }

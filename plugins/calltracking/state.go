@@ -36,7 +36,14 @@ type callState struct {
 	Lead         bool       `json:"lead"`
 	Returned     bool       `json:"returned"`
 	ReturnedBy   string     `json:"returned_by"`
-	Card         string     `json:"card"`
+	Card         *Card      `json:"card"`
+	// Unanswered is true once the call is known unanswered: an explicit
+	// missed or no-answer status came, or it ended with no answer seen
+	// and none came within the settle delay after (MissedDue).
+	Unanswered bool `json:"unanswered"`
+	// MissedDue is when an ended call with no answer seen is decided
+	// missed, unless an answer comes first; nil when nothing is pending.
+	MissedDue *time.Time `json:"missed_due"`
 }
 
 // merge folds ev into s.
@@ -70,6 +77,9 @@ func (s *callState) merge(ev Event, cfg settings) {
 		if s.EndedAt == nil || at.After(*s.EndedAt) {
 			s.EndedAt = &at
 		}
+		if ev.Kind == EventMissed {
+			s.Unanswered = true
+		}
 		if ev.Answered && s.AnsweredAt == nil {
 			s.AnsweredAt = earliest(s.AnsweredAt, at.Add(-time.Duration(ev.Duration)*time.Second))
 		}
@@ -83,12 +93,38 @@ func (s *callState) merge(ev Event, cfg settings) {
 	if s.Campaign == "" && s.Direction == DirectionInbound {
 		s.Campaign = cfg.campaignOf[s.Line]
 	}
-	answered := s.AnsweredAt != nil || s.Duration > 0
+}
+
+// answered reports whether the call is known answered.
+func (s *callState) answered() bool { return s.AnsweredAt != nil || s.Duration > 0 }
+
+// settle brings the status up to date with what is known at now: an
+// ended call is completed when answered and missed when known unanswered;
+// one that ended with neither known waits, as "ended", until settle after
+// its end came (MissedDue), and is decided missed when that has passed
+// with still no answer. The decision is part of the state, so it is made
+// once, whatever comes later and across restarts.
+func (s *callState) settle(now time.Time, settle time.Duration) {
+	answered := s.answered()
+	if s.EndedAt != nil && !answered && !s.Unanswered {
+		if s.MissedDue == nil {
+			due := now.UTC().Truncate(time.Second).Add(settle)
+			s.MissedDue = &due
+		}
+		if !now.Before(*s.MissedDue) {
+			s.Unanswered = true
+		}
+	}
+	if answered || s.Unanswered {
+		s.MissedDue = nil
+	}
 	switch {
 	case s.EndedAt != nil && answered:
 		s.Status = StatusCompleted
-	case s.EndedAt != nil:
+	case s.EndedAt != nil && s.Unanswered:
 		s.Status = StatusMissed
+	case s.EndedAt != nil:
+		s.Status = StatusEnded
 	case answered:
 		s.Status = StatusInProgress
 	default:
@@ -121,7 +157,8 @@ func (s *callState) values() map[string]any {
 		"started_at": timeValue(s.StartedAt), "answered_at": timeValue(s.AnsweredAt), "ended_at": timeValue(s.EndedAt),
 		"duration": s.Duration, "recording_url": nilIfEmpty(s.RecordingURL), "campaign": nilIfEmpty(s.Campaign),
 		"contact": nilIfEmpty(s.Contact), "company": nilIfEmpty(s.Company), "activity": nilIfEmpty(s.Activity),
-		"lead": s.Lead, "returned": s.Returned, "returned_by": nilIfEmpty(s.ReturnedBy), "card": nilIfEmpty(s.Card),
+		"lead": s.Lead, "returned": s.Returned, "returned_by": nilIfEmpty(s.ReturnedBy), "card": cardValue(s.Card),
+		"unanswered": s.Unanswered, "missed_due": timeValue(s.MissedDue),
 	}
 	return v
 }
@@ -135,7 +172,7 @@ func (s *callState) same(o *callState) bool {
 		sameTime(a.AnsweredAt, b.AnsweredAt) && sameTime(a.EndedAt, b.EndedAt) && a.Duration == b.Duration &&
 		a.RecordingURL == b.RecordingURL && a.Campaign == b.Campaign && a.Contact == b.Contact &&
 		a.Company == b.Company && a.Activity == b.Activity && a.Lead == b.Lead && a.Returned == b.Returned &&
-		a.ReturnedBy == b.ReturnedBy && a.Card == b.Card
+		a.ReturnedBy == b.ReturnedBy && sameCard(a.Card, b.Card) && a.Unanswered == b.Unanswered && sameTime(a.MissedDue, b.MissedDue)
 }
 
 func sameTime(a, b *time.Time) bool {
@@ -152,6 +189,14 @@ func timeValue(t *time.Time) any {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// cardValue is a card as the card field's value: nil for none.
+func cardValue(c *Card) any {
+	if c == nil {
+		return nil
+	}
+	return c
+}
+
 func nilIfEmpty(s string) any {
 	if s == "" {
 		return nil
@@ -163,15 +208,35 @@ func nilIfEmpty(s string) any {
 const maxAttempts = 5
 
 // apply merges ev into its call's state and brings what follows from the
-// state up to date: the caller's contact (or a lead), the activity, the
-// call.missed event, the missed calls an answered call back returns. Each
-// of those is idempotent, and the call's record is written last, so a
-// repeat of an event after a crash redoes what was left undone.
+// state up to date (see update).
 func (p *Plugin) apply(ctx context.Context, cfg settings, ev Event) (*callState, error) {
-	defer p.calls.lock(ev.CallID)()
+	return p.update(ctx, cfg, ev.CallID, func(st *callState, now time.Time) {
+		st.merge(ev, cfg)
+		st.settle(now, cfg.settle)
+	})
+}
+
+// decideMissed decides a call whose end came with no answer, once its
+// settle delay has passed with still none: it becomes missed, and
+// call.missed goes out. A call answered or decided since is left as it is.
+func (p *Plugin) decideMissed(ctx context.Context, cfg settings, callID string) (*callState, error) {
+	return p.update(ctx, cfg, callID, func(st *callState, now time.Time) {
+		st.settle(now, cfg.settle)
+	})
+}
+
+// update changes a call's state with change and brings what follows from
+// the state up to date: the caller's contact (or a lead), the activity,
+// the call.missed event, the missed calls an answered call back returns.
+// Each of those is idempotent, and the call's record is written last, so
+// a repeat of an event after a crash redoes what was left undone. A call
+// with no record yet gets one only from an event (decideMissed of an
+// unknown call does nothing).
+func (p *Plugin) update(ctx context.Context, cfg settings, callID string, change func(st *callState, now time.Time)) (*callState, error) {
+	defer p.calls.lock(callID)()
 	host := sdk.HostFrom(ctx)
 	for range maxAttempts {
-		old, err := p.load(ctx, ev.CallID)
+		old, err := p.load(ctx, callID)
 		if err != nil {
 			return nil, err
 		}
@@ -179,11 +244,14 @@ func (p *Plugin) apply(ctx context.Context, cfg settings, ev Event) (*callState,
 		if old != nil {
 			*st = *old
 		}
-		st.merge(ev, cfg)
+		change(st, time.Now())
+		if st.CallID == "" {
+			return nil, nil
+		}
 		if err := p.match(ctx, cfg, st); err != nil {
 			return nil, err
 		}
-		if st.Card == "" && old == nil {
+		if st.Card == nil && old == nil {
 			// Made at the call's first event, before its own activity.
 			if st.Card, err = callerCard(ctx, st); err != nil {
 				return nil, err
@@ -208,7 +276,7 @@ func (p *Plugin) apply(ctx context.Context, cfg settings, ev Event) (*callState,
 		var rec sdk.Record
 		if old == nil {
 			var created bool
-			rec, created, err = host.CreateUnless(ctx, CallEntity, sdk.Eq("call_id", ev.CallID), st.values())
+			rec, created, err = host.CreateUnless(ctx, CallEntity, sdk.Eq("call_id", callID), st.values())
 			if err == nil && !created {
 				continue // another process wrote it first: merge into that
 			}
@@ -219,12 +287,37 @@ func (p *Plugin) apply(ctx context.Context, cfg settings, ev Event) (*callState,
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("call %s: write its state: %w", ev.CallID, err)
+			return nil, fmt.Errorf("call %s: write its state: %w", callID, err)
 		}
 		st.ID = rec.ID()
 		return st, nil
 	}
-	return nil, fmt.Errorf("call %s: its record kept changing", ev.CallID)
+	return nil, fmt.Errorf("call %s: its record kept changing", callID)
+}
+
+// sweepMissed decides every pending call whose settle delay has passed.
+func (p *Plugin) sweepMissed(ctx context.Context, cfg settings) error {
+	now := time.Now()
+	var due []string
+	err := sdk.Each(ctx, sdk.Query{Entity: CallEntity, Filter: sdk.Eq("status", StatusEnded), Limit: 200}, func(r sdk.Record) error {
+		var st callState
+		if err := r.Decode(&st); err != nil {
+			return fmt.Errorf("decode call %s: %w", r.ID(), err)
+		}
+		if st.MissedDue == nil || !now.Before(*st.MissedDue) {
+			due = append(due, st.CallID)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("find the calls ended unanswered: %w", err)
+	}
+	for _, id := range due {
+		if _, err := p.decideMissed(ctx, cfg, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // load reads a call's state; nil when it has none yet.

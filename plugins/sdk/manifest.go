@@ -21,8 +21,12 @@ const (
 	TypeRef      = "ref"  // a record's id
 	TypeUser     = "user" // a user's id
 	TypeFile     = "file" // a stored file's id
-	// TypeObject is for an action's arguments only: a JSON object the
-	// host passes on as it is given; the plugin checks its contents.
+	// TypeObject is a JSON object: as an action's argument, passed on as
+	// it is given (the plugin checks its contents); as a field of an
+	// entity the plugin declares, a structured value the plugin writes
+	// (the API and the websocket give it as the object), never indexed,
+	// unique, searched or sorted on. Not a type of HCL fields or of event
+	// payloads.
 	TypeObject = "object"
 )
 

@@ -79,3 +79,25 @@ func TestManifestValidateUIScopes(t *testing.T) {
 		}
 	}
 }
+
+// An object field is a manifest's to declare, but not indexed or unique,
+// and not in an event's payload.
+func TestManifestValidateObjectFields(t *testing.T) {
+	ok := sdk.Manifest{Name: "calls", Version: "1.0.0",
+		Entities: []sdk.Entity{{Name: "call", Fields: []sdk.Field{{Name: "card", Type: sdk.TypeObject}}}}}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("an object field: %v", err)
+	}
+	bad := sdk.Manifest{Name: "calls", Version: "1.0.0",
+		Entities: []sdk.Entity{{Name: "call", Fields: []sdk.Field{{Name: "card", Type: sdk.TypeObject, Index: true}}}},
+		Events:   []sdk.EventSpec{{Name: "calls.missed", Payload: []sdk.Arg{{Name: "card", Type: sdk.TypeObject}}}}}
+	err := bad.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{`field "card": an object field cannot be indexed or unique`, `payload field "card": unknown type "object"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%v\nsays nothing like %s", err, want)
+		}
+	}
+}

@@ -91,6 +91,9 @@ type User struct {
 	Email string
 	Name  string
 	Role  string
+	// Extension is the user's phone extension on the PBX (digits), as the
+	// user or an admin set it on the user's profile; "" when none.
+	Extension string
 }
 
 // RecordRef names a record.

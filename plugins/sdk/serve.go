@@ -181,7 +181,7 @@ func (s *server) Invoke(ctx context.Context, req *crmv1.InvokeRequest) (resp *cr
 		call.Record = &RecordRef{Entity: r.GetEntity(), ID: r.GetId()}
 	}
 	if u := req.GetUser(); u != nil && u.GetId() != "" {
-		call.User = &User{ID: u.GetId(), Email: u.GetEmail(), Name: u.GetName(), Role: u.GetRole()}
+		call.User = &User{ID: u.GetId(), Email: u.GetEmail(), Name: u.GetName(), Role: u.GetRole(), Extension: u.GetExtension()}
 	}
 	ctx = s.withHost(ctx)
 	if call.User != nil || req.GetCallToken() != "" {

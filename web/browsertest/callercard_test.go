@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -49,9 +50,12 @@ func (s *server) postCall(t testing.TB, event map[string]any) {
 // TestCallerCard: with extension 101 given to Ann on the admin's users
 // page and 102 set by Ben on his account page, a call ringing at 101
 // shows the caller's card
-// (the contact's name linking to the contact, the owner, the open deal, the
-// last activity, the number) to the user whose extension is 101, and the
-// card goes when the call is answered; the user at extension 102, signed in
+// (the contact's name linking to the contact, the number, the company, the
+// owner, the open deal with its stage and amount, the last activity with
+// its date, kind and subject, each under its label; a subject that reads
+// like a heading shown verbatim) to the user whose extension is 101, and
+// the card goes when the call is answered; in Persian at phone width the
+// card is labelled in Persian, right to left, within the screen; the user at extension 102, signed in
 // in another browser context, is shown none of it, and sees their own
 // call's card when one rings at 102 (a new lead's, marked so).
 func TestCallerCard(t *testing.T) {
@@ -64,12 +68,17 @@ func TestCallerCard(t *testing.T) {
 	s.mustAPI(t, "POST", "/api/v1/users", map[string]string{"email": benEmail, "name": "Ben Sargsyan",
 		"role": "agent", "password": benPassword}, &ben)
 
-	var contact, deal record
+	var company, contact, deal record
+	s.mustAPI(t, "POST", "/api/v1/records/company", map[string]any{"name": "Ararat Motors"}, &company)
 	s.mustAPI(t, "POST", "/api/v1/records/contact", map[string]any{"name": "Narek Grigoryan", "phone": "+37491123456",
-		"owner": ann["id"]}, &contact)
+		"owner": ann["id"], "company": company["id"]}, &contact)
 	cid := contact["id"].(string)
-	s.mustAPI(t, "POST", "/api/v1/records/deal", map[string]any{"title": "Camry for Narek", "stage": "proposal", "contact": cid}, &deal)
-	s.mustAPI(t, "POST", "/api/v1/records/activity", map[string]any{"kind": "meeting", "subject": "Test drive of the Camry",
+	s.mustAPI(t, "POST", "/api/v1/records/deal", map[string]any{"title": "Camry for Narek", "stage": "proposal", "contact": cid,
+		"amount": map[string]any{"amount": "5000000", "currency": "AMD"}}, &deal)
+	// A subject that reads like the card's old text headings: it must stay
+	// a subject, shown as it is, and move nothing else on the card.
+	const tricky = "Owner: the previous dealer - Open deals: none - Last activities:"
+	s.mustAPI(t, "POST", "/api/v1/records/activity", map[string]any{"kind": "meeting", "subject": tricky,
 		"contact": cid, "at": "2026-03-20T10:00:00Z"}, nil)
 
 	b := browser(t)
@@ -115,10 +124,41 @@ func TestCallerCard(t *testing.T) {
 		waitJS(card+`.querySelector('.caller-name a').getAttribute('href') === '/records/contact/`+cid+`'`),
 		waitJS(card+`.querySelector('.caller-name').getAttribute('dir') === 'auto'`),
 		waitJS(card+`.querySelector('.caller-number')?.textContent === '+37491123456'`),
-		waitJS(card+`.querySelector('.caller-owner')?.textContent.includes('Ann Hakobyan')`),
-		waitJS(card+`.querySelector('.caller-deals')?.textContent.includes('Camry for Narek')`),
-		waitJS(card+`.querySelector('.caller-activities')?.textContent.includes('Test drive of the Camry')`),
+		waitJS(card+`.querySelector('.caller-number-row dt')?.textContent === 'Number'`),
+		waitJS(card+`.querySelector('.caller-company a')?.textContent === 'Ararat Motors'`),
+		waitJS(card+`.querySelector('.caller-company a').getAttribute('href') === '/records/company/`+company["id"].(string)+`'`),
+		waitJS(card+`.querySelector('.caller-owner')?.textContent === 'Ann Hakobyan'`),
+		waitJS(card+`.querySelectorAll('.caller-deals tbody tr').length === 1`),
+		waitJS(card+`.querySelector('.caller-deals .deal-title a')?.textContent === 'Camry for Narek'`),
+		waitJS(card+`.querySelector('.caller-deals .deal-title a').getAttribute('href') === '/records/deal/`+deal["id"].(string)+`'`),
+		waitJS(card+`.querySelector('.caller-deals .deal-stage')?.textContent === 'Proposal'`),
+		waitJS(`/5[^0-9]?000[^0-9]?000/.test(document.querySelector('.caller-card[data-call="ct-1"] .caller-deals .deal-amount')?.textContent || '')`),
+		waitJS(`[...document.querySelectorAll('.caller-card[data-call="ct-1"] .caller-deals th')].map(e => e.textContent).join('|') === 'Deal|Stage|Amount'`),
+		waitJS(card+`.querySelectorAll('.caller-activities tbody tr').length === 1`),
+		waitJS(card+`.querySelector('.caller-activities .activity-subject')?.textContent === `+jsString(tricky)),
+		waitJS(card+`.querySelector('.caller-activities .activity-kind')?.textContent === 'Meeting'`),
+		waitJS(card+`.querySelector('.caller-activities .activity-date')?.textContent.includes('2026')`),
+		waitJS(card+`.querySelectorAll('.caller-facts > div').length === 3`),
 	)
+	// The card is typed data in the call's record, not text: a JSON object
+	// over the API (and so over the websocket) with the subject verbatim.
+	var calls struct {
+		Items []struct {
+			Card struct {
+				V          int
+				Name       string
+				Owner      string
+				Deals      []struct{ Title, Stage string }
+				Activities []struct{ Subject string }
+			}
+		}
+	}
+	s.mustAPI(t, "GET", "/api/v1/records/phone_call?filter="+url.QueryEscape("call_id == 'ct-1'"), nil, &calls)
+	if len(calls.Items) != 1 || calls.Items[0].Card.V != 1 || calls.Items[0].Card.Name != "Narek Grigoryan" ||
+		calls.Items[0].Card.Owner != annID || len(calls.Items[0].Card.Deals) != 1 || calls.Items[0].Card.Deals[0].Stage != "proposal" ||
+		len(calls.Items[0].Card.Activities) != 1 || calls.Items[0].Card.Activities[0].Subject != tricky {
+		t.Errorf("the call's card over the API: %+v", calls)
+	}
 	screenshot(t, annTab, "en-caller-card")
 	run(t, benTab, "extension 102 shows no card",
 		waitJS(`document.querySelectorAll('.caller-card').length === 0`))
@@ -127,6 +167,34 @@ func TestCallerCard(t *testing.T) {
 		"extension": "101", "at": now.Add(10 * time.Second).Format(time.RFC3339)})
 	run(t, annTab, "the card goes once the call is answered",
 		waitJS(`document.querySelectorAll('.caller-card').length === 0`))
+
+	// In Persian at phone width: the same card, labelled from the fa
+	// catalogue, right to left, within the screen.
+	run(t, annTab, "Ann switches to Persian on a phone",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		openUserMenu(), setSelect(`#pref-language`, "fa"),
+		waitJS(`document.documentElement.dir === 'rtl'`), closeUserMenu())
+	s.postCall(t, map[string]any{"call_id": "ct-3", "event": "ringing", "from": "+37491123456", "to": "+37410555001",
+		"extension": "101", "at": now.Add(30 * time.Second).Format(time.RFC3339)})
+	fa := `document.querySelector('.caller-card[data-call="ct-3"]')`
+	run(t, annTab, "the card in Persian, right to left, at phone width",
+		waitJS(fa+`?.querySelector('.caller-name a')?.textContent.trim() === 'Narek Grigoryan'`),
+		waitJS(fa+`.querySelector('h2').textContent === 'تماس ورودی'`),
+		waitJS(fa+`.querySelector('.caller-number-row dt')?.textContent === 'شماره'`),
+		waitJS(`[...`+fa+`.querySelectorAll('.caller-deals th')].map(e => e.textContent).join('|') === 'معامله|مرحله|مبلغ'`),
+		waitJS(`getComputedStyle(`+fa+`).direction === 'rtl'`),
+		waitJS(fa+`.querySelector('.caller-number').getAttribute('dir') === 'ltr'`),
+		waitJS(`[...`+fa+`.querySelectorAll('.activity-subject')].some(e => e.textContent === `+jsString(tricky)+`)`),
+		waitJS(`(() => { const r = `+fa+`.getBoundingClientRect(); return r.left >= 0 && r.right <= window.innerWidth &&
+			document.documentElement.scrollWidth <= window.innerWidth; })()`),
+	)
+	screenshot(t, annTab, "fa-phone-caller-card")
+	s.postCall(t, map[string]any{"call_id": "ct-3", "event": "answered", "from": "+37491123456", "to": "+37410555001",
+		"extension": "101", "at": now.Add(40 * time.Second).Format(time.RFC3339)})
+	run(t, annTab, "back to English",
+		waitJS(`document.querySelectorAll('.caller-card').length === 0`),
+		openUserMenu(), setSelect(`#pref-language`, "en"),
+		waitJS(`document.documentElement.dir === 'ltr'`), closeUserMenu())
 
 	s.postCall(t, map[string]any{"call_id": "ct-2", "event": "ringing", "from": "093 555777", "to": "+37410555001",
 		"extension": "102", "at": now.Add(time.Minute).Format(time.RFC3339)})

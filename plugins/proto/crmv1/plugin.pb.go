@@ -958,11 +958,15 @@ func (x *ConfigureResponse) GetRefusal() *Refusal {
 
 // User is the user on whose behalf a call is made.
 type User struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Email         string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
-	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	Role          string                 `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Email string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	Name  string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Role  string                 `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
+	// extension is the user's phone extension on the PBX (1 to 10 digits,
+	// from the user's profile), "" when the user has none. Added in 1.x: an
+	// older host sends none.
+	Extension     string `protobuf:"bytes,5,opt,name=extension,proto3" json:"extension,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1021,6 +1025,13 @@ func (x *User) GetName() string {
 func (x *User) GetRole() string {
 	if x != nil {
 		return x.Role
+	}
+	return ""
+}
+
+func (x *User) GetExtension() string {
+	if x != nil {
+		return x.Extension
 	}
 	return ""
 }
@@ -3052,12 +3063,13 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\x05write\x18\x05 \x03(\tR\x05write\x12-\n" +
 	"\x06locale\x18\x06 \x01(\v2\x15.crm.plugin.v1.LocaleR\x06locale\"E\n" +
 	"\x11ConfigureResponse\x120\n" +
-	"\arefusal\x18\x01 \x01(\v2\x16.crm.plugin.v1.RefusalR\arefusal\"T\n" +
+	"\arefusal\x18\x01 \x01(\v2\x16.crm.plugin.v1.RefusalR\arefusal\"r\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x12\n" +
-	"\x04role\x18\x04 \x01(\tR\x04role\"3\n" +
+	"\x04role\x18\x04 \x01(\tR\x04role\x12\x1c\n" +
+	"\textension\x18\x05 \x01(\tR\textension\"3\n" +
 	"\tRecordRef\x12\x16\n" +
 	"\x06entity\x18\x01 \x01(\tR\x06entity\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"M\n" +

@@ -9,16 +9,22 @@ import (
 )
 
 // FieldTypes are the field and argument types a manifest may use: the HCL
-// field types, by the same names.
+// field types, by the same names, and "object", a JSON object (for a
+// field: one the plugin writes, not indexed, unique or searched; not an
+// HCL field type).
 var FieldTypes = []string{
 	"string", "text", "int", "decimal", "money", "bool", "date", "datetime",
-	"enum", "email", "phone", "url", "ref", "user", "file",
+	"enum", "email", "phone", "url", "ref", "user", "file", "object",
 }
 
-// ArgTypes are the types an action's argument may have: the field types,
-// and "object", a JSON object the host passes on as it is given (the
-// plugin checks its contents).
-var ArgTypes = append(slices.Clone(FieldTypes), "object")
+// ArgTypes are the types an action's argument may have: the field types;
+// an "object" argument is a JSON object the host passes on as it is given
+// (the plugin checks its contents).
+var ArgTypes = slices.Clone(FieldTypes)
+
+// payloadTypes are the types of an event's payload fields: the field
+// types but object.
+var payloadTypes = slices.DeleteFunc(slices.Clone(FieldTypes), func(t string) bool { return t == "object" })
 
 // UI action scopes: where the button of a UI action is and what the
 // action is called with.
@@ -95,6 +101,9 @@ func ValidateManifest(m *Manifest) error {
 			}
 			v.unique(fields, f.GetName(), at+": field")
 			v.typed(fat, FieldTypes, f.GetType(), f.GetValues(), f.GetTo())
+			if f.GetType() == "object" && (f.GetIndex() || f.GetUnique()) {
+				v.addf("%s: an object field cannot be indexed or unique", fat)
+			}
 		}
 	}
 	routes := map[string]bool{}
@@ -158,7 +167,7 @@ func (v *validator) eventSpecs(specs []*EventSpec, entities map[string]bool) {
 			fat := fmt.Sprintf("%s: payload field %q", at, f.GetName())
 			v.name(at+": payload field name", f.GetName())
 			v.unique(fields, f.GetName(), at+": payload field")
-			v.typed(fat, FieldTypes, f.GetType(), f.GetValues(), f.GetTo())
+			v.typed(fat, payloadTypes, f.GetType(), f.GetValues(), f.GetTo())
 		}
 	}
 }

@@ -275,6 +275,11 @@ func (h *Host) Invoke(call sdk.Call) (json.RawMessage, error) {
 	}
 	if call.User != nil {
 		c.User = &coreplugins.User{ID: call.User.ID, Email: call.User.Email, Name: call.User.Name, Role: call.User.Role}
+		// As the API does, the host passes on the user as stored now (an
+		// extension set since AddUser included).
+		if p := h.auth.PrincipalOf(context.Background(), call.User.ID); p != nil && p.User != nil {
+			c.User = &coreplugins.User{ID: p.User.ID, Email: p.User.Email, Name: p.User.Name, Role: p.User.Role, Extension: p.User.Extension}
+		}
 	}
 	out, err := h.host.Invoke(context.Background(), h.name, c)
 	return out, sdkError(err)
@@ -462,6 +467,18 @@ func (h *Host) AddUser(email, role string) sdk.User {
 		h.t.Fatalf("sdktest: add user %s: %v", email, err)
 	}
 	return sdk.User{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role}
+}
+
+// SetExtension sets a user's phone extension (1 to 10 digits; "" removes
+// it), as the user does on their account page, and returns the user with
+// it: the host passes it to the plugin's actions in sdk.User.Extension.
+func (h *Host) SetExtension(u sdk.User, ext string) sdk.User {
+	h.t.Helper()
+	got, err := h.auth.UpdateProfile(context.Background(), u.ID, auth.ProfileChange{Extension: &ext})
+	if err != nil {
+		h.t.Fatalf("sdktest: set the extension of %s: %v", u.Email, err)
+	}
+	return sdk.User{ID: got.ID, Email: got.Email, Name: got.Name, Role: got.Role, Extension: got.Extension}
 }
 
 // As is the host seen by one user: what it creates and updates is the

@@ -14,5 +14,6 @@ import './url.js';
 import './ref.js';
 import './user.js';
 import './file.js';
+import './object.js';
 
 export { register, typeOf, isEmpty, quote } from './registry.js';
