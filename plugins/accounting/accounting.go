@@ -138,7 +138,15 @@ type Plugin struct {
 	cfg settings
 	// stopTicker stops the overdue ticker of the last Configure.
 	stopTicker context.CancelFunc
+	// reconciled is set once the first Configure settled the payments a
+	// previous process left pending (settle.go).
+	reconciled bool
 }
+
+// pendingGrace is how long a payment stays pending before the ticker
+// settles it: longer than any call lasts, so that a payment a call is
+// still settling is left to that call.
+const pendingGrace = 2 * time.Minute
 
 // New returns the plugin, for the first-party registry.
 func New() sdk.Plugin { return &Plugin{} }
@@ -276,6 +284,7 @@ func manifest() sdk.Manifest {
 				{Name: "credit_of", Label: "Credit note of", Type: sdk.TypeRef, To: InvoiceEntity, Index: true},
 				money("credited", "Credited"),
 				{Name: "key", Label: "Idempotency key", Type: sdk.TypeString, Index: true},
+				{Name: "payments", Label: "Payments applied", Type: sdk.TypeText},
 			},
 		}, {
 			Name: LineEntity, Label: "Invoice line", Locked: "locked == true",
@@ -302,6 +311,8 @@ func manifest() sdk.Manifest {
 				{Name: "company", Label: "Company", Type: sdk.TypeRef, To: "company", Index: true},
 				{Name: "contact", Label: "Contact", Type: sdk.TypeRef, To: "contact", Index: true},
 				{Name: "key", Label: "Idempotency key", Type: sdk.TypeString, Index: true},
+				{Name: "status", Label: "Status", Type: sdk.TypeEnum, Values: paymentStatuses, Index: true},
+				{Name: "allocations", Label: "Allocations", Type: sdk.TypeText},
 			},
 		}, {
 			Name: AllocationEntity, Label: "Payment allocation", Locked: "true",
@@ -415,6 +426,21 @@ func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 	recoverNumbers(ctx)
 
 	p.mu.Lock()
+	first := !p.reconciled
+	p.reconciled = true
+	p.mu.Unlock()
+	if first {
+		// No call of this process is under way yet: every pending payment
+		// is one a previous process left.
+		if n, err := reconcile(ctx, 0); err != nil {
+			sdk.HostFrom(ctx).Log(ctx, slog.LevelWarn, "payments left pending were not all settled; the overdue ticker tries again",
+				slog.Int("settled", n), slog.String("err", err.Error()))
+		} else if n > 0 {
+			sdk.HostFrom(ctx).Log(ctx, slog.LevelInfo, "payments left pending by a previous process are settled", slog.Int("settled", n))
+		}
+	}
+
+	p.mu.Lock()
 	p.cfg = out
 	if p.stopTicker != nil {
 		p.stopTicker()
@@ -517,8 +543,9 @@ func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 	return p.Base.Invoke(ctx, call)
 }
 
-// tick checks for overdue invoices shortly after start and then every
-// interval, until ctx ends (the next Configure, or the process's end).
+// tick settles the payments left pending (see reconcile) and checks for
+// overdue invoices shortly after start and then every interval, until ctx
+// ends (the next Configure, or the process's end).
 func (p *Plugin) tick(ctx context.Context, every time.Duration) {
 	wait := time.NewTimer(min(every, 2*time.Second)) // let the start finish first
 	defer wait.Stop()
@@ -529,6 +556,9 @@ func (p *Plugin) tick(ctx context.Context, every time.Duration) {
 		case <-wait.C:
 		}
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		if _, err := reconcile(rctx, pendingGrace); err != nil && ctx.Err() == nil {
+			sdk.HostFrom(ctx).Log(rctx, slog.LevelWarn, "payments left pending were not all settled; the next tick tries again", slog.String("err", err.Error()))
+		}
 		if _, err := p.checkOverdue(rctx, p.today()); err != nil && ctx.Err() == nil {
 			sdk.HostFrom(ctx).Log(rctx, slog.LevelWarn, "the overdue check failed; it runs again at the next tick", slog.String("err", err.Error()))
 		}
