@@ -36,6 +36,7 @@ const (
 	BankLineEntity   = "bank_line"
 
 	ActionIssue        = "issue_invoice"
+	ActionAddLine      = "add_invoice_line"
 	ActionPay          = "record_payment"
 	ActionCancel       = "cancel_invoice"
 	ActionCredit       = "credit_invoice"
@@ -154,6 +155,19 @@ func New() sdk.Plugin { return &Plugin{} }
 // numbers allocates invoice numbers, per series and year, without gaps.
 var numbers = series.Allocator{Entity: SeriesEntity, Exists: numberExists}
 
+// lineItems are the fields of an invoice line as an action asks for them:
+// add_invoice_line's arguments, the items of issue_invoice's lines.
+func lineItems() []sdk.Arg {
+	return []sdk.Arg{
+		{Name: "product", Label: "Product", Type: sdk.TypeRef, To: ProductEntity, Description: "Gives the line its name, price and VAT rate unless the line gives its own."},
+		{Name: "description", Label: "Description", Type: sdk.TypeString},
+		{Name: "quantity", Label: "Quantity", Type: sdk.TypeDecimal, Required: true},
+		{Name: "unit_price", Label: "Unit price", Type: sdk.TypeMoney, Description: "Net, in the invoice's currency."},
+		{Name: "discount", Label: "Discount %", Type: sdk.TypeDecimal},
+		{Name: "vat_rate", Label: "VAT %", Type: sdk.TypeDecimal, Description: "config vat_percent when unset."},
+	}
+}
+
 func money(name, label string) sdk.Field {
 	return sdk.Field{Name: name, Label: label, Type: sdk.TypeMoney}
 }
@@ -162,28 +176,37 @@ func money(name, label string) sdk.Field {
 // labelled in English (labels.go adds the other languages).
 func manifest() sdk.Manifest {
 	return sdk.Manifest{
-		Name:        "accounting",
-		Version:     "1.0.0",
-		Description: "Invoices from won deals, payments in any currency, balances and ageing, the daily invoice.overdue event.",
+		Name:          "accounting",
+		Version:       "1.0.0",
+		Description:   "Invoices from won deals, payments in any currency, balances and ageing, the daily invoice.overdue event.",
+		Subscriptions: lineEvents,
 		Actions: []sdk.Action{{
-			Name: ActionIssue, Entities: []string{"deal"},
-			Description: "Issue an invoice for a won deal: one line of the deal's amount, or the lines given.",
+			Name: ActionIssue, Entities: []string{"deal", InvoiceEntity},
+			Description: "Issue an invoice for a won deal (one line of the deal's amount, or the lines given), or issue a draft invoice with its lines.",
 			Args: []sdk.Arg{
-				{Name: "issue_date", Type: sdk.TypeDate, Description: "The invoice's date; today when unset."},
-				{Name: "due_date", Type: sdk.TypeDate, Description: "When it is to be paid; the issue date plus config due_days when unset."},
-				{Name: "series", Type: sdk.TypeString, Description: "The numbering series; config series when unset."},
-				{Name: "lines", Type: sdk.TypeObject, Description: `{"items": [{"product"?, "description"?, "quantity", "unit_price"? (money), "discount"? (%), "vat_rate"? (%)}]}`},
+				{Name: "issue_date", Label: "Issue date", Type: sdk.TypeDate, Description: "The invoice's date; today when unset."},
+				{Name: "due_date", Label: "Due date", Type: sdk.TypeDate, Description: "When it is to be paid; the issue date plus config due_days when unset."},
+				{Name: "series", Label: "Series", Type: sdk.TypeString, Description: "The numbering series; config series when unset."},
+				{Name: "lines", Label: "Lines", Type: sdk.TypeObject, Items: lineItems(), Description: `Of a deal's invoice: {"items": [{"product"?, "description"?, "quantity", "unit_price"? (money), "discount"? (%), "vat_rate"? (%)}]}; one line of the deal's amount when unset.`},
 			},
+		}, {
+			Name: ActionAddLine, Entities: []string{InvoiceEntity},
+			Description: "Add a line to a draft invoice: a product gives its name, price and VAT rate unless the line gives its own; the totals follow.",
+			Args:        lineItems(),
 		}, {
 			Name: ActionPay, Entities: []string{InvoiceEntity, "company", "contact"},
 			Description: "Record a payment of the invoice, in its currency or another one at a rate; on a company or contact, one payment allocated to several of its invoices.",
 			Args: []sdk.Arg{
-				{Name: "amount", Type: sdk.TypeMoney, Required: true, Description: "What was paid, in the currency it was paid in."},
-				{Name: "date", Type: sdk.TypeDate, Description: "When; today when unset."},
-				{Name: "method", Type: sdk.TypeEnum, Values: methods, Description: "How; bank_transfer when unset."},
-				{Name: "rate", Type: sdk.TypeDecimal, Description: "Units of the invoice's currency per unit of the payment's, for a payment in another currency."},
-				{Name: "reference", Type: sdk.TypeString, Description: "The bank's or the till's reference."},
-				{Name: "allocations", Type: sdk.TypeObject, Description: `On a company or contact: {"items": [{"invoice": id, "amount": money in the payment's currency}]}, adding up to the amount exactly.`},
+				{Name: "amount", Label: "Amount paid", Type: sdk.TypeMoney, Required: true, Description: "What was paid, in the currency it was paid in."},
+				{Name: "date", Label: "Date paid", Type: sdk.TypeDate, Description: "When; today when unset."},
+				{Name: "method", Label: "Method", Type: sdk.TypeEnum, Values: methods, Description: "How; bank_transfer when unset."},
+				{Name: "rate", Label: "Exchange rate", Type: sdk.TypeDecimal, Description: "Units of the invoice's currency per unit of the payment's, for a payment in another currency."},
+				{Name: "reference", Label: "Reference", Type: sdk.TypeString, Description: "The bank's or the till's reference."},
+				{Name: "allocations", Label: "Invoices paid", Type: sdk.TypeObject, Description: "On a company or contact: each invoice the payment pays and the part of it that pays the invoice, in the payment's currency; the parts add up to the amount exactly.",
+					Items: []sdk.Arg{
+						{Name: "invoice", Label: "Invoice", Type: sdk.TypeRef, To: InvoiceEntity, Required: true},
+						{Name: "amount", Label: "Part of the payment", Type: sdk.TypeMoney, Required: true},
+					}},
 			},
 		}, {
 			Name: ActionCancel, Entities: []string{InvoiceEntity},
@@ -196,7 +219,7 @@ func manifest() sdk.Manifest {
 				{Name: "reason", Type: sdk.TypeText, Description: "Why it is credited."},
 				{Name: "issue_date", Type: sdk.TypeDate, Description: "The credit note's date; today when unset."},
 				{Name: "series", Type: sdk.TypeString, Description: "The numbering series; config credit_series when unset."},
-				{Name: "lines", Type: sdk.TypeObject, Description: `What is credited, as issue_invoice's lines; all of the invoice when unset.`},
+				{Name: "lines", Label: "Lines", Type: sdk.TypeObject, Items: lineItems(), Description: `What is credited, as issue_invoice's lines; all of the invoice when unset.`},
 			},
 		}, {
 			Name: ActionBalance, Entities: []string{"company", "contact"},
@@ -230,14 +253,14 @@ func manifest() sdk.Manifest {
 			Name:        ActionRevenue,
 			Description: "Revenue of a period (invoices issued in it, net and gross, per currency) by month, manager, product or lead source.",
 			Args: []sdk.Arg{
-				{Name: "by", Type: sdk.TypeEnum, Values: []string{ByMonth, ByManager, ByProduct, BySource}, Required: true},
-				{Name: "from", Type: sdk.TypeDate, Required: true},
-				{Name: "to", Type: sdk.TypeDate, Required: true},
+				{Name: "by", Label: "Group by", Type: sdk.TypeEnum, Values: []string{ByMonth, ByManager, ByProduct, BySource}, Required: true},
+				{Name: "from", Label: "From", Type: sdk.TypeDate, Required: true},
+				{Name: "to", Label: "To", Type: sdk.TypeDate, Required: true},
 			},
 		}, {
 			Name:        ActionReceivables,
 			Description: "What every customer owes, per currency, with its ageing, and the totals.",
-			Args:        []sdk.Arg{{Name: "date", Type: sdk.TypeDate, Description: "As of; today when unset."}},
+			Args:        []sdk.Arg{{Name: "date", Label: "As of", Type: sdk.TypeDate, Description: "As of; today when unset."}},
 		}},
 		Events: []sdk.EventSpec{{
 			Name: EventIssued, Subject: InvoiceEntity,
@@ -362,7 +385,11 @@ func manifest() sdk.Manifest {
 		}},
 		UIActions: []sdk.UIAction{
 			{Entity: "deal", Action: ActionIssue, Label: "Issue invoice"},
+			{Entity: InvoiceEntity, Action: ActionIssue, Label: "Issue invoice"},
+			{Entity: InvoiceEntity, Action: ActionAddLine, Label: "Add line"},
 			{Entity: InvoiceEntity, Action: ActionPay, Label: "Record payment"},
+			{Entity: "company", Action: ActionPay, Label: "Record payment"},
+			{Entity: "contact", Action: ActionPay, Label: "Record payment"},
 			{Entity: InvoiceEntity, Action: ActionCancel, Label: "Cancel invoice"},
 			{Entity: InvoiceEntity, Action: ActionCredit, Label: "Issue credit note"},
 			{Entity: "company", Action: ActionBalance, Label: "Balance"},
@@ -507,6 +534,8 @@ func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 		return p.issue(ctx, call)
 	case ActionPay:
 		return p.pay(ctx, call)
+	case ActionAddLine:
+		return p.addLine(ctx, call)
 	case ActionCancel:
 		return p.cancel(ctx, call)
 	case ActionCredit:

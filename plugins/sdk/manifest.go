@@ -88,6 +88,16 @@ type Arg struct {
 	Description string
 	Values      []string // TypeEnum: the allowed values
 	To          string   // TypeRef: the target entity
+	// Label is the argument's name in the UI's action dialog, in
+	// English; Name when empty. Labels are the label per language code
+	// (Localize fills them).
+	Label  string
+	Labels map[string]string
+	// Items, of a TypeObject argument only, make it a list: its value is
+	// {"items": [{...}, ...]}, each item an object of these fields (of
+	// field types, not TypeObject). The UI asks for it a row per item,
+	// each field with its own input, and adds and removes rows.
+	Items []Arg
 }
 
 // Entity is an entity the plugin adds to the schema: its records are like
@@ -206,6 +216,7 @@ func protoArgs(args []Arg) []*crmv1.Argument {
 	for _, g := range args {
 		out = append(out, &crmv1.Argument{
 			Name: g.Name, Type: g.Type, Required: g.Required, Description: g.Description, Values: g.Values, To: g.To,
+			Label: g.Label, Labels: g.Labels, Items: protoArgs(g.Items),
 		})
 	}
 	return out

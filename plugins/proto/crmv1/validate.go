@@ -68,6 +68,19 @@ func ValidateManifest(m *Manifest) error {
 			v.name(at+": argument name", g.GetName())
 			v.unique(args, g.GetName(), at+": argument")
 			v.typed(gat, ArgTypes, g.GetType(), g.GetValues(), g.GetTo())
+			if len(g.GetItems()) > 0 && g.GetType() != "object" {
+				v.addf("%s: only an object argument has items", gat)
+			}
+			items := map[string]bool{}
+			for _, it := range g.GetItems() {
+				iat := fmt.Sprintf("%s: item field %q", gat, it.GetName())
+				v.name(gat+": item field name", it.GetName())
+				v.unique(items, it.GetName(), gat+": item field")
+				v.typed(iat, FieldTypes, it.GetType(), it.GetValues(), it.GetTo())
+				if len(it.GetItems()) > 0 {
+					v.addf("%s: an item field has no items", iat)
+				}
+			}
 		}
 	}
 	for _, ev := range m.GetSubscriptions() {
