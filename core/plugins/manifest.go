@@ -128,6 +128,8 @@ type UIAction struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// Scope is "record" or "list"; a manifest's empty scope is "record".
 	Scope string `json:"scope"`
+	// Args, when set, are the arguments the button's dialog asks for.
+	Args []string `json:"args,omitempty"`
 }
 
 // Action returns the action with the given name, or nil.
@@ -177,7 +179,7 @@ func manifestFromProto(pm *crmv1.Manifest, negotiated int) (*Manifest, error) {
 		if scope == "" {
 			scope = crmv1.UIScopeRecord
 		}
-		m.UIActions = append(m.UIActions, UIAction{Entity: u.GetEntity(), Action: u.GetAction(), Label: u.GetLabel(), Labels: u.GetLabels(), Scope: scope})
+		m.UIActions = append(m.UIActions, UIAction{Entity: u.GetEntity(), Action: u.GetAction(), Label: u.GetLabel(), Labels: u.GetLabels(), Scope: scope, Args: u.GetArguments()})
 	}
 	for _, e := range pm.GetEvents() {
 		spec := EventSpec{Name: e.GetName(), Description: e.GetDescription(), Subject: e.GetSubject(), Payload: argsOf(e.GetPayload())}

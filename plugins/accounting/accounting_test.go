@@ -769,6 +769,29 @@ func TestReports(t *testing.T) {
 			t.Errorf("by %s:\n%v\nwant\n%v", by, got, want)
 		}
 	}
+	// The same report as a table the UI shows: columns labelled in every
+	// language, one totals row per currency.
+	var tab struct{ Table sdk.Table }
+	if err := e.As(e.admin).InvokeInto(sdk.Call{Action: accounting.ActionRevenue,
+		Args: map[string]any{"by": "month", "from": "2026-03-01", "to": "2026-04-30"}}, &tab); err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for _, c := range tab.Table.Columns {
+		cols = append(cols, c.Name+":"+c.Type)
+		for _, lang := range sdk.UILanguages {
+			if c.Labels[lang] == "" {
+				t.Errorf("column %s has no %s label", c.Name, lang)
+			}
+		}
+	}
+	if want := []string{"group:string", "currency:string", "invoices:int", "net:money", "gross:money"}; !slices.Equal(cols, want) {
+		t.Errorf("columns %v, want %v", cols, want)
+	}
+	if len(tab.Table.Rows) != 2 || tab.Table.Rows[0]["group"] != "2026-03" || len(tab.Table.Totals) != 2 ||
+		fmt.Sprint(tab.Table.Totals[0]["gross"]) != "map[amount:1800.60 currency:AMD]" || tab.Table.Totals[0]["invoices"] != float64(2) {
+		t.Errorf("table rows %v, totals %v", tab.Table.Rows, tab.Table.Totals)
+	}
 	byManager := report("manager")
 	slices.Sort(byManager)
 	want := []string{ann.ID + " AMD 1000.00/1200.00 x1", ann.ID + " EUR 10.00/12.00 x1", e.admin.ID + " AMD 500.50/600.60 x1"}

@@ -166,6 +166,11 @@ type UIAction struct {
 	// fallback.
 	Labels map[string]string
 	Scope  string
+	// Args, when set, are the action's arguments the button's dialog asks
+	// for, in order: of an action on several entities, those that make
+	// sense on this one (record_payment's allocations on a company, not
+	// on an invoice). All of them when empty.
+	Args []string
 }
 
 // Validate checks the manifest as the host will when it starts the plugin:
@@ -200,7 +205,7 @@ func (m Manifest) proto() *crmv1.Manifest {
 		pm.Webhooks = append(pm.Webhooks, &crmv1.WebhookRoute{Method: w.Method, Path: w.Path, Description: w.Description})
 	}
 	for _, u := range m.UIActions {
-		pm.UiActions = append(pm.UiActions, &crmv1.UIAction{Entity: u.Entity, Action: u.Action, Label: u.Label, Labels: u.Labels, Scope: u.Scope})
+		pm.UiActions = append(pm.UiActions, &crmv1.UIAction{Entity: u.Entity, Action: u.Action, Label: u.Label, Labels: u.Labels, Scope: u.Scope, Arguments: u.Args})
 	}
 	for _, e := range m.Events {
 		pm.Events = append(pm.Events, &crmv1.EventSpec{Name: e.Name, Description: e.Description, Subject: e.Subject,

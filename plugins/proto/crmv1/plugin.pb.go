@@ -705,7 +705,11 @@ type UIAction struct {
 	// scope is "record" (or empty) or "list".
 	Scope string `protobuf:"bytes,4,opt,name=scope,proto3" json:"scope,omitempty"`
 	// labels are the button's label per language code.
-	Labels        map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Labels map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// arguments, when set, are the action's arguments the button's dialog
+	// asks for, in order (of an action on several entities, those that make
+	// sense on this one); all of them when empty.
+	Arguments     []string `protobuf:"bytes,6,rep,name=arguments,proto3" json:"arguments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -771,6 +775,13 @@ func (x *UIAction) GetScope() string {
 func (x *UIAction) GetLabels() map[string]string {
 	if x != nil {
 		return x.Labels
+	}
+	return nil
+}
+
+func (x *UIAction) GetArguments() []string {
+	if x != nil {
+		return x.Arguments
 	}
 	return nil
 }
@@ -3063,13 +3074,14 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\fWebhookRoute\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12 \n" +
-	"\vdescription\x18\x03 \x01(\tR\vdescription\"\xde\x01\n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\"\xfc\x01\n" +
 	"\bUIAction\x12\x16\n" +
 	"\x06entity\x18\x01 \x01(\tR\x06entity\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x14\n" +
 	"\x05label\x18\x03 \x01(\tR\x05label\x12\x14\n" +
 	"\x05scope\x18\x04 \x01(\tR\x05scope\x12;\n" +
-	"\x06labels\x18\x05 \x03(\v2#.crm.plugin.v1.UIAction.LabelsEntryR\x06labels\x1a9\n" +
+	"\x06labels\x18\x05 \x03(\v2#.crm.plugin.v1.UIAction.LabelsEntryR\x06labels\x12\x1c\n" +
+	"\targuments\x18\x06 \x03(\tR\targuments\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8e\x01\n" +

@@ -127,6 +127,20 @@ func ValidateManifest(m *Manifest) error {
 		if u.GetEntity() == "" || u.GetLabel() == "" {
 			v.addf("ui action %q: entity and label are required", u.GetAction())
 		}
+		for _, name := range u.GetArguments() {
+			found := false
+			for _, a := range m.GetActions() {
+				if a.GetName() != u.GetAction() {
+					continue
+				}
+				for _, g := range a.GetArguments() {
+					found = found || g.GetName() == name
+				}
+			}
+			if !found {
+				v.addf("ui action %q on %s: the action has no argument %q", u.GetAction(), u.GetEntity(), name)
+			}
+		}
 		switch u.GetScope() {
 		case "", UIScopeRecord:
 		case UIScopeList:
