@@ -108,6 +108,8 @@ type Field struct {
 	Index    bool              `json:"index,omitempty"`
 	Values   []string          `json:"values,omitempty"`
 	To       string            `json:"to,omitempty"`
+	// Search: the global search finds records by the field.
+	Search bool `json:"search,omitempty"`
 }
 
 // Webhook is a route under /hooks/{plugin}/.
@@ -167,7 +169,7 @@ func manifestFromProto(pm *crmv1.Manifest, negotiated int) (*Manifest, error) {
 		ent := Entity{Name: e.GetName(), Label: e.GetLabel(), Labels: e.GetLabels(), Fields: []Field{}, Locked: e.GetLocked()}
 		for _, f := range e.GetFields() {
 			ent.Fields = append(ent.Fields, Field{Name: f.GetName(), Label: f.GetLabel(), Labels: f.GetLabels(), Type: f.GetType(),
-				Required: f.GetRequired(), Unique: f.GetUnique(), Index: f.GetIndex(), Values: f.GetValues(), To: f.GetTo()})
+				Required: f.GetRequired(), Unique: f.GetUnique(), Index: f.GetIndex(), Values: f.GetValues(), To: f.GetTo(), Search: f.GetSearch()})
 		}
 		m.Entities = append(m.Entities, ent)
 	}

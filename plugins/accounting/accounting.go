@@ -290,7 +290,7 @@ func manifest() sdk.Manifest {
 		Entities: []sdk.Entity{{
 			Name: InvoiceEntity, Label: "Invoice", Locked: "status != 'draft'",
 			Fields: []sdk.Field{
-				{Name: "number", Label: "Number", Type: sdk.TypeString, Unique: true},
+				{Name: "number", Label: "Number", Type: sdk.TypeString, Unique: true, Search: true},
 				{Name: "series", Label: "Series", Type: sdk.TypeString},
 				{Name: "year", Label: "Year", Type: sdk.TypeInt},
 				{Name: "seq", Label: "Number in the year", Type: sdk.TypeInt},
@@ -347,8 +347,8 @@ func manifest() sdk.Manifest {
 		}, {
 			Name: ProductEntity, Label: "Product",
 			Fields: []sdk.Field{
-				{Name: "name", Label: "Name", Type: sdk.TypeString, Required: true, Index: true},
-				{Name: "sku", Label: "SKU", Type: sdk.TypeString, Unique: true},
+				{Name: "name", Label: "Name", Type: sdk.TypeString, Required: true, Index: true, Search: true},
+				{Name: "sku", Label: "SKU", Type: sdk.TypeString, Unique: true, Search: true},
 				{Name: "price", Label: "Price", Type: sdk.TypeMoney},
 				{Name: "vat_rate", Label: "VAT %", Type: sdk.TypeDecimal},
 				{Name: "description", Label: "Description", Type: sdk.TypeText},

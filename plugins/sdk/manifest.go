@@ -133,6 +133,11 @@ type Field struct {
 	Index    bool
 	Values   []string // TypeEnum: the allowed values
 	To       string   // TypeRef: the target entity
+	// Search makes the global search, and the UI's picker of a reference
+	// to the entity, find records by this field (an invoice by its
+	// number), as an HCL field's search = true: TypeString, TypeText,
+	// TypeEmail, TypePhone, TypeURL or TypeEnum.
+	Search bool
 }
 
 // Webhook is a route under /hooks/{plugin}/: Method "POST", Path
@@ -196,7 +201,7 @@ func (m Manifest) proto() *crmv1.Manifest {
 		for _, f := range e.Fields {
 			pe.Fields = append(pe.Fields, &crmv1.Field{
 				Name: f.Name, Label: f.Label, Labels: f.Labels, Type: f.Type, Required: f.Required,
-				Unique: f.Unique, Index: f.Index, Values: f.Values, To: f.To,
+				Unique: f.Unique, Index: f.Index, Values: f.Values, To: f.To, Search: f.Search,
 			})
 		}
 		pm.Entities = append(pm.Entities, pe)

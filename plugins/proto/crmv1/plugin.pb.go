@@ -533,7 +533,10 @@ type Field struct {
 	Values   []string               `protobuf:"bytes,7,rep,name=values,proto3" json:"values,omitempty"` // enum only
 	To       string                 `protobuf:"bytes,8,opt,name=to,proto3" json:"to,omitempty"`         // ref only
 	// labels are the label per language code, as an HCL field's labels.
-	Labels        map[string]string `protobuf:"bytes,9,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Labels map[string]string `protobuf:"bytes,9,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// search: the global search (and a ref picker) finds records by this
+	// field, as an HCL field's search = true; string, text, email, phone.
+	Search        bool `protobuf:"varint,10,opt,name=search,proto3" json:"search,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -629,6 +632,13 @@ func (x *Field) GetLabels() map[string]string {
 		return x.Labels
 	}
 	return nil
+}
+
+func (x *Field) GetSearch() bool {
+	if x != nil {
+		return x.Search
+	}
+	return false
 }
 
 // WebhookRoute is a route under /hooks/{plugin}/, in net/http ServeMux
@@ -3057,7 +3067,7 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\x06labels\x18\x05 \x03(\v2!.crm.plugin.v1.Entity.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xac\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x02\n" +
 	"\x05Field\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12\x12\n" +
@@ -3067,7 +3077,9 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\x05index\x18\x06 \x01(\bR\x05index\x12\x16\n" +
 	"\x06values\x18\a \x03(\tR\x06values\x12\x0e\n" +
 	"\x02to\x18\b \x01(\tR\x02to\x128\n" +
-	"\x06labels\x18\t \x03(\v2 .crm.plugin.v1.Field.LabelsEntryR\x06labels\x1a9\n" +
+	"\x06labels\x18\t \x03(\v2 .crm.plugin.v1.Field.LabelsEntryR\x06labels\x12\x16\n" +
+	"\x06search\x18\n" +
+	" \x01(\bR\x06search\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\\\n" +

@@ -15,6 +15,10 @@ var FieldTypes = []string{
 	"enum", "email", "phone", "url", "ref", "user", "file",
 }
 
+// SearchTypes are the types of the fields the global search may find
+// records by (Field.search), as config.SearchTypes.
+var SearchTypes = []string{"string", "text", "email", "phone", "url", "enum"}
+
 // ArgTypes are the types an action's argument may have: the field types,
 // and "object", a JSON object the host passes on as it is given (the
 // plugin checks its contents).
@@ -108,6 +112,9 @@ func ValidateManifest(m *Manifest) error {
 			}
 			v.unique(fields, f.GetName(), at+": field")
 			v.typed(fat, FieldTypes, f.GetType(), f.GetValues(), f.GetTo())
+			if f.GetSearch() && !slices.Contains(SearchTypes, f.GetType()) {
+				v.addf("%s: search is for a field of type %s, not %s", fat, strings.Join(SearchTypes, ", "), f.GetType())
+			}
 		}
 	}
 	routes := map[string]bool{}

@@ -222,7 +222,7 @@ func prependFields(e *config.Entity, me sdk.Entity) error {
 			return fmt.Errorf("entity %q: field %q comes from the plugin's manifest; an entity block may add fields to it, not repeat one", e.Name, mf.Name)
 		}
 		fields = append(fields, &config.Field{Name: mf.Name, Label: mf.Label, Type: mf.Type, Required: mf.Required,
-			Unique: mf.Unique, Index: mf.Index, Values: mf.Values, To: mf.To})
+			Unique: mf.Unique, Index: mf.Index, Values: mf.Values, To: mf.To, Search: mf.Search})
 	}
 	e.Fields = append(fields, e.Fields...)
 	if me.Label != "" {
@@ -248,7 +248,7 @@ func entitiesHCL(m sdk.Manifest, skip map[string]bool) string {
 			if f.Label != "" {
 				fmt.Fprintf(&b, "    label = %q\n", f.Label)
 			}
-			for name, on := range map[string]bool{"required": f.Required, "unique": f.Unique, "index": f.Index} {
+			for name, on := range map[string]bool{"required": f.Required, "unique": f.Unique, "index": f.Index, "search": f.Search} {
 				if on {
 					fmt.Fprintf(&b, "    %s = true\n", name)
 				}
