@@ -79,7 +79,7 @@ func TestAccounting(t *testing.T) {
 			waitJS(`!document.querySelector('.modal')`),
 		)
 		for _, c := range []struct {
-			inv                    record
+			inv                   record
 			status, paid, balance string
 		}{{a, "paid", "120.00", "0.00"}, {b, "partly_paid", "880.00", "320.01"}} {
 			var got record
