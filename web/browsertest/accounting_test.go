@@ -69,6 +69,18 @@ func TestAccounting(t *testing.T) {
 			pick(`#arg-allocations-1-invoice`, "INV-2026-0002"),
 			chromedp.SendKeys(chromedp.CSS(`#arg-allocations-1-amount`), "880.00"),
 		)
+		run(t, ctx, "a part larger than its invoice's balance is refused at that row",
+			setInput(`#arg-amount`, "1420.00"),
+			setInput(`#arg-allocations-1-amount`, "1300.00"),
+			chromedp.Click(chromedp.CSS(`.modal button[type=submit]`)),
+			waitJS(`(() => { const e = document.querySelector('.modal .item-row[data-row="1"] [data-item="amount"] .error');
+				return !!e && e.textContent.includes('more than the balance of invoice INV-2026-0002'); })()`),
+			setInput(`#arg-amount`, "1000.00"),
+			setInput(`#arg-allocations-1-amount`, "880.00"),
+		)
+		if pm := s.find(t, "payment", ""); len(pm) != 0 {
+			t.Fatalf("a refused payment was stored: %v", pm)
+		}
 		screenshot(t, ctx, "en-payment-two-invoices")
 		run(t, ctx, "record it",
 			chromedp.Click(chromedp.CSS(`.modal button[type=submit]`)),

@@ -175,7 +175,8 @@ function ActionForm({ act, entityName, id, onClose, onDone }) {
     const onChange = (v) => setArgs((cur) => ({ ...cur, [a.name]: v }));
     if (a.items?.length) {
       // A refusal of one row's field shows at that field; of the list, under it.
-      const atRow = errArg === a.name && a.items.some((it) => /\.items\[\d+\]\./.test(errField) && errField.endsWith('.' + it.name));
+      const m = /\.items\[(\d+)\]\.(\w+)$/.exec(errField);
+      const atRow = errArg === a.name && !!m && Number(m[1]) < Math.max(args[a.name]?.items?.length || 0, 1) && a.items.some((it) => it.name === m[2]);
       return html`<div class=${'field items' + (errArg === a.name ? ' has-error' : '')} data-arg=${a.name} role="group" aria-labelledby=${'arg-' + a.name + '-label'}>
         <span class="label" id=${'arg-' + a.name + '-label'}>${label(a)}${a.required ? html`<span class="req" aria-hidden="true"> *</span>` : ''}</span>
         ${a.description && html`<small class="muted" dir="auto">${a.description}</small>`}
