@@ -412,6 +412,7 @@ func TestBalanceAndAgeing(t *testing.T) {
 		AsOf     string           `json:"as_of"`
 		Balances []map[string]any `json:"balances"`
 		Invoices []map[string]any `json:"invoices"`
+		Table    sdk.Table        `json:"table"`
 	}
 	if err := e.As(e.admin).InvokeInto(sdk.Call{Action: accounting.ActionBalance, Args: map[string]any{"date": asOf},
 		Record: &sdk.RecordRef{Entity: "company", ID: co.ID()}}, &got); err != nil {
@@ -439,6 +440,10 @@ func TestBalanceAndAgeing(t *testing.T) {
 	if len(got.Invoices) != 6 {
 		raw, _ := json.Marshal(got.Invoices)
 		t.Errorf("%d open invoices, want 6: %s", len(got.Invoices), raw)
+	}
+	// The table the UI shows: a row per open invoice, a total per currency.
+	if len(got.Table.Rows) != 6 || len(got.Table.Totals) != 2 || fmt.Sprint(got.Table.Totals[0]["balance"]) != "map[amount:4712.01 currency:AMD]" {
+		t.Errorf("table rows %v, totals %v", got.Table.Rows, got.Table.Totals)
 	}
 }
 

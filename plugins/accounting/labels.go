@@ -138,6 +138,8 @@ var translations = sdk.Translations{
 	"column:" + Bucket60:      {"hy": "31–60 օր", "lt": "31–60 d.", "az": "31–60 gün", "fa": "۳۱ تا ۶۰ روز", "ru": "31–60 дней"},
 	"column:" + Bucket90:      {"hy": "61–90 օր", "lt": "61–90 d.", "az": "61–90 gün", "fa": "۶۱ تا ۹۰ روز", "ru": "61–90 дней"},
 	"column:" + BucketOver90:  {"hy": "90 օրից ավելի", "lt": "Daugiau nei 90 d.", "az": "90 gündən çox", "fa": "بیش از ۹۰ روز", "ru": "Более 90 дней"},
+	"column:days_overdue":     {"hy": "Ուշացած օրեր", "lt": "Pradelsta dienų", "az": "Gecikmə günləri", "fa": "روزهای تأخیر", "ru": "Дней просрочки"},
+	"title:balance":           {"hy": "Պարտքը՝ ամսաթվի դրությամբ", "lt": "Skola", "az": "Borc, tarixə", "fa": "بدهی تا تاریخ", "ru": "Долг на"},
 	"title:revenue":           {"hy": "Հասույթ", "lt": "Pajamos", "az": "Gəlir", "fa": "درآمد", "ru": "Выручка"},
 	"title:receivables":       {"hy": "Դեբիտորական պարտքեր՝ ամսաթվի դրությամբ", "lt": "Gautinos sumos", "az": "Debitor borcları, tarixə", "fa": "مطالبات تا تاریخ", "ru": "Дебиторская задолженность на"},
 }

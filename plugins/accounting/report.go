@@ -195,7 +195,7 @@ func (p *Plugin) revenue(ctx context.Context, call sdk.Call) (any, error) {
 // revenue report's group column by its grouping).
 var columnLabels = map[string]string{
 	ByMonth: "Month", ByManager: "Manager", ByProduct: "Product", BySource: "Lead source",
-	"currency": "Currency", "invoices": "Invoices", "net": "Net", "gross": "Total", "customer": "Customer", "balance": "Owed",
+	"currency": "Currency", "invoices": "Invoices", "days_overdue": "Days overdue", "net": "Net", "gross": "Total", "customer": "Customer", "balance": "Owed",
 	BucketCurrent: "Not yet due", Bucket30: "1–30 days", Bucket60: "31–60 days", Bucket90: "61–90 days", BucketOver90: "Over 90 days",
 }
 
@@ -219,9 +219,10 @@ func periodTitle(key, english string, from, to time.Time) map[string]string {
 	return out
 }
 
-// asOfTitle is the receivables report's title in every language.
-func asOfTitle(day time.Time) map[string]string {
-	out := translations.Labels("title:receivables", "Receivables as of")
+// asOfTitle is a report's title as of a day in every language: key
+// names its translations.
+func asOfTitle(key, english string, day time.Time) map[string]string {
+	out := translations.Labels(key, english)
 	for lang := range out {
 		out[lang] += " " + day.Format(time.DateOnly)
 	}
@@ -320,7 +321,7 @@ func (p *Plugin) receivables(ctx context.Context, call sdk.Call) (any, error) {
 		rows[i] = maps(c)
 		rows[i]["customer"] = c["name"]
 	}
-	table := sdk.Table{Title: "Receivables as of " + day.Format(time.DateOnly), TitleLabels: asOfTitle(day),
+	table := sdk.Table{Title: "Receivables as of " + day.Format(time.DateOnly), TitleLabels: asOfTitle("title:receivables", "Receivables as of", day),
 		Columns: cols, Rows: rows, Totals: tots}
 	return map[string]any{"as_of": day.Format(time.DateOnly), "totals": tots, "customers": customers, "table": table}, nil
 }
