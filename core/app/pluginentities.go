@@ -278,7 +278,7 @@ func contributedEntities(p *config.Plugin, m *plugins.Manifest) ([]*config.Entit
 			}
 			f := &config.Field{
 				Name: mf.Name, Label: mf.Label, Labels: maps.Clone(mf.Labels), Type: mf.Type, Required: mf.Required, Unique: mf.Unique,
-				Index: mf.Index, Values: slices.Clone(mf.Values), To: mf.To, Range: r,
+				Index: mf.Index, Values: slices.Clone(mf.Values), To: mf.To, Search: mf.Search, Range: r,
 			}
 			if f.Label == "" {
 				f.Label = entityLabel(mf.Name)

@@ -65,6 +65,26 @@ type Arg struct {
 	Description string   `json:"description,omitempty"`
 	Values      []string `json:"values,omitempty"`
 	To          string   `json:"to,omitempty"`
+	// Label and Labels name the argument in the UI (Name when empty).
+	Label  string            `json:"label,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
+	// Items, of an object argument, are the fields of each item of its
+	// list ({"items": [...]}).
+	Items []Arg `json:"items,omitempty"`
+}
+
+// argsOf is the arguments of the protocol in the host's terms.
+func argsOf(args []*crmv1.Argument) []Arg {
+	out := []Arg{}
+	for _, g := range args {
+		a := Arg{Name: g.GetName(), Type: g.GetType(), Required: g.GetRequired(),
+			Description: g.GetDescription(), Values: g.GetValues(), To: g.GetTo(), Label: g.GetLabel(), Labels: g.GetLabels()}
+		if len(g.GetItems()) > 0 {
+			a.Items = argsOf(g.GetItems())
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // Entity is an entity the plugin contributes.
@@ -88,6 +108,8 @@ type Field struct {
 	Index    bool              `json:"index,omitempty"`
 	Values   []string          `json:"values,omitempty"`
 	To       string            `json:"to,omitempty"`
+	// Search: the global search finds records by the field.
+	Search bool `json:"search,omitempty"`
 }
 
 // Webhook is a route under /hooks/{plugin}/.
@@ -108,6 +130,8 @@ type UIAction struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// Scope is "record" or "list"; a manifest's empty scope is "record".
 	Scope string `json:"scope"`
+	// Args, when set, are the arguments the button's dialog asks for.
+	Args []string `json:"args,omitempty"`
 }
 
 // Action returns the action with the given name, or nil.
@@ -138,18 +162,14 @@ func manifestFromProto(pm *crmv1.Manifest, negotiated int) (*Manifest, error) {
 		Description: pm.GetDescription(), Subscriptions: pm.GetSubscriptions(), Emits: crmv1.EmittedEvents(pm),
 	}
 	for _, a := range pm.GetActions() {
-		act := Action{Name: a.GetName(), Description: a.GetDescription(), Entities: a.GetEntities(), Args: []Arg{}}
-		for _, g := range a.GetArguments() {
-			act.Args = append(act.Args, Arg{Name: g.GetName(), Type: g.GetType(), Required: g.GetRequired(),
-				Description: g.GetDescription(), Values: g.GetValues(), To: g.GetTo()})
-		}
+		act := Action{Name: a.GetName(), Description: a.GetDescription(), Entities: a.GetEntities(), Args: argsOf(a.GetArguments())}
 		m.Actions = append(m.Actions, act)
 	}
 	for _, e := range pm.GetEntities() {
 		ent := Entity{Name: e.GetName(), Label: e.GetLabel(), Labels: e.GetLabels(), Fields: []Field{}, Locked: e.GetLocked()}
 		for _, f := range e.GetFields() {
 			ent.Fields = append(ent.Fields, Field{Name: f.GetName(), Label: f.GetLabel(), Labels: f.GetLabels(), Type: f.GetType(),
-				Required: f.GetRequired(), Unique: f.GetUnique(), Index: f.GetIndex(), Values: f.GetValues(), To: f.GetTo()})
+				Required: f.GetRequired(), Unique: f.GetUnique(), Index: f.GetIndex(), Values: f.GetValues(), To: f.GetTo(), Search: f.GetSearch()})
 		}
 		m.Entities = append(m.Entities, ent)
 	}
@@ -161,14 +181,10 @@ func manifestFromProto(pm *crmv1.Manifest, negotiated int) (*Manifest, error) {
 		if scope == "" {
 			scope = crmv1.UIScopeRecord
 		}
-		m.UIActions = append(m.UIActions, UIAction{Entity: u.GetEntity(), Action: u.GetAction(), Label: u.GetLabel(), Labels: u.GetLabels(), Scope: scope})
+		m.UIActions = append(m.UIActions, UIAction{Entity: u.GetEntity(), Action: u.GetAction(), Label: u.GetLabel(), Labels: u.GetLabels(), Scope: scope, Args: u.GetArguments()})
 	}
 	for _, e := range pm.GetEvents() {
-		spec := EventSpec{Name: e.GetName(), Description: e.GetDescription(), Subject: e.GetSubject(), Payload: []Arg{}}
-		for _, g := range e.GetPayload() {
-			spec.Payload = append(spec.Payload, Arg{Name: g.GetName(), Type: g.GetType(), Required: g.GetRequired(),
-				Description: g.GetDescription(), Values: g.GetValues(), To: g.GetTo()})
-		}
+		spec := EventSpec{Name: e.GetName(), Description: e.GetDescription(), Subject: e.GetSubject(), Payload: argsOf(e.GetPayload())}
 		m.Events = append(m.Events, spec)
 	}
 	return m, nil

@@ -36,6 +36,7 @@ const (
 	BankLineEntity   = "bank_line"
 
 	ActionIssue        = "issue_invoice"
+	ActionAddLine      = "add_invoice_line"
 	ActionPay          = "record_payment"
 	ActionCancel       = "cancel_invoice"
 	ActionCredit       = "credit_invoice"
@@ -138,13 +139,34 @@ type Plugin struct {
 	cfg settings
 	// stopTicker stops the overdue ticker of the last Configure.
 	stopTicker context.CancelFunc
+	// reconciled is set once the first Configure settled the payments a
+	// previous process left pending (settle.go).
+	reconciled bool
 }
+
+// pendingGrace is how long a payment stays pending before the ticker
+// settles it: longer than any call lasts, so that a payment a call is
+// still settling is left to that call.
+const pendingGrace = 2 * time.Minute
 
 // New returns the plugin, for the first-party registry.
 func New() sdk.Plugin { return &Plugin{} }
 
 // numbers allocates invoice numbers, per series and year, without gaps.
 var numbers = series.Allocator{Entity: SeriesEntity, Exists: numberExists}
+
+// lineItems are the fields of an invoice line as an action asks for them:
+// add_invoice_line's arguments, the items of issue_invoice's lines.
+func lineItems() []sdk.Arg {
+	return []sdk.Arg{
+		{Name: "product", Label: "Product", Type: sdk.TypeRef, To: ProductEntity, Description: "Gives the line its name, price and VAT rate unless the line gives its own."},
+		{Name: "description", Label: "Description", Type: sdk.TypeString},
+		{Name: "quantity", Label: "Quantity", Type: sdk.TypeDecimal, Required: true},
+		{Name: "unit_price", Label: "Unit price", Type: sdk.TypeMoney, Description: "Net, in the invoice's currency."},
+		{Name: "discount", Label: "Discount %", Type: sdk.TypeDecimal},
+		{Name: "vat_rate", Label: "VAT %", Type: sdk.TypeDecimal, Description: "config vat_percent when unset."},
+	}
+}
 
 func money(name, label string) sdk.Field {
 	return sdk.Field{Name: name, Label: label, Type: sdk.TypeMoney}
@@ -154,28 +176,37 @@ func money(name, label string) sdk.Field {
 // labelled in English (labels.go adds the other languages).
 func manifest() sdk.Manifest {
 	return sdk.Manifest{
-		Name:        "accounting",
-		Version:     "1.0.0",
-		Description: "Invoices from won deals, payments in any currency, balances and ageing, the daily invoice.overdue event.",
+		Name:          "accounting",
+		Version:       "1.0.0",
+		Description:   "Invoices from won deals, payments in any currency, balances and ageing, the daily invoice.overdue event.",
+		Subscriptions: lineEvents,
 		Actions: []sdk.Action{{
-			Name: ActionIssue, Entities: []string{"deal"},
-			Description: "Issue an invoice for a won deal: one line of the deal's amount, or the lines given.",
+			Name: ActionIssue, Entities: []string{"deal", InvoiceEntity},
+			Description: "Issue an invoice for a won deal (one line of the deal's amount, or the lines given), or issue a draft invoice with its lines.",
 			Args: []sdk.Arg{
-				{Name: "issue_date", Type: sdk.TypeDate, Description: "The invoice's date; today when unset."},
-				{Name: "due_date", Type: sdk.TypeDate, Description: "When it is to be paid; the issue date plus config due_days when unset."},
-				{Name: "series", Type: sdk.TypeString, Description: "The numbering series; config series when unset."},
-				{Name: "lines", Type: sdk.TypeObject, Description: `{"items": [{"product"?, "description"?, "quantity", "unit_price"? (money), "discount"? (%), "vat_rate"? (%)}]}`},
+				{Name: "issue_date", Label: "Issue date", Type: sdk.TypeDate, Description: "The invoice's date; today when unset."},
+				{Name: "due_date", Label: "Due date", Type: sdk.TypeDate, Description: "When it is to be paid; the issue date plus config due_days when unset."},
+				{Name: "series", Label: "Series", Type: sdk.TypeString, Description: "The numbering series; config series when unset."},
+				{Name: "lines", Label: "Lines", Type: sdk.TypeObject, Items: lineItems(), Description: `Of a deal's invoice: {"items": [{"product"?, "description"?, "quantity", "unit_price"? (money), "discount"? (%), "vat_rate"? (%)}]}; one line of the deal's amount when unset.`},
 			},
+		}, {
+			Name: ActionAddLine, Entities: []string{InvoiceEntity},
+			Description: "Add a line to a draft invoice: a product gives its name, price and VAT rate unless the line gives its own; the totals follow.",
+			Args:        lineItems(),
 		}, {
 			Name: ActionPay, Entities: []string{InvoiceEntity, "company", "contact"},
 			Description: "Record a payment of the invoice, in its currency or another one at a rate; on a company or contact, one payment allocated to several of its invoices.",
 			Args: []sdk.Arg{
-				{Name: "amount", Type: sdk.TypeMoney, Required: true, Description: "What was paid, in the currency it was paid in."},
-				{Name: "date", Type: sdk.TypeDate, Description: "When; today when unset."},
-				{Name: "method", Type: sdk.TypeEnum, Values: methods, Description: "How; bank_transfer when unset."},
-				{Name: "rate", Type: sdk.TypeDecimal, Description: "Units of the invoice's currency per unit of the payment's, for a payment in another currency."},
-				{Name: "reference", Type: sdk.TypeString, Description: "The bank's or the till's reference."},
-				{Name: "allocations", Type: sdk.TypeObject, Description: `On a company or contact: {"items": [{"invoice": id, "amount": money in the payment's currency}]}, adding up to the amount exactly.`},
+				{Name: "amount", Label: "Amount paid", Type: sdk.TypeMoney, Required: true, Description: "What was paid, in the currency it was paid in."},
+				{Name: "date", Label: "Date paid", Type: sdk.TypeDate, Description: "When; today when unset."},
+				{Name: "method", Label: "Method", Type: sdk.TypeEnum, Values: methods, Description: "How; bank_transfer when unset."},
+				{Name: "rate", Label: "Exchange rate", Type: sdk.TypeDecimal, Description: "Units of the invoice's currency per unit of the payment's, for a payment in another currency."},
+				{Name: "reference", Label: "Reference", Type: sdk.TypeString, Description: "The bank's or the till's reference."},
+				{Name: "allocations", Label: "Invoices paid", Type: sdk.TypeObject, Description: "On a company or contact: each invoice the payment pays and the part of it that pays the invoice, in the payment's currency; the parts add up to the amount exactly.",
+					Items: []sdk.Arg{
+						{Name: "invoice", Label: "Invoice", Type: sdk.TypeRef, To: InvoiceEntity, Required: true},
+						{Name: "amount", Label: "Part of the payment", Type: sdk.TypeMoney, Required: true},
+					}},
 			},
 		}, {
 			Name: ActionCancel, Entities: []string{InvoiceEntity},
@@ -188,7 +219,7 @@ func manifest() sdk.Manifest {
 				{Name: "reason", Type: sdk.TypeText, Description: "Why it is credited."},
 				{Name: "issue_date", Type: sdk.TypeDate, Description: "The credit note's date; today when unset."},
 				{Name: "series", Type: sdk.TypeString, Description: "The numbering series; config credit_series when unset."},
-				{Name: "lines", Type: sdk.TypeObject, Description: `What is credited, as issue_invoice's lines; all of the invoice when unset.`},
+				{Name: "lines", Label: "Lines", Type: sdk.TypeObject, Items: lineItems(), Description: `What is credited, as issue_invoice's lines; all of the invoice when unset.`},
 			},
 		}, {
 			Name: ActionBalance, Entities: []string{"company", "contact"},
@@ -222,14 +253,14 @@ func manifest() sdk.Manifest {
 			Name:        ActionRevenue,
 			Description: "Revenue of a period (invoices issued in it, net and gross, per currency) by month, manager, product or lead source.",
 			Args: []sdk.Arg{
-				{Name: "by", Type: sdk.TypeEnum, Values: []string{ByMonth, ByManager, ByProduct, BySource}, Required: true},
-				{Name: "from", Type: sdk.TypeDate, Required: true},
-				{Name: "to", Type: sdk.TypeDate, Required: true},
+				{Name: "by", Label: "Group by", Type: sdk.TypeEnum, Values: []string{ByMonth, ByManager, ByProduct, BySource}, Required: true},
+				{Name: "from", Label: "From", Type: sdk.TypeDate, Required: true},
+				{Name: "to", Label: "To", Type: sdk.TypeDate, Required: true},
 			},
 		}, {
 			Name:        ActionReceivables,
 			Description: "What every customer owes, per currency, with its ageing, and the totals.",
-			Args:        []sdk.Arg{{Name: "date", Type: sdk.TypeDate, Description: "As of; today when unset."}},
+			Args:        []sdk.Arg{{Name: "date", Label: "As of", Type: sdk.TypeDate, Description: "As of; today when unset."}},
 		}},
 		Events: []sdk.EventSpec{{
 			Name: EventIssued, Subject: InvoiceEntity,
@@ -259,7 +290,7 @@ func manifest() sdk.Manifest {
 		Entities: []sdk.Entity{{
 			Name: InvoiceEntity, Label: "Invoice", Locked: "status != 'draft'",
 			Fields: []sdk.Field{
-				{Name: "number", Label: "Number", Type: sdk.TypeString, Unique: true},
+				{Name: "number", Label: "Number", Type: sdk.TypeString, Unique: true, Search: true},
 				{Name: "series", Label: "Series", Type: sdk.TypeString},
 				{Name: "year", Label: "Year", Type: sdk.TypeInt},
 				{Name: "seq", Label: "Number in the year", Type: sdk.TypeInt},
@@ -276,6 +307,7 @@ func manifest() sdk.Manifest {
 				{Name: "credit_of", Label: "Credit note of", Type: sdk.TypeRef, To: InvoiceEntity, Index: true},
 				money("credited", "Credited"),
 				{Name: "key", Label: "Idempotency key", Type: sdk.TypeString, Index: true},
+				{Name: "payments", Label: "Payments applied", Type: sdk.TypeText},
 			},
 		}, {
 			Name: LineEntity, Label: "Invoice line", Locked: "locked == true",
@@ -302,6 +334,8 @@ func manifest() sdk.Manifest {
 				{Name: "company", Label: "Company", Type: sdk.TypeRef, To: "company", Index: true},
 				{Name: "contact", Label: "Contact", Type: sdk.TypeRef, To: "contact", Index: true},
 				{Name: "key", Label: "Idempotency key", Type: sdk.TypeString, Index: true},
+				{Name: "status", Label: "Status", Type: sdk.TypeEnum, Values: paymentStatuses, Index: true},
+				{Name: "allocations", Label: "Allocations", Type: sdk.TypeText},
 			},
 		}, {
 			Name: AllocationEntity, Label: "Payment allocation", Locked: "true",
@@ -313,8 +347,8 @@ func manifest() sdk.Manifest {
 		}, {
 			Name: ProductEntity, Label: "Product",
 			Fields: []sdk.Field{
-				{Name: "name", Label: "Name", Type: sdk.TypeString, Required: true, Index: true},
-				{Name: "sku", Label: "SKU", Type: sdk.TypeString, Unique: true},
+				{Name: "name", Label: "Name", Type: sdk.TypeString, Required: true, Index: true, Search: true},
+				{Name: "sku", Label: "SKU", Type: sdk.TypeString, Unique: true, Search: true},
 				{Name: "price", Label: "Price", Type: sdk.TypeMoney},
 				{Name: "vat_rate", Label: "VAT %", Type: sdk.TypeDecimal},
 				{Name: "description", Label: "Description", Type: sdk.TypeText},
@@ -351,7 +385,11 @@ func manifest() sdk.Manifest {
 		}},
 		UIActions: []sdk.UIAction{
 			{Entity: "deal", Action: ActionIssue, Label: "Issue invoice"},
-			{Entity: InvoiceEntity, Action: ActionPay, Label: "Record payment"},
+			{Entity: InvoiceEntity, Action: ActionIssue, Label: "Issue invoice", Args: []string{"issue_date", "due_date", "series"}},
+			{Entity: InvoiceEntity, Action: ActionAddLine, Label: "Add line"},
+			{Entity: InvoiceEntity, Action: ActionPay, Label: "Record payment", Args: []string{"amount", "date", "method", "rate", "reference"}},
+			{Entity: "company", Action: ActionPay, Label: "Record payment", Args: []string{"amount", "allocations", "date", "method", "rate", "reference"}},
+			{Entity: "contact", Action: ActionPay, Label: "Record payment", Args: []string{"amount", "allocations", "date", "method", "rate", "reference"}},
 			{Entity: InvoiceEntity, Action: ActionCancel, Label: "Cancel invoice"},
 			{Entity: InvoiceEntity, Action: ActionCredit, Label: "Issue credit note"},
 			{Entity: "company", Action: ActionBalance, Label: "Balance"},
@@ -413,6 +451,21 @@ func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 	out.loc = loc
 	out.currency = c.Locale.Currency
 	recoverNumbers(ctx)
+
+	p.mu.Lock()
+	first := !p.reconciled
+	p.reconciled = true
+	p.mu.Unlock()
+	if first {
+		// No call of this process is under way yet: every pending payment
+		// is one a previous process left.
+		if n, err := reconcile(ctx, 0); err != nil {
+			sdk.HostFrom(ctx).Log(ctx, slog.LevelWarn, "payments left pending were not all settled; the overdue ticker tries again",
+				slog.Int("settled", n), slog.String("err", err.Error()))
+		} else if n > 0 {
+			sdk.HostFrom(ctx).Log(ctx, slog.LevelInfo, "payments left pending by a previous process are settled", slog.Int("settled", n))
+		}
+	}
 
 	p.mu.Lock()
 	p.cfg = out
@@ -481,6 +534,8 @@ func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 		return p.issue(ctx, call)
 	case ActionPay:
 		return p.pay(ctx, call)
+	case ActionAddLine:
+		return p.addLine(ctx, call)
 	case ActionCancel:
 		return p.cancel(ctx, call)
 	case ActionCredit:
@@ -517,8 +572,9 @@ func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 	return p.Base.Invoke(ctx, call)
 }
 
-// tick checks for overdue invoices shortly after start and then every
-// interval, until ctx ends (the next Configure, or the process's end).
+// tick settles the payments left pending (see reconcile) and checks for
+// overdue invoices shortly after start and then every interval, until ctx
+// ends (the next Configure, or the process's end).
 func (p *Plugin) tick(ctx context.Context, every time.Duration) {
 	wait := time.NewTimer(min(every, 2*time.Second)) // let the start finish first
 	defer wait.Stop()
@@ -529,6 +585,9 @@ func (p *Plugin) tick(ctx context.Context, every time.Duration) {
 		case <-wait.C:
 		}
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		if _, err := reconcile(rctx, pendingGrace); err != nil && ctx.Err() == nil {
+			sdk.HostFrom(ctx).Log(rctx, slog.LevelWarn, "payments left pending were not all settled; the next tick tries again", slog.String("err", err.Error()))
+		}
 		if _, err := p.checkOverdue(rctx, p.today()); err != nil && ctx.Err() == nil {
 			sdk.HostFrom(ctx).Log(rctx, slog.LevelWarn, "the overdue check failed; it runs again at the next tick", slog.String("err", err.Error()))
 		}

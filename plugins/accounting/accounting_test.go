@@ -412,6 +412,7 @@ func TestBalanceAndAgeing(t *testing.T) {
 		AsOf     string           `json:"as_of"`
 		Balances []map[string]any `json:"balances"`
 		Invoices []map[string]any `json:"invoices"`
+		Table    sdk.Table        `json:"table"`
 	}
 	if err := e.As(e.admin).InvokeInto(sdk.Call{Action: accounting.ActionBalance, Args: map[string]any{"date": asOf},
 		Record: &sdk.RecordRef{Entity: "company", ID: co.ID()}}, &got); err != nil {
@@ -439,6 +440,10 @@ func TestBalanceAndAgeing(t *testing.T) {
 	if len(got.Invoices) != 6 {
 		raw, _ := json.Marshal(got.Invoices)
 		t.Errorf("%d open invoices, want 6: %s", len(got.Invoices), raw)
+	}
+	// The table the UI shows: a row per open invoice, a total per currency.
+	if len(got.Table.Rows) != 6 || len(got.Table.Totals) != 2 || fmt.Sprint(got.Table.Totals[0]["balance"]) != "map[amount:4712.01 currency:AMD]" {
+		t.Errorf("table rows %v, totals %v", got.Table.Rows, got.Table.Totals)
 	}
 }
 
@@ -768,6 +773,29 @@ func TestReports(t *testing.T) {
 		if got := report(by); !slices.Equal(got, want) {
 			t.Errorf("by %s:\n%v\nwant\n%v", by, got, want)
 		}
+	}
+	// The same report as a table the UI shows: columns labelled in every
+	// language, one totals row per currency.
+	var tab struct{ Table sdk.Table }
+	if err := e.As(e.admin).InvokeInto(sdk.Call{Action: accounting.ActionRevenue,
+		Args: map[string]any{"by": "month", "from": "2026-03-01", "to": "2026-04-30"}}, &tab); err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for _, c := range tab.Table.Columns {
+		cols = append(cols, c.Name+":"+c.Type)
+		for _, lang := range sdk.UILanguages {
+			if c.Labels[lang] == "" {
+				t.Errorf("column %s has no %s label", c.Name, lang)
+			}
+		}
+	}
+	if want := []string{"group:string", "currency:string", "invoices:int", "net:money", "gross:money"}; !slices.Equal(cols, want) {
+		t.Errorf("columns %v, want %v", cols, want)
+	}
+	if len(tab.Table.Rows) != 2 || tab.Table.Rows[0]["group"] != "2026-03" || len(tab.Table.Totals) != 2 ||
+		fmt.Sprint(tab.Table.Totals[0]["gross"]) != "map[amount:1800.60 currency:AMD]" || tab.Table.Totals[0]["invoices"] != float64(2) {
+		t.Errorf("table rows %v, totals %v", tab.Table.Rows, tab.Table.Totals)
 	}
 	byManager := report("manager")
 	slices.Sort(byManager)

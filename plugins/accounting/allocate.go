@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/crmkit/crm/plugins/sdk"
-	"github.com/crmkit/crm/plugins/sdk/series"
 )
 
 // One payment of a customer may pay several invoices: record_payment on a
@@ -17,8 +15,9 @@ import (
 // up to the payment exactly, to the minor unit; each part, converted at
 // the payment's rate, is at most its invoice's balance. Everything is
 // checked before anything is written; an invoice a concurrent payment
-// changed meanwhile is checked again, and if its part no longer fits the
-// invoices already updated are restored and nothing is recorded.
+// changed meanwhile is checked again when the payment is settled on it,
+// and if its part no longer fits, the invoices already settled are
+// recomputed without it and the payment is refused (settle.go).
 
 // allocArg is one item of record_payment's allocations.
 type allocArg struct {
@@ -134,55 +133,21 @@ func (p *Plugin) payCustomer(ctx context.Context, call sdk.Call, a payArgs) (any
 			Money{sum, paid.Currency}, more, paid))
 	}
 
-	// Everything is checked: apply each part; on a refusal (a concurrent
-	// payment took a balance), restore the invoices already paid.
-	invoices := make([]sdk.Record, len(parts))
-	for i, pt := range parts {
-		var opts []sdk.Option
-		if key != "" {
-			opts = append(opts, sdk.IdempotencyKey(key+":invoice:"+pt.inv.ID()))
-		}
-		updated, err := applyPayment(ctx, pt.inv, pt.converted, pt.at+".amount",
-			partString(pt.paid, Money{pt.converted, pt.inv.String("currency")}, rateText), opts...)
-		if err != nil {
-			for j := i - 1; j >= 0; j-- {
-				if rerr := unapplyPayment(ctx, parts[j].inv, parts[j].converted); rerr != nil {
-					host.Log(ctx, slog.LevelError, "a part of a refused payment was not taken back from its invoice",
-						slog.String("invoice", parts[j].inv.String("number")), slog.Int64("minor", parts[j].converted), slog.String("err", rerr.Error()))
-				}
-			}
-			return nil, err
-		}
-		invoices[i] = updated
-	}
 	method := a.Method
 	if method == "" {
 		method = "bank_transfer"
 	}
 	values := map[string]any{
 		"amount": paid.JSON(), "paid_on": day.Format(time.DateOnly), "method": method, "rate": orNil(rateText),
-		"reference": orNil(a.Reference), cust.Entity: cust.ID, "key": orNil(key),
+		"reference": orNil(a.Reference), cust.Entity: cust.ID,
 	}
 	if cust.Entity == "contact" {
-		values["company"] = orNil(invoices[0].String("company"))
+		values["company"] = orNil(parts[0].inv.String("company"))
 	}
-	wkey := key
-	if wkey == "" {
-		wkey = fmt.Sprintf("payment:%s:%d", invoices[0].ID(), invoices[0].Version())
-	}
-	pm, err := host.Create(ctx, PaymentEntity, values, sdk.IdempotencyKey(wkey+":payment"))
+	pm, invoices, allocs, err := record(ctx, newPayment{values: values, parts: parts, key: key, rate: rateText,
+		field: func(i int) string { return fmt.Sprintf("allocations.items[%d].amount", i) }})
 	if err != nil {
-		return nil, fmt.Errorf("store the payment: %w", err)
-	}
-	var allocs []sdk.Record
-	for i, pt := range parts {
-		al, err := host.Create(ctx, AllocationEntity, map[string]any{
-			"payment": pm.ID(), "invoice": pt.inv.ID(), "amount": Money{pt.converted, pt.inv.String("currency")}.JSON(),
-		}, sdk.IdempotencyKey(fmt.Sprintf("%s:allocation:%d", wkey, i)))
-		if err != nil {
-			return nil, fmt.Errorf("invoice %s: allocate the payment: %w", pt.inv.String("number"), err)
-		}
-		allocs = append(allocs, al)
+		return nil, err
 	}
 	return map[string]any{"payment": pm, "allocations": allocs, "invoices": invoices}, nil
 }
@@ -206,44 +171,6 @@ func refusalMessage(err error) string {
 	return err.Error()
 }
 
-// unapplyPayment takes converted back from an invoice's paid amount and
-// gives it back to its balance: the undoing of applyPayment for a payment
-// that was then refused.
-func unapplyPayment(ctx context.Context, before sdk.Record, converted int64) error {
-	host := sdk.HostFrom(ctx)
-	for attempt := 0; ; attempt++ {
-		inv, err := host.Get(ctx, InvoiceEntity, before.ID())
-		if err != nil {
-			return err
-		}
-		cur := inv.String("currency")
-		pd, err := moneyOf(inv["paid"])
-		if err != nil {
-			return err
-		}
-		bal, err := moneyOf(inv["balance"])
-		if err != nil {
-			return err
-		}
-		left := pd.Minor - converted
-		status := StatusPartlyPaid
-		switch {
-		case left == 0 || left == minorOf(before, "paid"):
-			status = before.String("status")
-		case inv.String("status") == StatusOverdue:
-			status = StatusOverdue
-		}
-		_, err = host.Update(ctx, InvoiceEntity, inv.ID(), map[string]any{
-			"paid": Money{left, cur}.JSON(), "balance": Money{bal.Minor + converted, cur}.JSON(), "status": status,
-		}, sdk.IfVersion(inv.Version()))
-		if errors.Is(err, sdk.ErrConflict) && attempt < maxAttempts {
-			series.Backoff(ctx, attempt)
-			continue
-		}
-		return err
-	}
-}
-
 // minorOf is a money field's minor units, 0 when unset.
 func minorOf(r sdk.Record, field string) int64 {
 	m, err := moneyOf(r[field])
@@ -254,10 +181,16 @@ func minorOf(r sdk.Record, field string) int64 {
 }
 
 // repeatedMany answers a payment recorded before, with its allocations
-// and invoices.
+// and invoices, settling it first if it was left pending.
 func repeatedMany(ctx context.Context, pm sdk.Record) (map[string]any, error) {
-	var allocs, invoices []sdk.Record
-	err := each(ctx, AllocationEntity, sdk.Eq("payment", pm.ID()), "created_at", func(al sdk.Record) error {
+	pm, invoices, allocs, err := settle(ctx, pm, func(i int) string { return fmt.Sprintf("allocations.items[%d].amount", i) })
+	if err != nil {
+		return nil, err
+	}
+	if len(invoices) > 0 {
+		return map[string]any{"payment": pm, "allocations": allocs, "invoices": invoices}, nil
+	}
+	err = each(ctx, AllocationEntity, sdk.Eq("payment", pm.ID()), "created_at", func(al sdk.Record) error {
 		inv, err := sdk.HostFrom(ctx).Get(ctx, InvoiceEntity, al.String("invoice"))
 		if err != nil {
 			return err

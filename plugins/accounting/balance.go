@@ -117,9 +117,24 @@ func (p *Plugin) balance(ctx context.Context, call sdk.Call) (any, error) {
 	if invoices == nil {
 		invoices = []map[string]any{}
 	}
+	rows := make([]map[string]any, len(invoices))
+	for i, inv := range invoices {
+		rows[i] = map[string]any{"invoice": inv["id"], "due_date": inv["due_date"], "days_overdue": inv["days_overdue"],
+			"balance": inv["balance"]}
+	}
+	totals := make([]map[string]any, len(balances))
+	for i, b := range balances {
+		totals[i] = map[string]any{"balance": b["balance"]}
+	}
+	table := sdk.Table{Title: "Owed as of " + day.Format(time.DateOnly), TitleLabels: asOfTitle("title:balance", "Owed as of", day),
+		Columns: []sdk.Column{
+			{Name: "invoice", Label: "Invoice", Labels: translations.Labels(InvoiceEntity, "Invoice"), Type: sdk.TypeRef, To: InvoiceEntity},
+			{Name: "due_date", Label: "Due date", Labels: translations.Labels(InvoiceEntity+".due_date", "Due date"), Type: sdk.TypeDate},
+			column("days_overdue", "", sdk.TypeInt), column("balance", "", sdk.TypeMoney),
+		}, Rows: rows, Totals: totals}
 	return map[string]any{
 		"entity": call.Record.Entity, "id": call.Record.ID, "as_of": day.Format(time.DateOnly),
-		"balances": balances, "invoices": invoices,
+		"balances": balances, "invoices": invoices, "table": table,
 	}, nil
 }
 

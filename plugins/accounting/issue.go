@@ -53,8 +53,11 @@ func (p *Plugin) issue(ctx context.Context, call sdk.Call) (any, error) {
 	if err := call.DecodeArgs(&a); err != nil {
 		return nil, sdk.Refuse(sdk.CodeInvalidArgs, "issue_invoice: "+err.Error())
 	}
+	if call.Record != nil && call.Record.Entity == InvoiceEntity {
+		return p.issueDraft(ctx, call, a)
+	}
 	if call.Record == nil || call.Record.Entity != "deal" {
-		return nil, sdk.RefuseField("entity", sdk.CodeInvalidArgs, "issue_invoice works on a deal")
+		return nil, sdk.RefuseField("entity", sdk.CodeInvalidArgs, "issue_invoice works on a deal, or on a draft invoice")
 	}
 	host := sdk.HostFrom(ctx)
 	key := call.IdempotencyKey

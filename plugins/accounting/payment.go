@@ -71,9 +71,10 @@ type payment struct {
 	Key string
 }
 
-// recordPayment records a payment of an invoice: the payment, its
-// allocation and the invoice's paid amount, balance and status. It answers
-// {"payment", "allocation", "invoice"}.
+// recordPayment records a payment of an invoice: the payment (holding its
+// allocation), the invoice's paid amount, balance and status recomputed
+// from its payments, and the allocation record (settle.go tells the
+// order). It answers {"payment", "allocation", "invoice"}.
 func recordPayment(ctx context.Context, invoiceID string, in payment) (map[string]any, error) {
 	host := sdk.HostFrom(ctx)
 	key, paid, rateText := in.Key, in.Paid, in.Rate
@@ -97,6 +98,9 @@ func recordPayment(ctx context.Context, invoiceID string, in payment) (map[strin
 	if err != nil {
 		return nil, err
 	}
+	if err := payable(inv); err != nil {
+		return nil, err
+	}
 	digits, cur, err := currencyDigits(inv.String("currency"))
 	if err != nil {
 		return nil, fmt.Errorf("invoice %s: %w", inv.String("number"), err)
@@ -105,89 +109,40 @@ func recordPayment(ctx context.Context, invoiceID string, in payment) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	var opts []sdk.Option
-	if key != "" {
-		opts = append(opts, sdk.IdempotencyKey(key+":invoice"))
-	}
-	what := Money{converted, cur}.String()
-	if paid.Currency != cur {
-		what = fmt.Sprintf("%s (%s at %s)", what, paid, rateText)
-	}
-	inv, err = applyPayment(ctx, inv, converted, "amount", what, opts...)
+	bal, err := moneyOf(inv["balance"])
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("invoice %s: balance: %w", inv.String("number"), err)
+	}
+	if converted > bal.Minor {
+		what := Money{converted, cur}.String()
+		if paid.Currency != cur {
+			what = fmt.Sprintf("%s (%s at %s)", what, paid, rateText)
+		}
+		return nil, sdk.RefuseField("amount", CodeOverpayment, fmt.Sprintf("the payment of %s is more than the balance of invoice %s, %s; nothing was recorded",
+			what, inv.String("number"), bal))
 	}
 	values := map[string]any{
 		"amount": paid.JSON(), "paid_on": in.Day.Format(time.DateOnly), "method": method, "rate": orNil(rateText),
 		"reference": orNil(in.Reference), "company": orNil(inv.String("company")), "contact": orNil(inv.String("contact")),
-		"key": orNil(key),
 	}
-	pkey, akey := key+":payment", key+":allocation"
-	if key == "" {
-		pkey, akey = "payment:"+inv.ID()+":"+fmt.Sprint(inv.Version()), "allocation:"+inv.ID()+":"+fmt.Sprint(inv.Version())
-	}
-	pm, err := host.Create(ctx, PaymentEntity, values, sdk.IdempotencyKey(pkey))
+	pm, invoices, allocs, err := record(ctx, newPayment{values: values, key: key, rate: rateText,
+		parts: []part{{at: "amount", inv: inv, paid: paid, converted: converted}}})
 	if err != nil {
-		return nil, fmt.Errorf("invoice %s: store the payment: %w", inv.String("number"), err)
+		return nil, err
 	}
-	alloc, err := host.Create(ctx, AllocationEntity, map[string]any{
-		"payment": pm.ID(), "invoice": inv.ID(), "amount": Money{converted, cur}.JSON(),
-	}, sdk.IdempotencyKey(akey))
-	if err != nil {
-		return nil, fmt.Errorf("invoice %s: allocate the payment: %w", inv.String("number"), err)
-	}
-	return map[string]any{"payment": pm, "allocation": alloc, "invoice": inv}, nil
-}
-
-// applyPayment adds converted (minor units of the invoice's currency) to
-// the invoice's paid amount and takes it from its balance, setting its
-// status, under its version: a concurrent payment is seen, and a payment
-// larger than the balance is refused (naming field and what, the payment
-// as the user gave it). It answers the invoice as updated.
-func applyPayment(ctx context.Context, inv sdk.Record, converted int64, field, what string, opts ...sdk.Option) (sdk.Record, error) {
-	host := sdk.HostFrom(ctx)
-	cur := inv.String("currency")
-	for attempt := 0; ; attempt++ {
-		if err := payable(inv); err != nil {
-			return nil, err
-		}
-		bal, err := moneyOf(inv["balance"])
-		if err != nil {
-			return nil, fmt.Errorf("invoice %s: balance: %w", inv.String("number"), err)
-		}
-		before, err := moneyOf(inv["paid"])
-		if err != nil {
-			return nil, fmt.Errorf("invoice %s: paid: %w", inv.String("number"), err)
-		}
-		if converted > bal.Minor {
-			return nil, sdk.RefuseField(field, CodeOverpayment, fmt.Sprintf("the payment of %s is more than the balance of invoice %s, %s; nothing was recorded",
-				what, inv.String("number"), bal))
-		}
-		left := bal.Minor - converted
-		status := StatusPartlyPaid
-		switch {
-		case left == 0:
-			status = StatusPaid
-		case inv.String("status") == StatusOverdue:
-			status = StatusOverdue
-		}
-		updated, err := host.Update(ctx, InvoiceEntity, inv.ID(), map[string]any{
-			"paid": Money{before.Minor + converted, cur}.JSON(), "balance": Money{left, cur}.JSON(), "status": status,
-		}, append(opts, sdk.IfVersion(inv.Version()))...)
-		if errors.Is(err, sdk.ErrConflict) && attempt < maxAttempts {
-			series.Backoff(ctx, attempt)
-			if inv, err = host.Get(ctx, InvoiceEntity, inv.ID()); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		return updated, err
-	}
+	return map[string]any{"payment": pm, "allocation": allocs[0], "invoice": invoices[0]}, nil
 }
 
 // repeated answers a payment recorded before, with its allocation and
-// invoice.
+// invoice, settling it first if it was left pending.
 func repeated(ctx context.Context, pm sdk.Record) (map[string]any, error) {
+	pm, invoices, allocs, err := settle(ctx, pm, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(invoices) > 0 {
+		return map[string]any{"payment": pm, "allocation": allocs[0], "invoice": invoices[0]}, nil
+	}
 	alloc, err := firstWhere(ctx, AllocationEntity, sdk.Eq("payment", pm.ID()))
 	if err != nil || alloc == nil {
 		return map[string]any{"payment": pm}, err

@@ -142,11 +142,91 @@ func (p *Plugin) revenue(ctx context.Context, call sdk.Call) (any, error) {
 		return cmp.Or(cmp.Compare(x.Key, y.Key), cmp.Compare(x.Currency, y.Currency))
 	})
 	out := make([]map[string]any, 0, len(list))
+	trows := make([]map[string]any, 0, len(list))
+	type total struct {
+		net, gross int64
+		invoices   map[string]bool
+	}
+	totals := map[string]*total{}
 	for _, r := range list {
 		out = append(out, map[string]any{"key": r.Key, "label": r.Label, "currency": r.Currency, "invoices": len(r.Invoices),
 			"net": Money{r.Net, r.Currency}.JSON(), "gross": Money{r.Gross, r.Currency}.JSON()})
+		group := any(r.Label)
+		if a.By == ByManager {
+			group = orNil(r.Key) // a user's id, shown by name
+		}
+		trows = append(trows, map[string]any{"group": group, "currency": r.Currency, "invoices": len(r.Invoices),
+			"net": Money{r.Net, r.Currency}.JSON(), "gross": Money{r.Gross, r.Currency}.JSON()})
+		tt := totals[r.Currency]
+		if tt == nil {
+			tt = &total{invoices: map[string]bool{}}
+			totals[r.Currency] = tt
+		}
+		tt.net, tt.gross = tt.net+r.Net, tt.gross+r.Gross
+		for id := range r.Invoices {
+			tt.invoices[id] = true
+		}
 	}
-	return map[string]any{"by": a.By, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly), "rows": out}, nil
+	curs := make([]string, 0, len(totals))
+	for c := range totals {
+		curs = append(curs, c)
+	}
+	slices.Sort(curs)
+	foot := []map[string]any{}
+	for _, c := range curs {
+		tt := totals[c]
+		foot = append(foot, map[string]any{"currency": c, "invoices": len(tt.invoices),
+			"net": Money{tt.net, c}.JSON(), "gross": Money{tt.gross, c}.JSON()})
+	}
+	groupType := sdk.TypeString
+	if a.By == ByManager {
+		groupType = sdk.TypeUser
+	}
+	table := sdk.Table{
+		Title: "Revenue " + from.Format(time.DateOnly) + " – " + to.Format(time.DateOnly), TitleLabels: periodTitle("title:revenue", "Revenue", from, to),
+		Columns: []sdk.Column{column("group", a.By, groupType), column("currency", "", sdk.TypeString), column("invoices", "", sdk.TypeInt),
+			column("net", "", sdk.TypeMoney), column("gross", "", sdk.TypeMoney)},
+		Rows: trows, Totals: foot,
+	}
+	return map[string]any{"by": a.By, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly), "rows": out, "table": table}, nil
+}
+
+// columnLabels are the English headings of report columns, by name (a
+// revenue report's group column by its grouping).
+var columnLabels = map[string]string{
+	ByMonth: "Month", ByManager: "Manager", ByProduct: "Product", BySource: "Lead source",
+	"currency": "Currency", "invoices": "Invoices", "days_overdue": "Days overdue", "net": "Net", "gross": "Total", "customer": "Customer", "balance": "Owed",
+	BucketCurrent: "Not yet due", Bucket30: "1–30 days", Bucket60: "31–60 days", Bucket90: "61–90 days", BucketOver90: "Over 90 days",
+}
+
+// column is a report's column named name, headed as columnLabels[key]
+// says in every language (key is name when empty).
+func column(name, key, typ string) sdk.Column {
+	if key == "" {
+		key = name
+	}
+	return sdk.Column{Name: name, Label: columnLabels[key], Labels: translations.Labels("column:"+key, columnLabels[key]), Type: typ}
+}
+
+// periodTitle is a report's title, "Revenue 2026-01-01 – 2026-03-31", in
+// every language.
+func periodTitle(key, english string, from, to time.Time) map[string]string {
+	period := " " + from.Format(time.DateOnly) + " – " + to.Format(time.DateOnly)
+	out := translations.Labels(key, english)
+	for lang := range out {
+		out[lang] += period
+	}
+	return out
+}
+
+// asOfTitle is a report's title as of a day in every language: key
+// names its translations.
+func asOfTitle(key, english string, day time.Time) map[string]string {
+	out := translations.Labels(key, english)
+	for lang := range out {
+		out[lang] += " " + day.Format(time.DateOnly)
+	}
+	return out
 }
 
 // receivables answers what all customers owe as of a day: per customer and
@@ -232,5 +312,16 @@ func (p *Plugin) receivables(ctx context.Context, call sdk.Call) (any, error) {
 	for _, c := range curs {
 		tots = append(tots, form(totals[c]))
 	}
-	return map[string]any{"as_of": day.Format(time.DateOnly), "totals": tots, "customers": customers}, nil
+	cols := []sdk.Column{column("customer", "", sdk.TypeString), column("currency", "", sdk.TypeString), column("balance", "", sdk.TypeMoney)}
+	for _, b := range Buckets {
+		cols = append(cols, column(b, "", sdk.TypeMoney))
+	}
+	rows := make([]map[string]any, len(customers))
+	for i, c := range customers {
+		rows[i] = maps(c)
+		rows[i]["customer"] = c["name"]
+	}
+	table := sdk.Table{Title: "Receivables as of " + day.Format(time.DateOnly), TitleLabels: asOfTitle("title:receivables", "Receivables as of", day),
+		Columns: cols, Rows: rows, Totals: tots}
+	return map[string]any{"as_of": day.Format(time.DateOnly), "totals": tots, "customers": customers, "table": table}, nil
 }

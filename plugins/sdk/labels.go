@@ -1,5 +1,7 @@
 package sdk
 
+import "slices"
+
 // UILanguages are the languages of crm's web UI: a first-party plugin
 // labels its entities, fields and buttons in each of them.
 var UILanguages = []string{"en", "hy", "lt", "az", "fa", "ru"}
@@ -7,8 +9,11 @@ var UILanguages = []string{"en", "hy", "lt", "az", "fa", "ru"}
 // Translations are labels in languages other than English, keyed by what
 // they label: an entity ("invoice"), a field of an entity
 // ("invoice.number"), a field of every entity of the manifest ("*.name"),
-// or a button ("button:issue_invoice"), each mapped to its label per
-// language code ({"hy": "...", "ru": "..."}).
+// a button ("button:issue_invoice"), an action's argument
+// ("arg:record_payment.amount", or "arg:amount" for an argument of that
+// name of every action) or a field of its items
+// ("arg:record_payment.allocations.invoice", or "arg:invoice"), each
+// mapped to its label per language code ({"hy": "...", "ru": "..."}).
 type Translations map[string]map[string]string
 
 // Localize is m with the Labels of its entities, fields and UI actions
@@ -44,6 +49,20 @@ func Localize(m Manifest, ts ...Translations) Manifest {
 		u := &m.UIActions[i]
 		u.Labels = with(u.Label, u.Labels, "button:"+u.Action)
 	}
+	m.Actions = slices.Clone(m.Actions)
+	for i := range m.Actions {
+		a := &m.Actions[i]
+		a.Args = slices.Clone(a.Args)
+		for j := range a.Args {
+			g := &a.Args[j]
+			g.Labels = with(g.Label, g.Labels, "arg:"+a.Name+"."+g.Name, "arg:"+g.Name)
+			g.Items = slices.Clone(g.Items)
+			for k := range g.Items {
+				it := &g.Items[k]
+				it.Labels = with(it.Label, it.Labels, "arg:"+a.Name+"."+g.Name+"."+it.Name, "arg:"+it.Name)
+			}
+		}
+	}
 	return m
 }
 
@@ -67,6 +86,19 @@ func Unlabelled(m Manifest, langs []string) []string {
 	}
 	for _, u := range m.UIActions {
 		check("button "+u.Action+" on "+u.Entity, u.Labels)
+	}
+	// An argument is checked once it has an English label.
+	for _, a := range m.Actions {
+		for _, g := range a.Args {
+			if g.Label != "" {
+				check("argument "+a.Name+"."+g.Name, g.Labels)
+			}
+			for _, it := range g.Items {
+				if it.Label != "" {
+					check("argument "+a.Name+"."+g.Name+"."+it.Name, it.Labels)
+				}
+			}
+		}
 	}
 	return out
 }

@@ -36,3 +36,38 @@ func TestLocalize(t *testing.T) {
 		t.Errorf("Unlabelled = %q", got)
 	}
 }
+
+// TestLocalizeArgs: an action's argument and the fields of its items are
+// labelled from "arg:ACTION.NAME" before "arg:NAME"; Unlabelled names an
+// argument with an English label that a language lacks, and leaves one
+// without a label alone.
+func TestLocalizeArgs(t *testing.T) {
+	m := Manifest{Actions: []Action{{Name: "pay", Args: []Arg{
+		{Name: "amount", Label: "Amount"},
+		{Name: "note"},
+		{Name: "allocations", Label: "Invoices paid", Type: TypeObject, Items: []Arg{
+			{Name: "invoice", Label: "Invoice"}, {Name: "amount", Label: "Part"}, {Name: "odd", Label: "Odd"},
+		}},
+	}}}}
+	m = Localize(m, Translations{
+		"arg:amount":                 {"ru": "Сумма"},
+		"arg:pay.allocations":        {"ru": "Оплаченные счета"},
+		"arg:invoice":                {"ru": "Счёт"},
+		"arg:pay.allocations.amount": {"ru": "Часть"},
+	})
+	g := m.Actions[0].Args
+	for what, c := range map[string]struct {
+		got  map[string]string
+		want string
+	}{
+		"amount": {g[0].Labels, "Сумма"}, "allocations": {g[2].Labels, "Оплаченные счета"},
+		"invoice": {g[2].Items[0].Labels, "Счёт"}, "part": {g[2].Items[1].Labels, "Часть"},
+	} {
+		if c.got["ru"] != c.want || c.got["en"] == "" {
+			t.Errorf("%s: %v, want ru %q", what, c.got, c.want)
+		}
+	}
+	if got := Unlabelled(m, []string{"en", "ru"}); !slices.Equal(got, []string{"argument pay.allocations.odd: en", "argument pay.allocations.odd: ru"}) {
+		t.Errorf("Unlabelled = %q", got)
+	}
+}

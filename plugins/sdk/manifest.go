@@ -92,6 +92,16 @@ type Arg struct {
 	Description string
 	Values      []string // TypeEnum: the allowed values
 	To          string   // TypeRef: the target entity
+	// Label is the argument's name in the UI's action dialog, in
+	// English; Name when empty. Labels are the label per language code
+	// (Localize fills them).
+	Label  string
+	Labels map[string]string
+	// Items, of a TypeObject argument only, make it a list: its value is
+	// {"items": [{...}, ...]}, each item an object of these fields (of
+	// field types, not TypeObject). The UI asks for it a row per item,
+	// each field with its own input, and adds and removes rows.
+	Items []Arg
 }
 
 // Entity is an entity the plugin adds to the schema: its records are like
@@ -127,6 +137,11 @@ type Field struct {
 	Index    bool
 	Values   []string // TypeEnum: the allowed values
 	To       string   // TypeRef: the target entity
+	// Search makes the global search, and the UI's picker of a reference
+	// to the entity, find records by this field (an invoice by its
+	// number), as an HCL field's search = true: TypeString, TypeText,
+	// TypeEmail, TypePhone, TypeURL or TypeEnum.
+	Search bool
 }
 
 // Webhook is a route under /hooks/{plugin}/: Method "POST", Path
@@ -160,6 +175,11 @@ type UIAction struct {
 	// fallback.
 	Labels map[string]string
 	Scope  string
+	// Args, when set, are the action's arguments the button's dialog asks
+	// for, in order: of an action on several entities, those that make
+	// sense on this one (record_payment's allocations on a company, not
+	// on an invoice). All of them when empty.
+	Args []string
 }
 
 // Validate checks the manifest as the host will when it starts the plugin:
@@ -185,7 +205,7 @@ func (m Manifest) proto() *crmv1.Manifest {
 		for _, f := range e.Fields {
 			pe.Fields = append(pe.Fields, &crmv1.Field{
 				Name: f.Name, Label: f.Label, Labels: f.Labels, Type: f.Type, Required: f.Required,
-				Unique: f.Unique, Index: f.Index, Values: f.Values, To: f.To,
+				Unique: f.Unique, Index: f.Index, Values: f.Values, To: f.To, Search: f.Search,
 			})
 		}
 		pm.Entities = append(pm.Entities, pe)
@@ -194,7 +214,7 @@ func (m Manifest) proto() *crmv1.Manifest {
 		pm.Webhooks = append(pm.Webhooks, &crmv1.WebhookRoute{Method: w.Method, Path: w.Path, Description: w.Description})
 	}
 	for _, u := range m.UIActions {
-		pm.UiActions = append(pm.UiActions, &crmv1.UIAction{Entity: u.Entity, Action: u.Action, Label: u.Label, Labels: u.Labels, Scope: u.Scope})
+		pm.UiActions = append(pm.UiActions, &crmv1.UIAction{Entity: u.Entity, Action: u.Action, Label: u.Label, Labels: u.Labels, Scope: u.Scope, Arguments: u.Args})
 	}
 	for _, e := range m.Events {
 		pm.Events = append(pm.Events, &crmv1.EventSpec{Name: e.Name, Description: e.Description, Subject: e.Subject,
@@ -210,6 +230,7 @@ func protoArgs(args []Arg) []*crmv1.Argument {
 	for _, g := range args {
 		out = append(out, &crmv1.Argument{
 			Name: g.Name, Type: g.Type, Required: g.Required, Description: g.Description, Values: g.Values, To: g.To,
+			Label: g.Label, Labels: g.Labels, Items: protoArgs(g.Items),
 		})
 	}
 	return out

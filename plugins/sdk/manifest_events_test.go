@@ -101,3 +101,41 @@ func TestManifestValidateObjectFields(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestValidateItemsSearchButtonArgs: an object argument's items
+// are fields of field types; items only on an object; search only on a
+// text field; a button names arguments its action has.
+func TestManifestValidateItemsSearchButtonArgs(t *testing.T) {
+	m := sdk.Manifest{Name: "acc", Version: "1.0.0",
+		Actions: []sdk.Action{{Name: "pay", Args: []sdk.Arg{
+			{Name: "amount", Type: sdk.TypeMoney},
+			{Name: "allocations", Type: sdk.TypeObject, Items: []sdk.Arg{
+				{Name: "invoice", Type: sdk.TypeRef, To: "invoice", Required: true}, {Name: "amount", Type: sdk.TypeMoney}}},
+		}}},
+		Entities:  []sdk.Entity{{Name: "invoice", Fields: []sdk.Field{{Name: "number", Type: sdk.TypeString, Search: true}}}},
+		UIActions: []sdk.UIAction{{Entity: "company", Action: "pay", Label: "Pay", Args: []string{"amount", "allocations"}}},
+	}
+	if err := m.Validate(); err != nil {
+		t.Fatalf("a valid manifest: %v", err)
+	}
+	m.Actions[0].Args = append(m.Actions[0].Args,
+		sdk.Arg{Name: "lines", Type: sdk.TypeObject, Items: []sdk.Arg{{Name: "nested", Type: sdk.TypeObject}, {Name: "p", Type: sdk.TypeRef}}},
+		sdk.Arg{Name: "note", Type: sdk.TypeString, Items: []sdk.Arg{{Name: "x", Type: sdk.TypeString}}})
+	m.Entities[0].Fields = append(m.Entities[0].Fields, sdk.Field{Name: "total", Type: sdk.TypeMoney, Search: true})
+	m.UIActions[0].Args = []string{"amount", "nosuch"}
+	err := m.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		`argument "lines": item field "nested": unknown type "object"`,
+		`argument "lines": item field "p": a ref needs the entity it points to`,
+		`argument "note": only an object argument has items`,
+		`field "total": search is for a field of type`,
+		`ui action "pay" on company: the action has no argument "nosuch"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q lacks %q", err, want)
+		}
+	}
+}

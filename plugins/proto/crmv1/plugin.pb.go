@@ -324,15 +324,23 @@ func (x *Action) GetEntities() []string {
 
 // Argument is one argument of an action. Types are the HCL field types
 // (string, text, int, decimal, money, bool, date, datetime, enum, email,
-// phone, url, ref, user, file).
+// phone, url, ref, user, file), and object for an action's arguments.
 type Argument struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
-	Required      bool                   `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
-	Description   string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
-	Values        []string               `protobuf:"bytes,5,rep,name=values,proto3" json:"values,omitempty"` // enum only
-	To            string                 `protobuf:"bytes,6,opt,name=to,proto3" json:"to,omitempty"`         // ref only: the target entity
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Type        string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	Required    bool                   `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
+	Description string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	Values      []string               `protobuf:"bytes,5,rep,name=values,proto3" json:"values,omitempty"` // enum only
+	To          string                 `protobuf:"bytes,6,opt,name=to,proto3" json:"to,omitempty"`         // ref only: the target entity
+	// label is the argument's name in the UI (English); name when empty.
+	Label string `protobuf:"bytes,7,opt,name=label,proto3" json:"label,omitempty"`
+	// labels are the label per language code ("hy", "fa", ...).
+	Labels map[string]string `protobuf:"bytes,8,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// items, of an object argument only: it is a list, {"items": [{...}]},
+	// each item an object of these fields (none of them an object). The UI
+	// asks for it a row per item.
+	Items         []*Argument `protobuf:"bytes,9,rep,name=items,proto3" json:"items,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -407,6 +415,27 @@ func (x *Argument) GetTo() string {
 		return x.To
 	}
 	return ""
+}
+
+func (x *Argument) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *Argument) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *Argument) GetItems() []*Argument {
+	if x != nil {
+		return x.Items
+	}
+	return nil
 }
 
 // Entity is an entity a plugin contributes, as an HCL entity block declares one.
@@ -504,7 +533,10 @@ type Field struct {
 	Values   []string               `protobuf:"bytes,7,rep,name=values,proto3" json:"values,omitempty"` // enum only
 	To       string                 `protobuf:"bytes,8,opt,name=to,proto3" json:"to,omitempty"`         // ref only
 	// labels are the label per language code, as an HCL field's labels.
-	Labels        map[string]string `protobuf:"bytes,9,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Labels map[string]string `protobuf:"bytes,9,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// search: the global search (and a ref picker) finds records by this
+	// field, as an HCL field's search = true; string, text, email, phone.
+	Search        bool `protobuf:"varint,10,opt,name=search,proto3" json:"search,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -602,6 +634,13 @@ func (x *Field) GetLabels() map[string]string {
 	return nil
 }
 
+func (x *Field) GetSearch() bool {
+	if x != nil {
+		return x.Search
+	}
+	return false
+}
+
 // WebhookRoute is a route under /hooks/{plugin}/, in net/http ServeMux
 // syntax without the prefix: method "POST", path "/{format}".
 type WebhookRoute struct {
@@ -676,7 +715,11 @@ type UIAction struct {
 	// scope is "record" (or empty) or "list".
 	Scope string `protobuf:"bytes,4,opt,name=scope,proto3" json:"scope,omitempty"`
 	// labels are the button's label per language code.
-	Labels        map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Labels map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// arguments, when set, are the action's arguments the button's dialog
+	// asks for, in order (of an action on several entities, those that make
+	// sense on this one); all of them when empty.
+	Arguments     []string `protobuf:"bytes,6,rep,name=arguments,proto3" json:"arguments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -742,6 +785,13 @@ func (x *UIAction) GetScope() string {
 func (x *UIAction) GetLabels() map[string]string {
 	if x != nil {
 		return x.Labels
+	}
+	return nil
+}
+
+func (x *UIAction) GetArguments() []string {
+	if x != nil {
+		return x.Arguments
 	}
 	return nil
 }
@@ -3006,14 +3056,20 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x125\n" +
 	"\targuments\x18\x03 \x03(\v2\x17.crm.plugin.v1.ArgumentR\targuments\x12\x1a\n" +
-	"\bentities\x18\x04 \x03(\tR\bentities\"\x98\x01\n" +
+	"\bentities\x18\x04 \x03(\tR\bentities\"\xd5\x02\n" +
 	"\bArgument\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +
 	"\brequired\x18\x03 \x01(\bR\brequired\x12 \n" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x16\n" +
 	"\x06values\x18\x05 \x03(\tR\x06values\x12\x0e\n" +
-	"\x02to\x18\x06 \x01(\tR\x02to\"\xee\x01\n" +
+	"\x02to\x18\x06 \x01(\tR\x02to\x12\x14\n" +
+	"\x05label\x18\a \x01(\tR\x05label\x12;\n" +
+	"\x06labels\x18\b \x03(\v2#.crm.plugin.v1.Argument.LabelsEntryR\x06labels\x12-\n" +
+	"\x05items\x18\t \x03(\v2\x17.crm.plugin.v1.ArgumentR\x05items\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xee\x01\n" +
 	"\x06Entity\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12,\n" +
@@ -3022,7 +3078,7 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\x06labels\x18\x05 \x03(\v2!.crm.plugin.v1.Entity.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xac\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x02\n" +
 	"\x05Field\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12\x12\n" +
@@ -3032,20 +3088,23 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\x05index\x18\x06 \x01(\bR\x05index\x12\x16\n" +
 	"\x06values\x18\a \x03(\tR\x06values\x12\x0e\n" +
 	"\x02to\x18\b \x01(\tR\x02to\x128\n" +
-	"\x06labels\x18\t \x03(\v2 .crm.plugin.v1.Field.LabelsEntryR\x06labels\x1a9\n" +
+	"\x06labels\x18\t \x03(\v2 .crm.plugin.v1.Field.LabelsEntryR\x06labels\x12\x16\n" +
+	"\x06search\x18\n" +
+	" \x01(\bR\x06search\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\\\n" +
 	"\fWebhookRoute\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12 \n" +
-	"\vdescription\x18\x03 \x01(\tR\vdescription\"\xde\x01\n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\"\xfc\x01\n" +
 	"\bUIAction\x12\x16\n" +
 	"\x06entity\x18\x01 \x01(\tR\x06entity\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x14\n" +
 	"\x05label\x18\x03 \x01(\tR\x05label\x12\x14\n" +
 	"\x05scope\x18\x04 \x01(\tR\x05scope\x12;\n" +
-	"\x06labels\x18\x05 \x03(\v2#.crm.plugin.v1.UIAction.LabelsEntryR\x06labels\x1a9\n" +
+	"\x06labels\x18\x05 \x03(\v2#.crm.plugin.v1.UIAction.LabelsEntryR\x06labels\x12\x1c\n" +
+	"\targuments\x18\x06 \x03(\tR\targuments\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8e\x01\n" +
@@ -3239,7 +3298,7 @@ func file_crm_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_crm_v1_plugin_proto_rawDescData
 }
 
-var file_crm_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_crm_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_crm_v1_plugin_proto_goTypes = []any{
 	(*ManifestRequest)(nil),       // 0: crm.plugin.v1.ManifestRequest
 	(*ManifestResponse)(nil),      // 1: crm.plugin.v1.ManifestResponse
@@ -3285,9 +3344,10 @@ var file_crm_v1_plugin_proto_goTypes = []any{
 	(*GetSchemaRequest)(nil),      // 41: crm.plugin.v1.GetSchemaRequest
 	(*GetSchemaResponse)(nil),     // 42: crm.plugin.v1.GetSchemaResponse
 	(*Locale)(nil),                // 43: crm.plugin.v1.Locale
-	nil,                           // 44: crm.plugin.v1.Entity.LabelsEntry
-	nil,                           // 45: crm.plugin.v1.Field.LabelsEntry
-	nil,                           // 46: crm.plugin.v1.UIAction.LabelsEntry
+	nil,                           // 44: crm.plugin.v1.Argument.LabelsEntry
+	nil,                           // 45: crm.plugin.v1.Entity.LabelsEntry
+	nil,                           // 46: crm.plugin.v1.Field.LabelsEntry
+	nil,                           // 47: crm.plugin.v1.UIAction.LabelsEntry
 }
 var file_crm_v1_plugin_proto_depIdxs = []int32{
 	2,  // 0: crm.plugin.v1.ManifestResponse.manifest:type_name -> crm.plugin.v1.Manifest
@@ -3297,67 +3357,69 @@ var file_crm_v1_plugin_proto_depIdxs = []int32{
 	8,  // 4: crm.plugin.v1.Manifest.ui_actions:type_name -> crm.plugin.v1.UIAction
 	9,  // 5: crm.plugin.v1.Manifest.events:type_name -> crm.plugin.v1.EventSpec
 	4,  // 6: crm.plugin.v1.Action.arguments:type_name -> crm.plugin.v1.Argument
-	6,  // 7: crm.plugin.v1.Entity.fields:type_name -> crm.plugin.v1.Field
-	44, // 8: crm.plugin.v1.Entity.labels:type_name -> crm.plugin.v1.Entity.LabelsEntry
-	45, // 9: crm.plugin.v1.Field.labels:type_name -> crm.plugin.v1.Field.LabelsEntry
-	46, // 10: crm.plugin.v1.UIAction.labels:type_name -> crm.plugin.v1.UIAction.LabelsEntry
-	4,  // 11: crm.plugin.v1.EventSpec.payload:type_name -> crm.plugin.v1.Argument
-	43, // 12: crm.plugin.v1.ConfigureRequest.locale:type_name -> crm.plugin.v1.Locale
-	14, // 13: crm.plugin.v1.ConfigureResponse.refusal:type_name -> crm.plugin.v1.Refusal
-	13, // 14: crm.plugin.v1.InvokeRequest.record:type_name -> crm.plugin.v1.RecordRef
-	12, // 15: crm.plugin.v1.InvokeRequest.user:type_name -> crm.plugin.v1.User
-	14, // 16: crm.plugin.v1.InvokeResponse.refusal:type_name -> crm.plugin.v1.Refusal
-	17, // 17: crm.plugin.v1.HandleEventRequest.events:type_name -> crm.plugin.v1.Event
-	14, // 18: crm.plugin.v1.HandleEventResponse.refusal:type_name -> crm.plugin.v1.Refusal
-	20, // 19: crm.plugin.v1.HandleWebhookRequest.headers:type_name -> crm.plugin.v1.Header
-	20, // 20: crm.plugin.v1.HandleWebhookResponse.headers:type_name -> crm.plugin.v1.Header
-	25, // 21: crm.plugin.v1.GetRecordRequest.context:type_name -> crm.plugin.v1.CallContext
-	25, // 22: crm.plugin.v1.ListRecordsRequest.context:type_name -> crm.plugin.v1.CallContext
-	25, // 23: crm.plugin.v1.CreateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
-	25, // 24: crm.plugin.v1.UpdateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
-	13, // 25: crm.plugin.v1.EmitEventRequest.record:type_name -> crm.plugin.v1.RecordRef
-	25, // 26: crm.plugin.v1.EmitEventRequest.context:type_name -> crm.plugin.v1.CallContext
-	25, // 27: crm.plugin.v1.ReadFileRequest.context:type_name -> crm.plugin.v1.CallContext
-	37, // 28: crm.plugin.v1.FileChunk.info:type_name -> crm.plugin.v1.FileInfo
-	40, // 29: crm.plugin.v1.WriteFileChunk.header:type_name -> crm.plugin.v1.WriteFileHeader
-	25, // 30: crm.plugin.v1.WriteFileHeader.context:type_name -> crm.plugin.v1.CallContext
-	25, // 31: crm.plugin.v1.GetSchemaRequest.context:type_name -> crm.plugin.v1.CallContext
-	5,  // 32: crm.plugin.v1.GetSchemaResponse.entity:type_name -> crm.plugin.v1.Entity
-	0,  // 33: crm.plugin.v1.Plugin.Manifest:input_type -> crm.plugin.v1.ManifestRequest
-	10, // 34: crm.plugin.v1.Plugin.Configure:input_type -> crm.plugin.v1.ConfigureRequest
-	15, // 35: crm.plugin.v1.Plugin.Invoke:input_type -> crm.plugin.v1.InvokeRequest
-	18, // 36: crm.plugin.v1.Plugin.HandleEvent:input_type -> crm.plugin.v1.HandleEventRequest
-	21, // 37: crm.plugin.v1.Plugin.HandleWebhook:input_type -> crm.plugin.v1.HandleWebhookRequest
-	23, // 38: crm.plugin.v1.Plugin.Health:input_type -> crm.plugin.v1.HealthRequest
-	26, // 39: crm.plugin.v1.Host.GetRecord:input_type -> crm.plugin.v1.GetRecordRequest
-	28, // 40: crm.plugin.v1.Host.ListRecords:input_type -> crm.plugin.v1.ListRecordsRequest
-	30, // 41: crm.plugin.v1.Host.CreateRecord:input_type -> crm.plugin.v1.CreateRecordRequest
-	31, // 42: crm.plugin.v1.Host.UpdateRecord:input_type -> crm.plugin.v1.UpdateRecordRequest
-	32, // 43: crm.plugin.v1.Host.EmitEvent:input_type -> crm.plugin.v1.EmitEventRequest
-	34, // 44: crm.plugin.v1.Host.Log:input_type -> crm.plugin.v1.LogRequest
-	36, // 45: crm.plugin.v1.Host.ReadFile:input_type -> crm.plugin.v1.ReadFileRequest
-	39, // 46: crm.plugin.v1.Host.WriteFile:input_type -> crm.plugin.v1.WriteFileChunk
-	41, // 47: crm.plugin.v1.Host.GetSchema:input_type -> crm.plugin.v1.GetSchemaRequest
-	1,  // 48: crm.plugin.v1.Plugin.Manifest:output_type -> crm.plugin.v1.ManifestResponse
-	11, // 49: crm.plugin.v1.Plugin.Configure:output_type -> crm.plugin.v1.ConfigureResponse
-	16, // 50: crm.plugin.v1.Plugin.Invoke:output_type -> crm.plugin.v1.InvokeResponse
-	19, // 51: crm.plugin.v1.Plugin.HandleEvent:output_type -> crm.plugin.v1.HandleEventResponse
-	22, // 52: crm.plugin.v1.Plugin.HandleWebhook:output_type -> crm.plugin.v1.HandleWebhookResponse
-	24, // 53: crm.plugin.v1.Plugin.Health:output_type -> crm.plugin.v1.HealthResponse
-	27, // 54: crm.plugin.v1.Host.GetRecord:output_type -> crm.plugin.v1.RecordResponse
-	29, // 55: crm.plugin.v1.Host.ListRecords:output_type -> crm.plugin.v1.ListRecordsResponse
-	27, // 56: crm.plugin.v1.Host.CreateRecord:output_type -> crm.plugin.v1.RecordResponse
-	27, // 57: crm.plugin.v1.Host.UpdateRecord:output_type -> crm.plugin.v1.RecordResponse
-	33, // 58: crm.plugin.v1.Host.EmitEvent:output_type -> crm.plugin.v1.EmitEventResponse
-	35, // 59: crm.plugin.v1.Host.Log:output_type -> crm.plugin.v1.LogResponse
-	38, // 60: crm.plugin.v1.Host.ReadFile:output_type -> crm.plugin.v1.FileChunk
-	37, // 61: crm.plugin.v1.Host.WriteFile:output_type -> crm.plugin.v1.FileInfo
-	42, // 62: crm.plugin.v1.Host.GetSchema:output_type -> crm.plugin.v1.GetSchemaResponse
-	48, // [48:63] is the sub-list for method output_type
-	33, // [33:48] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	44, // 7: crm.plugin.v1.Argument.labels:type_name -> crm.plugin.v1.Argument.LabelsEntry
+	4,  // 8: crm.plugin.v1.Argument.items:type_name -> crm.plugin.v1.Argument
+	6,  // 9: crm.plugin.v1.Entity.fields:type_name -> crm.plugin.v1.Field
+	45, // 10: crm.plugin.v1.Entity.labels:type_name -> crm.plugin.v1.Entity.LabelsEntry
+	46, // 11: crm.plugin.v1.Field.labels:type_name -> crm.plugin.v1.Field.LabelsEntry
+	47, // 12: crm.plugin.v1.UIAction.labels:type_name -> crm.plugin.v1.UIAction.LabelsEntry
+	4,  // 13: crm.plugin.v1.EventSpec.payload:type_name -> crm.plugin.v1.Argument
+	43, // 14: crm.plugin.v1.ConfigureRequest.locale:type_name -> crm.plugin.v1.Locale
+	14, // 15: crm.plugin.v1.ConfigureResponse.refusal:type_name -> crm.plugin.v1.Refusal
+	13, // 16: crm.plugin.v1.InvokeRequest.record:type_name -> crm.plugin.v1.RecordRef
+	12, // 17: crm.plugin.v1.InvokeRequest.user:type_name -> crm.plugin.v1.User
+	14, // 18: crm.plugin.v1.InvokeResponse.refusal:type_name -> crm.plugin.v1.Refusal
+	17, // 19: crm.plugin.v1.HandleEventRequest.events:type_name -> crm.plugin.v1.Event
+	14, // 20: crm.plugin.v1.HandleEventResponse.refusal:type_name -> crm.plugin.v1.Refusal
+	20, // 21: crm.plugin.v1.HandleWebhookRequest.headers:type_name -> crm.plugin.v1.Header
+	20, // 22: crm.plugin.v1.HandleWebhookResponse.headers:type_name -> crm.plugin.v1.Header
+	25, // 23: crm.plugin.v1.GetRecordRequest.context:type_name -> crm.plugin.v1.CallContext
+	25, // 24: crm.plugin.v1.ListRecordsRequest.context:type_name -> crm.plugin.v1.CallContext
+	25, // 25: crm.plugin.v1.CreateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
+	25, // 26: crm.plugin.v1.UpdateRecordRequest.context:type_name -> crm.plugin.v1.CallContext
+	13, // 27: crm.plugin.v1.EmitEventRequest.record:type_name -> crm.plugin.v1.RecordRef
+	25, // 28: crm.plugin.v1.EmitEventRequest.context:type_name -> crm.plugin.v1.CallContext
+	25, // 29: crm.plugin.v1.ReadFileRequest.context:type_name -> crm.plugin.v1.CallContext
+	37, // 30: crm.plugin.v1.FileChunk.info:type_name -> crm.plugin.v1.FileInfo
+	40, // 31: crm.plugin.v1.WriteFileChunk.header:type_name -> crm.plugin.v1.WriteFileHeader
+	25, // 32: crm.plugin.v1.WriteFileHeader.context:type_name -> crm.plugin.v1.CallContext
+	25, // 33: crm.plugin.v1.GetSchemaRequest.context:type_name -> crm.plugin.v1.CallContext
+	5,  // 34: crm.plugin.v1.GetSchemaResponse.entity:type_name -> crm.plugin.v1.Entity
+	0,  // 35: crm.plugin.v1.Plugin.Manifest:input_type -> crm.plugin.v1.ManifestRequest
+	10, // 36: crm.plugin.v1.Plugin.Configure:input_type -> crm.plugin.v1.ConfigureRequest
+	15, // 37: crm.plugin.v1.Plugin.Invoke:input_type -> crm.plugin.v1.InvokeRequest
+	18, // 38: crm.plugin.v1.Plugin.HandleEvent:input_type -> crm.plugin.v1.HandleEventRequest
+	21, // 39: crm.plugin.v1.Plugin.HandleWebhook:input_type -> crm.plugin.v1.HandleWebhookRequest
+	23, // 40: crm.plugin.v1.Plugin.Health:input_type -> crm.plugin.v1.HealthRequest
+	26, // 41: crm.plugin.v1.Host.GetRecord:input_type -> crm.plugin.v1.GetRecordRequest
+	28, // 42: crm.plugin.v1.Host.ListRecords:input_type -> crm.plugin.v1.ListRecordsRequest
+	30, // 43: crm.plugin.v1.Host.CreateRecord:input_type -> crm.plugin.v1.CreateRecordRequest
+	31, // 44: crm.plugin.v1.Host.UpdateRecord:input_type -> crm.plugin.v1.UpdateRecordRequest
+	32, // 45: crm.plugin.v1.Host.EmitEvent:input_type -> crm.plugin.v1.EmitEventRequest
+	34, // 46: crm.plugin.v1.Host.Log:input_type -> crm.plugin.v1.LogRequest
+	36, // 47: crm.plugin.v1.Host.ReadFile:input_type -> crm.plugin.v1.ReadFileRequest
+	39, // 48: crm.plugin.v1.Host.WriteFile:input_type -> crm.plugin.v1.WriteFileChunk
+	41, // 49: crm.plugin.v1.Host.GetSchema:input_type -> crm.plugin.v1.GetSchemaRequest
+	1,  // 50: crm.plugin.v1.Plugin.Manifest:output_type -> crm.plugin.v1.ManifestResponse
+	11, // 51: crm.plugin.v1.Plugin.Configure:output_type -> crm.plugin.v1.ConfigureResponse
+	16, // 52: crm.plugin.v1.Plugin.Invoke:output_type -> crm.plugin.v1.InvokeResponse
+	19, // 53: crm.plugin.v1.Plugin.HandleEvent:output_type -> crm.plugin.v1.HandleEventResponse
+	22, // 54: crm.plugin.v1.Plugin.HandleWebhook:output_type -> crm.plugin.v1.HandleWebhookResponse
+	24, // 55: crm.plugin.v1.Plugin.Health:output_type -> crm.plugin.v1.HealthResponse
+	27, // 56: crm.plugin.v1.Host.GetRecord:output_type -> crm.plugin.v1.RecordResponse
+	29, // 57: crm.plugin.v1.Host.ListRecords:output_type -> crm.plugin.v1.ListRecordsResponse
+	27, // 58: crm.plugin.v1.Host.CreateRecord:output_type -> crm.plugin.v1.RecordResponse
+	27, // 59: crm.plugin.v1.Host.UpdateRecord:output_type -> crm.plugin.v1.RecordResponse
+	33, // 60: crm.plugin.v1.Host.EmitEvent:output_type -> crm.plugin.v1.EmitEventResponse
+	35, // 61: crm.plugin.v1.Host.Log:output_type -> crm.plugin.v1.LogResponse
+	38, // 62: crm.plugin.v1.Host.ReadFile:output_type -> crm.plugin.v1.FileChunk
+	37, // 63: crm.plugin.v1.Host.WriteFile:output_type -> crm.plugin.v1.FileInfo
+	42, // 64: crm.plugin.v1.Host.GetSchema:output_type -> crm.plugin.v1.GetSchemaResponse
+	50, // [50:65] is the sub-list for method output_type
+	35, // [35:50] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_crm_v1_plugin_proto_init() }
@@ -3371,7 +3433,7 @@ func file_crm_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crm_v1_plugin_proto_rawDesc), len(file_crm_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   47,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -22,9 +22,14 @@ var FieldTypes = []string{
 // (the plugin checks its contents).
 var ArgTypes = slices.Clone(FieldTypes)
 
-// payloadTypes are the types of an event's payload fields: the field
+// payloadTypes are the types of an event's payload fields and of an
+// object argument's item fields: the field
 // types but object.
 var payloadTypes = slices.DeleteFunc(slices.Clone(FieldTypes), func(t string) bool { return t == "object" })
+
+// SearchTypes are the types of the fields the global search may find
+// records by (Field.search), as config.SearchTypes.
+var SearchTypes = []string{"string", "text", "email", "phone", "url", "enum"}
 
 // UI action scopes: where the button of a UI action is and what the
 // action is called with.
@@ -74,6 +79,19 @@ func ValidateManifest(m *Manifest) error {
 			v.name(at+": argument name", g.GetName())
 			v.unique(args, g.GetName(), at+": argument")
 			v.typed(gat, ArgTypes, g.GetType(), g.GetValues(), g.GetTo())
+			if len(g.GetItems()) > 0 && g.GetType() != "object" {
+				v.addf("%s: only an object argument has items", gat)
+			}
+			items := map[string]bool{}
+			for _, it := range g.GetItems() {
+				iat := fmt.Sprintf("%s: item field %q", gat, it.GetName())
+				v.name(gat+": item field name", it.GetName())
+				v.unique(items, it.GetName(), gat+": item field")
+				v.typed(iat, payloadTypes, it.GetType(), it.GetValues(), it.GetTo())
+				if len(it.GetItems()) > 0 {
+					v.addf("%s: an item field has no items", iat)
+				}
+			}
 		}
 	}
 	for _, ev := range m.GetSubscriptions() {
@@ -104,6 +122,9 @@ func ValidateManifest(m *Manifest) error {
 			if f.GetType() == "object" && (f.GetIndex() || f.GetUnique()) {
 				v.addf("%s: an object field cannot be indexed or unique", fat)
 			}
+			if f.GetSearch() && !slices.Contains(SearchTypes, f.GetType()) {
+				v.addf("%s: search is for a field of type %s, not %s", fat, strings.Join(SearchTypes, ", "), f.GetType())
+			}
 		}
 	}
 	routes := map[string]bool{}
@@ -122,6 +143,20 @@ func ValidateManifest(m *Manifest) error {
 		}
 		if u.GetEntity() == "" || u.GetLabel() == "" {
 			v.addf("ui action %q: entity and label are required", u.GetAction())
+		}
+		for _, name := range u.GetArguments() {
+			found := false
+			for _, a := range m.GetActions() {
+				if a.GetName() != u.GetAction() {
+					continue
+				}
+				for _, g := range a.GetArguments() {
+					found = found || g.GetName() == name
+				}
+			}
+			if !found {
+				v.addf("ui action %q on %s: the action has no argument %q", u.GetAction(), u.GetEntity(), name)
+			}
 		}
 		switch u.GetScope() {
 		case "", UIScopeRecord:

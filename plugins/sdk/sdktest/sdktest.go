@@ -74,6 +74,11 @@ type Options struct {
 	// runaway allocation of the plugin then cannot take the test down,
 	// and the host supervises it as in production (Restarts).
 	Process bool
+	// Env names environment variables of the test process that the
+	// plugin's process inherits too (Process), besides those crm passes
+	// every plugin: a test hook the plugin reads, set with t.Setenv
+	// before Start.
+	Env []string
 }
 
 // childEnv tells a test binary started by Start with Options.Process to
@@ -162,7 +167,7 @@ func Start(t testing.TB, p sdk.Plugin, opts Options) *Host {
 		// The test binary again, told by childEnv to serve the plugin
 		// (Main); -test.run matches no test should it not.
 		os.Setenv(childEnv, man.Name)
-		hopts.Executable, hopts.Env = os.Args[0], []string{childEnv}
+		hopts.Executable, hopts.Env = os.Args[0], append([]string{childEnv}, opts.Env...)
 		hopts.ServeArgs = func(string) []string { return []string{"-test.run=^$"} }
 		done := make(chan struct{})
 		close(done)
@@ -217,7 +222,7 @@ func prependFields(e *config.Entity, me sdk.Entity) error {
 			return fmt.Errorf("entity %q: field %q comes from the plugin's manifest; an entity block may add fields to it, not repeat one", e.Name, mf.Name)
 		}
 		fields = append(fields, &config.Field{Name: mf.Name, Label: mf.Label, Type: mf.Type, Required: mf.Required,
-			Unique: mf.Unique, Index: mf.Index, Values: mf.Values, To: mf.To})
+			Unique: mf.Unique, Index: mf.Index, Values: mf.Values, To: mf.To, Search: mf.Search})
 	}
 	e.Fields = append(fields, e.Fields...)
 	if me.Label != "" {
@@ -243,7 +248,7 @@ func entitiesHCL(m sdk.Manifest, skip map[string]bool) string {
 			if f.Label != "" {
 				fmt.Fprintf(&b, "    label = %q\n", f.Label)
 			}
-			for name, on := range map[string]bool{"required": f.Required, "unique": f.Unique, "index": f.Index} {
+			for name, on := range map[string]bool{"required": f.Required, "unique": f.Unique, "index": f.Index, "search": f.Search} {
 				if on {
 					fmt.Fprintf(&b, "    %s = true\n", name)
 				}
@@ -454,6 +459,34 @@ func (h *Host) List(entity, filter string) []sdk.Record {
 	out := make([]sdk.Record, len(page.Items))
 	for i, rec := range page.Items {
 		out[i] = h.record(rec)
+	}
+	return out
+}
+
+// HistoryEntry is one change of a record, as its history shows it.
+type HistoryEntry struct {
+	Version int64
+	Action  string // "created", "updated", "deleted"
+	By      string
+	// Changes maps each field the change touched to its value before and
+	// after, in their API form.
+	Changes map[string]struct{ Old, New any }
+}
+
+// History returns a record's history, oldest first.
+func (h *Host) History(entity, id string) []HistoryEntry {
+	h.t.Helper()
+	entries, err := h.records.History(context.Background(), records.SystemActor(), entity, id)
+	if err != nil {
+		h.t.Fatalf("sdktest: history of %s %s: %v", entity, id, err)
+	}
+	raw, err := json.Marshal(entries)
+	if err != nil {
+		h.t.Fatalf("sdktest: history of %s %s: %v", entity, id, err)
+	}
+	var out []HistoryEntry
+	if err := json.Unmarshal(raw, &out); err != nil {
+		h.t.Fatalf("sdktest: history of %s %s: %v", entity, id, err)
 	}
 	return out
 }

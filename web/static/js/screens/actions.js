@@ -4,16 +4,22 @@
 // a button on the entity's list page, called with no record (an upload). The
 // button opens a dialog that asks for the action's arguments with the
 // inputs the record form uses (a file is uploaded when chosen, and the
-// action gets its id; optional arguments fold away), calls POST /api/v1/plugins/{p}/actions/{a}, and shows
-// the answer, or the refusal next to the argument it names.
+// action gets its id; optional arguments fold away), each labelled in the
+// user's language (the manifest's argument labels). An object argument
+// with items ({"items": [...]}: the invoices a payment pays, an invoice's
+// lines) is a list of rows, a fieldset per item with an input per field,
+// rows added and removed with buttons. It calls POST
+// /api/v1/plugins/{p}/actions/{a} and shows the answer (result.js: a table
+// answer as a table, records as links), or the refusal next to the
+// argument, or the row's field, it names.
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { label, t } from '../locale/i18n.js';
 import { api } from '../api.js';
-import { link } from '../router.js';
 import { typeOf } from '../fields/index.js';
-import { recordURL, remember, titleOf } from '../records.js';
+import { remember } from '../records.js';
 import { Modal, toast } from '../components.js';
+import { ActionResult } from './result.js';
 
 let manifests = null;
 
@@ -37,7 +43,9 @@ export async function pluginActions(entityName, scope = 'record') {
       const a = (m.actions || []).find((x) => x.name === ua.action);
       if (!a) continue;
       seen.add(a.name);
-      out.push({ plugin: m.name, action: a.name, label: ua.label || a.name, labels: ua.labels, description: a.description, args: a.args || [] });
+      // The button's arguments: those it names, in its order; else all.
+      const args = ua.args?.length ? ua.args.map((n) => (a.args || []).find((g) => g.name === n)).filter(Boolean) : a.args || [];
+      out.push({ plugin: m.name, action: a.name, label: ua.label || a.name, labels: ua.labels, description: a.description, args });
     }
     // An action bound to an entity's records is a button on them too.
     if (scope !== 'record') continue;
@@ -55,7 +63,9 @@ function reason(error, act, argName) {
   let m = error.message || '';
   const prefix = `plugin "${act.plugin}" refused: `;
   if (m.startsWith(prefix)) m = m.slice(prefix.length);
-  if (argName && m.startsWith(argName + ': ')) m = m.slice(argName.length + 2);
+  const path = fieldOf(error);
+  if (path && m.startsWith(path + ': ')) m = m.slice(path.length + 2);
+  else if (argName && m.startsWith(argName + ': ')) m = m.slice(argName.length + 2);
   if (error.code && m.endsWith(` (${error.code})`)) m = m.slice(0, -error.code.length - 3);
   return m;
 }
@@ -65,10 +75,58 @@ function isolate(s) {
   return '\u2068' + s + '\u2069';
 }
 
-/** argOf is the argument a refusal names: "file" or "args.file". */
+/** fieldOf is the field a refusal names, without "args.": "file", "allocations.items[1].amount". */
+function fieldOf(error) {
+  return (error?.field || '').replace(/^args\./, '');
+}
+
+/** argOf is the argument a refusal names: "file", "args.file", or the list of "allocations.items[1].amount". */
 function argOf(act, error) {
-  const f = (error?.field || '').replace(/^args\./, '');
+  const f = fieldOf(error).split(/[.[]/)[0];
   return act.args.find((a) => a.name === f)?.name || '';
+}
+
+/** itemsOf is an items argument's rows as the API takes them: empty fields and rows left out, null for none. */
+function itemsOf(a, v) {
+  const rows = [];
+  for (const row of v?.items || []) {
+    const out = {};
+    for (const f of a.items) {
+      const x = row[f.name];
+      if (x === undefined || x === null || x === '') continue;
+      const ty = typeOf(f);
+      out[f.name] = ty.toWrite ? ty.toWrite(x) : x;
+    }
+    if (Object.keys(out).length > 0) rows.push(out);
+  }
+  return rows.length ? { items: rows } : null;
+}
+
+/**
+ * ItemsInput asks for an items argument: a fieldset per row with an input
+ * per item field, "Add a row" and "Remove" buttons. errField is the field
+ * a refusal names ("allocations.items[1].amount"), shown at its row.
+ */
+function ItemsInput({ arg, value, onChange, id, errField, refused }) {
+  const rows = value?.items?.length ? value.items : [{}];
+  const set = (i, name, v) => onChange({ items: rows.map((r, j) => (j === i ? { ...r, [name]: v } : r)) });
+  return html`<div class="items-input" id=${id}>
+    ${rows.map((row, i) => html`<fieldset class="item-row" key=${i} data-row=${i}>
+      <legend>${t('actions.row', { n: i + 1 })}</legend>
+      ${arg.items.map((f) => {
+        const fid = `${id}-${i}-${f.name}`;
+        const field = { ...f, label: label(f) };
+        const bad = errField === `${arg.name}.items[${i}].${f.name}`;
+        return html`<div class=${'field' + (bad ? ' has-error' : '')} data-item=${f.name}>
+          <label for=${fid}>${label(f)}${f.required ? html`<span class="req" aria-hidden="true"> *</span>` : ''}</label>
+          ${typeOf(field).input({ field, value: row[f.name] ?? null, id: fid, required: f.required, invalid: bad, onChange: (v) => set(i, f.name, v) })}
+          ${f.description && html`<small class="muted" dir="auto">${f.description}</small>`}
+          ${bad && refused(errField)}</div>`;
+      })}
+      ${rows.length > 1 && html`<button type="button" class="remove-row" onClick=${() => onChange({ items: rows.filter((_, j) => j !== i) })}>${t('actions.remove_row')}</button>`}
+    </fieldset>`)}
+    <button type="button" class="add-row" onClick=${() => onChange({ items: [...rows, {}] })}>${t('actions.add_row')}</button>
+  </div>`;
 }
 
 function ActionForm({ act, entityName, id, onClose, onDone }) {
@@ -85,7 +143,10 @@ function ActionForm({ act, entityName, id, onClose, onDone }) {
     const body = {};
     for (const a of act.args) {
       const ty = typeOf(a);
-      if (args[a.name] !== undefined && args[a.name] !== null && args[a.name] !== '') body[a.name] = ty.toWrite ? ty.toWrite(args[a.name]) : args[a.name];
+      if (a.items?.length) {
+        const v = itemsOf(a, args[a.name]);
+        if (v) body[a.name] = v;
+      } else if (args[a.name] !== undefined && args[a.name] !== null && args[a.name] !== '') body[a.name] = ty.toWrite ? ty.toWrite(args[a.name]) : args[a.name];
     }
     try {
       const r = await api('POST', `/plugins/${encodeURIComponent(act.plugin)}/actions/${encodeURIComponent(act.action)}`,
@@ -102,24 +163,37 @@ function ActionForm({ act, entityName, id, onClose, onDone }) {
     }
   };
   const errArg = argOf(act, error);
+  const errField = fieldOf(error);
   const box = useRef(null);
   // The refusal in view, next to the argument it names.
   useEffect(() => {
     if (error) box.current?.querySelector('.refusal')?.scrollIntoView({ block: 'center' });
   }, [error]);
-  const refused = (name) => html`<p class="error refusal" id=${'arg-' + name + '-error'} role="alert">${t('actions.refused', { reason: isolate(reason(error, act, name)) })}</p>`;
+  const refused = (name) => html`<p class="error refusal" id=${'arg-' + name.replace(/[^a-z0-9_-]/gi, '-') + '-error'} role="alert">${t('actions.refused', { reason: isolate(reason(error, act, name)) })}</p>`;
   const input = (a) => {
-    const f = { ...a, label: a.name };
+    const f = { ...a, label: label(a) };
+    const onChange = (v) => setArgs((cur) => ({ ...cur, [a.name]: v }));
+    if (a.items?.length) {
+      // A refusal of one row's field shows at that field; of the list, under it.
+      const m = /\.items\[(\d+)\]\.(\w+)$/.exec(errField);
+      const atRow = errArg === a.name && !!m && Number(m[1]) < Math.max(args[a.name]?.items?.length || 0, 1) && a.items.some((it) => it.name === m[2]);
+      return html`<div class=${'field items' + (errArg === a.name ? ' has-error' : '')} data-arg=${a.name} role="group" aria-labelledby=${'arg-' + a.name + '-label'}>
+        <span class="label" id=${'arg-' + a.name + '-label'}>${label(a)}${a.required ? html`<span class="req" aria-hidden="true"> *</span>` : ''}</span>
+        ${a.description && html`<small class="muted" dir="auto">${a.description}</small>`}
+        <${ItemsInput} arg=${a} value=${args[a.name]} onChange=${onChange} id=${'arg-' + a.name} errField=${errArg === a.name ? errField : ''} refused=${refused} />
+        ${errArg === a.name && !atRow && refused(a.name)}</div>`;
+    }
     return html`<div class=${'field' + (errArg === a.name ? ' has-error' : '')} data-arg=${a.name}>
-      <label for=${'arg-' + a.name}>${a.name}${a.required ? html`<span class="req" aria-hidden="true"> *</span>` : ''}</label>
+      <label for=${'arg-' + a.name}>${label(a)}${a.required ? html`<span class="req" aria-hidden="true"> *</span>` : ''}</label>
       ${typeOf(f).input({ field: f, value: args[a.name] ?? null, id: 'arg-' + a.name, required: a.required,
-        invalid: errArg === a.name, onChange: (v) => setArgs((cur) => ({ ...cur, [a.name]: v })) })}
+        invalid: errArg === a.name, onChange })}
       ${a.description && html`<small class="muted" dir="auto">${a.description}</small>`}
       ${errArg === a.name && refused(a.name)}</div>`;
   };
   // Beside required arguments, the optional ones fold away.
-  const required = act.args.filter((a) => a.required);
-  const optional = act.args.filter((a) => !a.required);
+  // A list of rows (an items argument) is shown with them.
+  const required = act.args.filter((a) => a.required || a.items?.length);
+  const optional = act.args.filter((a) => !a.required && !a.items?.length);
   const fold = required.length > 0 && optional.length > 1;
   return html`<${Modal} title=${label(act)} onClose=${onClose}>
     <form class="form action-form" data-action=${act.plugin + '.' + act.action} onSubmit=${run} ref=${box}>
@@ -128,9 +202,7 @@ function ActionForm({ act, entityName, id, onClose, onDone }) {
       ${fold && html`<details class="more-args" open=${optional.some((a) => a.name === errArg) || undefined}>
         <summary>${t('actions.optional', { count: optional.length })}</summary>${optional.map(input)}</details>`}
       ${error && !errArg && refused('')}
-      ${result !== undefined && html`<div class="result" role="status"><h3>${t('actions.result')}</h3>
-        ${result?.entity && result?.id && html`<p><a href=${recordURL(result.entity, result.id)} onClick=${link} dir="auto">${t('actions.open', { title: titleOf(result.entity, result) })}</a></p>`}
-        <pre dir="ltr">${JSON.stringify(result, null, 2)}</pre></div>`}
+      ${result !== undefined && html`<${ActionResult} result=${result} />`}
       <div class="row"><button type="submit" class="primary" disabled=${busy}>${busy ? t('common.loading') : t('actions.run')}</button></div>
     </form>
   </${Modal}>`;

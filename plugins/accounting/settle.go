@@ -1,0 +1,437 @@
+package accounting
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/crmkit/crm/plugins/sdk"
+	"github.com/crmkit/crm/plugins/sdk/series"
+)
+
+// Recording a payment takes several writes, and the host has no
+// transaction across records, so the writes are ordered to make a crash
+// (kill -9) between any two of them harmless:
+//
+//  1. The payment record is written first, with status pending and its
+//     allocations (which invoice it pays and how much, in the invoice's
+//     currency) in its own allocations field: one write holds everything
+//     the payment is. It is the source of truth.
+//  2. Each invoice it pays is then settled: its paid amount is the sum of
+//     the allocations to it of the payments it lists in its payments
+//     field, recomputed with this one added, never incremented, and its
+//     balance and status follow; the write is under the invoice's version
+//     (a concurrent payment or credit is seen, and a payment larger than
+//     the balance refused) with an idempotency key derived from the
+//     payment's id. An invoice that lists the payment already is left
+//     alone, so a repeat changes nothing and history shows each change
+//     once.
+//  3. The payment_allocation records are written (one per invoice, made
+//     unless there is one), then the payment's status becomes recorded.
+//
+// A payment left pending (the process died between its writes) is
+// settled again by a keyed retry of the call, and by the plugin itself:
+// at its start every pending payment is settled (reconcile), and the
+// overdue ticker settles those pending for longer than a call lasts. A
+// payment that no longer fits an invoice's balance when it is settled (a
+// concurrent payment took it) is refused: the invoices it was already
+// settled on are recomputed without it, and its status becomes refused.
+
+// Payment statuses.
+const (
+	PaymentPending  = "pending"
+	PaymentRecorded = "recorded"
+	PaymentRefused  = "refused"
+)
+
+// paymentStatuses are the payment status field's values.
+var paymentStatuses = []string{PaymentPending, PaymentRecorded, PaymentRefused}
+
+// share is one invoice a payment pays, as the payment record keeps it (a
+// JSON list in its allocations field).
+type share struct {
+	Invoice string         `json:"invoice"`
+	Number  string         `json:"number"`
+	Amount  map[string]any `json:"amount"` // in the invoice's currency
+	Part    map[string]any `json:"part"`   // in the payment's currency
+}
+
+// newPayment is a checked payment to record: its fields, the invoices it
+// pays, and for a refusal of part i the argument it names and the part
+// as the user gave it.
+type newPayment struct {
+	values map[string]any
+	parts  []part
+	key    string
+	rate   string
+	field  func(i int) string
+}
+
+// record writes a checked payment and settles it on its invoices. It
+// answers the payment, its invoices and its allocation records, in the
+// order of the parts.
+func record(ctx context.Context, np newPayment) (sdk.Record, []sdk.Record, []sdk.Record, error) {
+	host := sdk.HostFrom(ctx)
+	shares := make([]share, len(np.parts))
+	for i, pt := range np.parts {
+		shares[i] = share{Invoice: pt.inv.ID(), Number: pt.inv.String("number"),
+			Amount: Money{pt.converted, pt.inv.String("currency")}.JSON(), Part: pt.paid.JSON()}
+	}
+	js, err := json.Marshal(shares)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("payment: allocations: %w", err)
+	}
+	values := maps(np.values)
+	values["allocations"], values["status"], values["key"] = string(js), PaymentPending, orNil(np.key)
+	wkey := np.key
+	if wkey == "" {
+		wkey = "payment:" + rand.Text()
+	}
+	pm, err := host.Create(ctx, PaymentEntity, values, sdk.IdempotencyKey(wkey+":payment"))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("store the payment: %w", err)
+	}
+	crashPoint("payment", pm)
+	return settle(ctx, pm, np.field)
+}
+
+// maps is a shallow copy of m.
+func maps(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m)+3)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// settle brings the invoices a payment pays, its allocation records and
+// its status in line with the payment record: the second and third steps
+// of recording it, which a repeat, a retry or the reconciliation at start
+// runs again with no change to what is done already. field names the
+// argument a refusal of part i names (nil: "amount").
+func settle(ctx context.Context, pm sdk.Record, field func(i int) string) (sdk.Record, []sdk.Record, []sdk.Record, error) {
+	host := sdk.HostFrom(ctx)
+	if field == nil {
+		field = func(int) string { return "amount" }
+	}
+	if pm.String("status") == PaymentRefused {
+		return nil, nil, nil, sdk.RefuseField(field(0), CodeOverpayment, fmt.Sprintf("payment %s was refused: when it was recorded, a concurrent payment had taken the balance it was to pay; nothing of it is recorded", pm.ID()))
+	}
+	shares, err := sharesOf(pm)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if len(shares) == 0 {
+		// A payment recorded before payments kept their allocations.
+		return pm, nil, nil, nil
+	}
+	invoices := make([]sdk.Record, len(shares))
+	for i, sh := range shares {
+		inv, changed, err := settleOn(ctx, pm, sh, field(i))
+		if err != nil {
+			var r *sdk.Refusal
+			if errors.As(err, &r) {
+				if rerr := refusePayment(ctx, pm, shares[:i]); rerr != nil {
+					return nil, nil, nil, errors.Join(err, rerr)
+				}
+			}
+			return nil, nil, nil, err
+		}
+		invoices[i] = inv
+		if i == 0 && len(shares) > 1 && changed {
+			crashPoint("invoice", pm)
+		}
+	}
+	allocs := make([]sdk.Record, len(shares))
+	for i, sh := range shares {
+		al, _, err := host.CreateUnless(ctx, AllocationEntity, sdk.And(sdk.Eq("payment", pm.ID()), sdk.Eq("invoice", sh.Invoice)),
+			map[string]any{"payment": pm.ID(), "invoice": sh.Invoice, "amount": sh.Amount},
+			sdk.IdempotencyKey("allocation:"+pm.ID()+":"+sh.Invoice))
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("invoice %s: allocate payment %s: %w", sh.Number, pm.ID(), err)
+		}
+		allocs[i] = al
+	}
+	if pm.String("status") != PaymentRecorded {
+		if pm, err = host.Update(ctx, PaymentEntity, pm.ID(), map[string]any{"status": PaymentRecorded},
+			sdk.IdempotencyKey("recorded:"+pm.ID())); err != nil {
+			return nil, nil, nil, fmt.Errorf("payment %s: mark it recorded: %w", pm.ID(), err)
+		}
+	}
+	return pm, invoices, allocs, nil
+}
+
+// sharesOf reads a payment's allocations field.
+func sharesOf(pm sdk.Record) ([]share, error) {
+	s := pm.String("allocations")
+	if s == "" {
+		return nil, nil
+	}
+	var out []share
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, fmt.Errorf("payment %s: allocations: %w", pm.ID(), err)
+	}
+	return out, nil
+}
+
+// settleOn settles a payment on one invoice it pays: unless the invoice
+// lists it already, its paid amount becomes the sum of the allocations of
+// the payments it lists and this one's, under its version. A share that
+// is more than the balance is refused (naming field), as is an invoice
+// that is not open. changed is false when the invoice listed the payment
+// already.
+func settleOn(ctx context.Context, pm sdk.Record, sh share, field string) (inv sdk.Record, changed bool, err error) {
+	host := sdk.HostFrom(ctx)
+	amt, err := moneyOf(sh.Amount)
+	if err != nil {
+		return nil, false, fmt.Errorf("payment %s: allocation to %s: %w", pm.ID(), sh.Number, err)
+	}
+	for attempt := 0; ; attempt++ {
+		inv, err = host.Get(ctx, InvoiceEntity, sh.Invoice)
+		if err != nil {
+			return nil, false, fmt.Errorf("payment %s: invoice %s: %w", pm.ID(), sh.Number, err)
+		}
+		ids, paid, err := appliedPayments(ctx, inv)
+		if err != nil {
+			return nil, false, err
+		}
+		if slices.Contains(ids, pm.ID()) {
+			return inv, false, nil
+		}
+		if err := payable(inv); err != nil {
+			if field != "amount" {
+				return nil, false, sdk.RefuseField(strings.TrimSuffix(field, ".amount")+".invoice", CodeNotPayable, strings.TrimSuffix(field, ".amount")+".invoice: "+refusalMessage(err))
+			}
+			return nil, false, err
+		}
+		cur := inv.String("currency")
+		open := minorOf(inv, "gross") - minorOf(inv, "credited") - paid
+		if amt.Minor > open {
+			what := amt.String()
+			if part, err := moneyOf(sh.Part); err == nil && part.Currency != amt.Currency {
+				what = partString(part, amt, decimalString(pm["rate"]))
+			}
+			msg := fmt.Sprintf("the payment of %s is more than the balance of invoice %s, %s; nothing was recorded", what, inv.String("number"), Money{open, cur})
+			if field != "amount" {
+				msg = fmt.Sprintf("%s: %s is more than the balance of invoice %s, %s; nothing was recorded", field, what, inv.String("number"), Money{open, cur})
+			}
+			return nil, false, sdk.RefuseField(field, CodeOverpayment, msg)
+		}
+		updated, err := host.Update(ctx, InvoiceEntity, inv.ID(), paidValues(inv, append(ids, pm.ID()), paid+amt.Minor),
+			sdk.IfVersion(inv.Version()), sdk.IdempotencyKey("settle:"+pm.ID()+":"+inv.ID()))
+		if errors.Is(err, sdk.ErrConflict) && attempt < maxAttempts {
+			series.Backoff(ctx, attempt)
+			continue
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("invoice %s: settle payment %s: %w", inv.String("number"), pm.ID(), err)
+		}
+		return updated, true, nil
+	}
+}
+
+// paidValues are an invoice's payments, paid, balance and status once the
+// payments ids, of paid in all, are applied to it.
+func paidValues(inv sdk.Record, ids []string, paid int64) map[string]any {
+	cur := inv.String("currency")
+	left := minorOf(inv, "gross") - minorOf(inv, "credited") - paid
+	status := StatusIssued
+	switch {
+	case left == 0 && paid > 0:
+		status = StatusPaid
+	case left == 0:
+		status = StatusCredited
+	case inv.String("status") == StatusOverdue:
+		status = StatusOverdue
+	case paid > 0:
+		status = StatusPartlyPaid
+	}
+	return map[string]any{"payments": orNil(strings.Join(ids, ",")), "paid": Money{paid, cur}.JSON(),
+		"balance": Money{left, cur}.JSON(), "status": status}
+}
+
+// appliedPayments are the ids of the payments an invoice reflects and the
+// sum of their allocations to it (minor units of its currency), read from
+// the payments themselves. An invoice paid before invoices listed their
+// payments reflects those its allocation records name.
+func appliedPayments(ctx context.Context, inv sdk.Record) ([]string, int64, error) {
+	host := sdk.HostFrom(ctx)
+	if list := inv.String("payments"); list != "" {
+		ids := strings.Split(list, ",")
+		var sum int64
+		for _, id := range ids {
+			pm, err := host.Get(ctx, PaymentEntity, id)
+			if err != nil {
+				return nil, 0, fmt.Errorf("invoice %s: payment %s: %w", inv.String("number"), id, err)
+			}
+			n, err := shareOf(ctx, pm, inv)
+			if err != nil {
+				return nil, 0, err
+			}
+			sum += n
+		}
+		return ids, sum, nil
+	}
+	var ids []string
+	var sum int64
+	err := each(ctx, AllocationEntity, sdk.Eq("invoice", inv.ID()), "created_at", func(al sdk.Record) error {
+		m, err := moneyOf(al["amount"])
+		if err != nil {
+			return fmt.Errorf("invoice %s: allocation %s: %w", inv.String("number"), al.ID(), err)
+		}
+		ids, sum = append(ids, al.String("payment")), sum+m.Minor
+		return nil
+	})
+	return ids, sum, err
+}
+
+// shareOf is the part of a payment that pays an invoice, in minor units
+// of the invoice's currency: from the payment's allocations, or from its
+// allocation record for a payment written before payments kept them.
+func shareOf(ctx context.Context, pm, inv sdk.Record) (int64, error) {
+	shares, err := sharesOf(pm)
+	if err != nil {
+		return 0, err
+	}
+	if shares == nil {
+		al, err := firstWhere(ctx, AllocationEntity, sdk.And(sdk.Eq("payment", pm.ID()), sdk.Eq("invoice", inv.ID())))
+		if err != nil || al == nil {
+			return 0, err
+		}
+		m, err := moneyOf(al["amount"])
+		return m.Minor, err
+	}
+	var sum int64
+	for _, sh := range shares {
+		if sh.Invoice == inv.ID() {
+			m, err := moneyOf(sh.Amount)
+			if err != nil {
+				return 0, fmt.Errorf("payment %s: allocation to %s: %w", pm.ID(), sh.Number, err)
+			}
+			sum += m.Minor
+		}
+	}
+	return sum, nil
+}
+
+// refusePayment undoes a payment that did not fit one of its invoices:
+// the invoices it was settled on are recomputed without it, and its
+// status becomes refused.
+func refusePayment(ctx context.Context, pm sdk.Record, settled []share) error {
+	host := sdk.HostFrom(ctx)
+	var errs []error
+	for _, sh := range settled {
+		for attempt := 0; ; attempt++ {
+			inv, err := host.Get(ctx, InvoiceEntity, sh.Invoice)
+			if err != nil {
+				errs = append(errs, err)
+				break
+			}
+			ids, _, err := appliedPayments(ctx, inv)
+			if err != nil {
+				errs = append(errs, err)
+				break
+			}
+			if !slices.Contains(ids, pm.ID()) {
+				break
+			}
+			rest := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == pm.ID() })
+			var paid int64
+			for _, id := range rest {
+				q, err := host.Get(ctx, PaymentEntity, id)
+				if err == nil {
+					var n int64
+					n, err = shareOf(ctx, q, inv)
+					paid += n
+				}
+				if err != nil {
+					errs = append(errs, err)
+					break
+				}
+			}
+			_, err = host.Update(ctx, InvoiceEntity, inv.ID(), paidValues(inv, rest, paid),
+				sdk.IfVersion(inv.Version()), sdk.IdempotencyKey("unsettle:"+pm.ID()+":"+inv.ID()))
+			if errors.Is(err, sdk.ErrConflict) && attempt < maxAttempts {
+				series.Backoff(ctx, attempt)
+				continue
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+			break
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("payment %s: take it back from its invoices: %w", pm.ID(), err)
+	}
+	if _, err := host.Update(ctx, PaymentEntity, pm.ID(), map[string]any{"status": PaymentRefused},
+		sdk.IdempotencyKey("refused:"+pm.ID())); err != nil {
+		return fmt.Errorf("payment %s: mark it refused: %w", pm.ID(), err)
+	}
+	return nil
+}
+
+// reconcile settles the payments left pending for more than grace (the
+// process died between their writes): at the plugin's start with grace 0,
+// from the overdue ticker with a grace longer than a call lasts, so that
+// a payment a call is settling is left to it. It answers how many it
+// settled or refused.
+func reconcile(ctx context.Context, grace time.Duration) (int, error) {
+	host := sdk.HostFrom(ctx)
+	var pending []sdk.Record
+	filter := sdk.Eq("status", PaymentPending)
+	if grace > 0 {
+		filter = sdk.And(filter, sdk.Lt("created_at", time.Now().Add(-grace)))
+	}
+	// Collected first: settling takes a payment off the pending index the
+	// walk reads.
+	if err := sdk.Each(ctx, sdk.Query{Entity: PaymentEntity, Filter: filter, Sort: "created_at", Limit: 100}, func(pm sdk.Record) error {
+		pending = append(pending, pm)
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("reconcile payments: %w", err)
+	}
+	var errs []error
+	n := 0
+	for _, pm := range pending {
+		_, _, _, err := settle(ctx, pm, nil)
+		var r *sdk.Refusal
+		switch {
+		case errors.As(err, &r):
+			host.Log(ctx, slog.LevelWarn, "a payment left pending was refused: it no longer fits its invoices",
+				slog.String("payment", pm.ID()), slog.String("reason", r.Message))
+		case err != nil:
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+// CrashEnv names the environment variable of the plugin's crash test
+// hook: "payment:REF" kills the process (as kill -9 does) right after the
+// payment with reference REF is written, "invoice:REF" right after the
+// first of its invoices is settled. crm passes a plugin process only the
+// variables it names, and not this one: the hook is for tests that start
+// the plugin with it (sdktest.Options.Env).
+const CrashEnv = "CRM_ACCOUNTING_CRASH"
+
+// crashPoint kills the process at the point CrashEnv names, for pm.
+func crashPoint(point string, pm sdk.Record) {
+	want := os.Getenv(CrashEnv)
+	if want == "" || want != point+":"+pm.String("reference") {
+		return
+	}
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		_ = p.Kill()
+		select {}
+	}
+}
