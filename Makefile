@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/crmkit/crm/core/app.Version=$(VERSION)
 # `./...` covers only the module at the root.
 PKGS    := github.com/crmkit/crm/...
 
-.PHONY: build run test fuzz bench bench-compare lint clean proto proto-tools proto-check vendor
+.PHONY: build run test fuzz bench bench-compare bench-scaleout lint clean proto proto-tools proto-check vendor
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/crm
@@ -59,7 +59,7 @@ fuzz:
 # BenchmarkDocuments runs 5 documents of each kind: a PDF takes a converter
 # seconds, so a time-based run would make one or two.
 PB_BIN := $(CURDIR)/bin/pocketbase-v0.36.0/base
-bench: bench-compare
+bench: bench-compare bench-scaleout
 	$(GO) test -run='^$$' -bench=. -benchtime=2s -timeout 30m ./core/store/ ./core/records/ ./core/api/ ./core/rules/ ./core/plugins/ ./core/hub/
 	$(GO) test -run='^$$' -bench='^BenchmarkCallEvents$$' -benchtime=2s -timeout 10m ./plugins/calltracking/
 	$(GO) test -run='^$$' -bench='^BenchmarkDocuments$$' -benchtime=5x -timeout 10m ./plugins/doctemplates/
@@ -69,6 +69,13 @@ bench-compare:
 	@[ -x $(PB_BIN) ] || GOBIN=$(dir $(PB_BIN)) $(GO) install github.com/pocketbase/pocketbase/examples/base@v0.36.0 || \
 	  echo "could not install PocketBase v0.36.0; the table will have no PocketBase column"
 	CRM_BENCH_POCKETBASE=$(PB_BIN) $(GO) test -run='^$$' -bench='^BenchmarkCompare$$' -benchtime=1x -timeout 90m ./core/benchmarks/
+
+# bench-scaleout is issue 20's figures: creates/s and list p50/p99 on
+# Badger, on PostgreSQL with one node and with two nodes on one database,
+# as ratios measured in the same run (CRM_BENCH_SCALE_N contacts, 5000).
+# Without PostgreSQL installed it prints why and skips.
+bench-scaleout:
+	$(GO) test -run='^$$' -bench='^BenchmarkScaleOut$$' -benchtime=1x -timeout 30m ./core/benchmarks/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -113,6 +113,15 @@ func verifyOneTaskPerLead(t *testing.T, cfgPath, data string) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	if leads := checkOneTaskPerLead(t, st); leads < 12 {
+		t.Fatalf("only %d leads", leads)
+	}
+}
+
+// checkOneTaskPerLead checks that every contact in st has exactly one
+// follow-up task and the rule's note, and returns how many contacts there are.
+func checkOneTaskPerLead(t *testing.T, st store.Store) int {
+	t.Helper()
 	ctx := context.Background()
 	tasksPerContact := map[string]int{}
 	all := func(entity string, fn func(*store.Record)) {
@@ -142,8 +151,9 @@ func verifyOneTaskPerLead(t *testing.T, cfgPath, data string) {
 			t.Errorf("contact %s: notes %v, version %d", r.ID, r.Values["notes"], r.Version)
 		}
 	})
-	if leads < 12 || len(tasksPerContact) != leads {
+	if len(tasksPerContact) != leads {
 		t.Fatalf("%d leads, tasks for %d", leads, len(tasksPerContact))
 	}
 	t.Logf("%d leads, each with one task", leads)
+	return leads
 }

@@ -430,10 +430,11 @@ func writeCRMConfig(b *testing.B, dir, addr string) {
 }
 
 // startCRMIn starts `crm serve` with the dir/crm.hcl that writeCRMConfig
-// wrote for addr and logs in as its first admin.
-func startCRMIn(b *testing.B, dir, addr string) *service {
+// wrote for addr, and env (NAME=value) added, and logs in as its first
+// admin.
+func startCRMIn(b *testing.B, dir, addr string, env ...string) *service {
 	bin := testkit.Binary(b)
-	cmd := startProcess(b, dir, "crm", []string{"CRM_ADMIN_EMAIL=" + testkit.AdminEmail, "CRM_ADMIN_PASSWORD=" + testkit.AdminPassword},
+	cmd := startProcess(b, dir, "crm", append([]string{"CRM_ADMIN_EMAIL=" + testkit.AdminEmail, "CRM_ADMIN_PASSWORD=" + testkit.AdminPassword}, env...),
 		bin, "serve", "--config", "crm.hcl")
 	s := &service{name: "crm", base: "http://" + addr, client: newClient(), pid: cmd.Process.Pid}
 	waitHealthy(b, s, "/healthz", dir, "crm")
