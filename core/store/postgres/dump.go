@@ -27,6 +27,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/crmkit/crm/core/schema"
 	"github.com/crmkit/crm/core/store"
 )
 
@@ -369,8 +370,10 @@ func (s *Store) Load(ctx context.Context, items []store.DumpItem, st store.LoadS
 	return nil
 }
 
-// loadBatch queues a batch's statements and sends them in one round trip;
-// it returns the highest event position.
+// loadBatch writes a batch in a few set-based statements (unnest of
+// arrays), sent in one round trip; it returns the highest event position.
+// An item loaded twice in one batch is written once, as its last copy:
+// one INSERT ... ON CONFLICT DO UPDATE may not touch a row twice.
 func (s *Store) loadBatch(ctx context.Context, tx pgx.Tx, items []store.DumpItem, stJSON []byte) (uint64, error) {
 	// The batch's records as stored before it, read at once.
 	ids := map[string][]string{}
@@ -379,7 +382,7 @@ func (s *Store) loadBatch(ctx context.Context, tx pgx.Tx, items []store.DumpItem
 			ids[it.Entity] = append(ids[it.Entity], it.ID)
 		}
 	}
-	seen := map[string]*store.Record{} // entity/id -> the record as stored (nil: none)
+	stored := map[string]*store.Record{} // entity/id -> the record as stored before the batch
 	for entity, list := range ids {
 		ent := s.schema.Entity(entity)
 		if ent == nil {
@@ -401,16 +404,31 @@ func (s *Store) loadBatch(ctx context.Context, tx pgx.Tx, items []store.DumpItem
 				rows.Close()
 				return 0, err
 			}
-			seen[entity+"/"+id] = rec
+			stored[entity+"/"+id] = rec
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return 0, fmt.Errorf("load: read %s: %w", entity, err)
 		}
 	}
-	b := &pgx.Batch{}
-	counts := map[string]int64{}
-	var maxSeq uint64
+	var (
+		recs                         recordColumns
+		recAt                        = map[string]int{}
+		hEnt, hID                    []string
+		hSeq                         []int64
+		hData                        [][]byte
+		hAt                          = map[string]int{}
+		eSeq                         []int64
+		eData                        [][]byte
+		eAt                          = map[uint64]int{}
+		sKind, sKey, sData           []string
+		sAt                          = map[string]int{}
+		counts                       = map[string]int64{}
+		maxSeq                       uint64
+		b                            = &pgx.Batch{}
+		uEnt, uField, uValue, uOwner []string
+		oldEnt, oldID                []string
+	)
 	for _, it := range items {
 		switch it.Type {
 		case store.DumpRecord:
@@ -421,47 +439,48 @@ func (s *Store) loadBatch(ctx context.Context, tx pgx.Tx, items []store.DumpItem
 			}
 			rec.Entity = ent.Name
 			k := it.Entity + "/" + it.ID
-			old := seen[k]
-			if old == nil {
-				counts[ent.Name]++
-			}
-			seen[k] = rec
 			data, err := json.Marshal(ent.EncodeValues(rec.Values))
 			if err != nil {
 				return 0, fmt.Errorf("record %s %s: %w", it.Entity, it.ID, err)
 			}
-			b.Queue(`INSERT INTO crm_records (entity, id, version, created_at, updated_at, created_by, owner, data, enc, search)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10)
-				ON CONFLICT (entity, id) DO UPDATE SET version = EXCLUDED.version, created_at = EXCLUDED.created_at,
-					updated_at = EXCLUDED.updated_at, created_by = EXCLUDED.created_by, owner = EXCLUDED.owner,
-					data = EXCLUDED.data, enc = EXCLUDED.enc, search = EXCLUDED.search`,
-				ent.Name, rec.ID, rec.Version, rec.CreatedAt, rec.UpdatedAt, rec.CreatedBy, rec.Owner, string(data), []byte(it.Data), searchText(ent, rec))
-			if old != nil {
-				b.Queue(`DELETE FROM crm_unique WHERE entity = $1 AND id = $2`, ent.Name, rec.ID)
+			var search *string
+			if v, ok := searchText(ent, rec).(string); ok {
+				search = &v
 			}
-			// A value two source records share (a field made unique after
-			// they were written) stays with the first, as in the source.
-			for _, f := range ent.Fields {
-				if v := rec.Values[f.Name]; f.Unique && !isZero(v) {
-					b.Queue(`INSERT INTO crm_unique (entity, field, value, id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-						ent.Name, f.Name, uniqueValue(v), rec.ID)
-				}
+			if i, ok := recAt[k]; ok {
+				recs.set(i, ent, rec, string(data), it.Data, search)
+				continue
+			}
+			recAt[k] = recs.add(ent, rec, string(data), it.Data, search)
+			if stored[k] == nil {
+				counts[ent.Name]++
+			} else {
+				oldEnt, oldID = append(oldEnt, ent.Name), append(oldID, rec.ID)
 			}
 		case store.DumpHistory:
 			var h store.HistoryEntry
 			if err := json.Unmarshal(it.Data, &h); err != nil {
 				return 0, fmt.Errorf("history of %s %s: %w", it.Entity, it.ID, err)
 			}
-			b.Queue(`INSERT INTO crm_history (entity, id, seq, data) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (entity, id, seq) DO UPDATE SET data = EXCLUDED.data`, it.Entity, it.ID, int64(h.Seq), []byte(it.Data))
+			k := it.Entity + "/" + it.ID + "/" + strconv.FormatUint(h.Seq, 10)
+			if i, ok := hAt[k]; ok {
+				hData[i] = it.Data
+				continue
+			}
+			hAt[k] = len(hEnt)
+			hEnt, hID, hSeq, hData = append(hEnt, it.Entity), append(hID, it.ID), append(hSeq, int64(h.Seq)), append(hData, it.Data)
 		case store.DumpEvent:
 			var e store.Event
 			if err := json.Unmarshal(it.Data, &e); err != nil {
 				return 0, fmt.Errorf("event: %w", err)
 			}
 			maxSeq = max(maxSeq, e.Seq)
-			b.Queue(`INSERT INTO crm_outbox (seq, data) VALUES ($1, $2) ON CONFLICT (seq) DO UPDATE SET data = EXCLUDED.data`,
-				int64(e.Seq), []byte(it.Data))
+			if i, ok := eAt[e.Seq]; ok {
+				eData[i] = it.Data
+				continue
+			}
+			eAt[e.Seq] = len(eSeq)
+			eSeq, eData = append(eSeq, int64(e.Seq)), append(eData, it.Data)
 		case store.DumpChunk:
 			b.Queue(`INSERT INTO crm_files (id, n, data) VALUES ($1, $2, $3) ON CONFLICT (id, n) DO UPDATE SET data = EXCLUDED.data`,
 				it.ID, int32(it.N), it.Bytes)
@@ -469,9 +488,52 @@ func (s *Store) loadBatch(ctx context.Context, tx pgx.Tx, items []store.DumpItem
 			if store.DumpSkipsKind(it.Kind) {
 				continue
 			}
-			b.Queue(`INSERT INTO crm_sys (kind, key, data) VALUES ($1, $2, $3::text::jsonb)
-				ON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data`, it.Kind, it.Key, string(it.Data))
+			k := it.Kind + "/" + it.Key
+			if i, ok := sAt[k]; ok {
+				sData[i] = string(it.Data)
+				continue
+			}
+			sAt[k] = len(sKind)
+			sKind, sKey, sData = append(sKind, it.Kind), append(sKey, it.Key), append(sData, string(it.Data))
 		}
+	}
+	if len(recs.id) > 0 {
+		b.Queue(`INSERT INTO crm_records (entity, id, version, created_at, updated_at, created_by, owner, data, enc, search)
+			SELECT e, i, v, c, u, cb, o, d::jsonb, enc, s
+			FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::text[])
+				AS t(e, i, v, c, u, cb, o, d, enc, s)
+			ON CONFLICT (entity, id) DO UPDATE SET version = EXCLUDED.version, created_at = EXCLUDED.created_at,
+				updated_at = EXCLUDED.updated_at, created_by = EXCLUDED.created_by, owner = EXCLUDED.owner,
+				data = EXCLUDED.data, enc = EXCLUDED.enc, search = EXCLUDED.search`,
+			recs.entity, recs.id, recs.version, recs.created, recs.updated, recs.createdBy, recs.owner, recs.data, recs.enc, recs.search)
+		if len(oldEnt) > 0 {
+			b.Queue(`DELETE FROM crm_unique u USING unnest($1::text[], $2::text[]) AS t(e, i) WHERE u.entity = t.e AND u.id = t.i`, oldEnt, oldID)
+		}
+		// A value two source records share (a field made unique after
+		// they were written) stays with the first, as in the source.
+		for i, ent := range recs.ents {
+			for _, f := range ent.Fields {
+				if v := recs.values[i][f.Name]; f.Unique && !isZero(v) {
+					uEnt, uField, uValue, uOwner = append(uEnt, ent.Name), append(uField, f.Name), append(uValue, uniqueValue(v)), append(uOwner, recs.id[i])
+				}
+			}
+		}
+		if len(uEnt) > 0 {
+			b.Queue(`INSERT INTO crm_unique (entity, field, value, id) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+				ON CONFLICT DO NOTHING`, uEnt, uField, uValue, uOwner)
+		}
+	}
+	if len(hEnt) > 0 {
+		b.Queue(`INSERT INTO crm_history (entity, id, seq, data) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[])
+			ON CONFLICT (entity, id, seq) DO UPDATE SET data = EXCLUDED.data`, hEnt, hID, hSeq, hData)
+	}
+	if len(eSeq) > 0 {
+		b.Queue(`INSERT INTO crm_outbox (seq, data) SELECT * FROM unnest($1::bigint[], $2::bytea[])
+			ON CONFLICT (seq) DO UPDATE SET data = EXCLUDED.data`, eSeq, eData)
+	}
+	if len(sKind) > 0 {
+		b.Queue(`INSERT INTO crm_sys (kind, key, data) SELECT k, y, d::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS t(k, y, d)
+			ON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data`, sKind, sKey, sData)
 	}
 	for _, e := range slices.Sorted(maps.Keys(counts)) {
 		b.Queue(`INSERT INTO crm_counts (entity, n) VALUES ($1, $2)
@@ -483,6 +545,10 @@ func (s *Store) loadBatch(ctx context.Context, tx pgx.Tx, items []store.DumpItem
 	}
 	b.Queue(`INSERT INTO crm_sys (kind, key, data) VALUES ($1, $2, $3::text::jsonb)
 		ON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data`, store.KindCopy, copyKey, string(stJSON))
+	// A batch's commit need not wait for the WAL flush: a crash loses at
+	// most the last batches, together with the cursor that names them, and
+	// the resumed copy loads them again. FinishLoad's commit waits.
+	b.Queue(`SET LOCAL synchronous_commit = off`)
 	br := tx.SendBatch(ctx, b)
 	for i := range b.Len() {
 		if _, err := br.Exec(); err != nil {
@@ -494,6 +560,38 @@ func (s *Store) loadBatch(ctx context.Context, tx pgx.Tx, items []store.DumpItem
 		return 0, fmt.Errorf("load: %w", err)
 	}
 	return maxSeq, nil
+}
+
+// recordColumns are the crm_records columns of a batch's records, one
+// array per column, with each record's entity and values for its unique
+// values.
+type recordColumns struct {
+	ents                               []*schema.Entity
+	values                             []map[string]any
+	entity, id, createdBy, owner, data []string
+	version                            []int64
+	created, updated                   []time.Time
+	enc                                [][]byte
+	search                             []*string
+}
+
+// add appends a record's row and returns its index.
+func (c *recordColumns) add(ent *schema.Entity, rec *store.Record, data string, enc []byte, search *string) int {
+	c.ents, c.values = append(c.ents, nil), append(c.values, nil)
+	c.entity, c.id, c.createdBy, c.owner, c.data = append(c.entity, ""), append(c.id, ""), append(c.createdBy, ""), append(c.owner, ""), append(c.data, "")
+	c.version, c.created, c.updated = append(c.version, 0), append(c.created, time.Time{}), append(c.updated, time.Time{})
+	c.enc, c.search = append(c.enc, nil), append(c.search, nil)
+	i := len(c.id) - 1
+	c.set(i, ent, rec, data, enc, search)
+	return i
+}
+
+// set fills row i with a record.
+func (c *recordColumns) set(i int, ent *schema.Entity, rec *store.Record, data string, enc []byte, search *string) {
+	c.ents[i], c.values[i] = ent, rec.Values
+	c.entity[i], c.id[i], c.createdBy[i], c.owner[i], c.data[i] = ent.Name, rec.ID, rec.CreatedBy, rec.Owner, data
+	c.version[i], c.created[i], c.updated[i] = rec.Version, rec.CreatedAt, rec.UpdatedAt
+	c.enc[i], c.search[i] = enc, search
 }
 
 // FinishLoad raises the feed position to the source's and marks the copy
