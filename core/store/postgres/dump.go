@@ -590,7 +590,9 @@ func (c *recordColumns) add(ent *schema.Entity, rec *store.Record, data string, 
 func (c *recordColumns) set(i int, ent *schema.Entity, rec *store.Record, data string, enc []byte, search *string) {
 	c.ents[i], c.values[i] = ent, rec.Values
 	c.entity[i], c.id[i], c.createdBy[i], c.owner[i], c.data[i] = ent.Name, rec.ID, rec.CreatedBy, rec.Owner, data
-	c.version[i], c.created[i], c.updated[i] = rec.Version, rec.CreatedAt, rec.UpdatedAt
+	// The columns hold microseconds, as a write here truncates them; enc
+	// keeps a Badger record's nanoseconds.
+	c.version[i], c.created[i], c.updated[i] = rec.Version, rec.CreatedAt.Truncate(time.Microsecond), rec.UpdatedAt.Truncate(time.Microsecond)
 	c.enc[i], c.search[i] = enc, search
 }
 

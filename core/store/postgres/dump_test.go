@@ -252,7 +252,7 @@ func sameAnswers(t *testing.T, a, b store.Store, sch *schema.Schema) {
 	list := func(st store.Store, entity string, f *store.Filter, sort string) []string {
 		t.Helper()
 		var out []string
-		q := store.Query{Entity: entity, Filter: f, Sort: store.ParseSort(sort), Limit: 1000}
+		q := store.Query{Entity: entity, Filter: f, Sort: store.ParseSort(sort), Limit: 37} // pages through cursors
 		for {
 			page, err := st.List(ctx, q)
 			if err != nil {
