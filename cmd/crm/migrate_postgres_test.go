@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -101,7 +102,8 @@ func postgresFacts(t *testing.T, cfg, url string) string {
 
 // TestMigrateToPostgresAndBack runs the real binary: a Badger store
 // written by crm serve is copied with crm migrate --to postgres, answers
-// the same there, is copied back with crm migrate --from postgres, backed
+// the same there (also when a first migrate was cut short and the same
+// command resumed it), is copied back with crm migrate --from postgres, backed
 // up with crm backup on a postgres configuration and restored, and crm
 // serve on PostgreSQL then serves the migrated records to the old login.
 func TestMigrateToPostgresAndBack(t *testing.T) {
@@ -161,6 +163,22 @@ func TestMigrateToPostgresAndBack(t *testing.T) {
 		t.Errorf("migrate without a URL: %d %s", code, errOut)
 	}
 
+	// A migrate cut short (its first 40 items loaded, as a kill would leave
+	// it): the database is refused until the same migrate finishes it.
+	url2 := pgtest.DB(t)
+	env2 := []string{"CRM_POSTGRES_URL=" + url2}
+	cutMigrate(t, cfg, data, url2, 40)
+	if _, errOut, code := crmEnv(t, env2, "backup", "--config", pgCfg, "--out", filepath.Join(dir, "cut.gz")); code != 1 || !strings.Contains(errOut, "unfinished copy") {
+		t.Errorf("backup of a database with an unfinished copy: %d %s", code, errOut)
+	}
+	out, errOut, code = crmEnv(t, env2, "migrate", "--config", cfg, "--from", "badger", "--from-data", data, "--to", "postgres")
+	if code != 0 || !strings.Contains(errOut, "crm migrate: resuming: ") || !strings.Contains(errOut, "done: 29/29 records") {
+		t.Fatalf("resumed migrate: %d %s %s", code, out, errOut)
+	}
+	if got := postgresFacts(t, cfg, url2); got != want {
+		t.Errorf("the PostgreSQL store migrated in two runs differs:\n%s\nwant:\n%s", got, want)
+	}
+
 	back := filepath.Join(dir, "back")
 	out, errOut, code = crmEnv(t, env, "migrate", "--config", cfg, "--from", "postgres", "--to", "badger", "--to-data", back)
 	if code != 0 || !strings.Contains(out, "copied postgres to badger "+back) {
@@ -207,4 +225,48 @@ func TestMigrateToPostgresAndBack(t *testing.T) {
 		t.Fatalf("create on the migrated store: %d %v\n%s", code, err, c2.logs)
 	}
 	_ = rec
+}
+
+// cutMigrate loads the first n items of the Badger store in data into the
+// database at url and stops there, as a crm migrate killed after its
+// first batch would.
+func cutMigrate(t *testing.T, cfg, data, url string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	sch := loadSchema(t, cfg)
+	src, err := store.OpenBadger(data, sch, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := postgres.Open(ctx, url, sch, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	var items []store.DumpItem
+	stop := errors.New("stop")
+	err = src.Dump(ctx, store.DumpCursor{},
+		func(h store.DumpHeader) error { return dst.StartLoad(ctx, h) },
+		func(it store.DumpItem) error {
+			items = append(items, it)
+			if len(items) == n {
+				return stop
+			}
+			return nil
+		})
+	if !errors.Is(err, stop) {
+		t.Fatalf("dump %s: %v", data, err)
+	}
+	st, err := dst.LoadState(ctx)
+	if err != nil || st == nil {
+		t.Fatalf("state: %v %v", st, err)
+	}
+	st.Cursor = items[n-1].Cursor
+	for _, it := range items {
+		st.Counts[it.Type]++
+	}
+	if err := dst.Load(ctx, items, *st); err != nil {
+		t.Fatal(err)
+	}
 }
