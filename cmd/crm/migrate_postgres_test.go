@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -225,6 +226,27 @@ func TestMigrateToPostgresAndBack(t *testing.T) {
 		t.Fatalf("create on the migrated store: %d %v\n%s", code, err, c2.logs)
 	}
 	_ = rec
+	// The running PostgreSQL server's backup through the API: a whole dump
+	// file, with the migrated records and the one written since.
+	req, _ := http.NewRequest("GET", c2.url+"/api/v1/admin/backup", nil)
+	req.Header.Set("Authorization", "Bearer "+token2)
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	online, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("GET /api/v1/admin/backup on postgres: %d %s", res.StatusCode, online)
+	}
+	onlineFile := filepath.Join(dir, "pg-online.gz")
+	if err := os.WriteFile(onlineFile, online, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, counts, err := store.VerifyDump(context.Background(), store.OpenDumpFile(onlineFile))
+	if err != nil || counts[store.DumpRecord] != 30 || !strings.Contains(h.Source, "(postgres database ") {
+		t.Errorf("the API's backup of postgres: %+v %v %v", h, counts, err)
+	}
 }
 
 // cutMigrate loads the first n items of the Badger store in data into the
