@@ -52,6 +52,8 @@ type dumpSection struct {
 	after string
 }
 
+// fileHeld is the condition that a chunk's file has its metadata (the
+// system document file/{id}) under alias f.
 const fileHeld = `EXISTS (SELECT 1 FROM crm_sys s WHERE s.kind = 'file' AND s.key = f.id)`
 
 var dumpSections = []dumpSection{
