@@ -177,7 +177,7 @@ func TestBackupRestoreMigrate(t *testing.T) {
 	if got := storeFacts(t, cfg, migrated); got != want {
 		t.Errorf("migrated store differs:\n%s\nwant:\n%s", got, want)
 	}
-	if _, errOut, code := crm(t, "", "migrate", "--config", cfg, "--from-data", data, "--to", "postgres"); code != 1 || !strings.Contains(errOut, "postgres store not built into this branch") {
+	if _, errOut, code := crmEnv(t, []string{"CRM_POSTGRES_URL="}, "migrate", "--config", cfg, "--from-data", data, "--to", "postgres"); code != 1 || !strings.Contains(errOut, "CRM_POSTGRES_URL is not set") {
 		t.Errorf("migrate to postgres: %d %s", code, errOut)
 	}
 

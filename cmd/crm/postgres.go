@@ -2,21 +2,23 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 
+	"github.com/crmkit/crm/config"
+	"github.com/crmkit/crm/core/app"
 	"github.com/crmkit/crm/core/store"
 )
 
-// errNoPostgres is openPostgres's answer while the PostgreSQL store is not
-// part of this build.
-var errNoPostgres = errors.New("postgres store not built into this branch")
-
-// openPostgres opens the PostgreSQL store of the configuration (server.store
-// = "postgres", its URL in the environment variable server.postgres_url_env
-// names). crm backup, crm restore and crm migrate open it through here; it
-// is the one place to wire core/store/postgres in.
+// openPostgres opens the PostgreSQL store at the URL in the environment
+// variable server.postgres_url_env names (default CRM_POSTGRES_URL),
+// whatever server.store says: crm migrate opens it as a source or a
+// destination of a Badger store's configuration. crm backup, crm restore
+// and crm migrate open it through here, as crm serve does (app.OpenStore).
 func openPostgres(ctx context.Context, ck *checked, log *slog.Logger) (store.Store, error) {
-	_, _, _ = ctx, ck, log
-	return nil, errNoPostgres
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cfg := *ck.cfg
+	cfg.Server.Store = config.StorePostgres
+	return app.OpenStore(&cfg, ck.sch, "", log)
 }
