@@ -57,7 +57,7 @@ func sortKeyOf(ent *schema.Entity, k store.SortKey) (sortKey, error) {
 		sk.expr, sk.typ, sk.notNull = "r."+k.Field, "timestamptz", true
 		return sk, nil
 	}
-	expr, err := fieldExpr(ent, k.Field)
+	expr, err := sortExpr(ent, k.Field, "r")
 	if err != nil {
 		return sk, err
 	}
@@ -65,13 +65,47 @@ func sortKeyOf(ent *schema.Entity, k store.SortKey) (sortKey, error) {
 	return sk, nil
 }
 
+// sortExpr is the SQL expression a list sorts a field by, for the records
+// table under alias, as the Badger store orders it: sqlfilter.FieldExpr,
+// except that
+//
+//   - a money field sorts by its minor units (bigint), not by its amount:
+//     the stored form's amount has exactly the currency's minor digits
+//     (schema.FormatMoney), so its digits without the point are the minor
+//     units, exactly (an int64 by construction);
+//   - a string kind sorts an empty string as missing (NULL: last in either
+//     direction), NULLIF(FieldExpr, ''), as the Badger store keys it.
+//
+// Filters compare FieldExpr; sortIndexed fields also get an index over
+// this expression, so that their sorts can walk it.
+func sortExpr(ent *schema.Entity, name, alias string) (string, error) {
+	f := ent.Field(name)
+	if f != nil && f.Type == config.TypeMoney {
+		p := ""
+		if alias != "" {
+			p = alias + "."
+		}
+		return fmt.Sprintf("(replace(%sdata->%s->>'amount', '.', '')::bigint)", p, literal(name)), nil
+	}
+	expr, err := sqlfilter.FieldExpr(ent, name, alias)
+	if err != nil {
+		return "", err
+	}
+	if f != nil && sqlType(f.Type) == "text" {
+		return "NULLIF(" + expr + ", '')", nil
+	}
+	return expr, nil
+}
+
 // sqlType is the SQL type of sqlfilter.FieldExpr of a field of a type.
 func sqlType(t string) string {
 	switch t {
 	case config.TypeInt:
 		return "bigint"
-	case config.TypeDecimal, config.TypeMoney:
+	case config.TypeDecimal:
 		return "float8"
+	case config.TypeMoney:
+		return "bigint" // minor units (sortExpr)
 	case config.TypeBool:
 		return "boolean"
 	case config.TypeDate:
@@ -145,9 +179,6 @@ func decodeBadgerKey(ent *schema.Entity, field, typ string, k []byte) (*string, 
 	}
 	b := k[1:]
 	str := func(s string) (*string, bool) { return &s, true }
-	if f := ent.Field(field); f != nil && f.Type == config.TypeMoney {
-		return nil, false // Badger sorts money by minor units, this store by amount
-	}
 	switch typ {
 	case "text":
 		var out []byte
