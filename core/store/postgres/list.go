@@ -74,10 +74,12 @@ func sortKeyOf(ent *schema.Entity, k store.SortKey) (sortKey, error) {
 //     (schema.FormatMoney), so its digits without the point are the minor
 //     units, exactly (an int64 by construction);
 //   - a string kind sorts an empty string as missing (NULL: last in either
-//     direction), NULLIF(FieldExpr, ''), as the Badger store keys it.
+//     direction), as the Badger store keys it: NULLIF of FieldExpr and
+//     the empty string.
 //
-// Filters compare FieldExpr; sortIndexed fields also get an index over
-// this expression, so that their sorts can walk it.
+// Filters compare FieldExpr; a field the schema indexes (index, unique)
+// also gets an index over this expression, so that its sorts can walk it
+// (fieldIndexes).
 func sortExpr(ent *schema.Entity, name, alias string) (string, error) {
 	f := ent.Field(name)
 	if f != nil && f.Type == config.TypeMoney {
