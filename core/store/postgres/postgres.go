@@ -72,7 +72,14 @@
 //     database, the rest is read and evaluated in Go; there is no scan limit.
 //   - Page.Plan is "sql" (the database found the page) or "sql+go filter"
 //     (the filter was evaluated in Go on the rows the database narrowed).
-//   - Record times are kept to the microsecond, PostgreSQL's precision.
+//   - A record's created_at and updated_at are kept to the microsecond,
+//     PostgreSQL's precision (the store truncates them when it writes, so
+//     Get, List and the feed agree). Datetime fields are kept exactly in
+//     the stored form (enc) and data's text; their SQL timestamptz,
+//     which filters and the index use, is rounded to the microsecond, so
+//     filters narrow by it and decide the edge in Go (sqlfilter), and a
+//     sort breaks its ties by the exact text (nanoText): lists order
+//     datetimes by their nanoseconds, as the Badger store does.
 package postgres
 
 import (
