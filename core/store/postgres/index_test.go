@@ -124,3 +124,51 @@ locale { currency = "AMD" }
 		t.Fatalf("mileage indexes %v, want %v (two)", have, want)
 	}
 }
+
+// TestSortsCanUseTheirIndex: a list sorted by an indexed string field
+// (sorted by sortExpr, empty strings as missing) can walk the field's
+// sort index rather than sort the entity's rows.
+func TestSortsCanUseTheirIndex(t *testing.T) {
+	sch := mustSchema(t, `
+entity "item" {
+  field "name" {
+    type  = "string"
+    index = true
+  }
+}
+locale { currency = "AMD" }
+`)
+	ctx := context.Background()
+	st, err := Open(ctx, pgtest.DB(t), sch, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tx, err := st.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL enable_sort = off`); err != nil {
+		t.Fatal(err)
+	}
+	ent := sch.Entity("item")
+	sk, err := sortKeyOf(ent, store.SortKey{Field: "name"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := sortKeyOf(ent, store.SortKey{Field: "id"})
+	rows, err := tx.Query(ctx, `EXPLAIN SELECT r.id FROM crm_records r WHERE r.entity = `+literal("item")+
+		` ORDER BY `+sk.expr+` ASC NULLS LAST, `+id.expr+` ASC LIMIT 10`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sx, _ := sortExpr(ent, "name", "")
+	if p := strings.Join(plan, "\n"); !strings.Contains(p, indexName("item", "name", sx)) || strings.Contains(p, "Sort Key") {
+		t.Fatalf("plan does not walk the index %s:\n%s", indexName("item", "name", sx), p)
+	}
+}
