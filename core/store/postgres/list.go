@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/schema"
@@ -430,6 +432,13 @@ func (s *Store) List(ctx context.Context, q store.Query) (*store.Page, error) {
 		}
 	})
 	if err != nil {
+		var pe *pgconn.PgError
+		if q.Cursor != "" && errors.As(err, &pe) && strings.HasPrefix(pe.Code, "22") {
+			// A data exception: the cursor's values are not of its
+			// sort's types (made up, or given out before the store
+			// changed how it sorts).
+			return nil, errBadCursor
+		}
 		return nil, err
 	}
 	return page, nil
