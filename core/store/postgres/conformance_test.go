@@ -17,8 +17,12 @@ import (
 var pgKnown = map[string]string{}
 
 // TestConformance runs the store conformance suite against PostgreSQL,
-// each subtest on a database of its own (one CREATE DATABASE and one
-// migration per subtest).
+// each subtest on a database of its own. That costs one CREATE DATABASE
+// and one migration (tables, functions, the suite schema's indexes) per
+// subtest, about 1 s of the roughly 2 s each takes on a loaded 2-core
+// machine: the suite takes about two minutes, Badger's about 12 s. It buys
+// independent subtests (counts, feed positions and sys documents start
+// empty), which the suite assumes.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t testing.TB, sch *schema.Schema) store.Store {
 		if why, ok := pgKnown[t.Name()]; ok {
