@@ -39,6 +39,12 @@ package store
 //	search_index/{entity}                 the search index's fields and its backfill's progress
 //	aggregates/{entity}                   what the entity's counters count, and the backfill's progress
 //	view/{view id}                        a saved view of a list (core/views)
+//	lease/{name}                          a lease: its holder node and expiry (core/lease)
+//	login_limit/{addr|pair|account}/{key} a login limit's token bucket (core/auth); pair keys are
+//	                                      {address}/{e-mail}
+//	login_known/{address}/{e-mail}        when the account last logged in from the address (core/auth)
+//	copy/load                             the copy a loaded store received: its id, progress, whether
+//	                                      it finished (KindCopy, dump.go); never dumped
 //
 // IDs are 26-character ULIDs, so an index key's id is its last 26 bytes.
 // Every prefix and kind is a constant below: code names them, never spells
@@ -68,7 +74,9 @@ const (
 	prefixCount = prefixMeta + "count/"
 )
 
-// Kinds of system documents (SysTx, SysList), as listed above.
+// Kinds of system documents (SysTx, SysList), as listed above. Those of
+// lease and login_* are constants of core/lease and core/auth, copy is
+// KindCopy (dump.go).
 const (
 	KindUser         = "user"
 	KindUserEmail    = "user_email"

@@ -130,6 +130,9 @@ func (s *Store) WriteFile(ctx context.Context, id string, w io.Writer) error {
 // FileHolders returns the records whose file fields hold the file, among
 // the given entities.
 func (s *Store) FileHolders(ctx context.Context, id string, entities []string) ([]store.Ref, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
 	var refs []store.Ref
 	for _, name := range entities {
 		ent := s.schema.Entity(name)

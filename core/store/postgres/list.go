@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/schema"
@@ -35,7 +37,40 @@ type sortKey struct {
 	expr    string
 	typ     string
 	desc    bool
-	notNull bool // a NOT NULL column: no "OR IS NULL" in its keyset, so an index range serves it
+	notNull bool   // a NOT NULL column: no "OR IS NULL" in its keyset, so an index range serves it
+	tie     string // a text expression that orders the key's ties exactly (datetime fields), or ""
+}
+
+// flatten is the SQL keys of a list's sort keys: each key, then its tie
+// breaker if it has one (a text key in the same direction).
+func flatten(sks []sortKey) []sortKey {
+	out := make([]sortKey, 0, len(sks)+1)
+	for _, k := range sks {
+		out = append(out, k)
+		if k.tie != "" {
+			out = append(out, sortKey{expr: k.tie, typ: "text", desc: k.desc})
+		}
+	}
+	return out
+}
+
+// nanoText is the tie breaker of a datetime field's sort (see sortKeyOf):
+// its stored text (RFC 3339 in UTC, "Z", years 0001-9999, so fixed
+// width up to the seconds) with the fraction padded to nine digits, whose
+// byte order is the order of the instants to the nanosecond.
+func nanoText(ent *schema.Entity, field, alias string) string {
+	p := ""
+	if alias != "" {
+		p = alias + "."
+	}
+	txt := fmt.Sprintf("(%sdata->>%s)", p, literal(field))
+	return fmt.Sprintf(`(left(%s, 19) || rpad(coalesce(substring(%s from '\.([0-9]+)Z$'), ''), 9, '0')) COLLATE "C"`, txt, txt)
+}
+
+// nanoValue is nanoText of a time.
+func nanoValue(t time.Time) string {
+	t = t.UTC()
+	return t.Format("2006-01-02T15:04:05") + fmt.Sprintf("%09d", t.Nanosecond())
 }
 
 // sortKeyOf is the SQL of a sort key. Owner and created_by are "" for
@@ -57,12 +92,53 @@ func sortKeyOf(ent *schema.Entity, k store.SortKey) (sortKey, error) {
 		sk.expr, sk.typ, sk.notNull = "r."+k.Field, "timestamptz", true
 		return sk, nil
 	}
-	expr, err := fieldExpr(ent, k.Field)
+	expr, err := sortExpr(ent, k.Field, "r")
 	if err != nil {
 		return sk, err
 	}
 	sk.expr, sk.typ = expr, sqlType(ent.Field(k.Field).Type)
+	if ent.Field(k.Field).Type == config.TypeDateTime {
+		// The value is stored exactly (enc, and data's text) but its SQL
+		// expression, a timestamptz, is rounded to the microsecond: times
+		// within one microsecond tie there, and nanoText orders them as
+		// the Badger store does (by their nanoseconds), not by id.
+		sk.tie = nanoText(ent, k.Field, "r")
+	}
 	return sk, nil
+}
+
+// sortExpr is the SQL expression a list sorts a field by, for the records
+// table under alias, as the Badger store orders it: sqlfilter.FieldExpr,
+// except that
+//
+//   - a money field sorts by its minor units (bigint), not by its amount:
+//     the stored form's amount has exactly the currency's minor digits
+//     (schema.FormatMoney), so its digits without the point are the minor
+//     units, exactly (an int64 by construction);
+//   - a string kind sorts an empty string as missing (NULL: last in either
+//     direction), as the Badger store keys it: NULLIF of FieldExpr and
+//     the empty string.
+//
+// Filters compare FieldExpr; a field the schema indexes (index, unique)
+// also gets an index over this expression, so that its sorts can walk it
+// (fieldIndexes).
+func sortExpr(ent *schema.Entity, name, alias string) (string, error) {
+	f := ent.Field(name)
+	if f != nil && f.Type == config.TypeMoney {
+		p := ""
+		if alias != "" {
+			p = alias + "."
+		}
+		return fmt.Sprintf("(replace(%sdata->%s->>'amount', '.', '')::bigint)", p, literal(name)), nil
+	}
+	expr, err := sqlfilter.FieldExpr(ent, name, alias)
+	if err != nil {
+		return "", err
+	}
+	if f != nil && sqlType(f.Type) == "text" {
+		return "NULLIF(" + expr + ", '')", nil
+	}
+	return expr, nil
 }
 
 // sqlType is the SQL type of sqlfilter.FieldExpr of a field of a type.
@@ -70,8 +146,10 @@ func sqlType(t string) string {
 	switch t {
 	case config.TypeInt:
 		return "bigint"
-	case config.TypeDecimal, config.TypeMoney:
+	case config.TypeDecimal:
 		return "float8"
+	case config.TypeMoney:
+		return "bigint" // minor units (sortExpr)
 	case config.TypeBool:
 		return "boolean"
 	case config.TypeDate:
@@ -99,7 +177,8 @@ func (c cursor) encode() string {
 
 var errBadCursor = &store.QueryError{Param: "cursor", Message: "not a cursor this server gave out"}
 
-// decodeCursor reads a cursor of the sort spec over the given keys.
+// decodeCursor reads a cursor of the sort spec over the given keys: the
+// values of flatten(sks).
 func decodeCursor(s, spec string, ent *schema.Entity, keys []store.SortKey, sks []sortKey) ([]*string, error) {
 	if s == "" {
 		return nil, nil
@@ -119,16 +198,28 @@ func decodeCursor(s, spec string, ent *schema.Entity, keys []store.SortKey, sks 
 		if len(c.Keys) != len(keys) {
 			return nil, errBadCursor
 		}
-		c.Vals = make([]*string, len(keys))
+		c.Vals = make([]*string, 0, len(keys)+1)
 		for i, k := range c.Keys {
 			v, ok := decodeBadgerKey(ent, keys[i].Field, sks[i].typ, k)
 			if !ok {
 				return nil, errBadCursor
 			}
-			c.Vals[i] = v
+			c.Vals = append(c.Vals, v)
+			if sks[i].tie != "" {
+				var tie *string
+				if v != nil {
+					t, err := time.Parse(time.RFC3339Nano, *v)
+					if err != nil {
+						return nil, errBadCursor
+					}
+					n := nanoValue(t)
+					tie = &n
+				}
+				c.Vals = append(c.Vals, tie)
+			}
 		}
 	}
-	if len(c.Vals) != len(keys) {
+	if len(c.Vals) != len(flatten(sks)) {
 		return nil, errBadCursor
 	}
 	return c.Vals, nil
@@ -145,9 +236,6 @@ func decodeBadgerKey(ent *schema.Entity, field, typ string, k []byte) (*string, 
 	}
 	b := k[1:]
 	str := func(s string) (*string, bool) { return &s, true }
-	if f := ent.Field(field); f != nil && f.Type == config.TypeMoney {
-		return nil, false // Badger sorts money by minor units, this store by amount
-	}
 	switch typ {
 	case "text":
 		var out []byte
@@ -245,6 +333,7 @@ func (s *Store) List(ctx context.Context, q store.Query) (*store.Page, error) {
 	if err != nil {
 		return nil, err
 	}
+	sks = flatten(sks)
 	base := &sqlfilter.Args{}
 	pe := literal(ent.Name)
 	cond, exact := "TRUE", true
@@ -343,6 +432,13 @@ func (s *Store) List(ctx context.Context, q store.Query) (*store.Page, error) {
 		}
 	})
 	if err != nil {
+		var pe *pgconn.PgError
+		if q.Cursor != "" && errors.As(err, &pe) && strings.HasPrefix(pe.Code, "22") {
+			// A data exception: the cursor's values are not of its
+			// sort's types (made up, or given out before the store
+			// changed how it sorts).
+			return nil, errBadCursor
+		}
 		return nil, err
 	}
 	return page, nil

@@ -21,7 +21,8 @@
 //
 // Per-entity indexes over sqlfilter.FieldExpr cover every field that the
 // Badger store indexes (index, unique, ref, user and file fields, owner),
-// so translated filters, sorts and reference lookups use them.
+// so translated filters, sorts and reference lookups use them; an indexed
+// string or money field has a second over its sort expression (sortExpr).
 //
 // # Feed order across nodes
 //
@@ -71,9 +72,14 @@
 //     database, the rest is read and evaluated in Go; there is no scan limit.
 //   - Page.Plan is "sql" (the database found the page) or "sql+go filter"
 //     (the filter was evaluated in Go on the rows the database narrowed).
-//   - A sort by a money field orders by the amount (sqlfilter.FieldExpr),
-//     the Badger store by minor units: the same within one currency.
-//   - Record times are kept to the microsecond, PostgreSQL's precision.
+//   - A record's created_at and updated_at are kept to the microsecond,
+//     PostgreSQL's precision (the store truncates them when it writes, so
+//     Get, List and the feed agree). Datetime fields are kept exactly in
+//     the stored form (enc) and data's text; their SQL timestamptz,
+//     which filters and the index use, is rounded to the microsecond, so
+//     filters narrow by it and decide the edge in Go (sqlfilter), and a
+//     sort breaks its ties by the exact text (nanoText): lists order
+//     datetimes by their nanoseconds, as the Badger store does.
 package postgres
 
 import (
@@ -147,6 +153,11 @@ type Store struct {
 	closed atomic.Bool
 
 	searchReady chan struct{}
+
+	// retrying holds a transaction run again after a serialization
+	// failure or deadlock (one token): this node's losers of a contention
+	// run one at a time, so a hot document does not starve them.
+	retrying chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -175,7 +186,7 @@ func Open(ctx context.Context, url string, sch *schema.Schema, opts Options) (*S
 	if err != nil {
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
-	s := &Store{pool: pool, schema: sch, log: log, commitCh: make(chan struct{}), searchReady: make(chan struct{})}
+	s := &Store{pool: pool, schema: sch, log: log, commitCh: make(chan struct{}), searchReady: make(chan struct{}), retrying: make(chan struct{}, 1)}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres store: %w", err)
@@ -322,24 +333,34 @@ type fieldIndex struct {
 }
 
 // fieldIndexes are the indexes of every indexed field of every entity,
-// and of owner: ((FieldExpr), id) WHERE entity = 'x'.
+// and of owner: ((FieldExpr), id) WHERE entity = 'x', which filters and
+// reference lookups use. A field indexed by the schema (index, unique)
+// whose sort expression (sortExpr: strings with "" as missing, money by
+// minor units) is not its FieldExpr gets a second, ((sortExpr), id), so
+// that its sorts walk an index too.
 func (s *Store) fieldIndexes() []fieldIndex {
 	var out []fieldIndex
+	add := func(ent *schema.Entity, name, expr string) {
+		ix := indexName(ent.Name, name, expr)
+		out = append(out, fieldIndex{name: ix, ddl: fmt.Sprintf(`CREATE INDEX CONCURRENTLY IF NOT EXISTS %s ON crm_records ((%s), id) WHERE entity = %s`,
+			ix, expr, literal(ent.Name))})
+	}
 	for _, ent := range s.schema.Entities() {
-		names := []string{"owner"}
-		for _, f := range ent.Fields {
-			if indexed(f) {
-				names = append(names, f.Name)
-			}
+		if expr, err := sqlfilter.FieldExpr(ent, "owner", ""); err == nil {
+			add(ent, "owner", expr)
 		}
-		for _, name := range names {
-			expr, err := sqlfilter.FieldExpr(ent, name, "")
+		for _, f := range ent.Fields {
+			if !indexed(f) {
+				continue
+			}
+			expr, err := sqlfilter.FieldExpr(ent, f.Name, "")
 			if err != nil {
 				continue
 			}
-			ix := indexName(ent.Name, name, expr)
-			out = append(out, fieldIndex{name: ix, ddl: fmt.Sprintf(`CREATE INDEX CONCURRENTLY IF NOT EXISTS %s ON crm_records ((%s), id) WHERE entity = %s`,
-				ix, expr, literal(ent.Name))})
+			add(ent, f.Name, expr)
+			if sx, err := sortExpr(ent, f.Name, ""); err == nil && sx != expr && (f.Index || f.Unique) {
+				add(ent, f.Name, sx)
+			}
 		}
 	}
 	return out
@@ -586,9 +607,21 @@ func (s *Store) inTx(ctx context.Context, iso pgx.TxIsoLevel, readOnly bool, fn 
 	if readOnly {
 		mode = pgx.ReadOnly
 	}
-	var err error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		if attempt > 0 {
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: iso, AccessMode: mode}, fn)
+	if !retryable(err) {
+		return err
+	}
+	// Run again, one retrying transaction of this node at a time: the
+	// losers of a contention (many writers of one document) then do not
+	// keep failing against each other, only against first attempts.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case s.retrying <- struct{}{}:
+	}
+	defer func() { <-s.retrying }()
+	for attempt := 1; attempt < maxAttempts; attempt++ {
+		if attempt > 1 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -378,6 +379,12 @@ func TestListFiltersSortsAndPages(t *testing.T) {
 	p, _ = st.List(ctx, store.Query{Entity: "vehicle", Limit: 1})
 	if _, err := st.List(ctx, store.Query{Entity: "vehicle", Sort: store.ParseSort("vin"), Cursor: p.NextCursor}); !errors.As(err, &qe) {
 		t.Fatalf("cursor of another sort: %v", err)
+	}
+	// Values not of the sort's types (here money's minor units) are a bad
+	// cursor too, not a failure of the store.
+	made := base64.RawURLEncoding.EncodeToString([]byte(`{"s":"price,id","v":["2.50","x"]}`))
+	if _, err := st.List(ctx, store.Query{Entity: "vehicle", Sort: store.ParseSort("price"), Cursor: made}); !errors.As(err, &qe) || qe.Param != "cursor" {
+		t.Fatalf("cursor of values of other types: %v", err)
 	}
 	if _, err := st.List(ctx, store.Query{Entity: "vehicle", Sort: store.ParseSort("nope")}); !errors.As(err, &qe) || qe.Param != "sort" {
 		t.Fatalf("unknown sort field: %v", err)
