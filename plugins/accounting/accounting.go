@@ -65,6 +65,13 @@ const (
 	StatusCredited = "credited"
 	// StatusCreditNote: a credit note (credit_of names its invoice).
 	StatusCreditNote = "credit_note"
+	// StatusPending: a credit note written but not yet applied to its
+	// invoice (see credit.go); completed at start and by the ticker.
+	StatusPending = "pending"
+	// StatusRefused: a credit note that no longer fit its invoice's
+	// balance when it was applied. It keeps its number (the series stays
+	// gapless) with amounts of 0, and credits nothing.
+	StatusRefused = "refused"
 )
 
 // Payment methods.
@@ -301,13 +308,15 @@ func manifest() sdk.Manifest {
 				{Name: "due_date", Label: "Due date", Type: sdk.TypeDate, Index: true},
 				{Name: "currency", Label: "Currency", Type: sdk.TypeString, Required: true},
 				{Name: "status", Label: "Status", Type: sdk.TypeEnum, Required: true, Index: true,
-					Values: []string{StatusDraft, StatusIssued, StatusPartlyPaid, StatusPaid, StatusOverdue, StatusCancelled, StatusCredited, StatusCreditNote}},
+					Values: []string{StatusDraft, StatusIssued, StatusPartlyPaid, StatusPaid, StatusOverdue, StatusCancelled, StatusCredited, StatusCreditNote, StatusPending, StatusRefused}},
 				money("net", "Net"), money("vat", "VAT"), money("gross", "Total"), money("paid", "Paid"), money("balance", "Balance"),
 				{Name: "cancel_reason", Label: "Why cancelled", Type: sdk.TypeText},
 				{Name: "credit_of", Label: "Credit note of", Type: sdk.TypeRef, To: InvoiceEntity, Index: true},
 				money("credited", "Credited"),
 				{Name: "key", Label: "Idempotency key", Type: sdk.TypeString, Index: true},
 				{Name: "payments", Label: "Payments applied", Type: sdk.TypeText},
+				{Name: "credit_notes", Label: "Credit notes applied", Type: sdk.TypeText},
+				{Name: "credit_lines", Label: "Lines credited", Type: sdk.TypeText},
 			},
 		}, {
 			Name: LineEntity, Label: "Invoice line", Locked: "locked == true",
@@ -460,10 +469,10 @@ func (p *Plugin) Configure(ctx context.Context, c sdk.Config) error {
 		// No call of this process is under way yet: every pending payment
 		// is one a previous process left.
 		if n, err := reconcile(ctx, 0); err != nil {
-			sdk.HostFrom(ctx).Log(ctx, slog.LevelWarn, "payments left pending were not all settled; the overdue ticker tries again",
+			sdk.HostFrom(ctx).Log(ctx, slog.LevelWarn, "payments and credit notes left pending were not all settled; the overdue ticker tries again",
 				slog.Int("settled", n), slog.String("err", err.Error()))
 		} else if n > 0 {
-			sdk.HostFrom(ctx).Log(ctx, slog.LevelInfo, "payments left pending by a previous process are settled", slog.Int("settled", n))
+			sdk.HostFrom(ctx).Log(ctx, slog.LevelInfo, "payments and credit notes left pending by a previous process are settled", slog.Int("settled", n))
 		}
 	}
 
@@ -572,7 +581,7 @@ func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 	return p.Base.Invoke(ctx, call)
 }
 
-// tick settles the payments left pending (see reconcile) and checks for
+// tick settles the payments and credit notes left pending (see reconcile) and checks for
 // overdue invoices shortly after start and then every interval, until ctx
 // ends (the next Configure, or the process's end).
 func (p *Plugin) tick(ctx context.Context, every time.Duration) {
@@ -586,7 +595,7 @@ func (p *Plugin) tick(ctx context.Context, every time.Duration) {
 		}
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		if _, err := reconcile(rctx, pendingGrace); err != nil && ctx.Err() == nil {
-			sdk.HostFrom(ctx).Log(rctx, slog.LevelWarn, "payments left pending were not all settled; the next tick tries again", slog.String("err", err.Error()))
+			sdk.HostFrom(ctx).Log(rctx, slog.LevelWarn, "payments and credit notes left pending were not all settled; the next tick tries again", slog.String("err", err.Error()))
 		}
 		if _, err := p.checkOverdue(rctx, p.today()); err != nil && ctx.Err() == nil {
 			sdk.HostFrom(ctx).Log(rctx, slog.LevelWarn, "the overdue check failed; it runs again at the next tick", slog.String("err", err.Error()))

@@ -2,8 +2,12 @@ package accounting
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,8 +19,31 @@ import (
 // credited. A credit note is an invoice record of its own series (config
 // credit_series, "CN") with status credit_note, credit_of naming the
 // invoice, and negative lines and totals; the invoice's credited amount
-// grows by it and its balance shrinks by it. A credit note is at most the
-// invoice's balance: what was paid is refunded, not credited.
+// is the sum of the credit notes it lists, and its balance shrinks by it.
+// A credit note is at most the invoice's balance: what was paid is
+// refunded, not credited.
+//
+// Crediting takes several writes and the host has no transaction across
+// records, so they are ordered as a payment's (settle.go) to make a crash
+// (kill -9) between any two harmless:
+//
+//  1. The number is taken from the series with a key, and the credit
+//     note is written with it, status pending, its totals and its lines
+//     (a JSON list in its credit_lines field): the source of truth.
+//  2. The invoice is derived from it: unless it lists the credit note
+//     already (field credit_notes), its credited, balance and status are
+//     recomputed (applied.values, the one derivation payments use too)
+//     from the credit notes and payments it lists with this one added,
+//     under its version, with a key derived from the credit note's id.
+//  3. The invoice_line records are written (each unless there is one),
+//     invoice.issued is emitted (keyed), and the status becomes
+//     credit_note.
+//
+// A credit note left pending is completed by a keyed retry of the call,
+// at the plugin's start and by the overdue ticker (reconcileCredits). One
+// that no longer fits the invoice when it is applied (a concurrent payment
+// or credit took the balance) is refused: its status becomes refused and
+// its amounts 0, and it keeps its number, so the series stays gapless.
 
 // creditArgs are credit_invoice's arguments.
 type creditArgs struct {
@@ -32,7 +59,7 @@ type creditArgs struct {
 // when no lines are given (an invoice nothing was paid or credited of),
 // else of the lines given (computed as issue_invoice's, then negated).
 // With the call's idempotency key, a repeat answers the first call's
-// credit note.
+// credit note, completing it first if it was left pending.
 func (p *Plugin) credit(ctx context.Context, call sdk.Call) (any, error) {
 	var a creditArgs
 	if err := call.DecodeArgs(&a); err != nil {
@@ -44,8 +71,12 @@ func (p *Plugin) credit(ctx context.Context, call sdk.Call) (any, error) {
 	host := sdk.HostFrom(ctx)
 	key := call.IdempotencyKey
 	if key != "" {
-		if cn, err := firstWhere(ctx, InvoiceEntity, sdk.Eq("key", key)); err != nil || cn != nil {
-			return cn, err
+		if cn, err := firstWhere(ctx, InvoiceEntity, sdk.Eq("key", key)); err != nil {
+			return nil, err
+		} else if cn != nil && cn.String("credit_of") != "" {
+			return completeCredit(ctx, cn)
+		} else if cn != nil {
+			return cn, nil
 		}
 	}
 	cfg := p.settings()
@@ -84,59 +115,17 @@ func (p *Plugin) credit(ctx context.Context, call sdk.Call) (any, error) {
 		return nil, sdk.RefuseField("issue_date", sdk.CodeInvalidArgs, fmt.Sprintf("the credit note's date %s is before invoice %s's, %s", issued.Format(time.DateOnly), number, d))
 	}
 
-	// Apply the credit to the invoice, refusing more than its balance,
-	// under its version (a concurrent payment or credit is seen).
-	var opts []sdk.Option
-	if key != "" {
-		opts = append(opts, sdk.IdempotencyKey(key+":credited"))
+	// Checked against the balance as it is now, before a number is
+	// taken: a credit that fits no longer is refused with nothing written.
+	if bal, err := moneyOf(inv["balance"]); err != nil {
+		return nil, fmt.Errorf("invoice %s: balance: %w", number, err)
+	} else if totals.Gross > bal.Minor {
+		return nil, overcredit(Money{totals.Gross, cur}, number, bal, "nothing was recorded")
 	}
-	for attempt := 0; ; attempt++ {
-		if err := creditable(inv); err != nil {
-			return nil, err
-		}
-		bal, err := moneyOf(inv["balance"])
-		if err != nil {
-			return nil, fmt.Errorf("invoice %s: balance: %w", number, err)
-		}
-		before := int64(0)
-		if c, err := moneyOf(inv["credited"]); err == nil {
-			before = c.Minor
-		}
-		if totals.Gross > bal.Minor {
-			return nil, sdk.RefuseField("lines", CodeOvercredit, fmt.Sprintf("the credit of %s is more than the balance of invoice %s, %s (what was paid is refunded, not credited); nothing was recorded",
-				Money{totals.Gross, cur}, number, bal))
-		}
-		left := bal.Minor - totals.Gross
-		status := inv.String("status")
-		if left == 0 {
-			status = StatusCredited
-			if pd, err := moneyOf(inv["paid"]); err == nil && pd.Minor > 0 {
-				status = StatusPaid
-			}
-		}
-		updated, err := host.Update(ctx, InvoiceEntity, inv.ID(), map[string]any{
-			"credited": Money{before + totals.Gross, cur}.JSON(), "balance": Money{left, cur}.JSON(), "status": status,
-		}, append(opts, sdk.IfVersion(inv.Version()))...)
-		if errors.Is(err, sdk.ErrConflict) && attempt < maxAttempts {
-			series.Backoff(ctx, attempt)
-			if inv, err = host.Get(ctx, InvoiceEntity, inv.ID()); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		inv = updated
-		break
-	}
-	// A key for the writes below: the call's, else the invoice's version
-	// the credit made (each credit of an invoice makes one).
 	wkey := key
 	if wkey == "" {
-		wkey = fmt.Sprintf("credit:%s:%d", inv.ID(), inv.Version())
+		wkey = "credit:" + rand.Text()
 	}
-
 	ser := a.Series
 	if ser == "" {
 		ser = cfg.creditSeries
@@ -146,12 +135,16 @@ func (p *Plugin) credit(ctx context.Context, call sdk.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	js, err := json.Marshal(lines)
+	if err != nil {
+		return nil, fmt.Errorf("credit note: lines: %w", err)
+	}
 	m := func(minor int64) map[string]any { return Money{minor, cur}.JSON() }
 	values := map[string]any{
 		"number": fmt.Sprintf("%s-%d-%04d", ser, year, n), "series": ser, "year": year, "seq": n,
 		"deal": orNil(inv.String("deal")), "company": orNil(inv.String("company")), "contact": orNil(inv.String("contact")),
 		"issue_date": issued.Format(time.DateOnly), "due_date": issued.Format(time.DateOnly),
-		"currency": cur, "status": StatusCreditNote, "credit_of": inv.ID(),
+		"currency": cur, "status": StatusPending, "credit_of": inv.ID(), "credit_lines": string(js),
 		"net": m(-totals.Net), "vat": m(-totals.VAT), "gross": m(-totals.Gross), "paid": m(0), "balance": m(0),
 		"cancel_reason": orNil(a.Reason), "key": orNil(key),
 	}
@@ -160,22 +153,166 @@ func (p *Plugin) credit(ctx context.Context, call sdk.Call) (any, error) {
 	}
 	cn, err := host.Create(ctx, InvoiceEntity, values, sdk.IdempotencyKey(wkey+":credit_note"))
 	if err != nil {
+		// The number is left to the sweep (numbers.Recover): the write may
+		// have been made.
 		return nil, fmt.Errorf("invoice %s: store the credit note: %w", number, err)
 	}
+	crashPoint("credit_note", a.Reason)
+	return completeCredit(ctx, cn)
+}
+
+// overcredit refuses a credit of more than an invoice's balance.
+func overcredit(credit Money, number string, bal Money, outcome string) error {
+	return sdk.RefuseField("lines", CodeOvercredit, fmt.Sprintf("the credit of %s is more than the balance of invoice %s, %s (what was paid is refunded, not credited); %s",
+		credit, number, bal, outcome))
+}
+
+// completeCredit brings a credit note's invoice, its lines and its status
+// in line with the credit note record: the second and third steps of
+// crediting, which a retry or the reconciliation runs again with no change
+// to what is done already. A credit note that does not fit its invoice is
+// refused (refuseCredit).
+func completeCredit(ctx context.Context, cn sdk.Record) (sdk.Record, error) {
+	host := sdk.HostFrom(ctx)
+	switch cn.String("status") {
+	case StatusCreditNote:
+		return cn, nil
+	case StatusRefused:
+		return nil, sdk.RefuseField("lines", CodeOvercredit, fmt.Sprintf("credit note %s was refused: when it was applied, a concurrent payment or credit had taken the balance it credited; it credits nothing and keeps its number", cn.String("number")))
+	case StatusPending:
+	default:
+		return nil, fmt.Errorf("credit note %s: status %q", cn.String("number"), cn.String("status"))
+	}
+	var lines []Line
+	if err := json.Unmarshal([]byte(cn.String("credit_lines")), &lines); err != nil {
+		return nil, fmt.Errorf("credit note %s: lines: %w", cn.String("number"), err)
+	}
+	changed, err := applyCredit(ctx, cn)
+	if err != nil {
+		var r *sdk.Refusal
+		if errors.As(err, &r) {
+			if rerr := refuseCredit(ctx, cn); rerr != nil {
+				return nil, errors.Join(err, rerr)
+			}
+		}
+		return nil, err
+	}
+	if changed {
+		crashPoint("credited", cn.String("cancel_reason"))
+	}
+	cur := cn.String("currency")
+	m := func(minor int64) map[string]any { return Money{minor, cur}.JSON() }
 	for i, l := range lines {
 		values := map[string]any{
 			"invoice": cn.ID(), "position": i + 1, "product": orNil(l.Product), "description": l.Description,
 			"quantity": negate(l.Quantity), "unit_price": m(l.UnitPrice), "discount": orNil(l.Discount), "vat_rate": l.VATRate,
 			"net": m(-l.Net), "vat": m(-l.VAT), "gross": m(-l.Gross), "locked": true,
 		}
-		if _, err := host.Create(ctx, LineEntity, values, sdk.IdempotencyKey(fmt.Sprintf("line:%s:%d", cn.ID(), i+1))); err != nil {
+		if _, _, err := host.CreateUnless(ctx, LineEntity, sdk.And(sdk.Eq("invoice", cn.ID()), sdk.Eq("position", i+1)), values,
+			sdk.IdempotencyKey(fmt.Sprintf("line:%s:%d", cn.ID(), i+1))); err != nil {
 			return nil, fmt.Errorf("credit note %s: line %d: %w", cn.String("number"), i+1, err)
 		}
 	}
 	if err := emitIssued(ctx, cn); err != nil {
 		return nil, err
 	}
-	return cn, nil
+	done, err := host.Update(ctx, InvoiceEntity, cn.ID(), map[string]any{"status": StatusCreditNote},
+		sdk.IdempotencyKey("credit_note:"+cn.ID()))
+	if err != nil {
+		return nil, fmt.Errorf("credit note %s: mark it issued: %w", cn.String("number"), err)
+	}
+	return done, nil
+}
+
+// applyCredit credits a credit note's invoice: unless the invoice lists it
+// already, its credited amount, balance and status are derived from the
+// credit notes and payments it lists with this one added, under its
+// version. More than the balance, or an invoice no longer open, is
+// refused. changed is false when the invoice listed the credit note
+// already.
+func applyCredit(ctx context.Context, cn sdk.Record) (changed bool, err error) {
+	host := sdk.HostFrom(ctx)
+	amt := -minorOf(cn, "gross")
+	for attempt := 0; ; attempt++ {
+		inv, err := host.Get(ctx, InvoiceEntity, cn.String("credit_of"))
+		if err != nil {
+			return false, fmt.Errorf("credit note %s: its invoice: %w", cn.String("number"), err)
+		}
+		st, err := appliedTo(ctx, inv)
+		if err != nil {
+			return false, err
+		}
+		if slices.Contains(st.credits, cn.ID()) {
+			return false, nil
+		}
+		if err := creditable(inv); err != nil {
+			return false, err
+		}
+		if open := st.open(inv); amt > open {
+			cur := inv.String("currency")
+			return false, overcredit(Money{amt, cur}, inv.String("number"), Money{open, cur},
+				fmt.Sprintf("credit note %s is refused and credits nothing", cn.String("number")))
+		}
+		st.credits, st.credited = append(st.credits, cn.ID()), st.credited+amt
+		_, err = host.Update(ctx, InvoiceEntity, inv.ID(), st.values(inv),
+			sdk.IfVersion(inv.Version()), sdk.IdempotencyKey("credit:"+cn.ID()+":"+inv.ID()))
+		if errors.Is(err, sdk.ErrConflict) && attempt < maxAttempts {
+			series.Backoff(ctx, attempt)
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("invoice %s: apply credit note %s: %w", inv.String("number"), cn.String("number"), err)
+		}
+		return true, nil
+	}
+}
+
+// refuseCredit marks a credit note that did not fit its invoice refused,
+// with amounts of 0; it keeps its number (the series stays gapless). It
+// was never applied: applyCredit refuses before the invoice's write.
+func refuseCredit(ctx context.Context, cn sdk.Record) error {
+	cur := cn.String("currency")
+	zero := Money{0, cur}.JSON()
+	if _, err := sdk.HostFrom(ctx).Update(ctx, InvoiceEntity, cn.ID(), map[string]any{
+		"status": StatusRefused, "net": zero, "vat": zero, "gross": zero,
+	}, sdk.IdempotencyKey("refused:"+cn.ID())); err != nil {
+		return fmt.Errorf("credit note %s: mark it refused: %w", cn.String("number"), err)
+	}
+	return nil
+}
+
+// reconcileCredits completes the credit notes left pending for more than
+// grace, as reconcile does payments. It answers how many it completed or
+// refused.
+func reconcileCredits(ctx context.Context, grace time.Duration) (int, error) {
+	host := sdk.HostFrom(ctx)
+	var pending []sdk.Record
+	filter := sdk.Eq("status", StatusPending)
+	if grace > 0 {
+		filter = sdk.And(filter, sdk.Lt("created_at", time.Now().Add(-grace)))
+	}
+	if err := sdk.Each(ctx, sdk.Query{Entity: InvoiceEntity, Filter: filter, Sort: "created_at", Limit: 100}, func(cn sdk.Record) error {
+		pending = append(pending, cn)
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("reconcile credit notes: %w", err)
+	}
+	var errs []error
+	n := 0
+	for _, cn := range pending {
+		_, err := completeCredit(ctx, cn)
+		var r *sdk.Refusal
+		switch {
+		case errors.As(err, &r):
+			host.Log(ctx, slog.LevelWarn, "a credit note left pending was refused: it no longer fits its invoice",
+				slog.String("credit_note", cn.String("number")), slog.String("reason", r.Message))
+		case err != nil:
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
 }
 
 // creditable refuses a credit of what is not an open issued invoice.

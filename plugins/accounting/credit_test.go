@@ -1,7 +1,10 @@
 package accounting_test
 
 import (
+	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/crmkit/crm/plugins/accounting"
@@ -147,5 +150,176 @@ func TestCreditNote(t *testing.T) {
 	}
 	if issued != 5 { // three invoices, two credit notes
 		t.Errorf("invoice.issued emitted %d times, want 5", issued)
+	}
+}
+
+// creditedChanges are the changes of an invoice's history that touched
+// its credited amount, as "old -> new".
+func creditedChanges(e *env, inv sdk.Record) []string {
+	var out []string
+	for _, h := range e.History("invoice", inv.ID()) {
+		if c, ok := h.Changes["credited"]; ok && h.Action == "updated" {
+			out = append(out, fmt.Sprint(c.Old, " -> ", c.New))
+		}
+	}
+	return out
+}
+
+// killedCredit credits 300.00 of an invoice of 1200.00 with a keyed call
+// whose process is killed at point (accounting.CrashEnv): after the
+// restart the invoice is credited once, the credit note is issued with
+// its one line, its number is CN-2026-0001, and a keyed retry answers it
+// and changes nothing.
+func killedCredit(t *testing.T, point string) {
+	reason := "KILL-" + point
+	e := startCrashing(t, point+":"+reason)
+	deal := e.wonDeal("Camry", amd("1000")) // 1200.00 gross
+	inv, err := e.issue(deal, map[string]any{"issue_date": "2026-03-21"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := sdk.Call{Action: accounting.ActionCredit, IdempotencyKey: "rule:credit:1",
+		Record: &sdk.RecordRef{Entity: "invoice", ID: inv.ID()},
+		Args: map[string]any{"reason": reason, "issue_date": "2026-03-22", "lines": map[string]any{"items": []any{
+			map[string]any{"description": "Mats", "quantity": 1, "unit_price": amd("250")}}}}}
+	_, _ = e.As(e.admin).Invoke(call) // answered by the new process, or failed with the old one
+	e.answering(deal.String("company"))
+	if e.Restarts() == 0 {
+		t.Fatal("the plugin was not restarted")
+	}
+	var cnID string
+	check := func(when string) {
+		t.Helper()
+		got := e.Get("invoice", inv.ID())
+		if got.String("status") != "issued" || amount(got, "credited") != "300.00 AMD" || amount(got, "balance") != "900.00 AMD" {
+			t.Errorf("%s: invoice %s, credited %s, balance %s; want issued, 300.00 AMD, 900.00 AMD",
+				when, got.String("status"), amount(got, "credited"), amount(got, "balance"))
+		}
+		cns := e.List("invoice", sdk.Eq("credit_of", inv.ID()))
+		if len(cns) != 1 {
+			t.Fatalf("%s: credit notes %v, want one", when, cns)
+		}
+		cn := cns[0]
+		cnID = cn.ID()
+		if cn.String("status") != "credit_note" || cn.String("number") != "CN-2026-0001" || amount(cn, "gross") != "-300.00 AMD" {
+			t.Errorf("%s: credit note %s %s %s, want credit_note CN-2026-0001 -300.00 AMD", when, cn.String("status"), cn.String("number"), amount(cn, "gross"))
+		}
+		if got.String("credit_notes") != cn.ID() {
+			t.Errorf("%s: the invoice lists credit notes %q, want %q", when, got.String("credit_notes"), cn.ID())
+		}
+		if ls := e.List("invoice_line", sdk.Eq("invoice", cn.ID())); len(ls) != 1 || amount(ls[0], "gross") != "-300.00 AMD" || ls[0].String("quantity") != "-1" {
+			t.Errorf("%s: credit note lines %v, want one of -300.00 AMD", when, ls)
+		}
+		if ch := creditedChanges(e, inv); len(ch) != 1 || !strings.Contains(ch[0], "300.00") {
+			t.Errorf("%s: the invoice's credited changed %d times (%v), want once, to 300.00", when, len(ch), ch)
+		}
+		if n := len(e.List("invoice", "")); n != 2 {
+			t.Errorf("%s: %d invoice records, want the invoice and its credit note", when, n)
+		}
+	}
+	check("after the restart")
+
+	var out sdk.Record
+	if err := e.As(e.admin).InvokeInto(call, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.ID() != cnID || out.String("status") != "credit_note" {
+		t.Errorf("the keyed retry answered %v", out)
+	}
+	check("after the keyed retry")
+
+	// The invoice takes a payment and another credit as usual.
+	if _, err := e.pay(inv, map[string]any{"amount": amd("600.00"), "date": "2026-03-25"}); err != nil {
+		t.Fatal(err)
+	}
+	cn2, err := e.credit(inv, map[string]any{"issue_date": "2026-03-26", "lines": map[string]any{"items": []any{
+		map[string]any{"description": "Rest", "quantity": 1, "unit_price": amd("250")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.Get("invoice", inv.ID())
+	if cn2.String("number") != "CN-2026-0002" || got.String("status") != "paid" || amount(got, "credited") != "600.00 AMD" ||
+		amount(got, "paid") != "600.00 AMD" || amount(got, "balance") != "0.00 AMD" {
+		t.Errorf("after a payment and a second credit: %s, %s credited %s paid %s balance %s", cn2.String("number"),
+			got.String("status"), amount(got, "credited"), amount(got, "paid"), amount(got, "balance"))
+	}
+}
+
+// TestKilledAfterCreditNote kills the plugin's process right after the
+// credit note is written (pending), before its invoice is credited: the
+// new process completes it at its start.
+func TestKilledAfterCreditNote(t *testing.T) { killedCredit(t, "credit_note") }
+
+// TestKilledAfterCreditBeforeLines kills the plugin's process after the
+// invoice is credited, before the credit note's lines are written: the new
+// process writes them and issues the credit note, and the invoice is not
+// credited twice.
+func TestKilledAfterCreditBeforeLines(t *testing.T) { killedCredit(t, "credited") }
+
+// TestConcurrentCreditsNeverOvercredit: ten credits of 300.00 at once on
+// an invoice of 1200.00: four are issued and the invoice is credited in
+// full exactly; the others are refused, either before a number is taken
+// or, when a concurrent credit took the balance after the check, as a
+// refused credit note that keeps its number with amounts of 0. The CN
+// series has no gap.
+func TestConcurrentCreditsNeverOvercredit(t *testing.T) {
+	e := start(t, nil)
+	inv, err := e.issue(e.wonDeal("Camry", amd("1000")), map[string]any{"issue_date": "2026-03-21"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, refused := 0, 0
+	for range 10 {
+		wg.Go(func() {
+			_, err := e.credit(inv, map[string]any{"issue_date": "2026-03-22", "lines": map[string]any{"items": []any{
+				map[string]any{"description": "Part", "quantity": 1, "unit_price": amd("250")}}}})
+			var r *sdk.Refusal
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.As(err, &r) && (r.Code == accounting.CodeOvercredit || r.Code == accounting.CodeNotCreditable):
+				refused++
+			default:
+				t.Errorf("credit: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	got := e.Get("invoice", inv.ID())
+	if ok != 4 || refused != 6 || got.String("status") != "credited" || amount(got, "credited") != "1200.00 AMD" || amount(got, "balance") != "0.00 AMD" {
+		t.Errorf("%d issued, %d refused; invoice %s credited %s balance %s; want 4, 6, credited 1200.00 AMD, 0.00 AMD",
+			ok, refused, got.String("status"), amount(got, "credited"), amount(got, "balance"))
+	}
+	cns := e.List("invoice", sdk.Eq("credit_of", inv.ID()))
+	seqs := map[string]bool{}
+	issued := 0
+	for _, cn := range cns {
+		seqs[cn.String("number")] = true
+		switch cn.String("status") {
+		case "credit_note":
+			issued++
+		case "refused":
+			if amount(cn, "gross") != "0.00 AMD" || len(e.List("invoice_line", sdk.Eq("invoice", cn.ID()))) != 0 {
+				t.Errorf("refused credit note %s: gross %s, with lines", cn.String("number"), amount(cn, "gross"))
+			}
+		default:
+			t.Errorf("credit note %s is %s", cn.String("number"), cn.String("status"))
+		}
+	}
+	for i := 1; i <= len(cns); i++ {
+		if n := fmt.Sprintf("CN-2026-%04d", i); !seqs[n] {
+			t.Errorf("the CN series has a gap at %s: %v", n, seqs)
+		}
+	}
+	if issued != 4 {
+		t.Errorf("%d credit notes issued, want 4", issued)
+	}
+	t.Logf("%d refused before a number was taken, %d refused as credit notes keeping their numbers", refused-(len(cns)-issued), len(cns)-issued)
+	if ch := creditedChanges(e, inv); len(ch) != 4 {
+		t.Errorf("credited changed %d times, want 4: %v", len(ch), ch)
 	}
 }

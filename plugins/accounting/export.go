@@ -139,11 +139,13 @@ func plain(v any) string {
 }
 
 // invoiceRows are the rows and JSON items of the invoices issued in
-// [from, to], drafts left out; the JSON items carry their lines.
+// [from, to], drafts and credit notes not yet applied (pending) left
+// out; a refused credit note is listed, with amounts of 0, so that the
+// series stays gapless. The JSON items carry their lines.
 func invoiceRows(ctx context.Context, names *nameCache, from, to time.Time) ([][]string, []map[string]any, error) {
 	var rows [][]string
 	var items []map[string]any
-	filter := sdk.And(sdk.Ge("issue_date", from), sdk.Le("issue_date", to), sdk.Ne("status", StatusDraft))
+	filter := sdk.And(sdk.Ge("issue_date", from), sdk.Le("issue_date", to), sdk.Not(sdk.In("status", StatusDraft, StatusPending)))
 	err := each(ctx, InvoiceEntity, filter, "issue_date,number", func(inv sdk.Record) error {
 		co, err := names.name("company", inv.String("company"))
 		if err != nil {

@@ -163,9 +163,10 @@ func emitIssued(ctx context.Context, inv sdk.Record) error {
 }
 
 // standing is the filter of a deal's invoice that stands: not cancelled,
-// not credited in full, not a credit note. A deal has at most one.
+// not credited in full, not a credit note (of any status). A deal has at
+// most one.
 func standing(deal string) string {
-	return sdk.And(sdk.Eq("deal", deal), sdk.Not(sdk.In("status", StatusCancelled, StatusCredited, StatusCreditNote)))
+	return sdk.And(sdk.Eq("deal", deal), sdk.Not(sdk.In("status", StatusCancelled, StatusCredited, StatusCreditNote, StatusPending, StatusRefused)))
 }
 
 // giveBack returns a number an invoice that was not made took.

@@ -66,10 +66,12 @@ var translations = sdk.Translations{
 	LineEntity + ".discount":   {"hy": "Զեղչ %", "lt": "Nuolaida %", "az": "Endirim %", "fa": "تخفیف %", "ru": "Скидка %"},
 	LineEntity + ".locked":     {"hy": "Դուրս գրված", "lt": "Išrašyta", "az": "Verilib", "fa": "صادرشده", "ru": "Выставлена"},
 
-	InvoiceEntity + ".payments":    {"hy": "Կիրառված վճարումներ", "lt": "Įskaityti mokėjimai", "az": "Tətbiq olunmuş ödənişlər", "fa": "پرداخت‌های اعمال‌شده", "ru": "Учтённые платежи"},
-	PaymentEntity + ".allocations": {"hy": "Բաշխումներ", "lt": "Paskirstymas", "az": "Bölüşdürmələr", "fa": "تخصیص‌ها", "ru": "Разнесение"},
-	PaymentEntity + ".method":      {"hy": "Եղանակ", "lt": "Būdas", "az": "Üsul", "fa": "روش", "ru": "Способ"},
-	AllocationEntity + ".amount":   {"hy": "Գումար (հաշվի արժույթով)", "lt": "Suma (sąskaitos valiuta)", "az": "Məbləğ (hesabın valyutasında)", "fa": "مبلغ (به ارز فاکتور)", "ru": "Сумма (в валюте счёта)"},
+	InvoiceEntity + ".credit_notes": {"hy": "Կիրառված կրեդիտային հաշիվներ", "lt": "Įskaitytos kreditinės sąskaitos", "az": "Tətbiq olunmuş kredit hesabları", "fa": "اعلامیه‌های بستانکار اعمال‌شده", "ru": "Учтённые корректировки"},
+	InvoiceEntity + ".credit_lines": {"hy": "Կրեդիտավորված տողեր", "lt": "Kredituotos eilutės", "az": "Kreditləşdirilmiş sətirlər", "fa": "ردیف‌های بستانکار شده", "ru": "Скорректированные строки"},
+	InvoiceEntity + ".payments":     {"hy": "Կիրառված վճարումներ", "lt": "Įskaityti mokėjimai", "az": "Tətbiq olunmuş ödənişlər", "fa": "پرداخت‌های اعمال‌شده", "ru": "Учтённые платежи"},
+	PaymentEntity + ".allocations":  {"hy": "Բաշխումներ", "lt": "Paskirstymas", "az": "Bölüşdürmələr", "fa": "تخصیص‌ها", "ru": "Разнесение"},
+	PaymentEntity + ".method":       {"hy": "Եղանակ", "lt": "Būdas", "az": "Üsul", "fa": "روش", "ru": "Способ"},
+	AllocationEntity + ".amount":    {"hy": "Գումար (հաշվի արժույթով)", "lt": "Suma (sąskaitos valiuta)", "az": "Məbləğ (hesabın valyutasında)", "fa": "مبلغ (به ارز فاکتور)", "ru": "Сумма (в валюте счёта)"},
 
 	ProductEntity + ".sku":   {"hy": "Արտիկուլ", "lt": "Prekės kodas", "az": "Artikul", "fa": "کد کالا", "ru": "Артикул"},
 	ProductEntity + ".price": {"hy": "Գին", "lt": "Kaina", "az": "Qiymət", "fa": "قیمت", "ru": "Цена"},

@@ -98,7 +98,7 @@ func record(ctx context.Context, np newPayment) (sdk.Record, []sdk.Record, []sdk
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("store the payment: %w", err)
 	}
-	crashPoint("payment", pm)
+	crashPoint("payment", pm.String("reference"))
 	return settle(ctx, pm, np.field)
 }
 
@@ -146,7 +146,7 @@ func settle(ctx context.Context, pm sdk.Record, field func(i int) string) (sdk.R
 		}
 		invoices[i] = inv
 		if i == 0 && len(shares) > 1 && changed {
-			crashPoint("invoice", pm)
+			crashPoint("invoice", pm.String("reference"))
 		}
 	}
 	allocs := make([]sdk.Record, len(shares))
@@ -198,11 +198,11 @@ func settleOn(ctx context.Context, pm sdk.Record, sh share, field string) (inv s
 		if err != nil {
 			return nil, false, fmt.Errorf("payment %s: invoice %s: %w", pm.ID(), sh.Number, err)
 		}
-		ids, paid, err := appliedPayments(ctx, inv)
+		st, err := appliedTo(ctx, inv)
 		if err != nil {
 			return nil, false, err
 		}
-		if slices.Contains(ids, pm.ID()) {
+		if slices.Contains(st.payments, pm.ID()) {
 			return inv, false, nil
 		}
 		if err := payable(inv); err != nil {
@@ -212,7 +212,7 @@ func settleOn(ctx context.Context, pm sdk.Record, sh share, field string) (inv s
 			return nil, false, err
 		}
 		cur := inv.String("currency")
-		open := minorOf(inv, "gross") - minorOf(inv, "credited") - paid
+		open := st.open(inv)
 		if amt.Minor > open {
 			what := amt.String()
 			if part, err := moneyOf(sh.Part); err == nil && part.Currency != amt.Currency {
@@ -224,7 +224,8 @@ func settleOn(ctx context.Context, pm sdk.Record, sh share, field string) (inv s
 			}
 			return nil, false, sdk.RefuseField(field, CodeOverpayment, msg)
 		}
-		updated, err := host.Update(ctx, InvoiceEntity, inv.ID(), paidValues(inv, append(ids, pm.ID()), paid+amt.Minor),
+		st.payments, st.paid = append(st.payments, pm.ID()), st.paid+amt.Minor
+		updated, err := host.Update(ctx, InvoiceEntity, inv.ID(), st.values(inv),
 			sdk.IfVersion(inv.Version()), sdk.IdempotencyKey("settle:"+pm.ID()+":"+inv.ID()))
 		if errors.Is(err, sdk.ErrConflict) && attempt < maxAttempts {
 			series.Backoff(ctx, attempt)
@@ -237,24 +238,86 @@ func settleOn(ctx context.Context, pm sdk.Record, sh share, field string) (inv s
 	}
 }
 
-// paidValues are an invoice's payments, paid, balance and status once the
-// payments ids, of paid in all, are applied to it.
-func paidValues(inv sdk.Record, ids []string, paid int64) map[string]any {
+// applied is what an invoice reflects: the payments it lists and the sum
+// of their allocations to it, the credit notes it lists and the sum of
+// their totals (positive), in minor units of its currency.
+type applied struct {
+	payments []string
+	paid     int64
+	credits  []string
+	credited int64
+}
+
+// appliedTo reads what an invoice reflects from the payments and credit
+// notes themselves (never from its own paid or credited amounts, except
+// to know that an invoice credited before invoices listed their credit
+// notes has some).
+func appliedTo(ctx context.Context, inv sdk.Record) (applied, error) {
+	var st applied
+	var err error
+	if st.payments, st.paid, err = appliedPayments(ctx, inv); err != nil {
+		return st, err
+	}
+	if st.credits, st.credited, err = appliedCredits(ctx, inv); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// open is the invoice's balance once st is applied to it.
+func (st applied) open(inv sdk.Record) int64 {
+	return minorOf(inv, "gross") - st.credited - st.paid
+}
+
+// values are an invoice's payments, paid, credit notes, credited, balance
+// and status once st is applied to it: the one derivation of an invoice's
+// state, for payments and credit notes alike.
+func (st applied) values(inv sdk.Record) map[string]any {
 	cur := inv.String("currency")
-	left := minorOf(inv, "gross") - minorOf(inv, "credited") - paid
+	left := st.open(inv)
 	status := StatusIssued
 	switch {
-	case left == 0 && paid > 0:
+	case left == 0 && st.paid > 0:
 		status = StatusPaid
 	case left == 0:
 		status = StatusCredited
 	case inv.String("status") == StatusOverdue:
 		status = StatusOverdue
-	case paid > 0:
+	case st.paid > 0:
 		status = StatusPartlyPaid
 	}
-	return map[string]any{"payments": orNil(strings.Join(ids, ",")), "paid": Money{paid, cur}.JSON(),
+	return map[string]any{"payments": orNil(strings.Join(st.payments, ",")), "paid": Money{st.paid, cur}.JSON(),
+		"credit_notes": orNil(strings.Join(st.credits, ",")), "credited": Money{st.credited, cur}.JSON(),
 		"balance": Money{left, cur}.JSON(), "status": status}
+}
+
+// appliedCredits are the ids of the credit notes an invoice reflects and
+// the sum of their totals (positive, minor units of its currency), read
+// from the credit notes. An invoice credited before invoices listed their
+// credit notes reflects its issued credit notes (status credit_note).
+func appliedCredits(ctx context.Context, inv sdk.Record) ([]string, int64, error) {
+	host := sdk.HostFrom(ctx)
+	var ids []string
+	var sum int64
+	if list := inv.String("credit_notes"); list != "" {
+		ids = strings.Split(list, ",")
+		for _, id := range ids {
+			cn, err := host.Get(ctx, InvoiceEntity, id)
+			if err != nil {
+				return nil, 0, fmt.Errorf("invoice %s: credit note %s: %w", inv.String("number"), id, err)
+			}
+			sum -= minorOf(cn, "gross")
+		}
+		return ids, sum, nil
+	}
+	if minorOf(inv, "credited") == 0 {
+		return nil, 0, nil
+	}
+	err := each(ctx, InvoiceEntity, sdk.And(sdk.Eq("credit_of", inv.ID()), sdk.Eq("status", StatusCreditNote)), "created_at", func(cn sdk.Record) error {
+		ids, sum = append(ids, cn.ID()), sum-minorOf(cn, "gross")
+		return nil
+	})
+	return ids, sum, err
 }
 
 // appliedPayments are the ids of the payments an invoice reflects and the
@@ -334,29 +397,29 @@ func refusePayment(ctx context.Context, pm sdk.Record, settled []share) error {
 				errs = append(errs, err)
 				break
 			}
-			ids, _, err := appliedPayments(ctx, inv)
+			st, err := appliedTo(ctx, inv)
 			if err != nil {
 				errs = append(errs, err)
 				break
 			}
-			if !slices.Contains(ids, pm.ID()) {
+			if !slices.Contains(st.payments, pm.ID()) {
 				break
 			}
-			rest := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == pm.ID() })
-			var paid int64
-			for _, id := range rest {
+			st.payments = slices.DeleteFunc(slices.Clone(st.payments), func(id string) bool { return id == pm.ID() })
+			st.paid = 0
+			for _, id := range st.payments {
 				q, err := host.Get(ctx, PaymentEntity, id)
 				if err == nil {
 					var n int64
 					n, err = shareOf(ctx, q, inv)
-					paid += n
+					st.paid += n
 				}
 				if err != nil {
 					errs = append(errs, err)
 					break
 				}
 			}
-			_, err = host.Update(ctx, InvoiceEntity, inv.ID(), paidValues(inv, rest, paid),
+			_, err = host.Update(ctx, InvoiceEntity, inv.ID(), st.values(inv),
 				sdk.IfVersion(inv.Version()), sdk.IdempotencyKey("unsettle:"+pm.ID()+":"+inv.ID()))
 			if errors.Is(err, sdk.ErrConflict) && attempt < maxAttempts {
 				series.Backoff(ctx, attempt)
@@ -378,8 +441,9 @@ func refusePayment(ctx context.Context, pm sdk.Record, settled []share) error {
 	return nil
 }
 
-// reconcile settles the payments left pending for more than grace (the
-// process died between their writes): at the plugin's start with grace 0,
+// reconcile settles the payments, and completes the credit notes
+// (reconcileCredits), left pending for more than grace (the process died
+// between their writes): at the plugin's start with grace 0,
 // from the overdue ticker with a grace longer than a call lasts, so that
 // a payment a call is settling is left to it. It answers how many it
 // settled or refused.
@@ -413,21 +477,25 @@ func reconcile(ctx context.Context, grace time.Duration) (int, error) {
 		}
 		n++
 	}
-	return n, errors.Join(errs...)
+	m, err := reconcileCredits(ctx, grace)
+	return n + m, errors.Join(append(errs, err)...)
 }
 
 // CrashEnv names the environment variable of the plugin's crash test
 // hook: "payment:REF" kills the process (as kill -9 does) right after the
 // payment with reference REF is written, "invoice:REF" right after the
-// first of its invoices is settled. crm passes a plugin process only the
+// first of its invoices is settled; "credit_note:REASON" right after the
+// credit note with reason REASON is written, "credited:REASON" right after
+// its invoice is credited, before its lines. crm passes a plugin process only the
 // variables it names, and not this one: the hook is for tests that start
 // the plugin with it (sdktest.Options.Env).
 const CrashEnv = "CRM_ACCOUNTING_CRASH"
 
-// crashPoint kills the process at the point CrashEnv names, for pm.
-func crashPoint(point string, pm sdk.Record) {
+// crashPoint kills the process at the point CrashEnv names, for the
+// payment or credit note ref names.
+func crashPoint(point, ref string) {
 	want := os.Getenv(CrashEnv)
-	if want == "" || want != point+":"+pm.String("reference") {
+	if want == "" || want != point+":"+ref {
 		return
 	}
 	if p, err := os.FindProcess(os.Getpid()); err == nil {
