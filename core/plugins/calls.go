@@ -73,6 +73,10 @@ func callErr(err error, timeout time.Duration) error {
 	return errors.New(msg)
 }
 
+// callTimeoutKey carries an action's own deadline (Action.Timeout) into
+// call, which uses it when it is longer than the host's.
+type callTimeoutKey struct{}
+
 // call runs one call to a running plugin with the host's deadline, and
 // turns its failure into a *CallError. While the plugin restarts, the call
 // waits for it within its deadline. rpc names the method for the latency
@@ -88,6 +92,9 @@ func call[T any](ctx context.Context, h *Host, name, rpc, method string, repeata
 		return zero, err
 	}
 	timeout := h.opts.CallTimeout
+	if d, ok := ctx.Value(callTimeoutKey{}).(time.Duration); ok && d > timeout {
+		timeout = d
+	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = time.Until(dl)
 	}
@@ -186,6 +193,15 @@ type Call struct {
 // plugin is not called; the plugin gets the arguments in their API JSON
 // form. A refusal is a *Refusal; a failure a *CallError (or ErrUnknown).
 func (h *Host) Invoke(ctx context.Context, plugin string, c Call) (json.RawMessage, error) {
+	// An action may declare a longer deadline than the host's (a document
+	// conversion): its running manifest says.
+	if m, err := h.plugin(plugin); err == nil {
+		if inst := m.current(); inst != nil && inst.manifest != nil {
+			if a := inst.manifest.Action(c.Action); a != nil && a.Timeout > 0 {
+				ctx = context.WithValue(ctx, callTimeoutKey{}, a.Timeout)
+			}
+		}
+	}
 	req := &crmv1.InvokeRequest{Action: c.Action, IdempotencyKey: c.IdempotencyKey, Cause: c.Cause}
 	check := func(inst *instance) error {
 		args, err := checkCall(plugin, inst.manifest, h.opts.Schema, c)

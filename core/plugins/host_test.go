@@ -486,3 +486,21 @@ func TestFieldTypesMatchConfig(t *testing.T) {
 		t.Errorf("crmv1.ReservedFields %v != config.ReservedFields %v", crmv1.ReservedFields, config.ReservedFields)
 	}
 }
+
+// TestActionTimeout: an action that declares a Timeout is waited for that
+// long, past the host's call timeout, which still ends an action that
+// declares none.
+func TestActionTimeout(t *testing.T) {
+	e := newEnv(t, plugins.Options{CallTimeout: 300 * time.Millisecond, StartTimeout: 20 * time.Second})
+	if err := e.host.Start(background(), []*config.Plugin{thirdParty(t, "tp", testplugin.ModeOK)}); err != nil {
+		t.Fatal(err)
+	}
+	sleep := map[string]any{"ms": 1500}
+	if _, err := e.host.Invoke(background(), "tp", plugins.Call{Action: "sleep", Args: sleep}); !errors.Is(err, plugins.ErrTimeout) {
+		t.Fatalf("sleep past the host's timeout: %v", err)
+	}
+	raw, err := e.host.Invoke(background(), "tp", plugins.Call{Action: "slow", Args: sleep})
+	if err != nil || string(raw) != `"slept"` {
+		t.Fatalf("slow, which declares a minute: %s, %v", raw, err)
+	}
+}

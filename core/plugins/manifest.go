@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/crmkit/crm/config"
 	"github.com/crmkit/crm/core/schema"
@@ -55,6 +56,9 @@ type Action struct {
 	Description string   `json:"description,omitempty"`
 	Args        []Arg    `json:"args"`
 	Entities    []string `json:"entities,omitempty"`
+	// Timeout is how long the host waits for the action's answer; 0 for
+	// the host's call timeout.
+	Timeout time.Duration `json:"timeout,omitempty"`
 }
 
 // Arg is one argument of an action; Type is an HCL field type.
@@ -162,7 +166,8 @@ func manifestFromProto(pm *crmv1.Manifest, negotiated int) (*Manifest, error) {
 		Description: pm.GetDescription(), Subscriptions: pm.GetSubscriptions(), Emits: crmv1.EmittedEvents(pm),
 	}
 	for _, a := range pm.GetActions() {
-		act := Action{Name: a.GetName(), Description: a.GetDescription(), Entities: a.GetEntities(), Args: argsOf(a.GetArguments())}
+		act := Action{Name: a.GetName(), Description: a.GetDescription(), Entities: a.GetEntities(), Args: argsOf(a.GetArguments()),
+			Timeout: time.Duration(a.GetTimeoutMs()) * time.Millisecond}
 		m.Actions = append(m.Actions, act)
 	}
 	for _, e := range pm.GetEntities() {

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/crmkit/crm/plugins/doctemplates/convert"
 	"github.com/crmkit/crm/plugins/sdk"
@@ -33,6 +34,12 @@ const (
 	ActionGenerate = "generate_document"
 	ActionUpload   = "upload_template"
 )
+
+// GenerateTimeout is how long the host waits for generate_document and
+// upload_template (the manifest declares it): a conversion under load
+// takes seconds, and the converter's own limit (convert.DefaultTimeout,
+// 60 s) must end first, so that a hung converter is a clear refusal.
+const GenerateTimeout = 90 * time.Second
 
 // Template kinds and output formats.
 const (
@@ -122,6 +129,9 @@ func manifest() sdk.Manifest {
 		Actions: []sdk.Action{{
 			Name:        ActionGenerate,
 			Description: "Fill a template with this record and store the document, linked to the record.",
+			// A PDF is a LibreOffice or Chromium run, seconds on a busy
+			// machine: more than the host's default 10 s.
+			Timeout: GenerateTimeout,
 			Args: []sdk.Arg{
 				{Name: "template", Type: sdk.TypeString, Required: true, Description: "The template's name."},
 				{Name: "format", Type: sdk.TypeEnum, Values: []string{OutPDF, OutDOCX}, Required: true, Description: "pdf, or docx for a DOCX template."},
@@ -129,6 +139,7 @@ func manifest() sdk.Manifest {
 		}, {
 			Name:        ActionUpload,
 			Description: "Check a template and store it; a template of a name already taken is its new version.",
+			Timeout:     GenerateTimeout,
 			Args: []sdk.Arg{
 				{Name: "name", Type: sdk.TypeString, Required: true, Description: "The template's name, as generate_document names it (quote)."},
 				{Name: "entity", Type: sdk.TypeString, Required: true, Description: "The entity whose records it is filled from (deal)."},

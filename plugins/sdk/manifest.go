@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"github.com/crmkit/crm/plugins/proto/crmv1"
+	"time"
 )
 
 // Field and argument types: the same names as in HCL `type = "..."`.
@@ -82,7 +83,15 @@ type Action struct {
 	// Entities are the entities the action works on a record of; empty
 	// for any record, or none.
 	Entities []string
+	// Timeout is how long the host waits for the action's answer: 0 for
+	// its default (10 s), at most MaxActionTimeout. An action that
+	// converts documents or waits on a slow system declares more; the
+	// call's context carries the deadline.
+	Timeout time.Duration
 }
+
+// MaxActionTimeout is the longest Action.Timeout.
+const MaxActionTimeout = 10 * time.Minute
 
 // Arg is one argument of an action.
 type Arg struct {
@@ -196,7 +205,7 @@ func (m Manifest) proto() *crmv1.Manifest {
 		Subscriptions:   m.Subscriptions, Emits: m.Emits,
 	}
 	for _, a := range m.Actions {
-		pa := &crmv1.Action{Name: a.Name, Description: a.Description, Entities: a.Entities}
+		pa := &crmv1.Action{Name: a.Name, Description: a.Description, Entities: a.Entities, TimeoutMs: a.Timeout.Milliseconds()}
 		pa.Arguments = protoArgs(a.Args)
 		pm.Actions = append(pm.Actions, pa)
 	}

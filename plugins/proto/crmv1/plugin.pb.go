@@ -259,7 +259,11 @@ type Action struct {
 	Description string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	Arguments   []*Argument            `protobuf:"bytes,3,rep,name=arguments,proto3" json:"arguments,omitempty"`
 	// entities the action works on a record of; empty for any or none.
-	Entities      []string `protobuf:"bytes,4,rep,name=entities,proto3" json:"entities,omitempty"`
+	Entities []string `protobuf:"bytes,4,rep,name=entities,proto3" json:"entities,omitempty"`
+	// how long the host waits for the action's answer, in milliseconds: 0
+	// for the host's default call timeout (10 s), at most 600000. An action
+	// that converts documents or talks to a slow system declares more.
+	TimeoutMs     int64 `protobuf:"varint,5,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -320,6 +324,13 @@ func (x *Action) GetEntities() []string {
 		return x.Entities
 	}
 	return nil
+}
+
+func (x *Action) GetTimeoutMs() int64 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
 }
 
 // Argument is one argument of an action. Types are the HCL field types
@@ -3051,12 +3062,14 @@ const file_crm_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"ui_actions\x18\n" +
 	" \x03(\v2\x17.crm.plugin.v1.UIActionR\tuiActions\x120\n" +
-	"\x06events\x18\x14 \x03(\v2\x18.crm.plugin.v1.EventSpecR\x06events\"\x91\x01\n" +
+	"\x06events\x18\x14 \x03(\v2\x18.crm.plugin.v1.EventSpecR\x06events\"\xb0\x01\n" +
 	"\x06Action\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x125\n" +
 	"\targuments\x18\x03 \x03(\v2\x17.crm.plugin.v1.ArgumentR\targuments\x12\x1a\n" +
-	"\bentities\x18\x04 \x03(\tR\bentities\"\xd5\x02\n" +
+	"\bentities\x18\x04 \x03(\tR\bentities\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x05 \x01(\x03R\ttimeoutMs\"\xd5\x02\n" +
 	"\bArgument\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +

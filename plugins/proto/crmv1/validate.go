@@ -31,6 +31,9 @@ var payloadTypes = slices.DeleteFunc(slices.Clone(FieldTypes), func(t string) bo
 // records by (Field.search), as config.SearchTypes.
 var SearchTypes = []string{"string", "text", "email", "phone", "url", "enum"}
 
+// MaxActionTimeoutMs is the longest timeout an action may declare.
+const MaxActionTimeoutMs = 10 * 60 * 1000
+
 // UI action scopes: where the button of a UI action is and what the
 // action is called with.
 const (
@@ -73,6 +76,9 @@ func ValidateManifest(m *Manifest) error {
 		at := fmt.Sprintf("action %q", a.GetName())
 		v.name("action name", a.GetName())
 		v.unique(actions, a.GetName(), "action")
+		if t := a.GetTimeoutMs(); t < 0 || t > MaxActionTimeoutMs {
+			v.addf("%s: timeout_ms %d is not from 0 (the host's default) to %d (10 minutes)", at, t, MaxActionTimeoutMs)
+		}
 		args := map[string]bool{}
 		for _, g := range a.GetArguments() {
 			gat := fmt.Sprintf("%s: argument %q", at, g.GetName())

@@ -86,6 +86,8 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Name: "list", Args: []sdk.Arg{entityArg, {Name: "filter", Type: sdk.TypeString}}},
 			{Name: "refuse"}, {Name: "panic"},
 			{Name: "sleep", Args: []sdk.Arg{{Name: "ms", Type: sdk.TypeInt, Required: true}}},
+			// slow sleeps as sleep does, under a deadline of its own.
+			{Name: "slow", Timeout: time.Minute, Args: []sdk.Arg{{Name: "ms", Type: sdk.TypeInt, Required: true}}},
 			{Name: "emit", Args: []sdk.Arg{entityArg, idArg, valuesArg}},
 			{Name: "read_file", Args: []sdk.Arg{idArg}},
 			{Name: "config"}, {Name: "locale"}, {Name: "seen"}, {Name: "log"}, {Name: "spawn"},
@@ -220,7 +222,7 @@ func (p *Plugin) Invoke(ctx context.Context, call sdk.Call) (any, error) {
 		return nil, sdk.Refuse("not_today", "the test plugin says no")
 	case "panic":
 		panic("boom")
-	case "sleep":
+	case "sleep", "slow":
 		select {
 		case <-time.After(time.Duration(a.MS) * time.Millisecond):
 			return "slept", nil
