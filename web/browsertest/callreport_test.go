@@ -14,7 +14,8 @@ import (
 // campaign as its source and the campaign cost 700,000 AMD, so the
 // report's table has spring_ads at 350,000.00 AMD per lead and a return
 // on ad spend of 10.00, labelled and formatted in English, then in
-// Persian, right to left, within a phone's 390 px.
+// Persian, right to left, within a phone's 390 px. The SLA report shows
+// its SLA and counts as figures above its table.
 func TestAttributionReport(t *testing.T) {
 	s := startCRMWith(t, "testdata/calltracking.hcl")
 	amd := func(a string) map[string]any { return map[string]any{"amount": a, "currency": "AMD"} }
@@ -65,9 +66,34 @@ func TestAttributionReport(t *testing.T) {
 	)
 	screenshot(t, ctx, "en-attribution-report")
 
+	sla := `.list-actions button[data-action="calltracking.sla_report"]`
+	figure := func(name string) string {
+		return `document.querySelector('.modal .result-figures [data-figure="` + name + `"]')`
+	}
+	run(t, ctx, "the SLA report from the calls' list: its figures above the table of the call not returned",
+		chromedp.KeyEvent("\x1b"),
+		waitJS(`!document.querySelector('.modal')`),
+		chromedp.Navigate(s.URL+"/records/phone_call"),
+		waitJS(`!!document.querySelector(`+jsString(sla)+`)`),
+		chromedp.Click(chromedp.CSS(sla)),
+		chromedp.WaitVisible(chromedp.CSS(`.modal button[type=submit]`)),
+		chromedp.Click(chromedp.CSS(`.modal button[type=submit]`)),
+		waitJS(`!!document.querySelector(`+jsString(table)+`)`),
+		waitJS(figure("sla")+`.querySelector('dt').textContent.trim() === 'SLA'`),
+		waitJS(figure("sla")+`.querySelector('dd').textContent.trim() === '2h0m0s'`),
+		waitJS(figure("missed")+`.querySelector('dt').textContent.trim() === 'Missed'`),
+		waitJS(figure("missed")+`.querySelector('dd').textContent.trim() === '1'`),
+		waitJS(figure("returned")+`.querySelector('dd').textContent.trim() === '0'`),
+		waitJS(`document.querySelectorAll('`+table+` tbody tr').length === 1`),
+		waitJS(cell("number")+`.textContent.includes('93')`),
+	)
+	screenshot(t, ctx, "en-sla-report")
+
 	run(t, ctx, "in Persian on a phone",
 		chromedp.KeyEvent("\x1b"),
 		waitJS(`!document.querySelector('.modal')`),
+		chromedp.Navigate(s.URL+"/records/ad_campaign"),
+		waitJS(`!!document.querySelector(`+jsString(button)+`)`),
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
 		openUserMenu(), setSelect(`#pref-language`, "fa"),
 		waitJS(`document.documentElement.dir === 'rtl'`), closeUserMenu(),
