@@ -185,7 +185,13 @@ func manifest() sdk.Manifest {
 			Name:        ActionSLAReport,
 			Description: "The missed inbound calls not returned, the ones past the SLA first.",
 		}},
-		UIActions: []sdk.UIAction{{Entity: "contact", Action: ActionClickToCall, Label: "Call"}},
+		// The reports are buttons on the campaigns' and the calls' lists;
+		// their answers are sdk.Tables the action dialog shows.
+		UIActions: []sdk.UIAction{
+			{Entity: "contact", Action: ActionClickToCall, Label: "Call"},
+			{Entity: CampaignEntity, Action: ActionAttributionReport, Label: "Attribution report", Scope: sdk.ScopeList},
+			{Entity: CallEntity, Action: ActionSLAReport, Label: "Missed calls not returned", Scope: sdk.ScopeList},
+		},
 		// A new deal of a contact who called a campaign's number is
 		// attributed to the campaign (its source), when the block lets
 		// the plugin write deals.

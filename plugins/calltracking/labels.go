@@ -38,5 +38,7 @@ var translations = sdk.Translations{
 	CampaignEntity + ".cost":  {"hy": "Գովազդի ծախս", "lt": "Reklamos kaina", "az": "Reklam xərci", "fa": "هزینهٔ تبلیغ", "ru": "Расходы на рекламу"},
 	CampaignEntity + ".notes": {"hy": "Նշումներ", "lt": "Pastabos", "az": "Qeydlər", "fa": "یادداشت‌ها", "ru": "Заметки"},
 
-	"button:" + ActionClickToCall: {"hy": "Զանգել", "lt": "Skambinti", "az": "Zəng et", "fa": "تماس", "ru": "Позвонить"},
+	"button:" + ActionClickToCall:       {"hy": "Զանգել", "lt": "Skambinti", "az": "Zəng et", "fa": "تماس", "ru": "Позвонить"},
+	"button:" + ActionAttributionReport: {"hy": "Վերագրման հաշվետվություն", "lt": "Priskyrimo ataskaita", "az": "Atribusiya hesabatı", "fa": "گزارش انتساب", "ru": "Отчёт по атрибуции"},
+	"button:" + ActionSLAReport:         {"hy": "Չվերադարձված բաց թողնված զանգեր", "lt": "Neatsakyti praleisti skambučiai", "az": "Geri zəng edilməmiş buraxılmış zənglər", "fa": "تماس‌های بی‌پاسخی که برگشت داده نشده‌اند", "ru": "Пропущенные звонки без перезвона"},
 }

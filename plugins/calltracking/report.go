@@ -185,22 +185,22 @@ func (p *Plugin) attributionReport(ctx context.Context) (any, error) {
 	return map[string]any{"campaigns": out, "table": attributionTable(out)}, nil
 }
 
-// attributionTable is the attribution report as a Table: a row per
+// attributionTable is the attribution report as an sdk.Table: a row per
 // campaign.
-func attributionTable(rows []*CampaignRow) Table {
-	t := Table{Title: "Attribution by campaign",
-		Titles: titles("Վերագրում ըստ արշավների", "Priskyrimas pagal kampanijas", "Kampaniyalar üzrə atribusiya", "انتساب بر اساس کمپین", "Атрибуция по кампаниям"),
-		Columns: []Column{
-			col("campaign", "string", "Campaign", "Արշավ", "Kampanija", "Kampaniya", "کمپین", "Кампания"),
-			col("calls", "int", "Calls", "Զանգեր", "Skambučiai", "Zənglər", "تماس‌ها", "Звонки"),
-			col("missed", "int", "Missed", "Բաց թողնված", "Praleisti", "Buraxılmış", "بی‌پاسخ", "Пропущенные"),
-			col("leads", "int", "Leads", "Լիդեր", "Potencialūs klientai", "Potensial müştərilər", "سرنخ‌ها", "Лиды"),
-			col("deals", "int", "Deals", "Գործարքներ", "Sandoriai", "Sövdələşmələr", "معاملات", "Сделки"),
-			col("won", "int", "Won", "Շահված", "Laimėti", "Qazanılmış", "موفق", "Выиграно"),
-			col("revenue", "money", "Revenue", "Եկամուտ", "Pajamos", "Gəlir", "درآمد", "Выручка"),
-			col("cost", "money", "Ad cost", "Գովազդի ծախս", "Reklamos kaina", "Reklam xərci", "هزینهٔ تبلیغ", "Расходы на рекламу"),
-			col("cost_per_lead", "money", "Cost per lead", "Լիդի արժեք", "Potencialaus kliento kaina", "Potensial müştəri başına xərc", "هزینه به ازای هر سرنخ", "Цена лида"),
-			col("roas", "decimal", "Return on ad spend", "Գովազդի եկամտաբերություն", "Reklamos grąža", "Reklam xərcinin gəlirliliyi", "بازگشت هزینهٔ تبلیغ", "ROAS"),
+func attributionTable(rows []*CampaignRow) sdk.Table {
+	t := sdk.Table{Title: "Attribution by campaign",
+		TitleLabels: labels("Attribution by campaign", "Վերագրում ըստ արշավների", "Priskyrimas pagal kampanijas", "Kampaniyalar üzrə atribusiya", "انتساب بر اساس کمپین", "Атрибуция по кампаниям"),
+		Columns: []sdk.Column{
+			col("campaign", sdk.TypeString, "Campaign", "Արշավ", "Kampanija", "Kampaniya", "کمپین", "Кампания"),
+			col("calls", sdk.TypeInt, "Calls", "Զանգեր", "Skambučiai", "Zənglər", "تماس‌ها", "Звонки"),
+			col("missed", sdk.TypeInt, "Missed", "Բաց թողնված", "Praleisti", "Buraxılmış", "بی‌پاسخ", "Пропущенные"),
+			col("leads", sdk.TypeInt, "Leads", "Լիդեր", "Potencialūs klientai", "Potensial müştərilər", "سرنخ‌ها", "Лиды"),
+			col("deals", sdk.TypeInt, "Deals", "Գործարքներ", "Sandoriai", "Sövdələşmələr", "معاملات", "Сделки"),
+			col("won", sdk.TypeInt, "Won", "Շահված", "Laimėti", "Qazanılmış", "موفق", "Выиграно"),
+			col("revenue", sdk.TypeMoney, "Revenue", "Եկամուտ", "Pajamos", "Gəlir", "درآمد", "Выручка"),
+			col("cost", sdk.TypeMoney, "Ad cost", "Գովազդի ծախս", "Reklamos kaina", "Reklam xərci", "هزینهٔ تبلیغ", "Расходы на рекламу"),
+			col("cost_per_lead", sdk.TypeMoney, "Cost per lead", "Լիդի արժեք", "Potencialaus kliento kaina", "Potensial müştəri başına xərc", "هزینه به ازای هر سرنخ", "Цена лида"),
+			col("roas", sdk.TypeDecimal, "Return on ad spend", "Գովազդի եկամտաբերություն", "Reklamos grąža", "Reklam xərcinin gəlirliliyi", "بازگشت هزینهٔ تبلیغ", "ROAS"),
 		},
 		Rows: make([]map[string]any, 0, len(rows))}
 	for _, r := range rows {
@@ -283,23 +283,23 @@ func (p *Plugin) slaReport(ctx context.Context, now time.Time) (any, error) {
 		"table": slaTable(cfg.sla, missed, returned, rows)}, nil
 }
 
-// slaTable is the SLA report as a Table: a row per missed call not
-// returned, and the SLA and counts as totals.
-func slaTable(sla time.Duration, missed, returned int, rows []MissedRow) Table {
-	t := Table{Title: "Missed calls not returned",
-		Titles: titles("Չվերադարձված բաց թողնված զանգեր", "Neatsakyti praleisti skambučiai", "Geri zəng edilməmiş buraxılmış zənglər", "تماس‌های بی‌پاسخی که برگشت داده نشده‌اند", "Пропущенные звонки без перезвона"),
-		Columns: []Column{
-			col("at", "datetime", "Called at", "Զանգի ժամը", "Skambinta", "Zəng vaxtı", "زمان تماس", "Время звонка"),
-			col("number", "phone", "Number", "Համար", "Numeris", "Nömrə", "شماره", "Номер"),
-			col("contact", "ref", "Contact", "Կոնտակտ", "Kontaktas", "Əlaqə", "مخاطب", "Контакт"),
-			col("overdue", "bool", "Past the SLA", "SLA-ն անցել է", "Viršytas SLA", "SLA keçib", "گذشته از SLA", "SLA просрочен"),
-			col("call_id", "string", "Call id", "Զանգի նույնացուցիչ", "Skambučio ID", "Zəng ID", "شناسهٔ تماس", "ID звонка"),
+// slaTable is the SLA report as an sdk.Table: a row per missed call not
+// returned, and the SLA and counts as figures above it.
+func slaTable(sla time.Duration, missed, returned int, rows []MissedRow) sdk.Table {
+	t := sdk.Table{Title: "Missed calls not returned",
+		TitleLabels: labels("Missed calls not returned", "Չվերադարձված բաց թողնված զանգեր", "Neatsakyti praleisti skambučiai", "Geri zəng edilməmiş buraxılmış zənglər", "تماس‌های بی‌پاسخی که برگشت داده نشده‌اند", "Пропущенные звонки без перезвона"),
+		Columns: []sdk.Column{
+			col("at", sdk.TypeDateTime, "Called at", "Զանգի ժամը", "Skambinta", "Zəng vaxtı", "زمان تماس", "Время звонка"),
+			col("number", sdk.TypePhone, "Number", "Համար", "Numeris", "Nömrə", "شماره", "Номер"),
+			col("contact", sdk.TypeRef, "Contact", "Կոնտակտ", "Kontaktas", "Əlaqə", "مخاطب", "Контакт"),
+			col("overdue", sdk.TypeBool, "Past the SLA", "SLA-ն անցել է", "Viršytas SLA", "SLA keçib", "گذشته از SLA", "SLA просрочен"),
+			col("call_id", sdk.TypeString, "Call id", "Զանգի նույնացուցիչ", "Skambučio ID", "Zəng ID", "شناسهٔ تماس", "ID звонка"),
 		},
 		Rows: make([]map[string]any, 0, len(rows)),
-		Totals: []Total{
-			{Column: col("sla", "string", "SLA", "SLA", "SLA", "SLA", "SLA", "SLA"), Value: sla.String()},
-			{Column: col("missed", "int", "Missed", "Բաց թողնված", "Praleisti", "Buraxılmış", "بی‌پاسخ", "Пропущенные"), Value: missed},
-			{Column: col("returned", "int", "Returned", "Հետզանգ է արվել", "Perskambinta", "Geri zəng edilib", "تماس برگشتی انجام شد", "Перезвонили"), Value: returned},
+		Figures: []sdk.Figure{
+			figure(col("sla", sdk.TypeString, "SLA", "SLA", "SLA", "SLA", "SLA", "SLA"), sla.String()),
+			figure(col("missed", sdk.TypeInt, "Missed", "Բաց թողնված", "Praleisti", "Buraxılmış", "بی‌پاسخ", "Пропущенные"), missed),
+			figure(col("returned", sdk.TypeInt, "Returned", "Հետզանգ է արվել", "Perskambinta", "Geri zəng edilib", "تماس برگشتی انجام شد", "Перезвонили"), returned),
 		}}
 	t.Columns[2].To = "contact"
 	for _, r := range rows {
@@ -307,6 +307,22 @@ func slaTable(sla time.Duration, missed, returned int, rows []MissedRow) Table {
 		t.Rows = append(t.Rows, row)
 	}
 	return t
+}
+
+// col is a table's column labelled in the six languages: en, hy, lt, az,
+// fa, ru.
+func col(name, typ string, en, hy, lt, az, fa, ru string) sdk.Column {
+	return sdk.Column{Name: name, Type: typ, Label: en, Labels: labels(en, hy, lt, az, fa, ru)}
+}
+
+// figure is a report-wide figure labelled as c is.
+func figure(c sdk.Column, v any) sdk.Figure {
+	return sdk.Figure{Name: c.Name, Label: c.Label, Labels: c.Labels, Type: c.Type, To: c.To, Value: v}
+}
+
+// labels is a label in the six languages, keyed by language code.
+func labels(en, hy, lt, az, fa, ru string) map[string]string {
+	return map[string]string{"en": en, "hy": hy, "lt": lt, "az": az, "fa": fa, "ru": ru}
 }
 
 func toAny(s []string) []any {

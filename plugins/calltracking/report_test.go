@@ -57,7 +57,7 @@ func TestAttributionReport(t *testing.T) {
 	}
 	// The same as a table: columns labelled in six languages, a row per
 	// campaign keyed by the columns' names.
-	var tab struct{ Table calltracking.Table }
+	var tab struct{ Table sdk.Table }
 	if err := json.Unmarshal(raw, &tab); err != nil {
 		t.Fatal(err)
 	}
@@ -76,18 +76,18 @@ func TestAttributionReport(t *testing.T) {
 	}
 }
 
-// checkTable checks a report's table: the columns in order, each with a
-// type and a label in the six languages, and every row keyed by them.
-func checkTable(t *testing.T, tab calltracking.Table, names ...string) {
+// checkTable checks a report's sdk.Table: the columns in order, each with
+// a type and a label in the six languages, and every row keyed by them.
+func checkTable(t *testing.T, tab sdk.Table, names ...string) {
 	t.Helper()
-	if tab.Title == "" || len(tab.Titles) != 5 {
-		t.Errorf("table title %q %v", tab.Title, tab.Titles)
+	if tab.Title == "" || len(tab.TitleLabels) != 6 || tab.TitleLabels["en"] != tab.Title {
+		t.Errorf("table title %q %v", tab.Title, tab.TitleLabels)
 	}
 	if len(tab.Columns) != len(names) {
 		t.Fatalf("columns %+v, want %v", tab.Columns, names)
 	}
 	for i, c := range tab.Columns {
-		if c.Name != names[i] || c.Type == "" || c.Label == "" || len(c.Labels) != 5 {
+		if c.Name != names[i] || c.Type == "" || c.Label == "" || len(c.Labels) != 6 {
 			t.Errorf("column %d: %+v, want %s labelled in six languages", i, c, names[i])
 		}
 		for lang, l := range c.Labels {
@@ -130,7 +130,7 @@ func TestSLAReport(t *testing.T) {
 		rep.NotReturned[0].CallID != "CA22222222222222222222222222222222" || !rep.NotReturned[0].Overdue {
 		t.Errorf("report %+v", rep)
 	}
-	var tab struct{ Table calltracking.Table }
+	var tab struct{ Table sdk.Table }
 	if err := h.InvokeInto(sdk.Call{Action: calltracking.ActionSLAReport}, &tab); err != nil {
 		t.Fatal(err)
 	}
@@ -139,12 +139,20 @@ func TestSLAReport(t *testing.T) {
 		tab.Table.Rows[0]["overdue"] != true || tab.Table.Rows[0]["number"] != "+37493555777" || tab.Table.Columns[2].To != "contact" {
 		t.Errorf("table rows %v", tab.Table.Rows)
 	}
-	totals := map[string]any{}
-	for _, x := range tab.Table.Totals {
-		totals[x.Name] = x.Value
+	// The SLA and the counts are figures about the whole report, labelled
+	// in the six languages.
+	figures := map[string]any{}
+	for _, f := range tab.Table.Figures {
+		figures[f.Name] = f.Value
+		if f.Label == "" || len(f.Labels) != 6 || f.Type == "" {
+			t.Errorf("figure %+v, want a type and labels in six languages", f)
+		}
 	}
-	if totals["sla"] != "1h0m0s" || totals["missed"] != float64(2) || totals["returned"] != float64(1) {
-		t.Errorf("totals %v", totals)
+	if len(tab.Table.Figures) != 3 || figures["sla"] != "1h0m0s" || figures["missed"] != float64(2) || figures["returned"] != float64(1) {
+		t.Errorf("figures %v", figures)
+	}
+	if len(tab.Table.Totals) != 0 {
+		t.Errorf("totals %v", tab.Table.Totals)
 	}
 }
 

@@ -1,10 +1,13 @@
 // The answer of a plugin action, as a person reads it. A table answer
 // ({"table": {"title", "columns": [{name, label, labels, type, to}],
-// "rows": [{...}], "totals": [{...}]}}, the SDK's sdk.Table) is a table:
-// its columns labelled in the user's language, each cell shown as a field
-// of the column's type shows (money in the locale's format, a user by
-// name, a record as a link), numbers aligned at the end, the totals under
-// a rule; it scrolls sideways inside its box on a narrow screen. A record
+// "rows": [{...}], "totals": [{...}], "figures": [{name, label, labels,
+// type, value}]}}, the SDK's sdk.Table) is a table: its columns labelled
+// in the user's language, each cell shown as a field of the column's type
+// shows (money in the locale's format, a list of sums one under another,
+// a user by name, a record as a link), numbers aligned at the end, the
+// totals under a rule; the report-wide figures (an SLA, counts) above it,
+// each under its label; it scrolls sideways inside its box on a narrow
+// screen. A record
 // answer, or records among the answer's values, are links to them. The
 // JSON stays available, folded away.
 import { html } from 'htm/preact';
@@ -32,9 +35,21 @@ function records(result) {
   return out;
 }
 
+/** Cell shows a table's cell, or a figure's value, as a field of its type; a list (sums in several currencies) one value a line. */
 function Cell({ col, value }) {
   if (value === null || value === undefined || value === '') return '';
-  return typeOf(col).display({ field: { ...col, label: label(col) }, value, record: null });
+  const field = { ...col, label: label(col) };
+  if (Array.isArray(value)) {
+    return value.map((v, i) => html`${i > 0 && html`<br />`}${typeOf(col).display({ field, value: v, record: null })}`);
+  }
+  return typeOf(col).display({ field, value, record: null });
+}
+
+/** Figures show a table's report-wide figures, each value under its label. */
+function Figures({ figures }) {
+  return html`<dl class="result-figures">${figures.map((f) => html`<div key=${f.name} data-figure=${f.name}>
+    <dt dir="auto">${label(f)}</dt>
+    <dd class=${NUMERIC.has(f.type) ? 'num' : undefined}><${Cell} col=${f} value=${f.value} /></dd></div>`)}</dl>`;
 }
 
 /** ResultTable shows a table answer. */
@@ -47,7 +62,8 @@ export function ResultTable({ table }) {
   const row = (r, i, total) => html`<tr key=${i} class=${total ? 'total' : undefined}>
     ${cols.map((c, j) => html`<td class=${NUMERIC.has(c.type) ? 'num' : undefined} data-col=${c.name} dir=${NUMERIC.has(c.type) ? undefined : 'auto'}>${cell(c, r, j, total)}</td>`)}
   </tr>`;
-  return html`<div class="result-table" role="region" aria-label=${title || t('actions.result')} tabindex="0">
+  const figures = Array.isArray(table.figures) ? table.figures : [];
+  return html`${figures.length > 0 && html`<${Figures} figures=${figures} />`}<div class="result-table" role="region" aria-label=${title || t('actions.result')} tabindex="0">
     <table class="report">
       ${title && html`<caption dir="auto">${title}</caption>`}
       <thead><tr>${cols.map((c) => html`<th scope="col" class=${NUMERIC.has(c.type) ? 'num' : undefined} data-col=${c.name}>${label(c)}</th>`)}</tr></thead>
