@@ -32,9 +32,12 @@ import (
 // feed (RevokedEvent, after its commit), and every node follows the feed
 // (FollowRevocations) and bumps its generation when it reads one. Until a
 // node's follower has read the whole feed (its position is behind the
-// store's last), the node does not use its cache, so that an announced
-// revocation is in force on every node as soon as its announcement has
-// committed. credCacheTTL bounds an entry's life all the same (and is the
+// committed head, which a store shared by several processes reads from
+// its storage: store.FeedHead), the node does not use its cache, so that
+// an announced revocation is in force on every node as soon as its
+// announcement has committed. The head is read after the entry is found
+// and the entry's generation checked again after it, so that an entry
+// the follower ended in between is not used. credCacheTTL bounds an entry's life all the same (and is the
 // bound when an announcement could not be written).
 const (
 	// credCacheTTL is how long an authenticated credential is kept.
@@ -141,8 +144,24 @@ func (s *Service) FollowRevocations(ctx context.Context, sch *schema.Schema) err
 }
 
 // cacheCurrent reports whether the cache may be used: no follower runs,
-// or it has read every event committed so far.
-func (s *Service) cacheCurrent() bool {
+// or it has read every event committed so far. When the store can read
+// the committed head from its shared storage (store.FeedHead: PostgreSQL,
+// one query), that head is the bound, so that a revocation another node
+// has committed is in force here before this node's notification of it
+// arrives; otherwise (Badger, one process) LastSeq is. A failure to read
+// the head does not use the cache.
+func (s *Service) cacheCurrent(ctx context.Context) bool {
 	f := s.follow.Load()
-	return f == nil || f.Position() >= s.st.LastSeq()
+	if f == nil {
+		return true
+	}
+	head := s.st.LastSeq()
+	if h, ok := s.st.(store.FeedHead); ok {
+		var err error
+		if head, err = h.Head(ctx); err != nil {
+			s.log.WarnContext(ctx, "read the feed head; the credential cache is not used", "err", err)
+			return false
+		}
+	}
+	return f.Position() >= head
 }

@@ -297,7 +297,9 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 		doc tokenDoc
 		u   *User
 	)
-	if e := s.creds.get(hash, now); e != nil && s.cacheCurrent() {
+	// The generation is checked again after cacheCurrent: the follower
+	// may have ended the entry while the head was read.
+	if e := s.creds.get(hash, now); e != nil && s.cacheCurrent(ctx) && e.gen == s.creds.generation() {
 		doc = e.doc
 		uc := e.user
 		u = &uc
