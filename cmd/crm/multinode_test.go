@@ -189,6 +189,21 @@ func TestTwoNodesOneStore(t *testing.T) {
 			t.Fatalf("B's own session after A's logout: %d", code)
 		}
 	})
+
+	t.Run("a session ended on A closes its websocket on B", func(t *testing.T) {
+		token := login(t, a, client)
+		ws := (&testkit.Server{URL: b.url}).MustDialWS(t, token)
+		other := (&testkit.Server{URL: b.url}).MustDialWS(t, tokenB)
+		if code, _, _ := a.call(client, "POST", "/api/v1/auth/logout", token, nil); code != 204 {
+			t.Fatalf("logout on A: %d", code)
+		}
+		// At once (docs/websocket.md), not at the periodic re-check: B's
+		// hub reads the revocation, with the session's id, in the feed.
+		if m := ws.Next(); m.Close == nil || !strings.Contains(m.Close.Text, "session ended") {
+			t.Fatalf("B's socket of the session ended on A: %s, want a close saying the session ended", m.Raw)
+		}
+		other.Sync() // B's socket of another session stays open
+	})
 }
 
 // TestRulesExactlyOnceAcrossNodesKill9 creates 1,000 contacts spread over

@@ -104,19 +104,64 @@ func (c *credCache) invalidate() {
 
 // RevokedEvent is the change-feed event that announces a write that may
 // end or narrow a credential (a logout, a revoked token, a changed user),
-// so that every node drops its cached credentials. It carries nothing
-// else; rules, plugins and websockets do not see it.
+// so that every node drops its cached credentials and closes the
+// websockets of what it ended. Its payload is a Revocation's fields
+// (tokens, user, ended); rules and plugins do not see it.
 const RevokedEvent = "_auth.revoked"
 
+// maxRevokedIDs bounds the token ids one RevokedEvent carries (a purge of
+// many expired tokens); past it the ids are left out, and websockets of
+// the tokens left out close at their periodic re-check.
+const maxRevokedIDs = 1000
+
+// Revocation is what a RevokedEvent says ended: sessions or API tokens by
+// id, and a user whose every credential ended (UserEnded: disabled or
+// deleted) or changed (a role, a password: the caches drop it, sockets
+// stay and are re-checked).
+type Revocation struct {
+	Tokens    []string
+	User      string
+	UserEnded bool
+}
+
+// Payload is the RevokedEvent's payload of r.
+func (r Revocation) Payload() map[string]any {
+	ids := r.Tokens
+	if len(ids) > maxRevokedIDs {
+		ids = nil
+	}
+	list := make([]any, len(ids))
+	for i, id := range ids {
+		list[i] = id
+	}
+	return map[string]any{"tokens": list, "user": r.User, "ended": r.UserEnded}
+}
+
+// RevocationOf reads a RevokedEvent's payload (the values of its record);
+// what is missing or of another type is left empty.
+func RevocationOf(values map[string]any) Revocation {
+	var r Revocation
+	if list, ok := values["tokens"].([]any); ok {
+		for _, v := range list {
+			if id, ok := v.(string); ok && id != "" {
+				r.Tokens = append(r.Tokens, id)
+			}
+		}
+	}
+	r.User, _ = values["user"].(string)
+	r.UserEnded, _ = values["ended"].(bool)
+	return r
+}
+
 // announce drops this node's cached credentials and tells the other nodes
-// to drop theirs: call it after a write that may end or narrow a
-// credential has committed. A failure is logged; the cache's TTL still
-// bounds how long other nodes may use what they cached.
-func (s *Service) announce(ctx context.Context) {
+// (and every node's websocket hub) what ended: call it after a write that
+// may end or narrow a credential has committed. A failure is logged; the
+// cache's TTL still bounds how long other nodes may use what they cached.
+func (s *Service) announce(ctx context.Context, r Revocation) {
 	s.creds.invalidate()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := s.st.Emit(ctx, store.EmitRequest{Name: RevokedEvent}); err != nil {
+	if _, err := s.st.Emit(ctx, store.EmitRequest{Name: RevokedEvent, Payload: r.Payload()}); err != nil {
 		s.log.ErrorContext(ctx, "announce a revocation to the other nodes", "err", err)
 	}
 }
