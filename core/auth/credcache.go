@@ -32,9 +32,12 @@ import (
 // feed (RevokedEvent, after its commit), and every node follows the feed
 // (FollowRevocations) and bumps its generation when it reads one. Until a
 // node's follower has read the whole feed (its position is behind the
-// store's last), the node does not use its cache, so that an announced
-// revocation is in force on every node as soon as its announcement has
-// committed. credCacheTTL bounds an entry's life all the same (and is the
+// committed head, which a store shared by several processes reads from
+// its storage: store.FeedHead), the node does not use its cache, so that
+// an announced revocation is in force on every node as soon as its
+// announcement has committed. The head is read after the entry is found
+// and the entry's generation checked again after it, so that an entry
+// the follower ended in between is not used. credCacheTTL bounds an entry's life all the same (and is the
 // bound when an announcement could not be written).
 const (
 	// credCacheTTL is how long an authenticated credential is kept.
@@ -101,19 +104,64 @@ func (c *credCache) invalidate() {
 
 // RevokedEvent is the change-feed event that announces a write that may
 // end or narrow a credential (a logout, a revoked token, a changed user),
-// so that every node drops its cached credentials. It carries nothing
-// else; rules, plugins and websockets do not see it.
+// so that every node drops its cached credentials and closes the
+// websockets of what it ended. Its payload is a Revocation's fields
+// (tokens, user, ended); rules and plugins do not see it.
 const RevokedEvent = "_auth.revoked"
 
+// maxRevokedIDs bounds the token ids one RevokedEvent carries (a purge of
+// many expired tokens); past it the ids are left out, and websockets of
+// the tokens left out close at their periodic re-check.
+const maxRevokedIDs = 1000
+
+// Revocation is what a RevokedEvent says ended: sessions or API tokens by
+// id, and a user whose every credential ended (UserEnded: disabled or
+// deleted) or changed (a role, a password: the caches drop it, sockets
+// stay and are re-checked).
+type Revocation struct {
+	Tokens    []string
+	User      string
+	UserEnded bool
+}
+
+// Payload is the RevokedEvent's payload of r.
+func (r Revocation) Payload() map[string]any {
+	ids := r.Tokens
+	if len(ids) > maxRevokedIDs {
+		ids = nil
+	}
+	list := make([]any, len(ids))
+	for i, id := range ids {
+		list[i] = id
+	}
+	return map[string]any{"tokens": list, "user": r.User, "ended": r.UserEnded}
+}
+
+// RevocationOf reads a RevokedEvent's payload (the values of its record);
+// what is missing or of another type is left empty.
+func RevocationOf(values map[string]any) Revocation {
+	var r Revocation
+	if list, ok := values["tokens"].([]any); ok {
+		for _, v := range list {
+			if id, ok := v.(string); ok && id != "" {
+				r.Tokens = append(r.Tokens, id)
+			}
+		}
+	}
+	r.User, _ = values["user"].(string)
+	r.UserEnded, _ = values["ended"].(bool)
+	return r
+}
+
 // announce drops this node's cached credentials and tells the other nodes
-// to drop theirs: call it after a write that may end or narrow a
-// credential has committed. A failure is logged; the cache's TTL still
-// bounds how long other nodes may use what they cached.
-func (s *Service) announce(ctx context.Context) {
+// (and every node's websocket hub) what ended: call it after a write that
+// may end or narrow a credential has committed. A failure is logged; the
+// cache's TTL still bounds how long other nodes may use what they cached.
+func (s *Service) announce(ctx context.Context, r Revocation) {
 	s.creds.invalidate()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := s.st.Emit(ctx, store.EmitRequest{Name: RevokedEvent}); err != nil {
+	if _, err := s.st.Emit(ctx, store.EmitRequest{Name: RevokedEvent, Payload: r.Payload()}); err != nil {
 		s.log.ErrorContext(ctx, "announce a revocation to the other nodes", "err", err)
 	}
 }
@@ -141,8 +189,24 @@ func (s *Service) FollowRevocations(ctx context.Context, sch *schema.Schema) err
 }
 
 // cacheCurrent reports whether the cache may be used: no follower runs,
-// or it has read every event committed so far.
-func (s *Service) cacheCurrent() bool {
+// or it has read every event committed so far. When the store can read
+// the committed head from its shared storage (store.FeedHead: PostgreSQL,
+// one query), that head is the bound, so that a revocation another node
+// has committed is in force here before this node's notification of it
+// arrives; otherwise (Badger, one process) LastSeq is. A failure to read
+// the head does not use the cache.
+func (s *Service) cacheCurrent(ctx context.Context) bool {
 	f := s.follow.Load()
-	return f == nil || f.Position() >= s.st.LastSeq()
+	if f == nil {
+		return true
+	}
+	head := s.st.LastSeq()
+	if h, ok := s.st.(store.FeedHead); ok {
+		var err error
+		if head, err = h.Head(ctx); err != nil {
+			s.log.WarnContext(ctx, "read the feed head; the credential cache is not used", "err", err)
+			return false
+		}
+	}
+	return f.Position() >= head
 }

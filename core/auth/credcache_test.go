@@ -218,7 +218,7 @@ func TestRevocationOnOneNodeEndsTheCacheOfAnother(t *testing.T) {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	// Wait until both follow and have caught up, as a server's would
 	// have long before its first request.
-	for !(a.svc.follow.Load() != nil && b.svc.follow.Load() != nil && a.svc.cacheCurrent() && b.svc.cacheCurrent()) {
+	for !(a.svc.follow.Load() != nil && b.svc.follow.Load() != nil && a.svc.cacheCurrent(t.Context()) && b.svc.cacheCurrent(t.Context())) {
 		time.Sleep(time.Millisecond)
 	}
 
@@ -227,7 +227,7 @@ func TestRevocationOnOneNodeEndsTheCacheOfAnother(t *testing.T) {
 	cached := func(secret string) {
 		t.Helper()
 		for range 2 { // the second is served from B's cache once its follower caught up
-			for !b.svc.cacheCurrent() {
+			for !b.svc.cacheCurrent(t.Context()) {
 				time.Sleep(time.Millisecond)
 			}
 			if _, err := b.svc.Authenticate(ctx, secret); err != nil {

@@ -275,7 +275,7 @@ func (s *Service) Logout(ctx context.Context, secret string) error {
 		return err
 	}
 	if ended != nil {
-		s.announce(ctx)
+		s.announce(ctx, Revocation{Tokens: []string{ended.ID}})
 		s.log.InfoContext(ctx, "logged out", "user", ended.UserID, "session", ended.ID)
 	}
 	return nil
@@ -297,7 +297,9 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*Principal, 
 		doc tokenDoc
 		u   *User
 	)
-	if e := s.creds.get(hash, now); e != nil && s.cacheCurrent() {
+	// The generation is checked again after cacheCurrent: the follower
+	// may have ended the entry while the head was read.
+	if e := s.creds.get(hash, now); e != nil && s.cacheCurrent(ctx) && e.gen == s.creds.generation() {
 		doc = e.doc
 		uc := e.user
 		u = &uc
@@ -462,7 +464,7 @@ func (s *Service) RevokeToken(ctx context.Context, tokenID string) error {
 	if err != nil {
 		return err
 	}
-	s.announce(ctx)
+	s.announce(ctx, Revocation{Tokens: []string{tokenID}})
 	s.log.InfoContext(ctx, "token revoked", "user", doc.UserID, "token", tokenID, "kind", doc.Kind)
 	return nil
 }
@@ -516,7 +518,11 @@ func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
 func (s *Service) deleteTokens(ctx context.Context, docs []*tokenDoc) error {
 	defer s.creds.invalidate() // after the commit: see credcache.go
 	if len(docs) > 0 {
-		defer s.announce(ctx)
+		ids := make([]string, len(docs))
+		for i, d := range docs {
+			ids[i] = d.ID
+		}
+		defer s.announce(ctx, Revocation{Tokens: ids})
 	}
 	for len(docs) > 0 {
 		batch := docs[:min(len(docs), deleteBatch)]

@@ -179,7 +179,7 @@ func (s *Service) SetPassword(ctx context.Context, userID, password string) erro
 	if err != nil {
 		return err
 	}
-	s.announce(ctx)
+	s.announce(ctx, Revocation{User: userID})
 	s.log.InfoContext(ctx, "password changed", "user", userID)
 	return nil
 }
@@ -239,7 +239,7 @@ func (s *Service) changeUser(ctx context.Context, userID string, change func(*Us
 	if err != nil {
 		return err
 	}
-	s.announce(ctx)
+	s.announce(ctx, Revocation{User: userID, UserEnded: after.Disabled})
 	s.log.InfoContext(ctx, "user changed", "user", userID, "role", after.Role, "disabled", after.Disabled)
 	return nil
 }

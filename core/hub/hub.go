@@ -182,6 +182,35 @@ func (h *Hub) EndSession(tokenID string) {
 	}
 }
 
+// revoked drops, on every node, the clients of what a RevokedEvent says
+// ended: sessions and tokens by id, every client of a disabled user. It
+// runs under h.mu (dispatch); Drop does not take it.
+func (h *Hub) revoked(ev *feed.Event) {
+	if ev.After == nil {
+		return
+	}
+	r := auth.RevocationOf(ev.After.Values)
+	if r.UserEnded && r.User != "" {
+		for c := range h.clients[r.User] {
+			c.Drop(ErrSessionEnded)
+		}
+	}
+	if len(r.Tokens) == 0 {
+		return
+	}
+	ended := make(map[string]bool, len(r.Tokens))
+	for _, id := range r.Tokens {
+		ended[id] = true
+	}
+	for _, cs := range h.clients {
+		for c := range cs {
+			if p := c.principal.Load(); p.Token != nil && ended[p.Token.ID] {
+				c.Drop(ErrSessionEnded)
+			}
+		}
+	}
+}
+
 // TooManyError is a connection refused because its user already has the
 // most clients Options.MaxPerUser allows.
 type TooManyError struct{ Max int }
@@ -239,6 +268,8 @@ func (h *Hub) dispatch(ctx context.Context, batch []feed.Event) error {
 			h.notify(ctx, ev)
 		case rules.NotificationReadEvent:
 			h.notifyRead(ev)
+		case auth.RevokedEvent:
+			h.revoked(ev)
 		default:
 			if subs := h.byKind[ev.Entity]; len(subs) > 0 && ev.RecordEntity(h.sch) != nil {
 				h.deliver(ctx, ev, subs)

@@ -239,6 +239,10 @@ func (s *Badger) Schema() *schema.Schema { return s.schema }
 // LastSeq returns the position of the last committed write.
 func (s *Badger) LastSeq() uint64 { return s.seq.Load() }
 
+// Head is LastSeq: one process owns a Badger store, so what it has seen
+// is what has committed (store.FeedHead).
+func (s *Badger) Head(context.Context) (uint64, error) { return s.seq.Load(), nil }
+
 // Committed returns a channel that is closed at the next commit; consumers
 // of the change feed wait on it instead of polling.
 func (s *Badger) Committed() <-chan struct{} {

@@ -237,6 +237,16 @@ type SysTx interface {
 	Delete(kind, key string) error
 }
 
+// FeedHead is an optional capability of a Store shared by several
+// processes: Head reads the position of the last committed write from the
+// shared storage itself, where LastSeq is what this process has seen so
+// far (on PostgreSQL it moves when another node's notification arrives).
+// A caller that must not act on a stale view (the credential cache,
+// before it trusts what it cached) compares its own position with Head.
+type FeedHead interface {
+	Head(ctx context.Context) (uint64, error)
+}
+
 // Store is what the core needs of a storage backend.
 type Store interface {
 	Create(ctx context.Context, req CreateRequest) (*Record, error)
